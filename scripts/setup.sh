@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Installs what building, running and testing Spaceport needs, only when it
+# is missing, saying what it does. Sourced by run.sh and test.sh.
+#   setup_system [extra packages...]   Debian/Ubuntu packages (apt-get)
+#   setup_python                        a venv with the pinned Python tools
+set -euo pipefail
+
+SPACEPORT_CACHE="${SPACEPORT_CACHE:-$HOME/.cache/spaceport}"
+# One cargo target directory outside the clone, reused by every run and CI.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$SPACEPORT_CACHE/target}"
+SPACEPORT_VENV="${SPACEPORT_VENV:-$SPACEPORT_CACHE/venv}"
+
+say() { printf '\033[1m[spaceport]\033[0m %s\n' "$*" >&2; }
+
+# Packages to build (pkg-config, ALSA headers for cpal), and to open the
+# window (GL/EGL, xkbcommon, X11 cursor libraries loaded at run time).
+BASE_PACKAGES=(pkg-config libasound2-dev libgl1 libegl1 libxkbcommon-x11-0 libxcursor1 libxrandr2 libxi6 curl)
+
+setup_system() {
+  local wanted=("${BASE_PACKAGES[@]}" "$@") missing=()
+  for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if ((${#missing[@]})); then
+    say "installing system packages: ${missing[*]}"
+    local sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  if ! command -v cargo >/dev/null; then
+    say "cargo is missing: install Rust from https://rustup.rs (Spaceport needs Rust 1.95 or newer)"
+    exit 1
+  fi
+}
+
+# Python tools the tests use, pinned; installed into a venv once.
+PYTHON_REQUIREMENTS=("huggingface_hub==2.4.0")
+
+setup_python() {
+  local stamp="$SPACEPORT_VENV/.requirements"
+  if [ ! -x "$SPACEPORT_VENV/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "${PYTHON_REQUIREMENTS[*]}" ]; then
+    say "creating the Python test environment in $SPACEPORT_VENV (${PYTHON_REQUIREMENTS[*]})"
+    if ! python3 -m venv "$SPACEPORT_VENV" 2>/dev/null; then
+      setup_system python3-venv
+      python3 -m venv "$SPACEPORT_VENV"
+    fi
+    "$SPACEPORT_VENV/bin/pip" install -q --disable-pip-version-check "${PYTHON_REQUIREMENTS[@]}"
+    echo "${PYTHON_REQUIREMENTS[*]}" > "$stamp"
+  fi
+  export SPACEPORT_PYTHON="$SPACEPORT_VENV/bin/python"
+}

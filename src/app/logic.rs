@@ -1,0 +1,123 @@
+//! Turns worker events into UI state. Runs before every frame and also
+//! while the window is hidden; it never draws and never blocks.
+
+use super::{App, DetailsState, DownloadState, LibraryState, SearchState};
+use crate::cli::format_bytes;
+use crate::workers::Event;
+
+impl App {
+    /// Applies every event that has arrived since the last frame.
+    pub fn drain_events(&mut self) {
+        while let Ok(event) = self.events.try_recv() {
+            self.apply(event);
+        }
+    }
+
+    fn apply(&mut self, event: Event) {
+        match event {
+            Event::SearchResults {
+                generation,
+                page,
+                append,
+            } => {
+                if generation != self.hub.generation {
+                    return; // a stale search
+                }
+                self.unreachable = None;
+                if append {
+                    self.hub.results.extend(page.models);
+                } else {
+                    self.hub.results = page.models;
+                }
+                self.hub.next = page.next;
+                self.hub.search = SearchState::Idle;
+            }
+            Event::SearchFailed {
+                generation,
+                error,
+                offline,
+            } => {
+                if generation != self.hub.generation {
+                    return;
+                }
+                if offline {
+                    self.unreachable = Some(error.clone());
+                }
+                self.hub.search = SearchState::Failed(error);
+            }
+            Event::Details(d) => {
+                let wanted = match &self.hub.details {
+                    DetailsState::Loading { repo } => repo == &d.summary.id,
+                    _ => false,
+                };
+                if wanted {
+                    self.hub.details = DetailsState::Ready(d);
+                }
+            }
+            Event::DetailsFailed {
+                repo,
+                error,
+                offline,
+            } => {
+                if offline {
+                    self.unreachable = Some(error.clone());
+                }
+                if matches!(&self.hub.details, DetailsState::Loading { repo: r } if *r == repo) {
+                    self.hub.details = DetailsState::Failed { repo, error };
+                }
+            }
+            Event::DownloadProgress(p) => {
+                let cancelling = matches!(
+                    self.downloads.get(&p.repo),
+                    Some(DownloadState::Cancelling(_))
+                );
+                let state = if cancelling {
+                    DownloadState::Cancelling(p.clone())
+                } else {
+                    DownloadState::Running(p.clone())
+                };
+                self.downloads.insert(p.repo, state);
+            }
+            Event::DownloadDone(s) => {
+                self.notify(format!("{} is downloaded and ready offline.", s.repo));
+                self.downloads
+                    .insert(s.repo, DownloadState::Done { commit: s.commit });
+            }
+            Event::DownloadFailed {
+                repo,
+                error,
+                cancelled,
+            } => {
+                if cancelled {
+                    self.downloads.insert(repo, DownloadState::Cancelled);
+                } else {
+                    self.notify_error(format!("Download of {repo} failed: {error}"));
+                    self.downloads.insert(repo, DownloadState::Failed(error));
+                }
+            }
+            Event::Cache(models) => self.library = LibraryState::Ready(models),
+            Event::CacheFailed(e) => self.library = LibraryState::Failed(e),
+            Event::Deleted { repo, freed_bytes } => {
+                self.downloads.remove(&repo);
+                self.notify(format!(
+                    "Deleted {repo} and freed {}.",
+                    format_bytes(freed_bytes)
+                ));
+            }
+            Event::DeleteFailed { repo, error } => {
+                self.notify_error(format!("Could not delete {repo}: {error}"));
+            }
+            Event::TokenSaved { masked } => {
+                self.notify(match &masked {
+                    Some(m) => format!("Token {m} saved to {}.", self.config.token_path.display()),
+                    None => "Token removed.".to_string(),
+                });
+                self.token_masked = masked;
+            }
+            Event::TokenFailed(e) => self.notify_error(format!("Could not save the token: {e}")),
+            Event::Busy => self.notify_error(
+                "Spaceport could not start a worker; close some downloads and try again.".into(),
+            ),
+        }
+    }
+}

@@ -1,0 +1,361 @@
+//! The window (egui only). [`App`] holds plain state; [`logic`] drains
+//! worker [`Event`]s into it (and runs even while the window is hidden);
+//! [`ui`] draws it and turns clicks into [`Command`]s. Nothing here touches
+//! the network or the disk: that is the workers' job.
+
+pub mod logic;
+pub mod ui;
+
+use std::collections::BTreeMap;
+use std::sync::mpsc::Receiver;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
+
+use crate::catalog::Panel;
+use crate::hub::cache::CachedModel;
+use crate::hub::{DownloadProgress, HubConfig, ModelDetails, ModelSummary, token};
+use crate::settings::{STORAGE_KEY, Settings, Theme};
+use crate::tasks::device::DeviceChoice;
+use crate::workers::{Command, Event, Workers};
+
+/// The pages of the sidebar.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Page {
+    Hub,
+    Library,
+    Demo(Panel),
+    Settings,
+}
+
+impl Page {
+    pub const ALL: [Page; 6] = [
+        Page::Hub,
+        Page::Library,
+        Page::Demo(Panel::Translate),
+        Page::Demo(Panel::Caption),
+        Page::Demo(Panel::Transcribe),
+        Page::Settings,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Page::Hub => "Hub",
+            Page::Library => "Library",
+            Page::Demo(p) => p.label(),
+            Page::Settings => "Settings",
+        }
+    }
+}
+
+/// A search in flight or done.
+#[derive(Debug, Default, PartialEq)]
+pub enum SearchState {
+    #[default]
+    Idle,
+    Searching,
+    LoadingMore,
+    Failed(String),
+}
+
+/// The details view.
+#[derive(Debug, Default)]
+pub enum DetailsState {
+    #[default]
+    Closed,
+    Loading {
+        repo: String,
+    },
+    Ready(Box<ModelDetails>),
+    Failed {
+        repo: String,
+        error: String,
+    },
+}
+
+/// One model's download, as the UI shows it.
+#[derive(Debug, Clone)]
+pub enum DownloadState {
+    Running(DownloadProgress),
+    /// Cancel was pressed; waiting for the worker to stop.
+    Cancelling(DownloadProgress),
+    Done {
+        commit: String,
+    },
+    Failed(String),
+    Cancelled,
+}
+
+/// The Hub page.
+#[derive(Debug, Default)]
+pub struct HubPage {
+    pub query: String,
+    /// Which search the current results belong to.
+    pub generation: u64,
+    pub search: SearchState,
+    pub results: Vec<ModelSummary>,
+    pub next: Option<String>,
+    pub details: DetailsState,
+}
+
+/// The cache as last scanned.
+#[derive(Debug, Default)]
+pub enum LibraryState {
+    #[default]
+    Scanning,
+    Ready(Vec<CachedModel>),
+    Failed(String),
+}
+
+/// A message for the user, shown until dismissed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub text: String,
+    pub is_error: bool,
+}
+
+/// The application: state, worker handle and event queue.
+pub struct App {
+    pub page: Page,
+    pub settings: Settings,
+    /// Where the Hub and cache are, as the environment and settings say.
+    pub config: HubConfig,
+    /// Whether the environment forces offline mode (`HF_HUB_OFFLINE`).
+    pub env_offline: bool,
+    /// The last answer from the Hub said it cannot be reached.
+    pub unreachable: Option<String>,
+    pub hub: HubPage,
+    pub library: LibraryState,
+    pub downloads: BTreeMap<String, DownloadState>,
+    pub confirm_delete: Option<String>,
+    pub notices: Vec<Notice>,
+    pub token_input: String,
+    pub token_masked: Option<String>,
+    pub device_note: Option<String>,
+    pub markdown: egui_commonmark::CommonMarkCache,
+    workers: Workers,
+    events: Receiver<Event>,
+    first_frame_probe: bool,
+    frames: u64,
+}
+
+/// When the process started, for the first-frame benchmark.
+pub fn process_start() -> Instant {
+    static START: OnceLock<Instant> = OnceLock::new();
+    *START.get_or_init(Instant::now)
+}
+
+impl App {
+    /// Builds the app in eframe's creation context: settings from storage,
+    /// theme applied, workers started, first cache scan queued.
+    pub fn new(
+        cc: &eframe::CreationContext<'_>,
+        config: HubConfig,
+        device: Option<DeviceChoice>,
+    ) -> std::io::Result<Self> {
+        let mut settings: Settings = cc
+            .storage
+            .and_then(|s| eframe::get_value(s, STORAGE_KEY))
+            .unwrap_or_default();
+        if let Some(d) = device {
+            settings.device = d;
+        }
+        Self::with_settings(&cc.egui_ctx, config, settings)
+    }
+
+    /// Builds the app with given settings (tests use this directly).
+    pub fn with_settings(
+        ctx: &egui::Context,
+        config: HubConfig,
+        settings: Settings,
+    ) -> std::io::Result<Self> {
+        let ctx2 = ctx.clone();
+        let env_offline = config.offline;
+        let mut effective = config.clone();
+        effective.offline = env_offline || settings.offline;
+        let (workers, events) =
+            Workers::spawn(effective.clone(), Arc::new(move || ctx2.request_repaint()))?;
+        let token_masked = config.token.as_ref().map(token::Token::masked);
+        let mut app = Self {
+            page: Page::Hub,
+            hub: HubPage {
+                ..Default::default()
+            },
+            library: LibraryState::Scanning,
+            downloads: BTreeMap::new(),
+            confirm_delete: None,
+            notices: Vec::new(),
+            token_input: String::new(),
+            token_masked,
+            device_note: crate::tasks::device::build_note(settings.device),
+            markdown: Default::default(),
+            unreachable: None,
+            env_offline,
+            config: effective,
+            settings,
+            workers,
+            events,
+            first_frame_probe: false,
+            frames: 0,
+        };
+        app.apply_theme(ctx);
+        app.send(Command::ScanCache);
+        Ok(app)
+    }
+
+    /// Whether the app works from the cache only.
+    pub fn offline(&self) -> bool {
+        self.config.offline
+    }
+
+    /// Queues a command; a full queue is said, not swallowed.
+    pub fn send(&mut self, cmd: Command) {
+        if !self.workers.send(cmd) {
+            self.notify_error("Spaceport is busy; try again in a moment.".into());
+        }
+    }
+
+    pub fn notify(&mut self, text: String) {
+        self.notices.push(Notice {
+            text,
+            is_error: false,
+        });
+    }
+
+    pub fn notify_error(&mut self, text: String) {
+        if !self.notices.iter().any(|n| n.text == text) {
+            self.notices.push(Notice {
+                text,
+                is_error: true,
+            });
+        }
+    }
+
+    pub fn apply_theme(&self, ctx: &egui::Context) {
+        ctx.set_theme(match self.settings.theme {
+            Theme::System => egui::ThemePreference::System,
+            Theme::Light => egui::ThemePreference::Light,
+            Theme::Dark => egui::ThemePreference::Dark,
+        });
+    }
+
+    /// Applies a settings change that affects the workers (offline mode).
+    pub fn reconfigure(&mut self) {
+        self.config.offline = self.env_offline || self.settings.offline;
+        self.unreachable = None;
+        self.send(Command::Configure(self.config.clone()));
+    }
+
+    /// The cached models from the last scan (empty while scanning).
+    pub fn cached(&self) -> &[CachedModel] {
+        match &self.library {
+            LibraryState::Ready(m) => m,
+            _ => &[],
+        }
+    }
+
+    pub fn is_cached(&self, repo: &str) -> bool {
+        self.cached()
+            .iter()
+            .any(|m| m.repo == repo && m.verdict.runs_here())
+    }
+
+    /// Starts a new search with the current query and filters.
+    pub fn start_search(&mut self) {
+        self.hub.generation += 1;
+        self.hub.search = SearchState::Searching;
+        self.hub.details = DetailsState::Closed;
+        let query = crate::hub::SearchQuery {
+            text: self.hub.query.clone(),
+            task: self.settings.search_task,
+            sort: self.settings.search_sort,
+            limit: 30,
+        };
+        self.send(Command::Search {
+            generation: self.hub.generation,
+            query,
+        });
+    }
+
+    pub fn open_details(&mut self, repo: String) {
+        self.hub.details = DetailsState::Loading { repo: repo.clone() };
+        self.page = Page::Hub;
+        self.send(Command::Details {
+            repo,
+            revision: "main".into(),
+        });
+    }
+
+    pub fn start_download(&mut self, repo: String) {
+        self.downloads.insert(
+            repo.clone(),
+            DownloadState::Running(DownloadProgress {
+                repo: repo.clone(),
+                ..Default::default()
+            }),
+        );
+        self.send(Command::Download {
+            repo,
+            revision: "main".into(),
+        });
+    }
+
+    pub fn cancel_download(&mut self, repo: &str) {
+        if let Some(DownloadState::Running(p)) = self.downloads.get(repo).cloned() {
+            self.downloads
+                .insert(repo.to_string(), DownloadState::Cancelling(p));
+        }
+        self.send(Command::CancelDownload {
+            repo: repo.to_string(),
+        });
+    }
+}
+
+impl eframe::App for App {
+    fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
+        self.drain_events();
+        if self.first_frame_probe && self.frames == 1 {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+        }
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, _frame: &mut eframe::Frame) {
+        self.app_ui(ui);
+        if self.first_frame_probe && self.frames == 0 {
+            println!(
+                "first frame after {:.0} ms",
+                process_start().elapsed().as_secs_f64() * 1000.0
+            );
+            ui.ctx().request_repaint();
+        }
+        self.frames += 1;
+    }
+
+    fn save(&mut self, storage: &mut dyn eframe::Storage) {
+        eframe::set_value(storage, STORAGE_KEY, &self.settings);
+    }
+}
+
+/// Opens the window and runs until it is closed.
+pub fn run(config: HubConfig, device: DeviceChoice, first_frame_probe: bool) -> anyhow::Result<()> {
+    process_start();
+    let device = (device != DeviceChoice::Auto).then_some(device);
+    let options = eframe::NativeOptions {
+        viewport: egui::ViewportBuilder::default()
+            .with_title("Spaceport")
+            .with_app_id("spaceport")
+            .with_inner_size([1120.0, 740.0])
+            .with_min_inner_size([760.0, 480.0]),
+        persist_window: !first_frame_probe,
+        ..Default::default()
+    };
+    eframe::run_native(
+        "Spaceport",
+        options,
+        Box::new(move |cc| {
+            let mut app = App::new(cc, config, device)?;
+            app.first_frame_probe = first_frame_probe;
+            Ok(Box::new(app))
+        }),
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))
+}

@@ -1,0 +1,314 @@
+//! The Hub page: search box, task chips, sort, the result list with a
+//! "runs here" badge per model, "load more", and the details view with the
+//! rendered model card, the file list and the Download button.
+
+use super::progress_ui;
+use crate::app::{App, DetailsState, DownloadState, SearchState};
+use crate::catalog::Verdict;
+use crate::cli::format_bytes;
+use crate::hub::{ModelDetails, Sort, TaskFilter};
+
+/// A compact count: 1.2k, 3.4M.
+fn count(n: u64) -> String {
+    match n {
+        0..1_000 => n.to_string(),
+        1_000..1_000_000 => format!("{:.1}k", n as f64 / 1e3),
+        _ => format!("{:.1}M", n as f64 / 1e6),
+    }
+}
+
+/// The date part of an ISO timestamp.
+fn date(ts: &Option<String>) -> &str {
+    ts.as_deref()
+        .map(|t| t.get(..10).unwrap_or(t))
+        .unwrap_or("—")
+}
+
+pub fn verdict_badge_ui(ui: &mut egui::Ui, v: &Verdict) {
+    let (text, color) = match v {
+        Verdict::Runs { .. } => (v.short(), egui::Color32::from_rgb(40, 150, 70)),
+        Verdict::NotHere { .. } => (v.short(), ui.visuals().weak_text_color()),
+    };
+    ui.colored_label(color, text).on_hover_text(v.explain());
+}
+
+impl App {
+    pub(super) fn hub_page_ui(&mut self, ui: &mut egui::Ui) {
+        if !matches!(self.hub.details, DetailsState::Closed) {
+            self.details_ui(ui);
+            return;
+        }
+        self.search_bar_ui(ui);
+        ui.separator();
+        self.results_ui(ui);
+    }
+
+    fn search_bar_ui(&mut self, ui: &mut egui::Ui) {
+        let mut go = false;
+        ui.horizontal(|ui| {
+            let label = ui.label("Search models");
+            let edit = ui.add(
+                egui::TextEdit::singleline(&mut self.hub.query)
+                    .hint_text("e.g. opus-mt, whisper, blip")
+                    .desired_width(360.0),
+            );
+            let edit = edit.labelled_by(label.id);
+            if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
+                go = true;
+            }
+            if ui.button("Search").clicked() {
+                go = true;
+            }
+            if matches!(self.hub.search, SearchState::Searching) {
+                ui.spinner();
+            }
+        });
+        ui.horizontal_wrapped(|ui| {
+            for task in TaskFilter::ALL {
+                if ui
+                    .add(egui::Button::selectable(
+                        self.settings.search_task == task,
+                        task.label(),
+                    ))
+                    .clicked()
+                    && self.settings.search_task != task
+                {
+                    self.settings.search_task = task;
+                    go = true;
+                }
+            }
+            ui.separator();
+            let before = self.settings.search_sort;
+            egui::ComboBox::from_label("Sort")
+                .selected_text(self.settings.search_sort.label())
+                .show_ui(ui, |ui| {
+                    for s in Sort::ALL {
+                        ui.selectable_value(&mut self.settings.search_sort, s, s.label());
+                    }
+                });
+            if before != self.settings.search_sort {
+                go = true;
+            }
+        });
+        if go {
+            self.start_search();
+        }
+    }
+
+    fn results_ui(&mut self, ui: &mut egui::Ui) {
+        match &self.hub.search {
+            SearchState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            SearchState::Idle if self.hub.results.is_empty() && self.hub.generation > 0 => {
+                ui.label("No models match. Try fewer words or another task.");
+            }
+            SearchState::Idle if self.hub.generation == 0 => {
+                ui.label("Search the Hugging Face Hub, or start from a recommended model:");
+                let recs: Vec<(String, String)> = crate::catalog::catalog()
+                    .models
+                    .iter()
+                    .filter(|m| m.recommended)
+                    .map(|m| {
+                        (
+                            m.repo.clone(),
+                            format!("{} — {} ({} MB)", m.name, m.repo, m.size_mb),
+                        )
+                    })
+                    .collect();
+                for (repo, text) in recs {
+                    if ui.link(text).clicked() {
+                        self.open_details(repo);
+                    }
+                }
+            }
+            _ => {}
+        }
+        let mut open = None;
+        let mut more = false;
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::Grid::new("results")
+                    .striped(true)
+                    .num_columns(7)
+                    .spacing([14.0, 6.0])
+                    .show(ui, |ui| {
+                        if !self.hub.results.is_empty() {
+                            for h in ["Model", "Task", "Downloads", "Likes", "Updated", "Size", ""]
+                            {
+                                ui.strong(h);
+                            }
+                            ui.end_row();
+                        }
+                        for m in &self.hub.results {
+                            if ui.link(&m.id).clicked() {
+                                open = Some(m.id.clone());
+                            }
+                            ui.label(m.pipeline_tag.as_deref().unwrap_or("—"));
+                            ui.label(count(m.downloads));
+                            ui.label(count(m.likes));
+                            ui.label(date(&m.last_modified));
+                            ui.label(m.size_bytes.map(format_bytes).unwrap_or_else(|| "—".into()));
+                            verdict_badge_ui(ui, &m.verdict);
+                            ui.end_row();
+                        }
+                    });
+                if self.hub.next.is_some() {
+                    let loading = self.hub.search == SearchState::LoadingMore;
+                    if ui
+                        .add_enabled(!loading, egui::Button::new("Load more"))
+                        .clicked()
+                    {
+                        more = true;
+                    }
+                }
+            });
+        if let Some(repo) = open {
+            self.open_details(repo);
+        }
+        if more && let Some(url) = self.hub.next.clone() {
+            self.hub.search = SearchState::LoadingMore;
+            self.send(crate::workers::Command::LoadMore {
+                generation: self.hub.generation,
+                url,
+            });
+        }
+    }
+
+    fn details_ui(&mut self, ui: &mut egui::Ui) {
+        if ui.button("Back to results").clicked() {
+            self.hub.details = DetailsState::Closed;
+            return;
+        }
+        match &self.hub.details {
+            DetailsState::Closed => {}
+            DetailsState::Loading { repo } => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label(format!("Loading {repo}…"));
+                });
+            }
+            DetailsState::Failed { repo, error } => {
+                ui.heading(repo);
+                ui.colored_label(ui.visuals().error_fg_color, error);
+            }
+            DetailsState::Ready(d) => {
+                let d = d.clone();
+                self.model_details_ui(ui, &d);
+            }
+        }
+    }
+
+    fn model_details_ui(&mut self, ui: &mut egui::Ui, d: &ModelDetails) {
+        let repo = d.summary.id.clone();
+        ui.heading(&repo);
+        verdict_badge_ui(ui, &d.summary.verdict);
+        ui.label(d.summary.verdict.explain());
+        ui.horizontal_wrapped(|ui| {
+            ui.label(format!(
+                "Licence: {}",
+                d.license.as_deref().unwrap_or("not stated")
+            ));
+            ui.separator();
+            ui.label(format!("Commit {}", &d.commit[..d.commit.len().min(12)]));
+            if let Some(t) = &d.summary.pipeline_tag {
+                ui.separator();
+                ui.label(t);
+            }
+            if d.summary.private {
+                ui.separator();
+                ui.label("Private");
+            }
+            if d.from_cache {
+                ui.separator();
+                ui.label("From the local cache");
+            }
+        });
+        if let Some(mode) = &d.gated_mode {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!(
+                    "Gated ({mode}): accept its licence on the Hub, then set a token in Settings."
+                ),
+            );
+        }
+        ui.add_space(6.0);
+        self.download_controls_ui(ui, &repo, d);
+        ui.add_space(6.0);
+        egui::CollapsingHeader::new(format!("Files ({})", d.files.len())).show(ui, |ui| {
+            egui::Grid::new("files").striped(true).show(ui, |ui| {
+                for f in &d.files {
+                    ui.label(if d.needed.contains(&f.path) {
+                        "⬇"
+                    } else {
+                        ""
+                    })
+                    .on_hover_text("Spaceport downloads this file");
+                    ui.label(&f.path);
+                    ui.label(format_bytes(f.size));
+                    ui.end_row();
+                }
+            });
+        });
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| match &d.card {
+                Some(card) => {
+                    egui_commonmark::CommonMarkViewer::new().show(ui, &mut self.markdown, card);
+                }
+                None => {
+                    ui.label("This model has no model card.");
+                }
+            });
+    }
+
+    /// Download / progress + Cancel / downloaded, for one model.
+    pub(super) fn download_controls_ui(&mut self, ui: &mut egui::Ui, repo: &str, d: &ModelDetails) {
+        let state = self.downloads.get(repo).cloned();
+        let cached = self.is_cached(repo);
+        ui.horizontal(|ui| match state {
+            Some(DownloadState::Running(p)) => {
+                progress_ui(ui, &p);
+                if ui.button("Cancel").clicked() {
+                    self.cancel_download(repo);
+                }
+            }
+            Some(DownloadState::Cancelling(p)) => {
+                progress_ui(ui, &p);
+                ui.label("Cancelling…");
+            }
+            _ if cached || matches!(state, Some(DownloadState::Done { .. })) => {
+                ui.label("✔ Downloaded");
+                if let Some(panel) = d.summary.verdict.panel()
+                    && ui.button(format!("Open in {}", panel.label())).clicked()
+                {
+                    self.page = crate::app::Page::Demo(panel);
+                }
+            }
+            other => {
+                let label = match &other {
+                    Some(DownloadState::Cancelled | DownloadState::Failed(_)) => "Resume download",
+                    _ => "Download",
+                };
+                let enabled = !self.offline() && !d.needed.is_empty();
+                if ui
+                    .add_enabled(
+                        enabled,
+                        egui::Button::new(format!("{label} ({})", format_bytes(d.download_bytes))),
+                    )
+                    .clicked()
+                {
+                    self.start_download(repo.to_string());
+                }
+                if let Some(DownloadState::Failed(e)) = &other {
+                    ui.colored_label(ui.visuals().error_fg_color, e);
+                }
+                if matches!(other, Some(DownloadState::Cancelled)) {
+                    ui.label("Cancelled; what was fetched is kept for resuming.");
+                }
+            }
+        });
+    }
+}

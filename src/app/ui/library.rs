@@ -1,0 +1,137 @@
+//! The Library page: downloaded models with size, revision and where they
+//! run; "open in panel", resume of unfinished downloads, delete with a
+//! confirmation, and the total disk use of the cache.
+
+use crate::app::{App, LibraryState, Page};
+use crate::cli::format_bytes;
+use crate::workers::Command;
+
+use super::hub::verdict_badge_ui;
+
+impl App {
+    pub(super) fn library_page_ui(&mut self, ui: &mut egui::Ui) {
+        ui.horizontal(|ui| {
+            ui.heading("Library");
+            if ui.button("Refresh").clicked() {
+                self.send(Command::ScanCache);
+            }
+        });
+        let models = match &self.library {
+            LibraryState::Scanning => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Looking through the cache…");
+                });
+                return;
+            }
+            LibraryState::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+                return;
+            }
+            LibraryState::Ready(m) => m.clone(),
+        };
+        let total: u64 = models.iter().map(|m| m.size_bytes).sum();
+        ui.label(format!(
+            "{} models, {} in {}",
+            models.len(),
+            format_bytes(total),
+            self.config.cache_dir.display()
+        ));
+        ui.separator();
+        if models.is_empty() {
+            ui.label("Nothing downloaded yet. Find a model on the Hub page, or download a panel's recommended model from its page.");
+            return;
+        }
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::Grid::new("library")
+                    .striped(true)
+                    .spacing([14.0, 6.0])
+                    .show(ui, |ui| {
+                        for h in ["Model", "Size", "Revision", "Runs", ""] {
+                            ui.strong(h);
+                        }
+                        ui.end_row();
+                        for m in &models {
+                            if ui.link(&m.repo).clicked() {
+                                self.open_details(m.repo.clone());
+                            }
+                            ui.label(format_bytes(m.size_bytes));
+                            let rev = m
+                                .main_revision()
+                                .map(|r| {
+                                    let refs = if r.refs.is_empty() {
+                                        String::new()
+                                    } else {
+                                        format!(" ({})", r.refs.join(", "))
+                                    };
+                                    format!("{}{refs}", &r.commit[..r.commit.len().min(10)])
+                                })
+                                .unwrap_or_else(|| "—".into());
+                            ui.label(rev);
+                            verdict_badge_ui(ui, &m.verdict);
+                            ui.horizontal(|ui| {
+                                if let Some(panel) = m.verdict.panel()
+                                    && ui.button(format!("Open in {}", panel.label())).clicked()
+                                {
+                                    self.page = Page::Demo(panel);
+                                }
+                                if m.incomplete_bytes > 0 || !m.verdict.runs_here() {
+                                    let can = !self.offline();
+                                    if ui
+                                        .add_enabled(can, egui::Button::new("Resume download"))
+                                        .on_hover_text(format!(
+                                            "{} fetched so far",
+                                            format_bytes(m.incomplete_bytes)
+                                        ))
+                                        .clicked()
+                                    {
+                                        self.start_download(m.repo.clone());
+                                    }
+                                }
+                                if ui
+                                    .button("Delete")
+                                    .on_hover_text(format!("Delete {}", m.repo))
+                                    .clicked()
+                                {
+                                    self.confirm_delete = Some(m.repo.clone());
+                                }
+                            });
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+
+    /// The "Delete X?" dialog.
+    pub(super) fn confirm_delete_ui(&mut self, ui: &mut egui::Ui) {
+        let Some(repo) = self.confirm_delete.clone() else {
+            return;
+        };
+        let size = self
+            .cached()
+            .iter()
+            .find(|m| m.repo == repo)
+            .map(|m| format_bytes(m.size_bytes))
+            .unwrap_or_default();
+        let modal = egui::Modal::new(egui::Id::unique("confirm-delete")).show(ui.ctx(), |ui| {
+            ui.heading(format!("Delete {repo}?"));
+            ui.label(format!(
+                "This frees {size}. You can download it again later."
+            ));
+            ui.horizontal(|ui| {
+                if ui.button("Delete model").clicked() {
+                    self.send(Command::Delete { repo: repo.clone() });
+                    self.confirm_delete = None;
+                }
+                if ui.button("Keep it").clicked() {
+                    self.confirm_delete = None;
+                }
+            });
+        });
+        if modal.should_close() {
+            self.confirm_delete = None;
+        }
+    }
+}

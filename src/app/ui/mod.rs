@@ -1,0 +1,129 @@
+//! Drawing: the frame around every page (sidebar, offline banner, notices)
+//! and one file per page. Drawing functions end in `_ui`; they read state
+//! and queue commands, never doing work themselves.
+
+mod demo;
+mod hub;
+mod library;
+mod settings;
+
+use super::{App, DownloadState, Page};
+use crate::cli::{format_bytes, format_duration};
+use crate::hub::DownloadProgress;
+
+impl App {
+    /// The whole window.
+    pub fn app_ui(&mut self, ui: &mut egui::Ui) {
+        egui::Panel::left("sidebar")
+            .resizable(false)
+            .exact_size(150.0)
+            .show(ui, |ui| self.sidebar_ui(ui));
+        if self.offline() || self.unreachable.is_some() || !self.notices.is_empty() {
+            egui::Panel::top("banners").show(ui, |ui| self.banners_ui(ui));
+        }
+        egui::CentralPanel::default().show(ui, |ui| match self.page {
+            Page::Hub => self.hub_page_ui(ui),
+            Page::Library => self.library_page_ui(ui),
+            Page::Demo(panel) => self.demo_page_ui(ui, panel),
+            Page::Settings => self.settings_page_ui(ui),
+        });
+        if self.confirm_delete.is_some() {
+            self.confirm_delete_ui(ui);
+        }
+    }
+
+    fn sidebar_ui(&mut self, ui: &mut egui::Ui) {
+        ui.add_space(8.0);
+        ui.heading("Spaceport");
+        ui.add_space(12.0);
+        for page in Page::ALL {
+            let selected = self.page == page;
+            if ui
+                .add_sized(
+                    [130.0, 28.0],
+                    egui::Button::selectable(selected, page.label()),
+                )
+                .clicked()
+            {
+                self.page = page;
+                if page == Page::Library {
+                    self.send(crate::workers::Command::ScanCache);
+                }
+            }
+        }
+        let running = self
+            .downloads
+            .values()
+            .filter(|d| matches!(d, DownloadState::Running(_)))
+            .count();
+        if running > 0 {
+            ui.add_space(12.0);
+            ui.label(format!("{running} downloading…"));
+        }
+    }
+
+    fn banners_ui(&mut self, ui: &mut egui::Ui) {
+        if self.offline() {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                "Offline: showing and running what is already downloaded.",
+            );
+        } else if let Some(e) = &self.unreachable {
+            ui.colored_label(
+                ui.visuals().warn_fg_color,
+                format!("Working offline — the Hub can't be reached. {e}"),
+            );
+        }
+        let mut dismiss = None;
+        for (i, n) in self.notices.iter().enumerate() {
+            ui.horizontal(|ui| {
+                let color = if n.is_error {
+                    ui.visuals().error_fg_color
+                } else {
+                    ui.visuals().text_color()
+                };
+                ui.colored_label(color, &n.text);
+                if ui.small_button("Dismiss").clicked() {
+                    dismiss = Some(i);
+                }
+            });
+        }
+        if let Some(i) = dismiss {
+            self.notices.remove(i);
+        }
+    }
+}
+
+/// A progress bar with bytes, rate and time left.
+pub fn progress_ui(ui: &mut egui::Ui, p: &DownloadProgress) {
+    let frac = if p.total > 0 {
+        p.bytes as f32 / p.total as f32
+    } else {
+        0.0
+    };
+    let eta = p
+        .eta_secs
+        .map(format_duration)
+        .unwrap_or_else(|| "—".into());
+    ui.add(
+        egui::ProgressBar::new(frac)
+            .desired_width(320.0)
+            .text(format!(
+                "{} of {} · {}/s · {} left",
+                format_bytes(p.bytes),
+                format_bytes(p.total),
+                format_bytes(p.rate_bps as u64),
+                eta
+            )),
+    );
+    if !p.file.is_empty() {
+        ui.small(format!(
+            "File {}/{}: {} ({} of {})",
+            (p.files_done + 1).min(p.files_total.max(1)),
+            p.files_total,
+            p.file,
+            format_bytes(p.file_bytes),
+            format_bytes(p.file_total)
+        ));
+    }
+}

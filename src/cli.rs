@@ -1,0 +1,340 @@
+//! The command line: the headless twin of every panel, over the same
+//! library calls the window's workers make. With no subcommand it opens the
+//! window. Errors print one sentence on stderr and exit with a code scripts
+//! can test (see [`crate::hub::HubError::exit_code`] and the README).
+
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::hub::cache;
+use crate::hub::{DownloadProgress, Hub, HubConfig, HubError, SearchQuery, Sort, TaskFilter};
+use crate::tasks::CancelToken;
+use crate::tasks::device::DeviceChoice;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "spaceport",
+    version,
+    about = "Hugging Face Spaces-style demos on your own machine."
+)]
+pub struct Cli {
+    /// Compute device for every task: auto, cpu, cuda, cuda:N or metal.
+    #[arg(long, global = true, default_value = "auto")]
+    pub device: DeviceChoice,
+    /// Use only what is already downloaded (like HF_HUB_OFFLINE=1).
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Print the milliseconds from start to the first painted frame, then exit.
+    #[arg(long, hide = true)]
+    pub first_frame_probe: bool,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Open the window (the default).
+    Gui,
+    /// Search the Hub for models.
+    Search {
+        /// Words to look for in model ids.
+        query: String,
+        /// translation, image-to-text, automatic-speech-recognition or all.
+        #[arg(long, default_value = "all")]
+        task: String,
+        /// downloads, likes or updated.
+        #[arg(long, default_value = "downloads")]
+        sort: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show a model's files, licence, state and whether it runs here.
+    Info {
+        repo: String,
+        #[arg(long, default_value = "main")]
+        revision: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download what a model needs into the Hugging Face cache (resumes).
+    Download {
+        repo: String,
+        #[arg(long, default_value = "main")]
+        revision: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List downloaded models with their size and revision.
+    Models {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Delete a downloaded model (or one revision of it) from the cache.
+    Rm {
+        repo: String,
+        /// Only this commit; blobs other revisions use are kept.
+        #[arg(long)]
+        revision: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Human-readable bytes: `1.5 GB`.
+pub fn format_bytes(n: u64) -> String {
+    let units = ["B", "kB", "MB", "GB", "TB"];
+    let mut v = n as f64;
+    let mut u = 0;
+    while v >= 1000.0 && u + 1 < units.len() {
+        v /= 1000.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{n} B")
+    } else {
+        format!("{v:.1} {}", units[u])
+    }
+}
+
+/// `1:05` or `1:02:03`.
+pub fn format_duration(secs: f64) -> String {
+    let s = secs.max(0.0).round() as u64;
+    if s >= 3600 {
+        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+    } else {
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    crate::app::process_start();
+    let cli = Cli::parse();
+    let mut config = HubConfig::from_env();
+    config.offline |= cli.offline;
+    let result = match cli.command {
+        None | Some(Command::Gui) => {
+            return match crate::app::run(config, cli.device, cli.first_frame_probe) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: could not open the window: {e:#}");
+                    ExitCode::from(1)
+                }
+            };
+        }
+        Some(cmd) => run(cmd, config),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<(), HubError> {
+    let text = serde_json::to_string_pretty(v).map_err(|e| HubError::Malformed {
+        what: e.to_string(),
+    })?;
+    println!("{text}");
+    Ok(())
+}
+
+/// Runs one subcommand against `config`.
+pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
+    let hub = Hub::new(config);
+    match cmd {
+        Command::Gui => Ok(()),
+        Command::Search {
+            query,
+            task,
+            sort,
+            limit,
+            json,
+        } => {
+            let task = TaskFilter::parse(&task).ok_or_else(|| HubError::Malformed {
+                what: format!("unknown task \"{task}\" (use translation, image-to-text, automatic-speech-recognition or all)"),
+            })?;
+            let sort = Sort::parse(&sort).ok_or_else(|| HubError::Malformed {
+                what: format!("unknown sort \"{sort}\" (use downloads, likes or updated)"),
+            })?;
+            let mut models = Vec::new();
+            let mut page = hub.search(&SearchQuery {
+                text: query,
+                task,
+                sort,
+                limit: limit.min(100),
+            })?;
+            loop {
+                models.extend(page.models);
+                match page.next {
+                    Some(next) if models.len() < limit => page = hub.search_page(&next)?,
+                    _ => break,
+                }
+            }
+            models.truncate(limit);
+            if json {
+                return print_json(&models);
+            }
+            if models.is_empty() {
+                println!("No models found.");
+            }
+            for m in &models {
+                println!(
+                    "{:<50} {:<28} {:>10} dl {:>6} likes  {:>9}  {}",
+                    m.id,
+                    m.pipeline_tag.as_deref().unwrap_or("-"),
+                    m.downloads,
+                    m.likes,
+                    m.size_bytes.map(format_bytes).unwrap_or_else(|| "-".into()),
+                    m.verdict.short()
+                );
+            }
+            Ok(())
+        }
+        Command::Info {
+            repo,
+            revision,
+            json,
+        } => {
+            let d = match hub.details(&repo, &revision) {
+                Err(e) if e.is_offline() => {
+                    cache::local_details(&hub.config.cache_dir, &repo, &revision).ok_or(e)?
+                }
+                other => other?,
+            };
+            if json {
+                return print_json(&d);
+            }
+            println!("{}  (commit {})", d.summary.id, d.commit);
+            println!("{}", d.summary.verdict.explain());
+            if let Some(t) = &d.summary.pipeline_tag {
+                println!("Task: {t}");
+            }
+            println!("Licence: {}", d.license.as_deref().unwrap_or("not stated"));
+            if let Some(g) = &d.gated_mode {
+                println!("Gated ({g}): accept its licence on the Hub and set a token to download.");
+            }
+            if d.summary.private {
+                println!("Private.");
+            }
+            println!(
+                "Download: {} in {} files",
+                format_bytes(d.download_bytes),
+                d.needed.len()
+            );
+            for f in &d.files {
+                let mark = if d.needed.contains(&f.path) { "*" } else { " " };
+                println!(" {mark} {:>10}  {}", format_bytes(f.size), f.path);
+            }
+            Ok(())
+        }
+        Command::Download {
+            repo,
+            revision,
+            json,
+        } => {
+            let tty = std::io::stderr().is_terminal();
+            let mut last_file = String::new();
+            let mut on_progress = |p: &DownloadProgress| {
+                let mut err = std::io::stderr();
+                if tty {
+                    let pct = if p.total > 0 {
+                        p.bytes as f64 / p.total as f64
+                    } else {
+                        0.0
+                    };
+                    let filled = (pct * 30.0) as usize;
+                    let _ = write!(
+                        err,
+                        "\r[{}{}] {:>5.1}% {:>9}/{:<9} {:>9}/s ETA {:<8} {}/{} {}\x1b[K",
+                        "#".repeat(filled),
+                        " ".repeat(30 - filled.min(30)),
+                        pct * 100.0,
+                        format_bytes(p.bytes),
+                        format_bytes(p.total),
+                        format_bytes(p.rate_bps as u64),
+                        p.eta_secs
+                            .map(format_duration)
+                            .unwrap_or_else(|| "-".into()),
+                        (p.files_done + 1).min(p.files_total),
+                        p.files_total,
+                        p.file
+                    );
+                } else if p.file != last_file {
+                    last_file = p.file.clone();
+                    let _ = writeln!(err, "fetching {} ({})", p.file, format_bytes(p.file_total));
+                }
+            };
+            let snap = hub.download_model(&repo, &revision, &CancelToken::new(), &mut on_progress);
+            if tty {
+                eprintln!();
+            }
+            let snap = snap?;
+            if json {
+                return print_json(&snap);
+            }
+            println!(
+                "{} at {} in {}",
+                snap.repo,
+                snap.commit,
+                snap.path.display()
+            );
+            Ok(())
+        }
+        Command::Models { json } => {
+            let models = cache::scan(&hub.config.cache_dir)?;
+            if json {
+                return print_json(&models);
+            }
+            let total: u64 = models.iter().map(|m| m.size_bytes).sum();
+            for m in &models {
+                let rev = m.main_revision();
+                println!(
+                    "{:<50} {:>10}  {}{}",
+                    m.repo,
+                    format_bytes(m.size_bytes),
+                    rev.map(|r| &r.commit[..r.commit.len().min(12)])
+                        .unwrap_or("(no snapshot)"),
+                    if m.incomplete_bytes > 0 {
+                        "  (unfinished download)"
+                    } else {
+                        ""
+                    }
+                );
+            }
+            println!(
+                "{} models, {} in {}",
+                models.len(),
+                format_bytes(total),
+                hub.config.cache_dir.display()
+            );
+            Ok(())
+        }
+        Command::Rm {
+            repo,
+            revision,
+            json,
+        } => {
+            let freed = match &revision {
+                Some(rev) => {
+                    let commit = cache::resolve_snapshot(&hub.config.cache_dir, &repo, rev)
+                        .map(|(c, _)| c)
+                        .ok_or_else(|| HubError::NotDownloaded(format!("{repo} at {rev}")))?;
+                    cache::delete_revision(&hub.config.cache_dir, &repo, &commit)?
+                }
+                None => cache::delete_model(&hub.config.cache_dir, &repo)?,
+            };
+            if json {
+                return print_json(&serde_json::json!({"repo": repo, "freed_bytes": freed}));
+            }
+            println!("Deleted {repo}, freed {}.", format_bytes(freed));
+            Ok(())
+        }
+    }
+}

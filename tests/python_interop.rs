@@ -1,0 +1,104 @@
+//! One cache for both tools: a model Spaceport downloaded is found by
+//! Python `huggingface_hub` (`hf_hub_download(local_files_only=True)`,
+//! `scan_cache_dir`), and a model `huggingface_hub` downloaded from the
+//! stand-in Hub (`HF_ENDPOINT`) is listed and opened by Spaceport.
+//!
+//! The test command installs `huggingface_hub` in a virtual environment
+//! and points `SPACEPORT_PYTHON` at its interpreter.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use spaceport::hub::{Hub, cache};
+use spaceport::tasks::CancelToken;
+
+fn python() -> String {
+    std::env::var("SPACEPORT_PYTHON").unwrap_or_else(|_| "python3".into())
+}
+
+fn run_python(script: &str, endpoint: &str, cache_dir: &Path) -> String {
+    let out = Command::new(python())
+        .args(["-c", script])
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HUB_CACHE", cache_dir)
+        .env("HF_HOME", cache_dir.join("home"))
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env_remove("HF_TOKEN")
+        .output()
+        .expect("run python (the test command installs it)");
+    assert!(
+        out.status.success(),
+        "python failed — run the README's test command, which installs huggingface_hub.\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn python_finds_what_spaceport_downloaded() {
+    let s = support::start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = "Helsinki-NLP/opus-mt-tiny-en-de";
+    let snap = Hub::new(support::config(&s, tmp.path()))
+        .download_model(repo, "main", &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    let script = format!(
+        r#"
+import json
+from huggingface_hub import hf_hub_download, scan_cache_dir
+p = hf_hub_download("{repo}", "model.safetensors", local_files_only=True)
+info = scan_cache_dir()
+repos = [{{"id": r.repo_id, "files": r.nb_files, "size": r.size_on_disk,
+          "refs": sorted(x for rev in r.revisions for x in rev.refs),
+          "commits": [rev.commit_hash for rev in r.revisions]}} for r in info.repos]
+print(json.dumps({{"path": p, "repos": repos, "warnings": [str(w) for w in info.warnings]}}))
+"#
+    );
+    let out: serde_json::Value =
+        serde_json::from_str(run_python(&script, &s.url, tmp.path()).trim()).unwrap();
+    let path = out["path"].as_str().unwrap();
+    assert_eq!(Path::new(path), snap.path.join("model.safetensors"));
+    assert_eq!(out["warnings"].as_array().unwrap().len(), 0, "{out}");
+    let r = &out["repos"][0];
+    assert_eq!(r["id"], repo);
+    assert_eq!(r["files"], 8);
+    assert_eq!(r["refs"][0], "main");
+    assert_eq!(r["commits"][0].as_str().unwrap(), snap.commit);
+    let ours = cache::scan_repo(tmp.path(), repo).unwrap();
+    assert_eq!(r["size"].as_u64().unwrap(), ours.size_bytes);
+}
+
+#[test]
+fn spaceport_lists_and_opens_what_python_downloaded() {
+    let s = support::start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let repo = "openai/whisper-tiny-test";
+    let script = format!(
+        r#"
+from huggingface_hub import snapshot_download
+print(snapshot_download("{repo}"))
+"#
+    );
+    let py_path = run_python(&script, &s.url, tmp.path());
+    let models = cache::scan(tmp.path()).unwrap();
+    let m = models.iter().find(|m| m.repo == repo).expect("listed");
+    assert!(m.verdict.runs_here(), "{:?}", m.verdict);
+    assert_eq!(m.main_revision().unwrap().refs, ["main"]);
+    // Opened offline: no request reaches the Hub.
+    let before = s.requests().len();
+    let mut cfg = support::config(&s, tmp.path());
+    cfg.offline = true;
+    let snap = Hub::new(cfg)
+        .download_model(repo, "main", &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    assert_eq!(snap.path, Path::new(py_path.trim()));
+    assert_eq!(s.requests().len(), before);
+    // And online, Spaceport sees the files are there and fetches nothing.
+    let again = Hub::new(support::config(&s, tmp.path()))
+        .download_model(repo, "main", &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    assert_eq!(again.bytes_fetched, 0);
+}

@@ -1,0 +1,153 @@
+//! Test support: the stand-in Hub and the small repos it serves.
+#![allow(dead_code)]
+
+pub mod standin_hub;
+
+use serde_json::json;
+use standin_hub::{FileSpec, RepoSpec, StandinHub};
+use std::path::Path;
+
+/// Deterministic pseudo-random bytes (xorshift), so fixtures need no files.
+pub fn noise(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x >> 24) as u8
+        })
+        .collect()
+}
+
+fn card(license: &str, title: &str) -> String {
+    format!("---\nlicense: {license}\ntags:\n- test\n---\n\n# {title}\n\nA tiny model for tests.\n")
+}
+
+/// A Marian translation repo with several weight formats, of which only
+/// safetensors should be fetched. `weights_len` sizes the safetensors file.
+pub fn marian_repo(id: &str, weights_len: usize) -> RepoSpec {
+    let config = json!({"model_type": "marian", "architectures": ["MarianMTModel"], "d_model": 16});
+    let mut r = RepoSpec::new(
+        id,
+        vec![
+            FileSpec::new(".gitattributes", "*.bin filter=lfs\n", false),
+            FileSpec::new("README.md", card("cc-by-4.0", id), false),
+            FileSpec::new("config.json", config.to_string(), false),
+            FileSpec::new("generation_config.json", r#"{"num_beams": 4}"#, false),
+            FileSpec::new("source.spm", noise(3000, 1), true),
+            FileSpec::new("target.spm", noise(3000, 2), true),
+            FileSpec::new(
+                "vocab.json",
+                r#"{"</s>": 0, "<unk>": 1, "<pad>": 2}"#,
+                false,
+            ),
+            FileSpec::new("tokenizer_config.json", "{}", false),
+            FileSpec::new("model.safetensors", noise(weights_len, 3), true),
+            FileSpec::new("pytorch_model.bin", noise(weights_len, 4), true),
+            FileSpec::new("tf_model.h5", noise(1000, 5), true),
+            FileSpec::new("onnx/encoder_model.onnx", noise(1000, 6), true),
+        ],
+    );
+    r.pipeline_tag = Some("translation".into());
+    r.license = Some("cc-by-4.0".into());
+    r.downloads = 5000;
+    r.likes = 12;
+    r
+}
+
+pub fn whisper_repo(id: &str) -> RepoSpec {
+    let config =
+        json!({"model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"]});
+    let mut r = RepoSpec::new(
+        id,
+        vec![
+            FileSpec::new("README.md", card("apache-2.0", id), false),
+            FileSpec::new("config.json", config.to_string(), false),
+            FileSpec::new("tokenizer.json", "{}", false),
+            FileSpec::new("preprocessor_config.json", "{}", false),
+            FileSpec::new("model.safetensors", noise(20_000, 7), true),
+        ],
+    );
+    r.pipeline_tag = Some("automatic-speech-recognition".into());
+    r.downloads = 9000;
+    r.likes = 40;
+    r.last_modified = "2025-06-01T00:00:00.000Z".into();
+    r
+}
+
+pub fn ct2_whisper_repo(id: &str) -> RepoSpec {
+    let config = json!({"alignment_heads": [[1, 0]], "lang_ids": [], "suppress_ids": [1], "suppress_ids_begin": [220]});
+    let mut r = RepoSpec::new(
+        id,
+        vec![
+            FileSpec::new("README.md", card("mit", id), false),
+            FileSpec::new("config.json", config.to_string(), false),
+            FileSpec::new("tokenizer.json", "{}", false),
+            FileSpec::new("vocabulary.txt", "a\nb\n", false),
+            FileSpec::new("model.bin", noise(15_000, 8), true),
+        ],
+    );
+    r.pipeline_tag = Some("automatic-speech-recognition".into());
+    r.tags = vec!["ctranslate2".into(), "audio".into()];
+    r.downloads = 800;
+    r
+}
+
+pub fn blip_repo(id: &str) -> RepoSpec {
+    let config = json!({"model_type": "blip", "architectures": ["BlipForConditionalGeneration"]});
+    let mut r = RepoSpec::new(
+        id,
+        vec![
+            FileSpec::new("config.json", config.to_string(), false),
+            FileSpec::new("tokenizer.json", "{}", false),
+            FileSpec::new("preprocessor_config.json", "{}", false),
+            FileSpec::new("model.safetensors", noise(10_000, 9), true),
+        ],
+    );
+    r.pipeline_tag = Some("image-to-text".into());
+    r.downloads = 7000;
+    r.likes = 100;
+    r
+}
+
+pub fn bert_repo(id: &str) -> RepoSpec {
+    let config = json!({"model_type": "bert", "architectures": ["BertForMaskedLM"]});
+    let mut r = RepoSpec::new(
+        id,
+        vec![
+            FileSpec::new("config.json", config.to_string(), false),
+            FileSpec::new("model.safetensors", noise(1000, 10), true),
+        ],
+    );
+    r.pipeline_tag = Some("fill-mask".into());
+    r.downloads = 100_000;
+    r
+}
+
+/// The standard set of repos most tests serve.
+pub fn standard_repos() -> Vec<RepoSpec> {
+    let mut gated = marian_repo("gated-org/opus-mt-gated", 2000);
+    gated.gated = true;
+    let mut private = marian_repo("private-org/opus-mt-secret", 2000);
+    private.private = true;
+    vec![
+        marian_repo("Helsinki-NLP/opus-mt-tiny-en-de", 200_000),
+        marian_repo("Helsinki-NLP/opus-mt-tiny-fr-en", 2000),
+        whisper_repo("openai/whisper-tiny-test"),
+        ct2_whisper_repo("Systran/faster-whisper-tiny-test"),
+        blip_repo("Salesforce/blip-tiny-test"),
+        bert_repo("google/bert-tiny-test"),
+        gated,
+        private,
+    ]
+}
+
+pub fn start_hub() -> StandinHub {
+    StandinHub::start(standard_repos())
+}
+
+/// A hub configuration for the stand-in hub and a temporary cache.
+pub fn config(hub: &StandinHub, cache: &Path) -> spaceport::hub::HubConfig {
+    spaceport::hub::HubConfig::local(&hub.url, cache)
+}
