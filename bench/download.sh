@@ -19,8 +19,8 @@ for _ in $(seq 200); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sl
 endpoint=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
 file_url=$(awk '/^file/{print $2}' "$work/hub.txt")
 
-best_curl=999999; best_sp=999999
-for run in 1 2 3; do
+runs=5; curl_t=(); sp_t=()
+for run in $(seq $runs); do
   t0=$(date +%s.%N)
   curl -s -o "$work/curl.bin" "$file_url"
   t1=$(date +%s.%N)
@@ -28,14 +28,14 @@ for run in 1 2 3; do
   HF_ENDPOINT="$endpoint" HF_HUB_CACHE="$work/cache" HF_HUB_DISABLE_IMPLICIT_TOKEN=1 \
     "$BIN/spaceport" download bench/big-model >/dev/null 2>&1
   t2=$(date +%s.%N)
-  c=$(echo "$t1 - $t0" | bc -l); s=$(echo "$t2 - $t1" | bc -l)
-  printf 'run %d: curl %.2f s, spaceport %.2f s\n' "$run" "$c" "$s"
-  best_curl=$(echo "if ($c < $best_curl) $c else $best_curl" | bc -l)
-  best_sp=$(echo "if ($s < $best_sp) $s else $best_sp" | bc -l)
+  curl_t+=("$(echo "$t1 - $t0" | bc -l)"); sp_t+=("$(echo "$t2 - $t1" | bc -l)")
+  printf 'run %d: curl %.2f s, spaceport %.2f s\n' "$run" "${curl_t[-1]}" "${sp_t[-1]}"
 done
-printf 'best of 3: curl %.0f MB/s, spaceport %.0f MB/s (spaceport includes API calls and sha256 verification)\n' \
-  "$(echo "$MB / $best_curl" | bc -l)" "$(echo "$MB / $best_sp" | bc -l)"
-printf 'throughput ratio spaceport/curl: %.2f (aim >= 0.9)\n' "$(echo "$best_curl / $best_sp" | bc -l)"
+median() { printf '%s\n' "$@" | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+mc=$(median "${curl_t[@]}"); ms=$(median "${sp_t[@]}")
+printf 'median of %d: curl %.0f MB/s, spaceport %.0f MB/s (spaceport includes its API calls, process start and sha256 verification)\n' \
+  "$runs" "$(echo "$MB / $mc" | bc -l)" "$(echo "$MB / $ms" | bc -l)"
+printf 'throughput ratio spaceport/curl: %.2f (aim >= 0.9)\n' "$(echo "$mc / $ms" | bc -l)"
 
 export HF_HUB_CACHE="$work/cache" HF_ENDPOINT="$endpoint"
 for run in 1 2 3; do

@@ -1,14 +1,14 @@
-//! Serves the test suite's stand-in Hub on loopback with one model whose
-//! weights are a generated file of `--mb` megabytes, for benchmarks and
-//! hand checks. Prints the endpoint and the file's direct URL, then serves
-//! until killed.
+//! Serves the test suite's stand-in Hub on loopback — its standard small
+//! repos plus `bench/big-model`, whose weights are a generated file of
+//! `--mb` megabytes — for benchmarks, screenshots and hand checks. Prints
+//! the endpoint and the big file's direct URL, then serves until killed.
 //!
 //!     cargo run --example standin_hub -- --mb 200
 
-#[path = "../tests/support/standin_hub.rs"]
-mod standin_hub;
+#[path = "../tests/support/mod.rs"]
+mod support;
 
-use standin_hub::{FileSpec, RepoSpec, StandinHub};
+use support::standin_hub::{FileSpec, RepoSpec, StandinHub};
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -32,7 +32,7 @@ fn main() {
         r#"{"model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"]}"#;
     let weights = FileSpec::new("model.safetensors", data, true);
     let sha = weights.sha256();
-    let repo = RepoSpec::new(
+    let mut repo = RepoSpec::new(
         "bench/big-model",
         vec![
             FileSpec::new("config.json", config, false),
@@ -40,7 +40,10 @@ fn main() {
             weights,
         ],
     );
-    let hub = StandinHub::start(vec![repo]);
+    repo.pipeline_tag = Some("automatic-speech-recognition".into());
+    let mut repos = support::standard_repos();
+    repos.push(repo);
+    let hub = StandinHub::start(repos);
     println!("endpoint {}", hub.url);
     println!("file {}/cdn/{sha}", hub.cdn_url);
     println!("repo bench/big-model");

@@ -356,9 +356,8 @@ impl Hub {
         if have > meta.size {
             have = 0;
         }
-        // The running checksum covers exactly the first `hashed` bytes.
-        let mut hasher = Sha256::new();
-        let mut hashed = 0u64;
+        // The running checksum of the first `sum.len` bytes, when verifying.
+        let mut sum: Option<Checksum> = None;
         let mut corrupt = 0;
         let mut attempts = 0;
         let mut delay = Duration::from_millis(500);
@@ -367,20 +366,12 @@ impl Hub {
             if cancel.is_cancelled() {
                 return Err(HubError::Cancelled);
             }
-            if meta.sha256.is_some() && hashed != have {
-                (hasher, hashed) = hash_prefix(&mut out, have, &partial)?;
+            if meta.sha256.is_some() && sum.as_ref().map(|s| s.len) != Some(have) {
+                sum = Some(Checksum::resume(&mut out, have, &partial)?);
             }
             if have < meta.size || meta.size == 0 {
                 let result = self.stream_into(
-                    &url,
-                    &ctx,
-                    &mut out,
-                    &partial,
-                    &mut have,
-                    &mut hasher,
-                    &mut hashed,
-                    cancel,
-                    reporter,
+                    &url, &ctx, &mut out, &partial, &mut have, &mut sum, cancel, reporter,
                 );
                 match result {
                     Ok(()) => {}
@@ -406,16 +397,16 @@ impl Hub {
                 continue;
             }
             if let Some(expected) = &meta.sha256 {
-                if hashed != have {
-                    (hasher, _) = hash_prefix(&mut out, have, &partial)?;
-                }
-                let got = format!("{:x}", hasher.finalize_reset());
+                let got = match sum.take() {
+                    Some(s) if s.len == have => s.finish(),
+                    _ => Checksum::resume(&mut out, have, &partial)?.finish(),
+                };
                 if !got.eq_ignore_ascii_case(expected) {
                     corrupt += 1;
                     reporter.rewind(have);
                     out.set_len(0)
                         .map_err(|e| HubError::io("truncate", &partial, e))?;
-                    (have, hashed) = (0, 0);
+                    have = 0;
                     if corrupt >= 2 {
                         drop(out);
                         let _ = std::fs::remove_file(&partial);
@@ -443,8 +434,7 @@ impl Hub {
         out: &mut File,
         partial: &Path,
         have: &mut u64,
-        hasher: &mut Sha256,
-        hashed: &mut u64,
+        sum: &mut Option<Checksum>,
         cancel: &CancelToken,
         reporter: &mut Reporter<'_>,
     ) -> Result<()> {
@@ -465,8 +455,9 @@ impl Hub {
             // The server sent the whole file: start over.
             reporter.rewind(*have);
             *have = 0;
-            *hasher = Sha256::new();
-            *hashed = 0;
+            if sum.is_some() {
+                *sum = Some(Checksum::start(Sha256::new(), 0));
+            }
         }
         out.set_len(*have)
             .map_err(|e| HubError::io("truncate", partial, e))?;
@@ -478,25 +469,29 @@ impl Hub {
             if cancel.is_cancelled() {
                 return Err(HubError::Cancelled);
             }
-            let n = match body.read(&mut buf) {
-                Ok(0) => return Ok(()),
-                Ok(n) => n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
+            // Fill a whole chunk first: the socket hands out a few kB per
+            // read, and one write and one checksum hand-off per chunk keeps
+            // the per-byte cost down.
+            let (n, end) = fill(&mut body, &mut buf, cancel);
+            if n > 0 {
+                out.write_all(&buf[..n])
+                    .map_err(|e| HubError::io("write", partial, e))?;
+                if let Some(s) = sum.as_mut() {
+                    s.update(&buf[..n]);
+                }
+                *have += n as u64;
+                reporter.add(n as u64);
+            }
+            match end {
+                None => {}
+                Some(Ok(())) => return Ok(()),
+                Some(Err(e)) => {
                     return Err(HubError::Network {
                         endpoint: self.config.endpoint.clone(),
                         reason: format!("connection lost ({e})"),
                     });
                 }
-            };
-            out.write_all(&buf[..n])
-                .map_err(|e| HubError::io("write", partial, e))?;
-            if *hashed == *have {
-                hasher.update(&buf[..n]);
-                *hashed += n as u64;
             }
-            *have += n as u64;
-            reporter.add(n as u64);
         }
     }
 
@@ -512,6 +507,29 @@ impl Hub {
     }
 }
 
+/// Reads into `buf` until it is full, the body ends, reading fails, a
+/// cancel is asked for, or 200 ms have passed (so that a slow connection
+/// still reports progress and cancels promptly). Returns the bytes read
+/// and, when the body stopped, how it stopped.
+fn fill(
+    body: &mut impl Read,
+    buf: &mut [u8],
+    cancel: &CancelToken,
+) -> (usize, Option<std::io::Result<()>>) {
+    let started = Instant::now();
+    let mut n = 0;
+    while n < buf.len() && !cancel.is_cancelled() && started.elapsed() < Duration::from_millis(200)
+    {
+        match body.read(&mut buf[n..]) {
+            Ok(0) => return (n, Some(Ok(()))),
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (n, Some(Err(e))),
+        }
+    }
+    (n, None)
+}
+
 fn sleep_cancellable(d: Duration, cancel: &CancelToken) {
     let end = Instant::now() + d;
     while Instant::now() < end && !cancel.is_cancelled() {
@@ -519,15 +537,76 @@ fn sleep_cancellable(d: Duration, cancel: &CancelToken) {
     }
 }
 
-/// Re-reads the first `len` bytes of a partial file into a fresh hasher
-/// (after a restart of the app, the running checksum is gone).
-fn hash_prefix(f: &mut File, len: u64, path: &Path) -> Result<(Sha256, u64)> {
-    let mut h = Sha256::new();
-    f.seek(SeekFrom::Start(0))
-        .map_err(|e| HubError::io("read", path, e))?;
-    let mut take = (&mut *f).take(len);
-    std::io::copy(&mut take, &mut h).map_err(|e| HubError::io("read", path, e))?;
-    Ok((h, len))
+/// The sha256 of a file being written, computed on a helper thread so that
+/// hashing overlaps the transfer instead of adding to it.
+struct Checksum {
+    /// Bytes hashed so far.
+    len: u64,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    worker: Option<std::thread::JoinHandle<Sha256>>,
+    /// Used when no helper thread could be started.
+    inline: Option<Sha256>,
+}
+
+impl Checksum {
+    fn start(state: Sha256, len: u64) -> Self {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(16);
+        let mut h = state.clone();
+        let spawned = std::thread::Builder::new()
+            .name("spaceport-sha256".into())
+            .spawn(move || {
+                for chunk in rx {
+                    h.update(&chunk);
+                }
+                h
+            });
+        match spawned {
+            Ok(worker) => Self {
+                len,
+                tx: Some(tx),
+                worker: Some(worker),
+                inline: None,
+            },
+            Err(_) => Self {
+                len,
+                tx: None,
+                worker: None,
+                inline: Some(state),
+            },
+        }
+    }
+
+    /// Re-reads the first `len` bytes of a partial file (after a restart of
+    /// the app the running checksum is gone), then goes on from there.
+    fn resume(f: &mut File, len: u64, path: &Path) -> Result<Self> {
+        let mut h = Sha256::new();
+        f.seek(SeekFrom::Start(0))
+            .map_err(|e| HubError::io("read", path, e))?;
+        let mut take = (&mut *f).take(len);
+        std::io::copy(&mut take, &mut h).map_err(|e| HubError::io("read", path, e))?;
+        Ok(Self::start(h, len))
+    }
+
+    fn update(&mut self, chunk: &[u8]) {
+        self.len += chunk.len() as u64;
+        let sent = self.tx.as_ref().map(|tx| tx.send(chunk.to_vec()).is_ok());
+        if sent != Some(true) {
+            self.inline.get_or_insert_with(Sha256::new).update(chunk);
+        }
+    }
+
+    /// The lowercase hex digest.
+    fn finish(mut self) -> String {
+        drop(self.tx.take());
+        let state = match (self.worker.take(), self.inline.take()) {
+            (_, Some(h)) => Some(h),
+            (Some(w), None) => w.join().ok(),
+            (None, None) => None,
+        };
+        state
+            .map(|h| format!("{:x}", h.finalize()))
+            .unwrap_or_default()
+    }
 }
 
 /// Points `snapshots/<commit>/<path>` at its blob with a relative link
