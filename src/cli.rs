@@ -116,6 +116,9 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let mut config = HubConfig::from_env();
     config.offline |= cli.offline;
+    if let Some(note) = crate::tasks::device::build_note(cli.device) {
+        eprintln!("note: {note}");
+    }
     let result = match cli.command {
         None | Some(Command::Gui) => {
             return match crate::app::run(config, cli.device, cli.first_frame_probe) {

@@ -209,6 +209,7 @@ fn a_cut_connection_resumes_from_the_cut() {
 fn a_500_is_retried_and_a_corrupt_body_is_fetched_again() {
     let s = support::start_hub();
     s.inject(MARIAN, "config.json", Fault::Status500);
+    s.inject(MARIAN, "vocab.json", Fault::RateLimited);
     s.inject(MARIAN, "model.safetensors", Fault::Corrupt);
     let tmp = tempfile::tempdir().unwrap();
     let snap = download(&hub_for(&s, tmp.path()), MARIAN).unwrap();
@@ -547,4 +548,58 @@ fn progress_reports_rate_and_time_left_while_slow() {
 fn download_with(hub: &Hub, f: &dyn Fn(&spaceport::hub::DownloadProgress)) {
     hub.download_model(MARIAN, "main", &CancelToken::new(), &mut |p| f(p))
         .unwrap();
+}
+
+#[test]
+fn a_full_disk_is_said_in_words_and_the_download_resumes_after() {
+    // A 1 MB tmpfs stands for a full disk; mounting needs root (CI runs as
+    // root; elsewhere this test says so and checks nothing).
+    let is_root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !is_root {
+        eprintln!("SKIPPED: mounting a small tmpfs needs root");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let mnt = tmp.path().join("small");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let mount = |opts: &str| {
+        std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", opts, "tmpfs"])
+            .arg(&mnt)
+            .status()
+            .unwrap()
+    };
+    assert!(mount("size=1m").success(), "mount tmpfs");
+    struct Unmount<'a>(&'a Path);
+    impl Drop for Unmount<'_> {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new("umount").arg(self.0).status();
+        }
+    }
+    let _guard = Unmount(&mnt);
+    let mut repo = support::marian_repo(MARIAN, 2_000_000);
+    repo.files.retain(|f| f.path != "pytorch_model.bin");
+    let s = StandinHub::start(vec![repo]);
+    let hub = hub_for(&s, &mnt);
+    let e = download(&hub, MARIAN).unwrap_err();
+    assert!(matches!(e, HubError::DiskFull { .. }), "{e}");
+    assert!(e.to_string().contains("disk is full"), "{e}");
+    let served_before = s.served(MARIAN, "model.safetensors");
+    assert!(served_before > 0);
+    // More room: the download goes on from what was written.
+    let remount = std::process::Command::new("mount")
+        .args(["-o", "remount,size=8m"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(remount.success());
+    let snap = download(&hub, MARIAN).unwrap();
+    assert_eq!(
+        std::fs::read(snap.path.join("model.safetensors")).unwrap(),
+        support::noise(2_000_000, 3)
+    );
+    assert!(s.served(MARIAN, "model.safetensors") < 2 * 2_000_000);
 }

@@ -8,7 +8,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use spaceport::app::App;
 use spaceport::settings::Settings;
 use support::standin_hub::{Fault, StandinHub};
@@ -32,10 +32,17 @@ fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App
         if done(h) {
             return;
         }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "timed out waiting for {what}"
-        );
+        if start.elapsed() > Duration::from_secs(20) {
+            let labels: Vec<String> = h
+                .query_all_by(|_| true)
+                .filter_map(|n| {
+                    n.accesskit_node()
+                        .label()
+                        .or_else(|| n.accesskit_node().value())
+                })
+                .collect();
+            panic!("timed out waiting for {what}; the window shows: {labels:#?}");
+        }
         std::thread::sleep(Duration::from_millis(15));
     }
 }
@@ -153,7 +160,7 @@ fn offline_mode_says_so_and_blocks_network() {
     assert!(h.query_by_label_contains("Offline:").is_some());
     h.get_by_label("Search").click();
     wait_for(&mut h, "offline message", |h| {
-        h.query_by_label_contains("You are offline").is_some()
+        h.query_by_label_contains("offline mode is on").is_some()
     });
     assert!(s.requests().is_empty(), "no request while offline");
     // Turning offline mode off in Settings makes search work.
@@ -166,4 +173,115 @@ fn offline_mode_says_so_and_blocks_network() {
     h.step();
     h.get_by_label("Search").click();
     wait_for(&mut h, "results", |h| h.query_by_label(MARIAN).is_some());
+}
+
+#[test]
+fn load_more_pages_through_results() {
+    let s = support::start_hub();
+    s.cap_page_size(3);
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(&s, tmp.path(), Settings::default());
+    h.get_by_label("Search").click();
+    wait_for(&mut h, "first page", |h| {
+        h.query_by_label("Load more").is_some()
+    });
+    let rows = |h: &Harness<'_, App>| {
+        h.query_all_by_label_contains("Runs here").count()
+            + h.query_all_by_label("Doesn't run here").count()
+    };
+    assert_eq!(rows(&h), 3);
+    h.get_by_label("Load more").click();
+    wait_for(&mut h, "second page", |h| rows(h) == 6);
+    h.get_by_label("Load more").click();
+    wait_for(&mut h, "last page", |h| rows(h) == 7);
+    assert!(h.query_by_label("Load more").is_none());
+}
+
+#[test]
+fn a_token_saved_in_settings_goes_to_the_token_file_and_unlocks_gated_models() {
+    let s = support::start_hub();
+    s.allow_token("hf_UiToken789");
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(&s, tmp.path(), Settings::default());
+    h.get_by_label("Settings").click();
+    h.step();
+    h.get_by_label("New token").focus();
+    h.step();
+    h.get_by_label("New token").type_text("hf_UiToken789");
+    h.step();
+    h.get_by_label("Save token").click();
+    wait_for(&mut h, "token saved", |h| {
+        h.query_by_label_contains("A token is set").is_some()
+    });
+    let token_file = tmp.path().join("token");
+    assert_eq!(
+        std::fs::read_to_string(&token_file).unwrap(),
+        "hf_UiToken789"
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&token_file).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+    }
+    // The token is shown masked, never in full.
+    assert!(h.query_by_label_contains("hf_UiToken789").is_none());
+    h.get_by_label("Hub").click();
+    h.step();
+    h.get_by_label("Search models").focus();
+    h.step();
+    h.get_by_label("Search models").type_text("gated");
+    h.get_by_label("Search").click();
+    wait_for(&mut h, "gated result", |h| {
+        h.query_by_label("gated-org/opus-mt-gated").is_some()
+    });
+    h.get_by_label("gated-org/opus-mt-gated").click();
+    wait_for(&mut h, "details", |h| {
+        h.query_by_label_contains("Download (").is_some()
+    });
+    h.get_by_label_contains("Download (").click();
+    wait_for(&mut h, "gated download", |h| {
+        h.query_by_label("✔ Downloaded").is_some()
+    });
+}
+
+#[test]
+fn settings_persist_across_restarts() {
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_string(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    let s = support::start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    let mut h = harness(&s, tmp.path(), Settings::default());
+    h.get_by_label("Settings").click();
+    h.step();
+    h.get_by_label("Dark").click();
+    h.step();
+    h.get_by_label("Offline mode: use only downloaded models")
+        .click();
+    h.step();
+    let mut storage = Memory::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let saved: Settings =
+        eframe::get_value(&storage, spaceport::settings::STORAGE_KEY).expect("settings saved");
+    assert_eq!(saved.theme, spaceport::settings::Theme::Dark);
+    assert!(saved.offline);
+    // A new window starts from what was saved.
+    let mut h2 = harness(&s, tmp.path(), saved);
+    h2.step();
+    assert!(h2.query_by_label_contains("Offline:").is_some());
+    assert_eq!(h2.state().settings.theme, spaceport::settings::Theme::Dark);
 }

@@ -111,7 +111,13 @@ pub enum LibraryState {
 pub struct Notice {
     pub text: String,
     pub is_error: bool,
+    /// When it was first drawn (egui time, seconds); info notices fade
+    /// after [`NOTICE_SECS`], errors stay until dismissed.
+    pub shown_at: Option<f64>,
 }
+
+/// How long an info notice stays.
+pub const NOTICE_SECS: f64 = 8.0;
 
 /// The application: state, worker handle and event queue.
 pub struct App {
@@ -132,6 +138,8 @@ pub struct App {
     pub token_masked: Option<String>,
     pub device_note: Option<String>,
     pub markdown: egui_commonmark::CommonMarkCache,
+    /// Put the cursor in the search box on the first frame.
+    pub focus_search: bool,
     workers: Workers,
     events: Receiver<Event>,
     first_frame_probe: bool,
@@ -188,6 +196,7 @@ impl App {
             token_masked,
             device_note: crate::tasks::device::build_note(settings.device),
             markdown: Default::default(),
+            focus_search: true,
             unreachable: None,
             env_offline,
             config: effective,
@@ -218,6 +227,7 @@ impl App {
         self.notices.push(Notice {
             text,
             is_error: false,
+            shown_at: None,
         });
     }
 
@@ -226,6 +236,7 @@ impl App {
             self.notices.push(Notice {
                 text,
                 is_error: true,
+                shown_at: None,
             });
         }
     }

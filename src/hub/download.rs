@@ -234,7 +234,25 @@ impl Hub {
                     what: format!("download {repo}: it is not in the local cache"),
                 });
         }
-        let details = self.details(repo, revision)?;
+        let details = match self.details(repo, revision) {
+            Ok(d) => d,
+            // The Hub can't be reached: what the cache already has will do.
+            Err(e) if e.is_offline() => {
+                return cache::resolve_snapshot(cache_dir, repo, revision)
+                    .filter(|(commit, _)| {
+                        cache::local_details(cache_dir, repo, commit)
+                            .is_some_and(|d| d.summary.runs_here)
+                    })
+                    .map(|(commit, path)| Snapshot {
+                        repo: repo.to_string(),
+                        commit,
+                        path,
+                        bytes_fetched: 0,
+                    })
+                    .ok_or(e);
+            }
+            Err(e) => return Err(e),
+        };
         let commit = details.commit.clone();
         let files: Vec<RepoFile> = details
             .files

@@ -239,3 +239,82 @@ impl HubError {
 }
 
 pub type Result<T, E = HubError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn cfg(vars: &[(&str, &str)]) -> HubConfig {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        HubConfig::from_vars(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn environment_is_read_as_huggingface_hub_does() {
+        let c = cfg(&[("HOME", "/home/u")]);
+        assert_eq!(c.cache_dir, PathBuf::from("/home/u/.cache/huggingface/hub"));
+        assert_eq!(
+            c.token_path,
+            PathBuf::from("/home/u/.cache/huggingface/token")
+        );
+        assert_eq!(c.endpoint, DEFAULT_ENDPOINT);
+        assert!(!c.offline && c.token.is_none());
+
+        let c = cfg(&[("HOME", "/h"), ("XDG_CACHE_HOME", "/x")]);
+        assert_eq!(c.cache_dir, PathBuf::from("/x/huggingface/hub"));
+        let c = cfg(&[
+            ("HF_HOME", "/hf"),
+            ("HF_ENDPOINT", "http://mirror/"),
+            ("HF_HUB_OFFLINE", "1"),
+        ]);
+        assert_eq!(c.cache_dir, PathBuf::from("/hf/hub"));
+        assert_eq!(c.endpoint, "http://mirror");
+        assert!(c.offline);
+        let c = cfg(&[("HF_HOME", "/hf"), ("HUGGINGFACE_HUB_CACHE", "/legacy")]);
+        assert_eq!(c.cache_dir, PathBuf::from("/legacy"));
+        let c = cfg(&[
+            ("HF_HUB_CACHE", "/new"),
+            ("HUGGINGFACE_HUB_CACHE", "/legacy"),
+            ("TRANSFORMERS_OFFLINE", "true"),
+        ]);
+        assert_eq!(c.cache_dir, PathBuf::from("/new"));
+        assert!(c.offline);
+
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("token");
+        std::fs::write(&file, "hf_fromfile\n").unwrap();
+        let path = file.to_str().unwrap();
+        let c = cfg(&[("HF_TOKEN_PATH", path)]);
+        assert_eq!(c.token.as_ref().map(Token::secret), Some("hf_fromfile"));
+        let c = cfg(&[("HF_TOKEN_PATH", path), ("HF_TOKEN", "hf_env")]);
+        assert_eq!(c.token.as_ref().map(Token::secret), Some("hf_env"));
+        let c = cfg(&[
+            ("HF_TOKEN_PATH", path),
+            ("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1"),
+        ]);
+        assert!(c.token.is_none());
+    }
+
+    #[test]
+    fn disk_errors_say_what_to_do() {
+        let p = Path::new("/cache/blob");
+        let full = HubError::io(
+            "write",
+            p,
+            std::io::Error::from(std::io::ErrorKind::StorageFull),
+        );
+        assert!(matches!(full, HubError::DiskFull { .. }));
+        assert!(full.to_string().contains("disk is full"));
+        let denied = HubError::io(
+            "write",
+            p,
+            std::io::Error::from(std::io::ErrorKind::PermissionDenied),
+        );
+        assert!(denied.to_string().contains("HF_HUB_CACHE"));
+        assert_eq!(denied.exit_code(), 6);
+    }
+}

@@ -110,6 +110,8 @@ pub enum Fault {
     CutAfter(u64),
     /// Answer 500. Once.
     Status500,
+    /// Answer 429 with `Retry-After: 1`. Once.
+    RateLimited,
     /// Flip bytes in the body. Once.
     Corrupt,
     /// Send at most this many bytes per second. Always.
@@ -397,6 +399,7 @@ fn write_response(
         401 => "Unauthorized",
         403 => "Forbidden",
         404 => "Not Found",
+        429 => "Too Many Requests",
         416 => "Range Not Satisfiable",
         _ => "Error",
     };
@@ -735,6 +738,9 @@ fn serve_bytes(
     drop(st);
     if matches!(fault, Some(Fault::Status500)) {
         return Response::error(500, "", "Internal Error");
+    }
+    if matches!(fault, Some(Fault::RateLimited)) {
+        return Response::error(429, "", "Too many requests").header("Retry-After", "1");
     }
     let total = f.data.len();
     let mut start = 0;

@@ -53,6 +53,10 @@ impl App {
                     .desired_width(360.0),
             );
             let edit = edit.labelled_by(label.id);
+            if self.focus_search {
+                edit.request_focus();
+                self.focus_search = false;
+            }
             if edit.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter)) {
                 go = true;
             }
@@ -97,6 +101,12 @@ impl App {
 
     fn results_ui(&mut self, ui: &mut egui::Ui) {
         match &self.hub.search {
+            SearchState::Failed(_) if self.offline() => {
+                ui.label("Searching needs the network, and offline mode is on. Your downloaded models are in the Library.");
+            }
+            SearchState::Failed(_) if self.unreachable.is_some() => {
+                ui.label("Can't search right now: the Hub can't be reached. Your downloaded models are in the Library.");
+            }
             SearchState::Failed(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
@@ -225,6 +235,23 @@ impl App {
                 ui.label("From the local cache");
             }
         });
+        if let Some(config) = &d.config {
+            let field = |k: &str| {
+                config
+                    .get(k)
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("")
+                    .to_string()
+            };
+            let arch = config
+                .get("architectures")
+                .and_then(|a| a.get(0))
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or("");
+            if !arch.is_empty() || !field("model_type").is_empty() {
+                ui.label(format!("Architecture: {arch} ({})", field("model_type")));
+            }
+        }
         if let Some(mode) = &d.gated_mode {
             ui.colored_label(
                 ui.visuals().warn_fg_color,

@@ -74,8 +74,18 @@ impl App {
                 format!("Working offline — the Hub can't be reached. {e}"),
             );
         }
+        let now = ui.input(|i| i.time);
+        self.notices
+            .retain(|n| n.is_error || n.shown_at.is_none_or(|t| now - t < super::NOTICE_SECS));
         let mut dismiss = None;
-        for (i, n) in self.notices.iter().enumerate() {
+        for (i, n) in self.notices.iter_mut().enumerate() {
+            if !n.is_error {
+                let shown = *n.shown_at.get_or_insert(now);
+                ui.ctx()
+                    .request_repaint_after(std::time::Duration::from_secs_f64(
+                        (super::NOTICE_SECS - (now - shown)).max(0.05),
+                    ));
+            }
             ui.horizontal(|ui| {
                 let color = if n.is_error {
                     ui.visuals().error_fg_color
