@@ -9,7 +9,7 @@ source scripts/setup.sh
 setup_system xvfb xauth bc
 MB="${1:-200}"
 # The test profile: dependencies optimised (Cargo.toml), one shared build.
-cargo build --quiet --bin spaceport --example standin_hub
+cargo build --quiet --bin spaceport --example standin_hub --example ui_during_download
 BIN="$CARGO_TARGET_DIR/debug"
 work="$(mktemp -d)"
 trap 'kill $hub_pid 2>/dev/null || true; rm -rf "$work"' EXIT
@@ -45,3 +45,6 @@ for run in 1 2 3; do
     xvfb-run -a -s "-screen 0 1280x800x24" "$BIN/spaceport" --first-frame-probe
   fi
 done 2>/dev/null | sed 's/^/window: /'
+
+# How long the UI thread spends per frame while 1 GB downloads.
+"$BIN/examples/ui_during_download" --mb "${UI_MB:-1000}"

@@ -8,7 +8,7 @@
 #[path = "../tests/support/mod.rs"]
 mod support;
 
-use support::standin_hub::{FileSpec, RepoSpec, StandinHub};
+use support::standin_hub::StandinHub;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -18,31 +18,15 @@ fn main() {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(200);
-    // Incompressible bytes, like real weights.
-    let mut x: u64 = 0x2545_F491_4F6C_DD1D;
-    let data: Vec<u8> = (0..mb * 1_000_000)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            (x >> 24) as u8
-        })
-        .collect();
-    let config =
-        r#"{"model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"]}"#;
-    let weights = FileSpec::new("model.safetensors", data, true);
-    let sha = weights.sha256();
-    let mut repo = RepoSpec::new(
-        "bench/big-model",
-        vec![
-            FileSpec::new("config.json", config, false),
-            FileSpec::new("tokenizer.json", "{}", false),
-            weights,
-        ],
-    );
-    repo.pipeline_tag = Some("automatic-speech-recognition".into());
+    let big = support::big_repo(mb);
+    let sha = big
+        .files
+        .iter()
+        .find(|f| f.path == "model.safetensors")
+        .map(|f| f.sha256())
+        .unwrap_or_default();
     let mut repos = support::standard_repos();
-    repos.push(repo);
+    repos.push(big);
     let hub = StandinHub::start(repos);
     println!("endpoint {}", hub.url);
     println!("file {}/cdn/{sha}", hub.cdn_url);

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+use crate::format::{count_models, format_bytes, format_duration};
 use crate::hub::cache;
 use crate::hub::{DownloadProgress, Hub, HubConfig, HubError, SearchQuery, Sort, TaskFilter};
 use crate::tasks::CancelToken;
@@ -82,32 +83,6 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-}
-
-/// Human-readable bytes: `1.5 GB`.
-pub fn format_bytes(n: u64) -> String {
-    let units = ["B", "kB", "MB", "GB", "TB"];
-    let mut v = n as f64;
-    let mut u = 0;
-    while v >= 1000.0 && u + 1 < units.len() {
-        v /= 1000.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{n} B")
-    } else {
-        format!("{v:.1} {}", units[u])
-    }
-}
-
-/// `1:05` or `1:02:03`.
-pub fn format_duration(secs: f64) -> String {
-    let s = secs.max(0.0).round() as u64;
-    if s >= 3600 {
-        format!("{}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-    } else {
-        format!("{}:{:02}", s / 60, s % 60)
-    }
 }
 
 /// Entry point of the binary.
@@ -312,8 +287,8 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
                 );
             }
             println!(
-                "{} models, {} in {}",
-                models.len(),
+                "{}, {} in {}",
+                count_models(models.len()),
                 format_bytes(total),
                 hub.config.cache_dir.display()
             );

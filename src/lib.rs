@@ -13,12 +13,14 @@
 //! - [`workers`]: the `Command`/`Event` protocol between the UI and the
 //!   worker threads.
 //! - [`cli`]: the headless twin of every panel.
+//! - [`format`]: sizes, durations and counts as people read them.
 //! - [`app`]: the egui window (egui only: state, logic, drawing).
 //! - [`settings`]: what persists across restarts.
 
 pub mod app;
 pub mod catalog;
 pub mod cli;
+pub mod format;
 pub mod hub;
 pub mod settings;
 pub mod tasks;

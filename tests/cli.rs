@@ -90,7 +90,7 @@ fn search_info_download_models_rm_round_trip() {
     assert!(models[0]["size_bytes"].as_u64().unwrap() > 200_000);
 
     let text = spaceport(&hub, cache, &["models"]);
-    assert!(String::from_utf8_lossy(&text.stdout).contains("1 models"));
+    assert!(String::from_utf8_lossy(&text.stdout).contains("1 model,"));
 
     let rm = json(&spaceport(
         &hub,

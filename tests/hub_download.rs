@@ -25,6 +25,20 @@ fn download(hub: &Hub, repo: &str) -> Result<spaceport::hub::Snapshot, HubError>
     hub.download_model(repo, "main", &CancelToken::new(), &mut |_| {})
 }
 
+/// Bytes served for a file once the stand-in Hub has finished writing to
+/// connections that were dropped (a killed or cancelled client).
+fn settled_served(s: &StandinHub, repo: &str, path: &str) -> u64 {
+    let mut last = s.served(repo, path);
+    loop {
+        std::thread::sleep(Duration::from_millis(300));
+        let now = s.served(repo, path);
+        if now == last {
+            return now;
+        }
+        last = now;
+    }
+}
+
 fn repo_dir(cache: &Path, repo: &str) -> std::path::PathBuf {
     cache.join(format!("models--{}", repo.replace('/', "--")))
 }
@@ -282,7 +296,7 @@ fn cancel_leaves_a_consistent_cache_and_the_next_download_resumes() {
     assert!(!m.verdict.runs_here());
 
     s.clear_faults();
-    let before = s.served(MARIAN, "model.safetensors");
+    let before = settled_served(&s, MARIAN, "model.safetensors");
     let snap = download(&hub, MARIAN).unwrap();
     assert_eq!(
         s.served(MARIAN, "model.safetensors") - before,
@@ -336,7 +350,7 @@ fn a_killed_process_resumes_where_it_stopped() {
     child.wait().unwrap();
     let kept = std::fs::metadata(&partial).unwrap().len();
     s.clear_faults();
-    let before = s.served(MARIAN, "model.safetensors");
+    let before = settled_served(&s, MARIAN, "model.safetensors");
     let status = run().status().unwrap();
     assert!(status.success());
     assert_eq!(

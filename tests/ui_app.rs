@@ -96,7 +96,7 @@ fn search_details_download_library_delete() {
     wait_for(&mut h, "library row", |h| {
         h.query_by_label(MARIAN).is_some()
     });
-    assert!(h.query_by_label_contains("1 models").is_some());
+    assert!(h.query_by_label_contains("1 model,").is_some());
     assert!(h.query_by_label("Open in Translate").is_some());
     h.get_by_label("Delete").click();
     wait_for(&mut h, "confirmation", |h| {

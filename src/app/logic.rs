@@ -2,7 +2,7 @@
 //! while the window is hidden; it never draws and never blocks.
 
 use super::{App, DetailsState, DownloadState, LibraryState, SearchState};
-use crate::cli::format_bytes;
+use crate::format::format_bytes;
 use crate::workers::Event;
 
 impl App {

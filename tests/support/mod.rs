@@ -125,6 +125,23 @@ pub fn bert_repo(id: &str) -> RepoSpec {
     r
 }
 
+/// `bench/big-model`: a Whisper-shaped repo whose weights are `mb`
+/// megabytes of incompressible bytes, for benchmarks.
+pub fn big_repo(mb: usize) -> RepoSpec {
+    let config =
+        json!({"model_type": "whisper", "architectures": ["WhisperForConditionalGeneration"]});
+    let mut r = RepoSpec::new(
+        "bench/big-model",
+        vec![
+            FileSpec::new("config.json", config.to_string(), false),
+            FileSpec::new("tokenizer.json", "{}", false),
+            FileSpec::new("model.safetensors", noise(mb * 1_000_000, 11), true),
+        ],
+    );
+    r.pipeline_tag = Some("automatic-speech-recognition".into());
+    r
+}
+
 /// The standard set of repos most tests serve.
 pub fn standard_repos() -> Vec<RepoSpec> {
     let mut gated = marian_repo("gated-org/opus-mt-gated", 2000);

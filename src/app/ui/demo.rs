@@ -4,7 +4,7 @@
 
 use crate::app::{App, DownloadState};
 use crate::catalog::{Panel, catalog};
-use crate::cli::format_bytes;
+use crate::format::format_bytes;
 
 use super::progress_ui;
 

@@ -5,7 +5,7 @@
 use super::progress_ui;
 use crate::app::{App, DetailsState, DownloadState, SearchState};
 use crate::catalog::Verdict;
-use crate::cli::format_bytes;
+use crate::format::format_bytes;
 use crate::hub::{ModelDetails, Sort, TaskFilter};
 
 /// A compact count: 1.2k, 3.4M.
@@ -152,9 +152,19 @@ impl App {
                             ui.end_row();
                         }
                         for m in &self.hub.results {
-                            if ui.link(&m.id).clicked() {
-                                open = Some(m.id.clone());
-                            }
+                            ui.horizontal(|ui| {
+                                if ui.link(&m.id).clicked() {
+                                    open = Some(m.id.clone());
+                                }
+                                if m.gated {
+                                    ui.small("gated").on_hover_text(
+                                        "Accept its licence on the Hub and set a token to download.",
+                                    );
+                                }
+                                if m.private {
+                                    ui.small("private");
+                                }
+                            });
                             ui.label(m.pipeline_tag.as_deref().unwrap_or("—"));
                             ui.label(count(m.downloads));
                             ui.label(count(m.likes));
@@ -278,6 +288,15 @@ impl App {
                 }
             });
         });
+        if let Some(config) = &d.config {
+            egui::CollapsingHeader::new("config.json").show(ui, |ui| {
+                let text = serde_json::to_string_pretty(config).unwrap_or_default();
+                egui::ScrollArea::vertical()
+                    .id_salt("config-json")
+                    .max_height(240.0)
+                    .show(ui, |ui| ui.monospace(text));
+            });
+        }
         ui.separator();
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
@@ -319,12 +338,22 @@ impl App {
                     Some(DownloadState::Cancelled | DownloadState::Failed(_)) => "Resume download",
                     _ => "Download",
                 };
-                let enabled = !self.offline() && !d.needed.is_empty();
+                let runs = d.summary.verdict.runs_here();
+                let enabled = !self.offline() && runs && !d.needed.is_empty();
+                let why = if self.offline() {
+                    "Offline mode is on."
+                } else if !runs {
+                    "Spaceport can't run this model (see above), so it does not download it."
+                } else {
+                    "Downloads what the model needs into the Hugging Face cache."
+                };
                 if ui
                     .add_enabled(
                         enabled,
                         egui::Button::new(format!("{label} ({})", format_bytes(d.download_bytes))),
                     )
+                    .on_hover_text(why)
+                    .on_disabled_hover_text(why)
                     .clicked()
                 {
                     self.start_download(repo.to_string());

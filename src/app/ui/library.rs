@@ -3,7 +3,7 @@
 //! confirmation, and the total disk use of the cache.
 
 use crate::app::{App, LibraryState, Page};
-use crate::cli::format_bytes;
+use crate::format::format_bytes;
 use crate::workers::Command;
 
 use super::hub::verdict_badge_ui;
@@ -32,8 +32,8 @@ impl App {
         };
         let total: u64 = models.iter().map(|m| m.size_bytes).sum();
         ui.label(format!(
-            "{} models, {} in {}",
-            models.len(),
+            "{}, {} in {}",
+            crate::format::count_models(models.len()),
             format_bytes(total),
             self.config.cache_dir.display()
         ));

@@ -8,7 +8,7 @@ mod library;
 mod settings;
 
 use super::{App, DownloadState, Page};
-use crate::cli::{format_bytes, format_duration};
+use crate::format::{format_bytes, format_duration};
 use crate::hub::DownloadProgress;
 
 impl App {
@@ -45,6 +45,10 @@ impl App {
                 )
                 .clicked()
             {
+                if page == Page::Hub && self.page == Page::Hub {
+                    // Clicking Hub again goes back to the results.
+                    self.hub.details = super::DetailsState::Closed;
+                }
                 self.page = page;
                 if page == Page::Library {
                     self.send(crate::workers::Command::ScanCache);

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Takes screenshots of each page of a real window under Xvfb, with the
+# stand-in Hub as the Hub, into assets/screenshots/. Clicks by position, so
+# update the coordinates here when the layout changes.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/setup.sh
+setup_system xvfb xdotool imagemagick
+cargo build --quiet --bin spaceport --example standin_hub
+BIN="$CARGO_TARGET_DIR/debug"
+out=assets/screenshots
+mkdir -p "$out"
+work="$(mktemp -d)"
+export DISPLAY=:97
+Xvfb "$DISPLAY" -screen 0 1120x740x24 >/dev/null 2>&1 &
+xvfb=$!
+"$BIN/examples/standin_hub" --mb 400 > "$work/hub.txt" &
+hub=$!
+trap 'kill $app $hub $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
+for _ in $(seq 300); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sleep 0.1; done
+export HF_ENDPOINT=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
+export HF_HUB_CACHE="$work/cache" HF_HOME="$work/home" XDG_DATA_HOME="$work/data"
+"$BIN/spaceport" &
+app=$!
+sleep 3
+shot() { import -window root "$out/$1.png"; say "saved $out/$1.png"; }
+click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-1}"; }
+xdotool search --name Spaceport windowfocus --sync; click 430 17 0.5; xdotool type --delay 30 "opus"; click 645 18 2   # search "opus"
+shot hub
+click 250 99 2                                    # open the first result
+xdotool mousemove 300 600
+shot details
+click 72 60 1; click 430 17 0.3                   # Hub page, search everything
+xdotool key ctrl+a BackSpace; sleep 0.3; click 645 18 2
+click 207 281 2                                   # bench/big-model
+click 228 148 0.5                                 # Download
+shot download
+sleep 4
+click 72 91 1.5; shot library
+click 72 184 1; shot transcribe
+click 72 215 1; shot settings
