@@ -11,13 +11,7 @@ mod support;
 use support::standin_hub::StandinHub;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let mb: usize = args
-        .iter()
-        .position(|a| a == "--mb")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200);
+    let mb = support::arg_mb(200);
     let big = support::big_repo(mb);
     let sha = big
         .files

@@ -17,13 +17,7 @@ use spaceport::settings::Settings;
 use support::standin_hub::StandinHub;
 
 fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let mb: usize = args
-        .iter()
-        .position(|a| a == "--mb")
-        .and_then(|i| args.get(i + 1))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
+    let mb = support::arg_mb(1000);
     let hub = StandinHub::start(vec![support::big_repo(mb)]);
     let cache = std::env::temp_dir().join(format!("spaceport-ui-bench-{}", std::process::id()));
     let cfg = spaceport::hub::HubConfig::local(&hub.url, &cache);

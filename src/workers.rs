@@ -142,82 +142,46 @@ impl Workers {
 
 type Running = Arc<Mutex<HashMap<String, CancelToken>>>;
 
+/// Runs `f` on a new named thread; says so if none can be started.
+fn job(name: &str, sink: &Sink, f: impl FnOnce() + Send + 'static) {
+    if spawn_named(name, f).is_err() {
+        sink.send(Event::Busy);
+    }
+}
+
 fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut hub = Hub::new(config);
     let downloads: Running = Arc::default();
-    let job = |name: &str, sink: &Sink, f: Box<dyn FnOnce() + Send>| {
-        if spawn_named(name, f).is_err() {
-            sink.send(Event::Busy);
-        }
-    };
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub = Hub::new(cfg),
             Command::Search { generation, query } => {
-                let (hub, sink2) = (hub.clone(), sink.clone());
-                job(
-                    "spaceport-search",
-                    &sink,
-                    Box::new(move || {
-                        sink2.send(match hub.search(&query) {
-                            Ok(page) => Event::SearchResults {
-                                generation,
-                                page,
-                                append: false,
-                            },
-                            Err(e) => Event::SearchFailed {
-                                generation,
-                                offline: e.is_offline(),
-                                error: e.to_string(),
-                            },
-                        });
-                    }),
-                );
+                let hub2 = hub.clone();
+                search_job(&sink, generation, false, move || hub2.search(&query));
             }
             Command::LoadMore { generation, url } => {
-                let (hub, sink2) = (hub.clone(), sink.clone());
-                job(
-                    "spaceport-search",
-                    &sink,
-                    Box::new(move || {
-                        sink2.send(match hub.search_page(&url) {
-                            Ok(page) => Event::SearchResults {
-                                generation,
-                                page,
-                                append: true,
-                            },
-                            Err(e) => Event::SearchFailed {
-                                generation,
-                                offline: e.is_offline(),
-                                error: e.to_string(),
-                            },
-                        });
-                    }),
-                );
+                let hub2 = hub.clone();
+                search_job(&sink, generation, true, move || hub2.search_page(&url));
             }
             Command::Details { repo, revision } => {
                 let (hub, sink2) = (hub.clone(), sink.clone());
-                job(
-                    "spaceport-details",
-                    &sink,
-                    Box::new(move || {
-                        let result = hub.details(&repo, &revision).or_else(|e| {
-                            // Unreachable Hub: fall back to what the cache has.
-                            match cache::local_details(&hub.config.cache_dir, &repo, &revision) {
-                                Some(d) if e.is_offline() => Ok(d),
-                                _ => Err(e),
-                            }
-                        });
-                        sink2.send(match result {
-                            Ok(d) => Event::Details(Box::new(d)),
-                            Err(e) => Event::DetailsFailed {
-                                repo,
-                                offline: e.is_offline(),
-                                error: e.to_string(),
-                            },
-                        });
-                    }),
-                );
+                job("spaceport-details", &sink, move || {
+                    let result = hub.details(&repo, &revision).or_else(|e| {
+                        // Unreachable Hub: fall back to what the cache has.
+                        match cache::local_details(&hub.config.cache_dir, &repo, &revision) {
+                            Some(d) if e.is_offline() => Ok(d),
+                            _ => Err(e),
+                        }
+                    });
+                    sink2.send(match result {
+                        Ok(d) => Event::Details(Box::new(d)),
+                        Err(e) => Event::DetailsFailed {
+                            repo,
+                            offline: e.is_offline(),
+                            error: e.to_string(),
+                        },
+                    });
+                });
             }
             Command::Download { repo, revision } => {
                 let cancel = {
@@ -236,28 +200,24 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                     "spaceport-download-{}",
                     repo.rsplit('/').next().unwrap_or(&repo)
                 );
-                job(
-                    &name,
-                    &sink,
-                    Box::new(move || {
-                        let progress_sink = sink2.clone();
-                        let result = hub.download_model(&repo, &revision, &cancel, &mut |p| {
-                            progress_sink.send(Event::DownloadProgress(p.clone()));
-                        });
-                        if let Ok(mut r) = running.lock() {
-                            r.remove(&repo);
-                        }
-                        sink2.send(match result {
-                            Ok(s) => Event::DownloadDone(s),
-                            Err(e) => Event::DownloadFailed {
-                                cancelled: matches!(e, crate::hub::HubError::Cancelled),
-                                repo,
-                                error: e.to_string(),
-                            },
-                        });
-                        send_scan(&hub, &sink2);
-                    }),
-                );
+                job(&name, &sink, move || {
+                    let progress_sink = sink2.clone();
+                    let result = hub.download_model(&repo, &revision, &cancel, &mut |p| {
+                        progress_sink.send(Event::DownloadProgress(p.clone()));
+                    });
+                    if let Ok(mut r) = running.lock() {
+                        r.remove(&repo);
+                    }
+                    sink2.send(match result {
+                        Ok(s) => Event::DownloadDone(s),
+                        Err(e) => Event::DownloadFailed {
+                            cancelled: matches!(e, crate::hub::HubError::Cancelled),
+                            repo,
+                            error: e.to_string(),
+                        },
+                    });
+                    send_scan(&hub, &sink2);
+                });
             }
             Command::CancelDownload { repo } => {
                 if let Ok(running) = downloads.lock()
@@ -268,11 +228,9 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             }
             Command::ScanCache => {
                 let (hub, sink2) = (hub.clone(), sink.clone());
-                job(
-                    "spaceport-cache-scan",
-                    &sink,
-                    Box::new(move || send_scan(&hub, &sink2)),
-                );
+                job("spaceport-cache-scan", &sink, move || {
+                    send_scan(&hub, &sink2)
+                });
             }
             Command::Delete { repo } => {
                 if let Ok(running) = downloads.lock()
@@ -280,35 +238,35 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 {
                     c.cancel();
                 }
-                let (hub, sink2) = (hub.clone(), sink.clone());
-                job(
-                    "spaceport-cache-delete",
-                    &sink,
-                    Box::new(move || {
-                        sink2.send(match cache::delete_model(&hub.config.cache_dir, &repo) {
-                            Ok(freed_bytes) => Event::Deleted { repo, freed_bytes },
-                            Err(e) => Event::DeleteFailed {
-                                repo,
-                                error: e.to_string(),
-                            },
-                        });
-                        send_scan(&hub, &sink2);
-                    }),
-                );
+                let (hub, sink2, running) = (hub.clone(), sink.clone(), downloads.clone());
+                job("spaceport-cache-delete", &sink, move || {
+                    // Let a cancelled download of this model stop
+                    // writing before its files go.
+                    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+                    while running.lock().is_ok_and(|r| r.contains_key(&repo))
+                        && std::time::Instant::now() < deadline
+                    {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                    }
+                    sink2.send(match cache::delete_model(&hub.config.cache_dir, &repo) {
+                        Ok(freed_bytes) => Event::Deleted { repo, freed_bytes },
+                        Err(e) => Event::DeleteFailed {
+                            repo,
+                            error: e.to_string(),
+                        },
+                    });
+                    send_scan(&hub, &sink2);
+                });
             }
             Command::SaveToken(t) => {
                 let path = hub.config.token_path.clone();
                 let (sink2, masked) = (sink.clone(), t.as_ref().map(Token::masked));
-                job(
-                    "spaceport-token",
-                    &sink,
-                    Box::new(move || {
-                        sink2.send(match token::write_token_file(&path, t.as_ref()) {
-                            Ok(()) => Event::TokenSaved { masked },
-                            Err(e) => Event::TokenFailed(e.to_string()),
-                        });
-                    }),
-                );
+                job("spaceport-token", &sink, move || {
+                    sink2.send(match token::write_token_file(&path, t.as_ref()) {
+                        Ok(()) => Event::TokenSaved { masked },
+                        Err(e) => Event::TokenFailed(e.to_string()),
+                    });
+                });
             }
         }
     }
@@ -316,6 +274,30 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     if let Ok(running) = downloads.lock() {
         running.values().for_each(CancelToken::cancel);
     }
+}
+
+/// Runs a search (or its next page) on a worker and reports the page.
+fn search_job(
+    sink: &Sink,
+    generation: u64,
+    append: bool,
+    search: impl FnOnce() -> crate::hub::Result<SearchPage> + Send + 'static,
+) {
+    let sink2 = sink.clone();
+    job("spaceport-search", sink, move || {
+        sink2.send(match search() {
+            Ok(page) => Event::SearchResults {
+                generation,
+                page,
+                append,
+            },
+            Err(e) => Event::SearchFailed {
+                generation,
+                offline: e.is_offline(),
+                error: e.to_string(),
+            },
+        });
+    });
 }
 
 fn send_scan(hub: &Hub, sink: &Sink) {

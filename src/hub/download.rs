@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use super::client::{Ctx, RepoFile};
+use super::client::{Ctx, RepoFile, retry};
 use super::paths::{
     check_no_symlink_between, check_repo_id, check_repo_path, check_revision, check_token_name,
     is_commit, repo_folder_name, url_encode, url_encode_path,
@@ -159,12 +159,8 @@ impl Hub {
         let mut url = self.resolve_url(repo, commit, &file.path);
         let mut resp = None;
         for _ in 0..5 {
-            let r = self.send_once(
-                "HEAD",
-                &url,
-                &[("Accept-Encoding", "identity".to_string())],
-                &ctx,
-            )?;
+            let headers = [("Accept-Encoding", "identity".to_string())];
+            let r = retry(3, || self.send_no_follow("HEAD", &url, &headers, &ctx))?;
             // Follow relative redirects (renamed repos) only.
             match r.header("location") {
                 Some(loc) if (300..400).contains(&r.status()) && loc.starts_with('/') => {
@@ -511,17 +507,6 @@ impl Hub {
                 }
             }
         }
-    }
-
-    /// One request without following redirects.
-    fn send_once(
-        &self,
-        method: &str,
-        url: &str,
-        headers: &[(&str, String)],
-        ctx: &Ctx<'_>,
-    ) -> Result<ureq::Response> {
-        super::client::retry(3, || self.send_no_follow(method, url, headers, ctx))
     }
 }
 

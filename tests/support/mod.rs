@@ -168,3 +168,13 @@ pub fn start_hub() -> StandinHub {
 pub fn config(hub: &StandinHub, cache: &Path) -> spaceport::hub::HubConfig {
     spaceport::hub::HubConfig::local(&hub.url, cache)
 }
+
+/// The `--mb N` argument of the benchmark examples.
+pub fn arg_mb(default: usize) -> usize {
+    let args: Vec<String> = std::env::args().collect();
+    args.iter()
+        .position(|a| a == "--mb")
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}

@@ -2,11 +2,12 @@
 //! run; "open in panel", resume of unfinished downloads, delete with a
 //! confirmation, and the total disk use of the cache.
 
-use crate::app::{App, LibraryState, Page};
+use crate::app::{App, DownloadState, LibraryState, Page};
 use crate::format::format_bytes;
 use crate::workers::Command;
 
 use super::hub::verdict_badge_ui;
+use super::progress_ui;
 
 impl App {
     pub(super) fn library_page_ui(&mut self, ui: &mut egui::Ui) {
@@ -38,8 +39,31 @@ impl App {
             self.config.cache_dir.display()
         ));
         ui.separator();
+        // Downloads of models the last scan did not see yet.
+        let new: Vec<(String, crate::hub::DownloadProgress)> = self
+            .downloads
+            .iter()
+            .filter(|(repo, _)| !models.iter().any(|m| &m.repo == *repo))
+            .filter_map(|(repo, d)| match d {
+                DownloadState::Running(p) | DownloadState::Cancelling(p) => {
+                    Some((repo.clone(), p.clone()))
+                }
+                _ => None,
+            })
+            .collect();
+        for (repo, p) in new {
+            ui.horizontal(|ui| {
+                ui.label(format!("Downloading {repo}"));
+                progress_ui(ui, &p);
+                if ui.button("Cancel").clicked() {
+                    self.cancel_download(&repo);
+                }
+            });
+        }
         if models.is_empty() {
-            ui.label("Nothing downloaded yet. Find a model on the Hub page, or download a panel's recommended model from its page.");
+            if self.downloads.is_empty() {
+                ui.label("Nothing downloaded yet. Find a model on the Hub page, or download a panel's recommended model from its page.");
+            }
             return;
         }
         egui::ScrollArea::vertical()
@@ -77,7 +101,15 @@ impl App {
                                 {
                                     self.page = Page::Demo(panel);
                                 }
-                                if m.incomplete_bytes > 0 || !m.verdict.runs_here() {
+                                if let Some(
+                                    DownloadState::Running(p) | DownloadState::Cancelling(p),
+                                ) = self.downloads.get(&m.repo).cloned()
+                                {
+                                    progress_ui(ui, &p);
+                                    if ui.button("Cancel").clicked() {
+                                        self.cancel_download(&m.repo);
+                                    }
+                                } else if m.incomplete_bytes > 0 || !m.verdict.runs_here() {
                                     let can = !self.offline();
                                     if ui
                                         .add_enabled(can, egui::Button::new("Resume download"))
