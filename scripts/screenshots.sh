@@ -37,5 +37,7 @@ click 228 148 0.5                                 # Download
 shot download
 sleep 4
 click 72 91 1.5; shot library
+click 72 122 1; shot translate
+click 72 153 1; shot caption
 click 72 184 1; shot transcribe
 click 72 215 1; shot settings

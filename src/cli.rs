@@ -194,6 +194,18 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
             if let Some(t) = &d.summary.pipeline_tag {
                 println!("Task: {t}");
             }
+            if let Some(c) = &d.config {
+                let arch = c
+                    .get("architectures")
+                    .and_then(|a| a.get(0))
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("-");
+                let kind = c
+                    .get("model_type")
+                    .and_then(serde_json::Value::as_str)
+                    .unwrap_or("-");
+                println!("Architecture: {arch} ({kind})");
+            }
             println!("Licence: {}", d.license.as_deref().unwrap_or("not stated"));
             if let Some(g) = &d.gated_mode {
                 println!("Gated ({g}): accept its licence on the Hub and set a token to download.");

@@ -389,6 +389,17 @@ fn hub_errors_are_plain_words_and_tokens_stay_secret() {
     assert!(matches!(bad, HubError::BadToken), "{bad}");
     assert!(!format!("{bad} {bad:?} {cfg:?}").contains("NotAValid"));
 
+    // A valid token without access to the gated model: 403 GatedRepo.
+    s.allow_token_without_access("hf_NoAccess000");
+    cfg.token = Token::new("hf_NoAccess000");
+    let e = download(&Hub::new(cfg.clone()), "gated-org/opus-mt-gated").unwrap_err();
+    assert!(matches!(e, HubError::Gated { .. }), "{e}");
+    assert!(
+        s.requests()
+            .iter()
+            .any(|r| r.contains("gated") && r.ends_with("[auth]"))
+    );
+
     // With a token that has access, gated and private models download, and
     // the token is sent to the Hub but never to the CDN host.
     s.allow_token("hf_GoodToken456");

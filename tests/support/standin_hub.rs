@@ -124,7 +124,8 @@ struct State {
     faults: HashMap<String, Vec<Fault>>,
     served: HashMap<String, u64>,
     requests: Vec<String>,
-    tokens: Vec<String>,
+    /// Known tokens, and whether each has access to gated/private repos.
+    tokens: Vec<(String, bool)>,
     page_size_cap: Option<usize>,
 }
 
@@ -206,7 +207,21 @@ impl StandinHub {
 
     /// Accept this token as one with access to gated and private repos.
     pub fn allow_token(&self, token: &str) {
-        self.state.lock().unwrap().tokens.push(token.to_string());
+        self.state
+            .lock()
+            .unwrap()
+            .tokens
+            .push((token.to_string(), true));
+    }
+
+    /// Accept this token as valid, but without access to gated or private
+    /// repos (the Hub answers 403 for those).
+    pub fn allow_token_without_access(&self, token: &str) {
+        self.state
+            .lock()
+            .unwrap()
+            .tokens
+            .push((token.to_string(), false));
     }
 
     /// Caps the search page size (to exercise paging with few repos).
@@ -476,8 +491,8 @@ fn check_token(req: &Request, st: &State) -> Result<bool, Response> {
         None => Ok(false),
         Some(h) => {
             let t = h.trim_start_matches("Bearer ").trim();
-            if st.tokens.iter().any(|x| x == t) {
-                Ok(true)
+            if let Some((_, access)) = st.tokens.iter().find(|(x, _)| x == t) {
+                Ok(*access)
             } else {
                 Err(Response::error(
                     401,
