@@ -213,9 +213,15 @@ impl App {
                 ui.heading(repo);
                 ui.colored_label(ui.visuals().error_fg_color, error);
             }
-            DetailsState::Ready(d) => {
-                let d = d.clone();
-                self.model_details_ui(ui, &d);
+            DetailsState::Ready(_) => {
+                // Borrow the details out of `self` for the frame instead of
+                // cloning a model card and file list every frame.
+                if let DetailsState::Ready(d) = std::mem::take(&mut self.hub.details) {
+                    self.model_details_ui(ui, &d);
+                    if matches!(self.hub.details, DetailsState::Closed) {
+                        self.hub.details = DetailsState::Ready(d);
+                    }
+                }
             }
         }
     }

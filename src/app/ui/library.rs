@@ -17,20 +17,30 @@ impl App {
                 self.send(Command::ScanCache);
             }
         });
-        let models = match &self.library {
-            LibraryState::Scanning => {
-                ui.horizontal(|ui| {
-                    ui.spinner();
-                    ui.label("Looking through the cache…");
-                });
+        // Borrow the list out of `self` for the frame instead of cloning it.
+        let models = match std::mem::take(&mut self.library) {
+            LibraryState::Ready(m) => m,
+            other => {
+                match &other {
+                    LibraryState::Failed(e) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                    _ => {
+                        ui.horizontal(|ui| {
+                            ui.spinner();
+                            ui.label("Looking through the cache…");
+                        });
+                    }
+                }
+                self.library = other;
                 return;
             }
-            LibraryState::Failed(e) => {
-                ui.colored_label(ui.visuals().error_fg_color, e);
-                return;
-            }
-            LibraryState::Ready(m) => m.clone(),
         };
+        self.models_ui(ui, &models);
+        self.library = LibraryState::Ready(models);
+    }
+
+    fn models_ui(&mut self, ui: &mut egui::Ui, models: &[crate::hub::cache::CachedModel]) {
         let total: u64 = models.iter().map(|m| m.size_bytes).sum();
         ui.label(format!(
             "{}, {} in {}",
@@ -77,7 +87,7 @@ impl App {
                             ui.strong(h);
                         }
                         ui.end_row();
-                        for m in &models {
+                        for m in models {
                             if ui.link(&m.repo).clicked() {
                                 self.open_details(m.repo.clone());
                             }
