@@ -4,6 +4,7 @@
 //! tasks themselves (translate, caption, transcribe) will live beside them.
 
 pub mod device;
+pub mod translate;
 pub mod worker;
 
 pub use worker::CancelToken;
