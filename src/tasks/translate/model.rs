@@ -1,0 +1,560 @@
+//! The Marian encoder-decoder in candle, following transformers'
+//! `modeling_marian.py` (post-norm layers, sinusoidal positions with the sin
+//! half before the cos half, scaled embeddings, `final_logits_bias`). Unlike
+//! candle-transformers' `marian.rs` it keeps the decoder's self-attention
+//! cache outside the model, so beam search can reorder it, computes the
+//! cross-attention keys and values once per input, never caches encoder
+//! state between sentences, and takes padding masks for batches.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{LayerNorm, Linear, VarBuilder};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::TranslateError;
+
+type Result<T> = std::result::Result<T, candle_core::Error>;
+
+/// `config.json`, read leniently with transformers' defaults
+/// (`configuration_marian.py`), since old opus-mt configs lack fields.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct MarianConfig {
+    pub vocab_size: usize,
+    pub decoder_vocab_size: Option<usize>,
+    pub max_position_embeddings: usize,
+    pub encoder_layers: usize,
+    pub encoder_ffn_dim: usize,
+    pub encoder_attention_heads: usize,
+    pub decoder_layers: usize,
+    pub decoder_ffn_dim: usize,
+    pub decoder_attention_heads: usize,
+    pub activation_function: String,
+    pub d_model: usize,
+    pub decoder_start_token_id: u32,
+    pub scale_embedding: bool,
+    pub pad_token_id: Option<u32>,
+    pub eos_token_id: Value,
+    pub forced_eos_token_id: Value,
+    pub share_encoder_decoder_embeddings: bool,
+    pub tie_word_embeddings: bool,
+}
+
+impl Default for MarianConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 58101,
+            decoder_vocab_size: None,
+            max_position_embeddings: 1024,
+            encoder_layers: 12,
+            encoder_ffn_dim: 4096,
+            encoder_attention_heads: 16,
+            decoder_layers: 12,
+            decoder_ffn_dim: 4096,
+            decoder_attention_heads: 16,
+            activation_function: "gelu".into(),
+            d_model: 1024,
+            decoder_start_token_id: 58100,
+            scale_embedding: false,
+            pad_token_id: Some(58100),
+            eos_token_id: Value::from(0),
+            forced_eos_token_id: Value::from(0),
+            share_encoder_decoder_embeddings: true,
+            tie_word_embeddings: true,
+        }
+    }
+}
+
+/// First id of a field that may be an id or a list of ids.
+pub fn first_id(v: &Value) -> Option<u32> {
+    match v {
+        Value::Number(n) => n.as_u64().map(|n| n as u32),
+        Value::Array(a) => a.first().and_then(first_id),
+        _ => None,
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Act {
+    Silu,
+    Gelu,
+    GeluTanh,
+    Relu,
+}
+
+impl Act {
+    fn parse(name: &str) -> Option<Self> {
+        match name {
+            "swish" | "silu" => Some(Self::Silu),
+            "gelu" => Some(Self::Gelu),
+            "gelu_new" | "gelu_fast" | "gelu_pytorch_tanh" => Some(Self::GeluTanh),
+            "relu" => Some(Self::Relu),
+            _ => None,
+        }
+    }
+
+    fn apply(self, xs: &Tensor) -> Result<Tensor> {
+        match self {
+            Self::Silu => xs.silu(),
+            Self::Gelu => xs.gelu_erf(),
+            Self::GeluTanh => xs.gelu(),
+            Self::Relu => xs.relu(),
+        }
+    }
+}
+
+struct Attention {
+    q: Linear,
+    k: Linear,
+    v: Linear,
+    out: Linear,
+    heads: usize,
+    head_dim: usize,
+}
+
+impl Attention {
+    fn load(d: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            q: candle_nn::linear(d, d, vb.pp("q_proj"))?,
+            k: candle_nn::linear(d, d, vb.pp("k_proj"))?,
+            v: candle_nn::linear(d, d, vb.pp("v_proj"))?,
+            out: candle_nn::linear(d, d, vb.pp("out_proj"))?,
+            heads,
+            head_dim: d / heads,
+        })
+    }
+
+    /// (b, t, d) → (b, heads, t, head_dim)
+    fn split(&self, xs: &Tensor) -> Result<Tensor> {
+        let (b, t, _) = xs.dims3()?;
+        xs.reshape((b, t, self.heads, self.head_dim))?
+            .transpose(1, 2)?
+            .contiguous()
+    }
+
+    fn keys_values(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
+        Ok((
+            self.split(&self.k.forward(xs)?)?,
+            self.split(&self.v.forward(xs)?)?,
+        ))
+    }
+
+    fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let (b, t, d) = xs.dims3()?;
+        let q = self.split(&self.q.forward(xs)?)?;
+        let scaling = (self.head_dim as f64).powf(-0.5);
+        let mut w = (q.matmul(&k.t()?)? * scaling)?;
+        if let Some(m) = mask {
+            w = w.broadcast_add(m)?;
+        }
+        let p = candle_nn::ops::softmax_last_dim(&w)?;
+        let o = p.matmul(v)?.transpose(1, 2)?.reshape((b, t, d))?;
+        self.out.forward(&o)
+    }
+}
+
+struct FeedForward {
+    fc1: Linear,
+    fc2: Linear,
+    act: Act,
+}
+
+impl FeedForward {
+    fn load(d: usize, ffn: usize, act: Act, vb: &VarBuilder) -> Result<Self> {
+        Ok(Self {
+            fc1: candle_nn::linear(d, ffn, vb.pp("fc1"))?,
+            fc2: candle_nn::linear(ffn, d, vb.pp("fc2"))?,
+            act,
+        })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        self.fc2.forward(&self.act.apply(&self.fc1.forward(xs)?)?)
+    }
+}
+
+struct EncoderLayer {
+    attn: Attention,
+    attn_norm: LayerNorm,
+    ffn: FeedForward,
+    ffn_norm: LayerNorm,
+}
+
+struct DecoderLayer {
+    attn: Attention,
+    attn_norm: LayerNorm,
+    cross: Attention,
+    cross_norm: LayerNorm,
+    ffn: FeedForward,
+    ffn_norm: LayerNorm,
+}
+
+/// The decoder's running state for a batch of rows (beams × sentences).
+pub struct DecoderState {
+    self_kv: Vec<Option<(Tensor, Tensor)>>,
+    cross_kv: Vec<(Tensor, Tensor)>,
+    cross_mask: Option<Tensor>,
+    /// Tokens decoded so far (the position of the next one).
+    pub len: usize,
+}
+
+impl DecoderState {
+    /// Keeps rows `rows` (in that order) of the self-attention cache: the
+    /// beams chosen at this step, possibly repeated.
+    pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
+        let device = self
+            .cross_kv
+            .first()
+            .map(|(k, _)| k.device().clone())
+            .unwrap_or(Device::Cpu);
+        let idx = Tensor::from_slice(rows, rows.len(), &device)?;
+        for kv in self.self_kv.iter_mut().flatten() {
+            *kv = (kv.0.index_select(&idx, 0)?, kv.1.index_select(&idx, 0)?);
+        }
+        Ok(())
+    }
+}
+
+pub struct Marian {
+    pub config: MarianConfig,
+    enc_embed: Tensor,
+    dec_embed: Tensor,
+    lm_head: Tensor,
+    final_logits_bias: Tensor,
+    positions: Tensor,
+    embed_scale: f64,
+    encoder: Vec<EncoderLayer>,
+    decoder: Vec<DecoderLayer>,
+    device: Device,
+}
+
+fn sinusoidal(n_pos: usize, dim: usize, device: &Device) -> Result<Tensor> {
+    let sentinel = dim.div_ceil(2);
+    let mut out = vec![0f32; n_pos * dim];
+    for pos in 0..n_pos {
+        for j in 0..dim {
+            let angle = pos as f64 / 10000f64.powf(2.0 * (j / 2) as f64 / dim as f64);
+            let col = if j % 2 == 0 { j / 2 } else { sentinel + j / 2 };
+            out[pos * dim + col] = if j % 2 == 0 { angle.sin() } else { angle.cos() } as f32;
+        }
+    }
+    Tensor::from_vec(out, (n_pos, dim), device)
+}
+
+fn model_err(e: candle_core::Error) -> TranslateError {
+    TranslateError::Model(e.to_string())
+}
+
+impl Marian {
+    /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`).
+    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TranslateError> {
+        let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
+            TranslateError::MissingFile {
+                file: "config.json".into(),
+                reason: e.to_string(),
+            }
+        })?;
+        let config: MarianConfig =
+            serde_json::from_str(&text).map_err(|e| TranslateError::BadFile {
+                file: "config.json".into(),
+                reason: e.to_string(),
+            })?;
+        if !config.share_encoder_decoder_embeddings {
+            return Err(TranslateError::Unsupported(
+                "its encoder and decoder have separate vocabularies, which Spaceport does not support yet".into(),
+            ));
+        }
+        let act = Act::parse(&config.activation_function).ok_or_else(|| {
+            TranslateError::Unsupported(format!(
+                "its activation \"{}\" is unknown",
+                config.activation_function
+            ))
+        })?;
+        if config.encoder_attention_heads == 0
+            || config.decoder_attention_heads == 0
+            || !config
+                .d_model
+                .is_multiple_of(config.encoder_attention_heads)
+            || !config
+                .d_model
+                .is_multiple_of(config.decoder_attention_heads)
+        {
+            return Err(TranslateError::BadFile {
+                file: "config.json".into(),
+                reason: "d_model is not a multiple of the attention heads".into(),
+            });
+        }
+        let vb = if dir.join("model.safetensors").exists() {
+            let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| {
+                TranslateError::MissingFile {
+                    file: "model.safetensors".into(),
+                    reason: e.to_string(),
+                }
+            })?;
+            VarBuilder::from_buffered_safetensors(bytes, DType::F32, device).map_err(|e| {
+                TranslateError::BadFile {
+                    file: "model.safetensors".into(),
+                    reason: e.to_string(),
+                }
+            })?
+        } else if dir.join("pytorch_model.bin").exists() {
+            VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device).map_err(
+                |e| TranslateError::BadFile {
+                    file: "pytorch_model.bin".into(),
+                    reason: e.to_string(),
+                },
+            )?
+        } else {
+            return Err(TranslateError::MissingFile {
+                file: "model.safetensors or pytorch_model.bin".into(),
+                reason: "no weights".into(),
+            });
+        };
+        Self::from_vb(config, act, vb, device).map_err(|e| TranslateError::BadFile {
+            file: "the weights".into(),
+            reason: e.to_string(),
+        })
+    }
+
+    fn from_vb(config: MarianConfig, act: Act, vb: VarBuilder, device: &Device) -> Result<Self> {
+        let (d, vocab) = (config.d_model, config.vocab_size);
+        // transformers ties the encoder and decoder embeddings to
+        // `model.shared` (and the output layer to it when
+        // `tie_word_embeddings`); untied checkpoints store each separately.
+        let get = |names: &[&str]| -> Result<Tensor> {
+            let name = names
+                .iter()
+                .find(|n| vb.contains_tensor(n))
+                .unwrap_or(&names[0]);
+            vb.get((vocab, d), name)
+        };
+        let tied = config.tie_word_embeddings;
+        let shared = [
+            "model.shared.weight",
+            "model.encoder.embed_tokens.weight",
+            "model.decoder.embed_tokens.weight",
+        ];
+        let enc_embed = if tied {
+            get(&shared)?
+        } else {
+            get(&["model.encoder.embed_tokens.weight", "model.shared.weight"])?
+        };
+        let dec_embed = if tied {
+            enc_embed.clone()
+        } else {
+            get(&["model.decoder.embed_tokens.weight", "model.shared.weight"])?
+        };
+        let lm_head = if !tied && vb.contains_tensor("lm_head.weight") {
+            vb.get(
+                (config.decoder_vocab_size.unwrap_or(vocab), d),
+                "lm_head.weight",
+            )?
+        } else {
+            dec_embed.clone()
+        };
+        let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
+            vb.get((1, lm_head.dim(0)?), "final_logits_bias")?
+        } else {
+            Tensor::zeros((1, lm_head.dim(0)?), DType::F32, device)?
+        };
+        let ln = |vb: VarBuilder| candle_nn::layer_norm(d, 1e-5, vb);
+        let mut encoder = Vec::new();
+        for i in 0..config.encoder_layers {
+            let vb = vb.pp(format!("model.encoder.layers.{i}"));
+            encoder.push(EncoderLayer {
+                attn: Attention::load(d, config.encoder_attention_heads, vb.pp("self_attn"))?,
+                attn_norm: ln(vb.pp("self_attn_layer_norm"))?,
+                ffn: FeedForward::load(d, config.encoder_ffn_dim, act, &vb)?,
+                ffn_norm: ln(vb.pp("final_layer_norm"))?,
+            });
+        }
+        let mut decoder = Vec::new();
+        for i in 0..config.decoder_layers {
+            let vb = vb.pp(format!("model.decoder.layers.{i}"));
+            decoder.push(DecoderLayer {
+                attn: Attention::load(d, config.decoder_attention_heads, vb.pp("self_attn"))?,
+                attn_norm: ln(vb.pp("self_attn_layer_norm"))?,
+                cross: Attention::load(d, config.decoder_attention_heads, vb.pp("encoder_attn"))?,
+                cross_norm: ln(vb.pp("encoder_attn_layer_norm"))?,
+                ffn: FeedForward::load(d, config.decoder_ffn_dim, act, &vb)?,
+                ffn_norm: ln(vb.pp("final_layer_norm"))?,
+            });
+        }
+        Ok(Self {
+            positions: sinusoidal(config.max_position_embeddings, d, device)?,
+            embed_scale: if config.scale_embedding {
+                (d as f64).sqrt()
+            } else {
+                1.0
+            },
+            enc_embed,
+            dec_embed,
+            lm_head,
+            final_logits_bias,
+            encoder,
+            decoder,
+            device: device.clone(),
+            config,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// The most positions the model has embeddings for.
+    pub fn max_positions(&self) -> usize {
+        self.config.max_position_embeddings
+    }
+
+    fn embed(&self, table: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
+        let (b, t) = ids.dims2()?;
+        let x = table
+            .index_select(&ids.flatten_all()?, 0)?
+            .reshape((b, t, self.config.d_model))?;
+        let x = (x * self.embed_scale)?;
+        x.broadcast_add(&self.positions.narrow(0, offset, t)?.unsqueeze(0)?)
+    }
+
+    /// An additive mask (b, 1, 1, t) from 1/0 padding flags (b, t).
+    pub fn padding_mask(&self, lengths: &[usize], t: usize) -> Result<Tensor> {
+        let mut m = vec![0f32; lengths.len() * t];
+        for (row, &len) in lengths.iter().enumerate() {
+            for j in len..t {
+                m[row * t + j] = f32::MIN;
+            }
+        }
+        Tensor::from_vec(m, (lengths.len(), 1, 1, t), &self.device)
+    }
+
+    /// Encodes `ids` (b, t); `mask` from [`Self::padding_mask`] when padded.
+    pub fn encode(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
+        let mut x = self.embed(&self.enc_embed, ids, 0)?;
+        for l in &self.encoder {
+            let (k, v) = l.attn.keys_values(&x)?;
+            let h = l.attn.attend(&x, &k, &v, mask)?;
+            x = l.attn_norm.forward(&(x + h)?)?;
+            let h = l.ffn.forward(&x)?;
+            x = l.ffn_norm.forward(&(x + h)?)?;
+        }
+        Ok(x)
+    }
+
+    /// Decoder state for `encoded` (b, t, d), each row repeated `repeat`
+    /// times (one per beam).
+    pub fn start(
+        &self,
+        encoded: &Tensor,
+        mask: Option<&Tensor>,
+        repeat: usize,
+    ) -> Result<DecoderState> {
+        let (b, t, d) = encoded.dims3()?;
+        let enc = if repeat > 1 {
+            encoded
+                .unsqueeze(1)?
+                .expand((b, repeat, t, d))?
+                .reshape((b * repeat, t, d))?
+        } else {
+            encoded.clone()
+        };
+        let cross_mask = match mask {
+            Some(m) if repeat > 1 => Some(
+                m.unsqueeze(1)?
+                    .expand((b, repeat, 1, 1, t))?
+                    .reshape((b * repeat, 1, 1, t))?,
+            ),
+            Some(m) => Some(m.clone()),
+            None => None,
+        };
+        let cross_kv = self
+            .decoder
+            .iter()
+            .map(|l| l.cross.keys_values(&enc))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DecoderState {
+            self_kv: vec![None; self.decoder.len()],
+            cross_kv,
+            cross_mask,
+            len: 0,
+        })
+    }
+
+    /// Runs the decoder on `tokens` (rows, t) after what `state` has seen and
+    /// returns the logits (rows, t, vocab).
+    pub fn decode(&self, tokens: &Tensor, state: &mut DecoderState) -> Result<Tensor> {
+        let (_, t) = tokens.dims2()?;
+        let past = state.len;
+        let mut x = self.embed(&self.dec_embed, tokens, past)?;
+        let causal = if t > 1 {
+            let mut m = vec![0f32; t * (past + t)];
+            for i in 0..t {
+                for j in past + i + 1..past + t {
+                    m[i * (past + t) + j] = f32::MIN;
+                }
+            }
+            Some(Tensor::from_vec(m, (1, 1, t, past + t), &self.device)?)
+        } else {
+            None
+        };
+        for (i, l) in self.decoder.iter().enumerate() {
+            let (k, v) = l.attn.keys_values(&x)?;
+            let (k, v) = match &state.self_kv[i] {
+                Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
+                None => (k, v),
+            };
+            let h = l.attn.attend(&x, &k, &v, causal.as_ref())?;
+            state.self_kv[i] = Some((k, v));
+            x = l.attn_norm.forward(&(x + h)?)?;
+            let (ck, cv) = &state.cross_kv[i];
+            let h = l.cross.attend(&x, ck, cv, state.cross_mask.as_ref())?;
+            x = l.cross_norm.forward(&(x + h)?)?;
+            let h = l.ffn.forward(&x)?;
+            x = l.ffn_norm.forward(&(x + h)?)?;
+        }
+        state.len += t;
+        let logits = x.broadcast_matmul(&self.lm_head.t()?)?;
+        logits.broadcast_add(&self.final_logits_bias)
+    }
+
+    /// Teacher-forced logits for one sentence (for parity checks).
+    pub fn forward(
+        &self,
+        input_ids: &[u32],
+        decoder_ids: &[u32],
+    ) -> std::result::Result<Vec<Vec<f32>>, TranslateError> {
+        let run = || -> Result<Vec<Vec<f32>>> {
+            let ids = Tensor::from_slice(input_ids, (1, input_ids.len()), &self.device)?;
+            let enc = self.encode(&ids, None)?;
+            let mut state = self.start(&enc, None, 1)?;
+            let dec = Tensor::from_slice(decoder_ids, (1, decoder_ids.len()), &self.device)?;
+            self.decode(&dec, &mut state)?
+                .squeeze(0)?
+                .to_dtype(DType::F32)?
+                .to_vec2()
+        };
+        run().map_err(model_err)
+    }
+}
+
+/// `log_softmax` of one row of logits, in f32 as the reference computes it.
+pub fn log_softmax(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
+    let lse = max + sum.ln();
+    row.iter().map(|x| x - lse).collect()
+}
+
+/// Last-position logits of each row as plain vectors.
+pub fn last_logits(logits: &Tensor) -> std::result::Result<Vec<Vec<f32>>, TranslateError> {
+    let run = || -> Result<Vec<Vec<f32>>> {
+        let t = logits.dim(1)?;
+        logits
+            .narrow(1, t - 1, 1)?
+            .squeeze(1)?
+            .to_dtype(DType::F32)?
+            .to_vec2()
+    };
+    run().map_err(model_err)
+}
