@@ -65,3 +65,36 @@ fn logits_match_transformers() {
     check_logits("tiny-en-de");
     check_logits("tiny-en-mul");
 }
+
+fn check_generation(model: &str) {
+    use spaceport::tasks::CancelToken;
+    use spaceport::tasks::translate::generate::{GenerationConfig, beam_search, greedy};
+    let dir = Path::new("tests/fixtures/marian").join(model);
+    let m = Marian::load(&dir, &Device::Cpu).unwrap();
+    let cfg = GenerationConfig::load(&dir, &m);
+    assert_eq!(cfg.num_beams, 4, "read from generation_config.json");
+    let r = reference(model);
+    let cancel = CancelToken::new();
+    for s in r["sentences"].as_array().unwrap() {
+        let input = ids(&s["input_ids"]);
+        let g = greedy(&m, &cfg, &input, &cancel, &mut |_| {}).unwrap();
+        assert_eq!(g, ids(&s["greedy"]), "{model} greedy {:?}", s["text"]);
+        let b = beam_search(&m, &cfg, &input, &cancel, &mut |_| {}).unwrap();
+        assert_eq!(b, ids(&s["beam"]), "{model} beam {:?}", s["text"]);
+        let mut lp = cfg.clone();
+        lp.length_penalty = 0.6;
+        let b = beam_search(&m, &lp, &input, &cancel, &mut |_| {}).unwrap();
+        assert_eq!(
+            b,
+            ids(&s["beam_length_penalty_0_6"]),
+            "{model} beam lp 0.6 {:?}",
+            s["text"]
+        );
+    }
+}
+
+#[test]
+fn greedy_and_beam_ids_match_transformers() {
+    check_generation("tiny-en-de");
+    check_generation("tiny-en-mul");
+}

@@ -3,6 +3,7 @@
 //! ([`tokenizer`]), the model in candle ([`model`]) and generation
 //! ([`generate`]).
 
+pub mod generate;
 pub mod model;
 pub mod spm;
 pub mod tokenizer;

@@ -542,8 +542,8 @@ impl Marian {
 pub fn log_softmax(row: &[f32]) -> Vec<f32> {
     let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
-    let lse = max + sum.ln();
-    row.iter().map(|x| x - lse).collect()
+    let log_sum = sum.ln();
+    row.iter().map(|x| (x - max) - log_sum).collect()
 }
 
 /// Last-position logits of each row as plain vectors.
