@@ -1,12 +1,23 @@
 //! Translation with Marian (`Helsinki-NLP/opus-mt-*`) models: the
 //! SentencePiece reader ([`spm`]), the `MarianTokenizer` twin
-//! ([`tokenizer`]), the model in candle ([`model`]) and generation
-//! ([`generate`]).
+//! ([`tokenizer`]), the model in candle ([`model`]), generation
+//! ([`generate`]), and [`Translator`], which ties them together: long text
+//! is split into sentences, translated one by one (so output streams and
+//! Cancel is prompt) and joined back with its paragraph breaks.
 
 pub mod generate;
 pub mod model;
 pub mod spm;
 pub mod tokenizer;
+
+use std::path::{Path, PathBuf};
+
+use candle_core::Device;
+
+use crate::tasks::CancelToken;
+use generate::GenerationConfig;
+use model::Marian;
+use tokenizer::MarianTokenizer;
 
 /// Why a translation model cannot be loaded or run, in words.
 #[derive(Debug, thiserror::Error)]
@@ -17,8 +28,238 @@ pub enum TranslateError {
     BadFile { file: String, reason: String },
     #[error("This model can't be used: {0}.")]
     Unsupported(String),
+    #[error("This model translates into several languages; choose one with --to ({0}).")]
+    NeedsTarget(String),
+    #[error("This model can't translate into \"{wanted}\"; it offers {offered}.")]
+    UnknownTarget { wanted: String, offered: String },
     #[error("The model failed while running: {0}")]
     Model(String),
     #[error("Cancelled.")]
     Cancelled,
+}
+
+/// How to translate.
+#[derive(Clone, Debug, Default)]
+pub struct TranslateOptions {
+    /// Beams; `None` uses the model's generation config (1 = greedy).
+    pub num_beams: Option<usize>,
+    /// Most tokens generated per sentence; `None` uses the model's limit.
+    pub max_new_tokens: Option<usize>,
+    /// Target language code for multi-target models (`fra`, `de`, …).
+    pub target: Option<String>,
+}
+
+/// One translated sentence.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TranslatedSentence {
+    pub source: String,
+    pub text: String,
+    /// Generated ids, without the decoder start token.
+    pub token_ids: Vec<u32>,
+}
+
+/// A translated text.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Translation {
+    pub text: String,
+    pub sentences: Vec<TranslatedSentence>,
+}
+
+impl Translation {
+    /// Every generated id, sentence after sentence.
+    pub fn token_ids(&self) -> Vec<u32> {
+        self.sentences
+            .iter()
+            .flat_map(|s| s.token_ids.iter().copied())
+            .collect()
+    }
+}
+
+/// A loaded Marian model, ready to translate many texts.
+pub struct Translator {
+    pub dir: PathBuf,
+    pub tokenizer: MarianTokenizer,
+    pub model: Marian,
+    pub generation: GenerationConfig,
+}
+
+/// Splits a paragraph into sentences after `.`, `!`, `?`, `…` (and their
+/// CJK forms) followed by a space, keeping the punctuation.
+pub fn split_sentences(paragraph: &str) -> Vec<String> {
+    let chars: Vec<char> = paragraph.chars().collect();
+    let closing = |c: char| matches!(c, '"' | '\'' | '”' | '’' | ')' | ']' | '»');
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        cur.push(c);
+        i += 1;
+        if !matches!(c, '.' | '!' | '?' | '…' | '。' | '！' | '？') {
+            continue;
+        }
+        // Closing quotes and brackets stay with the sentence.
+        let mut j = i;
+        while j < chars.len() && closing(chars[j]) {
+            j += 1;
+        }
+        let cjk = matches!(c, '。' | '！' | '？');
+        if cjk || j == chars.len() || chars[j].is_whitespace() {
+            cur.extend(&chars[i..j]);
+            i = j;
+            if !cur.trim().is_empty() {
+                out.push(cur.trim().to_string());
+            }
+            cur.clear();
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+impl Translator {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, TranslateError> {
+        let tokenizer = MarianTokenizer::load(dir)?;
+        let model = Marian::load(dir, device)?;
+        if tokenizer.vocab_size() > model.config.vocab_size {
+            return Err(TranslateError::BadFile {
+                file: "vocab.json".into(),
+                reason: format!(
+                    "it has {} entries but the model only {}",
+                    tokenizer.vocab_size(),
+                    model.config.vocab_size
+                ),
+            });
+        }
+        let generation = GenerationConfig::load(dir, &model);
+        Ok(Self {
+            dir: dir.to_path_buf(),
+            tokenizer,
+            model,
+            generation,
+        })
+    }
+
+    /// The `>>xx<<` prefix for `target`, if this model needs one.
+    fn target_prefix(&self, target: Option<&str>) -> Result<String, TranslateError> {
+        let codes = &self.tokenizer.language_codes;
+        if codes.is_empty() {
+            return Ok(String::new());
+        }
+        let offered = || {
+            codes
+                .iter()
+                .map(|c| c.trim_start_matches(">>").trim_end_matches("<<"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let Some(t) = target else {
+            return Err(TranslateError::NeedsTarget(offered()));
+        };
+        let code = format!(">>{}<<", t.trim_start_matches(">>").trim_end_matches("<<"));
+        if codes.contains(&code) {
+            Ok(format!("{code} "))
+        } else {
+            Err(TranslateError::UnknownTarget {
+                wanted: t.to_string(),
+                offered: offered(),
+            })
+        }
+    }
+
+    /// Translates one sentence.
+    pub fn translate_sentence(
+        &self,
+        sentence: &str,
+        opts: &TranslateOptions,
+        cancel: &CancelToken,
+        on_partial: &mut dyn FnMut(&str),
+    ) -> Result<TranslatedSentence, TranslateError> {
+        let prefix = self.target_prefix(opts.target.as_deref())?;
+        let mut input = self.tokenizer.encode(&format!("{prefix}{sentence}"));
+        // Inputs longer than the model's positions are cut, as the
+        // tokenizer's `model_max_length` truncation would.
+        let max_in = self.model.max_positions();
+        if input.len() > max_in {
+            input.truncate(max_in - 1);
+            input.push(self.tokenizer.eos_id);
+        }
+        let mut cfg = self.generation.clone();
+        if let Some(b) = opts.num_beams {
+            cfg.num_beams = b.max(1);
+        }
+        if let Some(n) = opts.max_new_tokens {
+            cfg.max_length = (n + 1).min(self.model.max_positions());
+        }
+        let tok = &self.tokenizer;
+        let mut partial = |ids: &[u32]| on_partial(&tok.decode(ids, true));
+        let ids = generate::beam_search(&self.model, &cfg, &input, cancel, &mut partial)?;
+        let token_ids = ids.get(1..).unwrap_or_default().to_vec();
+        Ok(TranslatedSentence {
+            source: sentence.to_string(),
+            text: self.tokenizer.decode(&token_ids, true),
+            token_ids,
+        })
+    }
+
+    /// Translates a text: paragraphs (line breaks) kept, each split into
+    /// sentences. `on_partial` sees the whole translation so far.
+    pub fn translate(
+        &self,
+        text: &str,
+        opts: &TranslateOptions,
+        cancel: &CancelToken,
+        on_partial: &mut dyn FnMut(&str),
+    ) -> Result<Translation, TranslateError> {
+        self.target_prefix(opts.target.as_deref())?;
+        let mut sentences = Vec::new();
+        let mut done_lines: Vec<String> = Vec::new();
+        for line in text.split('\n') {
+            let mut line_out: Vec<String> = Vec::new();
+            for s in split_sentences(line) {
+                let so_far = |partial: &str, line_out: &[String]| {
+                    let mut lines = done_lines.clone();
+                    let mut cur = line_out.to_vec();
+                    cur.push(partial.to_string());
+                    lines.push(cur.join(" "));
+                    lines.join("\n")
+                };
+                let t = self.translate_sentence(&s, opts, cancel, &mut |p| {
+                    on_partial(&so_far(p, &line_out))
+                })?;
+                line_out.push(t.text.clone());
+                sentences.push(t);
+            }
+            done_lines.push(line_out.join(" "));
+        }
+        let text = done_lines.join("\n");
+        on_partial(&text);
+        Ok(Translation { text, sentences })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_sentences;
+
+    #[test]
+    fn sentences_split_at_ends_keeping_quotes() {
+        assert_eq!(
+            split_sentences("Hello there. How are you? \"Fine!\" he said. 3.14 is pi"),
+            [
+                "Hello there.",
+                "How are you?",
+                "\"Fine!\"",
+                "he said.",
+                "3.14 is pi"
+            ]
+        );
+        assert_eq!(
+            split_sentences("日本語です。次の文。"),
+            ["日本語です。", "次の文。"]
+        );
+        assert!(split_sentences("   ").is_empty());
+    }
 }

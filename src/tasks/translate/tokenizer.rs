@@ -48,7 +48,7 @@ impl MarianTokenizer {
             || dir.join("target_vocab.json").exists()
         {
             return Err(TranslateError::Unsupported(
-                "this model has separate source and target vocabularies, which Spaceport does not support yet".into(),
+                "it has separate source and target vocabularies, which Spaceport does not support yet".into(),
             ));
         }
         let source =

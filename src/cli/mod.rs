@@ -8,6 +8,8 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod translate;
+
 use crate::format::{count_models, format_bytes, format_duration};
 use crate::hub::cache;
 use crate::hub::{DownloadProgress, Hub, HubConfig, HubError, SearchQuery, Sort, TaskFilter};
@@ -74,6 +76,8 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Translate text with a Marian (opus-mt) model.
+    Translate(translate::TranslateArgs),
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -104,7 +108,7 @@ pub fn main() -> ExitCode {
                 }
             };
         }
-        Some(cmd) => run(cmd, config),
+        Some(cmd) => run(cmd, config, cli.device),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -112,6 +116,96 @@ pub fn main() -> ExitCode {
             eprintln!("error: {e}");
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Any failure of a subcommand.
+#[derive(Debug, thiserror::Error)]
+pub enum CliError {
+    #[error(transparent)]
+    Hub(#[from] HubError),
+    #[error(transparent)]
+    Translate(#[from] crate::tasks::translate::TranslateError),
+    #[error("{0}")]
+    Input(String),
+}
+
+impl CliError {
+    /// The exit code (documented in the README): hub errors as
+    /// [`HubError::exit_code`]; 2 bad input or options; 8 a model that
+    /// can't be used; 1 a model failure; 130 cancelled.
+    pub fn exit_code(&self) -> u8 {
+        use crate::tasks::translate::TranslateError as T;
+        match self {
+            Self::Hub(e) => e.exit_code(),
+            Self::Input(_) => 2,
+            Self::Translate(T::NeedsTarget(_) | T::UnknownTarget { .. }) => 2,
+            Self::Translate(T::MissingFile { .. } | T::BadFile { .. } | T::Unsupported(_)) => 8,
+            Self::Translate(T::Cancelled) => 130,
+            Self::Translate(T::Model(_)) => 1,
+        }
+    }
+}
+
+/// A download progress bar on stderr (a line per file when it is not a
+/// terminal).
+pub struct ProgressBar {
+    tty: bool,
+    last_file: String,
+    drew: bool,
+}
+
+impl ProgressBar {
+    pub fn new() -> Self {
+        Self {
+            tty: std::io::stderr().is_terminal(),
+            last_file: String::new(),
+            drew: false,
+        }
+    }
+
+    pub fn show(&mut self, p: &DownloadProgress) {
+        let mut err = std::io::stderr();
+        if self.tty {
+            let pct = if p.total > 0 {
+                p.bytes as f64 / p.total as f64
+            } else {
+                0.0
+            };
+            let filled = ((pct * 30.0) as usize).min(30);
+            let _ = write!(
+                err,
+                "\r[{}{}] {:>5.1}% {:>9}/{:<9} {:>9}/s ETA {:<8} {}/{} {}\x1b[K",
+                "#".repeat(filled),
+                " ".repeat(30 - filled),
+                pct * 100.0,
+                format_bytes(p.bytes),
+                format_bytes(p.total),
+                format_bytes(p.rate_bps as u64),
+                p.eta_secs
+                    .map(format_duration)
+                    .unwrap_or_else(|| "-".into()),
+                (p.files_done + 1).min(p.files_total),
+                p.files_total,
+                p.file
+            );
+            self.drew = true;
+        } else if p.file != self.last_file {
+            self.last_file = p.file.clone();
+            let _ = writeln!(err, "fetching {} ({})", p.file, format_bytes(p.file_total));
+        }
+    }
+
+    pub fn finish(&mut self) {
+        if self.drew {
+            eprintln!();
+        }
+    }
+}
+
+impl Default for ProgressBar {
+    fn default() -> Self {
+        Self::new()
     }
 }
 
@@ -124,9 +218,10 @@ fn print_json(v: &impl serde::Serialize) -> Result<(), HubError> {
 }
 
 /// Runs one subcommand against `config`.
-pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
+pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), CliError> {
     let hub = Hub::new(config);
     match cmd {
+        Command::Translate(args) => translate::run(&hub, device, args),
         Command::Gui => Ok(()),
         Command::Search {
             query,
@@ -157,7 +252,7 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
             }
             models.truncate(limit);
             if json {
-                return print_json(&models);
+                return Ok(print_json(&models)?);
             }
             if models.is_empty() {
                 println!("No models found.");
@@ -187,7 +282,7 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
                 other => other?,
             };
             if json {
-                return print_json(&d);
+                return Ok(print_json(&d)?);
             }
             println!("{}  (commit {})", d.summary.id, d.commit);
             println!("{}", d.summary.verdict.explain());
@@ -229,45 +324,13 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
             revision,
             json,
         } => {
-            let tty = std::io::stderr().is_terminal();
-            let mut last_file = String::new();
-            let mut on_progress = |p: &DownloadProgress| {
-                let mut err = std::io::stderr();
-                if tty {
-                    let pct = if p.total > 0 {
-                        p.bytes as f64 / p.total as f64
-                    } else {
-                        0.0
-                    };
-                    let filled = (pct * 30.0) as usize;
-                    let _ = write!(
-                        err,
-                        "\r[{}{}] {:>5.1}% {:>9}/{:<9} {:>9}/s ETA {:<8} {}/{} {}\x1b[K",
-                        "#".repeat(filled),
-                        " ".repeat(30 - filled.min(30)),
-                        pct * 100.0,
-                        format_bytes(p.bytes),
-                        format_bytes(p.total),
-                        format_bytes(p.rate_bps as u64),
-                        p.eta_secs
-                            .map(format_duration)
-                            .unwrap_or_else(|| "-".into()),
-                        (p.files_done + 1).min(p.files_total),
-                        p.files_total,
-                        p.file
-                    );
-                } else if p.file != last_file {
-                    last_file = p.file.clone();
-                    let _ = writeln!(err, "fetching {} ({})", p.file, format_bytes(p.file_total));
-                }
-            };
-            let snap = hub.download_model(&repo, &revision, &CancelToken::new(), &mut on_progress);
-            if tty {
-                eprintln!();
-            }
+            let mut bar = ProgressBar::new();
+            let snap =
+                hub.download_model(&repo, &revision, &CancelToken::new(), &mut |p| bar.show(p));
+            bar.finish();
             let snap = snap?;
             if json {
-                return print_json(&snap);
+                return Ok(print_json(&snap)?);
             }
             println!(
                 "{} at {} in {}",
@@ -280,7 +343,7 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
         Command::Models { json } => {
             let models = cache::scan(&hub.config.cache_dir)?;
             if json {
-                return print_json(&models);
+                return Ok(print_json(&models)?);
             }
             let total: u64 = models.iter().map(|m| m.size_bytes).sum();
             for m in &models {
@@ -321,7 +384,9 @@ pub fn run(cmd: Command, config: HubConfig) -> Result<(), HubError> {
                 None => cache::delete_model(&hub.config.cache_dir, &repo)?,
             };
             if json {
-                return print_json(&serde_json::json!({"repo": repo, "freed_bytes": freed}));
+                return Ok(print_json(
+                    &serde_json::json!({"repo": repo, "freed_bytes": freed}),
+                )?);
             }
             println!("Deleted {repo}, freed {}.", format_bytes(freed));
             Ok(())
