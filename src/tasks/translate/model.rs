@@ -9,7 +9,7 @@
 use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
-use candle_nn::{LayerNorm, Linear, VarBuilder};
+use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -105,6 +105,48 @@ impl Act {
     }
 }
 
+/// A linear layer applied as one matrix product over all rows, computed
+/// as `W · xᵀ`: decoding has few rows (one per beam) and many output
+/// features, and gemm's kernels are efficient when the long side is the
+/// row side. (candle's `Linear` on a (b, t, d) input also runs one product
+/// per batch row.)
+struct Linear {
+    w: Tensor,
+    b: Option<Tensor>,
+}
+
+impl Linear {
+    fn load(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Self> {
+        let w = vb.get((d_out, d_in), "weight")?;
+        let b = if vb.contains_tensor("bias") {
+            Some(vb.get(d_out, "bias")?)
+        } else {
+            None
+        };
+        Ok(Self { w, b })
+    }
+
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let dims = xs.dims().to_vec();
+        let d = dims[dims.len() - 1];
+        let rows = xs.elem_count() / d.max(1);
+        let y = project(&self.w, &xs.contiguous()?.reshape((rows, d))?)?;
+        let y = match &self.b {
+            Some(b) => y.broadcast_add(b)?,
+            None => y,
+        };
+        let mut out = dims;
+        let last = out.len() - 1;
+        out[last] = y.dim(1)?;
+        y.reshape(out)
+    }
+}
+
+/// `x · Wᵀ` for x (rows, in) and W (out, in), as `(W · xᵀ)ᵀ`.
+fn project(w: &Tensor, x: &Tensor) -> Result<Tensor> {
+    w.matmul(&x.t()?)?.t()?.contiguous()
+}
+
 struct Attention {
     q: Linear,
     k: Linear,
@@ -117,10 +159,10 @@ struct Attention {
 impl Attention {
     fn load(d: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
         Ok(Self {
-            q: candle_nn::linear(d, d, vb.pp("q_proj"))?,
-            k: candle_nn::linear(d, d, vb.pp("k_proj"))?,
-            v: candle_nn::linear(d, d, vb.pp("v_proj"))?,
-            out: candle_nn::linear(d, d, vb.pp("out_proj"))?,
+            q: Linear::load(d, d, vb.pp("q_proj"))?,
+            k: Linear::load(d, d, vb.pp("k_proj"))?,
+            v: Linear::load(d, d, vb.pp("v_proj"))?,
+            out: Linear::load(d, d, vb.pp("out_proj"))?,
             heads,
             head_dim: d / heads,
         })
@@ -164,8 +206,8 @@ struct FeedForward {
 impl FeedForward {
     fn load(d: usize, ffn: usize, act: Act, vb: &VarBuilder) -> Result<Self> {
         Ok(Self {
-            fc1: candle_nn::linear(d, ffn, vb.pp("fc1"))?,
-            fc2: candle_nn::linear(ffn, d, vb.pp("fc2"))?,
+            fc1: Linear::load(d, ffn, vb.pp("fc1"))?,
+            fc2: Linear::load(ffn, d, vb.pp("fc2"))?,
             act,
         })
     }
@@ -514,8 +556,11 @@ impl Marian {
             x = l.ffn_norm.forward(&(x + h)?)?;
         }
         state.len += t;
-        let logits = x.broadcast_matmul(&self.lm_head.t()?)?;
-        logits.broadcast_add(&self.final_logits_bias)
+        let (rows, t, d) = x.dims3()?;
+        let logits = project(&self.lm_head, &x.reshape((rows * t, d))?)?;
+        logits
+            .broadcast_add(&self.final_logits_bias)?
+            .reshape((rows, t, ()))
     }
 
     /// Teacher-forced logits for one sentence (for parity checks).

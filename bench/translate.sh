@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Translation speed: spaceport against transformers (PyTorch CPU) and
+# CTranslate2 on a full-size opus-mt-en-de architecture with random
+# weights, the same sentences, the same threads, a fixed output length.
+#   bench/translate.sh [NEW_TOKENS] [BEAMS] [THREADS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/fixtures/setup.sh
+"$FIXTURES_VENV/bin/pip" install -q --disable-pip-version-check ctranslate2==4.8.5
+NEW_TOKENS="${1:-32}"; BEAMS="${2:-4}"; THREADS="${3:-2}"
+work="$(mktemp -d)"; trap 'rm -rf "$work"' EXIT
+say "making the random full-size model in $work"
+"$FIXTURES_PYTHON" bench/make_marian_big.py "$work/model" "$NEW_TOKENS" "$BEAMS" >/dev/null
+cat > "$work/sentences.txt" <<'TXT'
+The cat sleeps on the small green table in the garden.
+Tomorrow morning my family takes the train to the city.
+A big dog runs quickly along the river to the station.
+The music in the café is quiet, and the coffee is good.
+My friend reads a book about mountains every evening.
+TXT
+cargo build --quiet --example bench_translate
+say "spaceport ($THREADS threads, $BEAMS beams, $NEW_TOKENS tokens a sentence)"
+sp=$(RAYON_NUM_THREADS=$THREADS "$CARGO_TARGET_DIR/debug/examples/bench_translate" "$work/model" "$work/sentences.txt" "$BEAMS")
+echo "$sp"
+peers=$(OMP_NUM_THREADS=$THREADS "$FIXTURES_PYTHON" bench/peer_translate.py "$work/model" "$work/sentences.txt" "$THREADS" "$BEAMS" 2>/dev/null)
+echo "$peers"
+rate() { awk -v name="$1" '$1 == name {print $2}'; }
+s=$(echo "$sp" | rate spaceport); h=$(echo "$peers" | rate transformers); c=$(echo "$peers" | rate ctranslate2)
+printf 'ratio spaceport/transformers: %.2f (aim > 1)\n' "$(echo "$s / $h" | bc -l)"
+[ -n "$c" ] && printf 'ratio spaceport/ctranslate2: %.2f\n' "$(echo "$s / $c" | bc -l)"
