@@ -353,6 +353,49 @@ pub fn needed_files(verdict: &Verdict, files: &[String]) -> Vec<String> {
     out
 }
 
+/// The (source, target) languages of a Marian repo named the opus-mt way
+/// (`Helsinki-NLP/opus-mt-en-de`, `opus-mt-tc-big-fr-en`, `opus-mt-mul-en`).
+pub fn marian_pair(repo: &str) -> Option<(String, String)> {
+    let name = repo.rsplit('/').next()?;
+    let rest = ["opus-mt-tc-big-", "opus-mt-tc-base-", "opus-mt-"]
+        .iter()
+        .find_map(|p| name.strip_prefix(p))?;
+    let (src, tgt) = rest.split_once('-')?;
+    let ok = |s: &str| {
+        !s.is_empty() && s.len() <= 12 && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    (ok(src) && ok(tgt)).then(|| (src.to_string(), tgt.to_string()))
+}
+
+/// A language's name for a code, or the code itself.
+pub fn language_name(code: &str) -> String {
+    let name = match code {
+        "en" => "English",
+        "de" => "German",
+        "fr" => "French",
+        "es" => "Spanish",
+        "it" => "Italian",
+        "nl" => "Dutch",
+        "pt" => "Portuguese",
+        "ru" => "Russian",
+        "zh" => "Chinese",
+        "ja" => "Japanese",
+        "ko" => "Korean",
+        "ar" => "Arabic",
+        "pl" => "Polish",
+        "sv" => "Swedish",
+        "fi" => "Finnish",
+        "da" => "Danish",
+        "tr" => "Turkish",
+        "uk" => "Ukrainian",
+        "cs" => "Czech",
+        "hi" => "Hindi",
+        "mul" => "Many languages",
+        _ => return code.to_string(),
+    };
+    name.to_string()
+}
+
 /// One recommended model from `models.toml`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct CatalogEntry {
@@ -503,6 +546,24 @@ mod tests {
 
         let v = verdict(&facts(None, &["model.gguf"]));
         assert!(v.explain().contains("GGUF"), "{v:?}");
+    }
+
+    #[test]
+    fn opus_mt_names() {
+        assert_eq!(
+            marian_pair("Helsinki-NLP/opus-mt-en-de"),
+            Some(("en".into(), "de".into()))
+        );
+        assert_eq!(
+            marian_pair("Helsinki-NLP/opus-mt-tc-big-fr-en"),
+            Some(("fr".into(), "en".into()))
+        );
+        assert_eq!(
+            marian_pair("Helsinki-NLP/opus-mt-mul-en"),
+            Some(("mul".into(), "en".into()))
+        );
+        assert_eq!(marian_pair("openai/whisper-tiny"), None);
+        assert_eq!(language_name("de"), "German");
     }
 
     #[test]

@@ -14,7 +14,11 @@ use crate::hub::cache::{self, CachedModel};
 use crate::hub::{
     DownloadProgress, Hub, HubConfig, ModelDetails, SearchPage, SearchQuery, Snapshot, Token, token,
 };
+use std::path::PathBuf;
+
 use crate::tasks::CancelToken;
+use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::translate::{TranslateOptions, Translator};
 use crate::tasks::worker::spawn_named;
 
 /// Everything the UI can ask of the workers.
@@ -50,6 +54,21 @@ pub enum Command {
     Configure(HubConfig),
     /// Save the token to the standard token file (`None` removes it).
     SaveToken(Option<Token>),
+    /// Translate `text` with the models in `models` one after another (two
+    /// when pivoting through English). Cancels the previous translation.
+    Translate(TranslateJob),
+    /// Stop the running translation.
+    CancelTranslation,
+}
+
+/// One translation request.
+#[derive(Clone, Debug)]
+pub struct TranslateJob {
+    pub generation: u64,
+    pub models: Vec<PathBuf>,
+    pub text: String,
+    pub options: TranslateOptions,
+    pub device: DeviceChoice,
 }
 
 /// Everything the workers report.
@@ -94,6 +113,25 @@ pub enum Event {
     TokenFailed(String),
     /// The UI sent more commands than the queue holds.
     Busy,
+    /// A translation model is being loaded (the first job for it).
+    TranslationLoading {
+        generation: u64,
+        model: PathBuf,
+    },
+    /// The translation so far.
+    TranslationPartial {
+        generation: u64,
+        text: String,
+    },
+    TranslationDone {
+        generation: u64,
+        text: String,
+        device: String,
+    },
+    TranslationFailed {
+        generation: u64,
+        error: String,
+    },
 }
 
 /// Called after every event so the UI repaints.
@@ -152,6 +190,9 @@ fn job(name: &str, sink: &Sink, f: impl FnOnce() + Send + 'static) {
 fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut hub = Hub::new(config);
     let downloads: Running = Arc::default();
+    // The translation thread, started on first use; it owns the models.
+    let mut translate: Option<SyncSender<(TranslateJob, CancelToken)>> = None;
+    let mut translate_cancel = CancelToken::new();
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub = Hub::new(cfg),
@@ -258,6 +299,28 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                     send_scan(&hub, &sink2);
                 });
             }
+            Command::CancelTranslation => translate_cancel.cancel(),
+            Command::Translate(job) => {
+                translate_cancel.cancel();
+                translate_cancel = CancelToken::new();
+                if translate.is_none() {
+                    let (tx, rx) = sync_channel(16);
+                    let sink2 = sink.clone();
+                    if spawn_named("spaceport-translate", move || translate_loop(rx, sink2)).is_ok()
+                    {
+                        translate = Some(tx);
+                    }
+                }
+                let sent = translate
+                    .as_ref()
+                    .is_some_and(|tx| tx.try_send((job.clone(), translate_cancel.clone())).is_ok());
+                if !sent {
+                    sink.send(Event::TranslationFailed {
+                        generation: job.generation,
+                        error: "Spaceport could not start translating; try again.".into(),
+                    });
+                }
+            }
             Command::SaveToken(t) => {
                 let path = hub.config.token_path.clone();
                 let (sink2, masked) = (sink.clone(), t.as_ref().map(Token::masked));
@@ -273,6 +336,79 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     // The UI has gone: stop every download so partial files are flushed.
     if let Ok(running) = downloads.lock() {
         running.values().for_each(CancelToken::cancel);
+    }
+}
+
+/// The translation thread: keeps the loaded models (one per folder, so a
+/// pivot pair stays loaded) and serves jobs, always the newest first.
+fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
+    let mut loaded: Vec<(PathBuf, DeviceChoice, Translator)> = Vec::new();
+    while let Ok(mut next) = rx.recv() {
+        // Jobs that a newer one replaced are skipped.
+        while let Ok(newer) = rx.try_recv() {
+            next = newer;
+        }
+        let (job, cancel) = next;
+        if cancel.is_cancelled() {
+            continue;
+        }
+        let selected = device::select(job.device);
+        let mut text = job.text.clone();
+        let mut result = Ok(());
+        for (i, dir) in job.models.iter().enumerate() {
+            if !loaded.iter().any(|(d, c, _)| d == dir && *c == job.device) {
+                sink.send(Event::TranslationLoading {
+                    generation: job.generation,
+                    model: dir.clone(),
+                });
+                match Translator::load(dir, &selected.device) {
+                    Ok(t) => {
+                        loaded.retain(|(_, c, _)| *c == job.device);
+                        if loaded.len() >= 2 {
+                            loaded.remove(0);
+                        }
+                        loaded.push((dir.clone(), job.device, t));
+                    }
+                    Err(e) => {
+                        result = Err(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let Some((_, _, t)) = loaded.iter().find(|(d, c, _)| d == dir && *c == job.device)
+            else {
+                break;
+            };
+            let last = i + 1 == job.models.len();
+            let mut partial = |p: &str| {
+                if last {
+                    sink.send(Event::TranslationPartial {
+                        generation: job.generation,
+                        text: p.to_string(),
+                    });
+                }
+            };
+            match t.translate(&text, &job.options, &cancel, &mut partial) {
+                Ok(out) => text = out.text,
+                Err(e) => {
+                    result = Err(e.to_string());
+                    break;
+                }
+            }
+        }
+        sink.send(match result {
+            Ok(()) => Event::TranslationDone {
+                generation: job.generation,
+                text,
+                device: selected.describe(),
+            },
+            // A cancelled job was replaced or stopped on purpose.
+            Err(_) if cancel.is_cancelled() => continue,
+            Err(error) => Event::TranslationFailed {
+                generation: job.generation,
+                error,
+            },
+        });
     }
 }
 

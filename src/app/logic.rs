@@ -1,7 +1,7 @@
 //! Turns worker events into UI state. Runs before every frame and also
 //! while the window is hidden; it never draws and never blocks.
 
-use super::{App, DetailsState, DownloadState, LibraryState, SearchState};
+use super::{App, DetailsState, DownloadState, LibraryState, SearchState, TranslateStatus};
 use crate::format::format_bytes;
 use crate::workers::Event;
 
@@ -115,6 +115,33 @@ impl App {
                 self.token_masked = masked;
             }
             Event::TokenFailed(e) => self.notify_error(format!("Could not save the token: {e}")),
+            Event::TranslationLoading { generation, .. } => {
+                if generation == self.translate.generation {
+                    self.translate.status = TranslateStatus::LoadingModel;
+                }
+            }
+            Event::TranslationPartial { generation, text } => {
+                if generation == self.translate.generation {
+                    self.translate.status = TranslateStatus::Running;
+                    self.translate.output = text;
+                }
+            }
+            Event::TranslationDone {
+                generation,
+                text,
+                device,
+            } => {
+                if generation == self.translate.generation {
+                    self.translate.status = TranslateStatus::Idle;
+                    self.translate.output = text;
+                    self.translate.device = Some(device);
+                }
+            }
+            Event::TranslationFailed { generation, error } => {
+                if generation == self.translate.generation {
+                    self.translate.status = TranslateStatus::Failed(error);
+                }
+            }
             Event::Busy => self.notify_error(
                 "Spaceport could not start a worker; close some downloads and try again.".into(),
             ),

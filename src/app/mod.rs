@@ -106,6 +106,50 @@ pub enum LibraryState {
     Failed(String),
 }
 
+/// Where a translation stands.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub enum TranslateStatus {
+    #[default]
+    Idle,
+    LoadingModel,
+    Running,
+    Failed(String),
+}
+
+/// The Translate page.
+#[derive(Debug)]
+pub struct TranslatePage {
+    pub input: String,
+    pub output: String,
+    pub from: String,
+    pub to: String,
+    /// Which request the shown output belongs to.
+    pub generation: u64,
+    pub status: TranslateStatus,
+    /// Translate while typing (after a short pause).
+    pub live: bool,
+    /// When the input or languages last changed (egui time), for the pause.
+    pub changed_at: Option<f64>,
+    /// The device the last translation ran on.
+    pub device: Option<String>,
+}
+
+impl Default for TranslatePage {
+    fn default() -> Self {
+        Self {
+            input: String::new(),
+            output: String::new(),
+            from: "en".into(),
+            to: "de".into(),
+            generation: 0,
+            status: TranslateStatus::Idle,
+            live: true,
+            changed_at: None,
+            device: None,
+        }
+    }
+}
+
 /// A message for the user, shown until dismissed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -130,6 +174,7 @@ pub struct App {
     /// The last answer from the Hub said it cannot be reached.
     pub unreachable: Option<String>,
     pub hub: HubPage,
+    pub translate: TranslatePage,
     pub library: LibraryState,
     pub downloads: BTreeMap<String, DownloadState>,
     pub confirm_delete: Option<String>,
@@ -188,6 +233,7 @@ impl App {
             hub: HubPage {
                 ..Default::default()
             },
+            translate: TranslatePage::default(),
             library: LibraryState::Scanning,
             downloads: BTreeMap::new(),
             confirm_delete: None,

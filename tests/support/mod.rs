@@ -178,3 +178,31 @@ pub fn arg_mb(default: usize) -> usize {
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
 }
+
+/// Installs a fixture model folder into `cache` as `repo` at `main`, in the
+/// standard layout (blobs, a snapshot of relative links, refs/main), as if
+/// it had been downloaded.
+pub fn install_fixture(cache: &Path, repo: &str, fixture: &Path) {
+    use sha2::{Digest, Sha256};
+    let dir = cache.join(format!("models--{}", repo.replace('/', "--")));
+    let commit = format!("{:x}", Sha256::digest(repo.as_bytes()))[..40].to_string();
+    let snap = dir.join("snapshots").join(&commit);
+    std::fs::create_dir_all(dir.join("blobs")).unwrap();
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::create_dir_all(dir.join("refs")).unwrap();
+    std::fs::write(dir.join("refs/main"), &commit).unwrap();
+    for entry in std::fs::read_dir(fixture).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "reference.json" || name == "tokenizer_cases.json" {
+            continue;
+        }
+        let data = std::fs::read(entry.path()).unwrap();
+        let blob = format!("{:x}", Sha256::digest(&data));
+        std::fs::write(dir.join("blobs").join(&blob), &data).unwrap();
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(format!("../../blobs/{blob}"), snap.join(&name)).unwrap();
+        #[cfg(not(unix))]
+        std::fs::write(snap.join(&name), &data).unwrap();
+    }
+}

@@ -6,6 +6,7 @@ mod demo;
 mod hub;
 mod library;
 mod settings;
+mod translate;
 
 use super::{App, DownloadState, Page};
 use crate::format::{format_bytes, format_duration};
@@ -24,6 +25,7 @@ impl App {
         egui::CentralPanel::default().show(ui, |ui| match self.page {
             Page::Hub => self.hub_page_ui(ui),
             Page::Library => self.library_page_ui(ui),
+            Page::Demo(crate::catalog::Panel::Translate) => self.translate_page_ui(ui),
             Page::Demo(panel) => self.demo_page_ui(ui, panel),
             Page::Settings => self.settings_page_ui(ui),
         });

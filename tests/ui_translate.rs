@@ -1,0 +1,82 @@
+//! The Translate page driven through its widgets, with the tiny Marian
+//! fixture installed in the cache as `Helsinki-NLP/opus-mt-en-de`: typing
+//! gives the reference translation (as you type, after a pause); Swap turns
+//! the pair round and offers the model that pair needs.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use spaceport::app::App;
+use spaceport::settings::Settings;
+
+fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App>) -> bool) {
+    let start = Instant::now();
+    while !done(h) {
+        h.step();
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(Duration::from_millis(15));
+    }
+}
+
+#[test]
+fn type_text_get_the_translation_then_swap() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::install_fixture(
+        tmp.path(),
+        "Helsinki-NLP/opus-mt-en-de",
+        Path::new("tests/fixtures/marian/tiny-en-de"),
+    );
+    let reference: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("tests/fixtures/marian/tiny-en-de/reference.json").unwrap(),
+    )
+    .unwrap();
+    let sentence = reference["sentences"][0]["text"].as_str().unwrap();
+    let expected = reference["sentences"][0]["beam_text"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // No Hub is needed: everything is local.
+    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", tmp.path());
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
+        });
+    h.get_by_label("Translate").click();
+    wait_for(&mut h, "the model", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
+            .is_some()
+    });
+    h.get_by_label("Text to translate").focus();
+    h.step();
+    h.get_by_label("Text to translate").type_text(sentence);
+    wait_for(&mut h, "the translation", |h| {
+        h.query_by_label("Translation")
+            .and_then(|n| n.value())
+            .as_deref()
+            == Some(expected.as_str())
+    });
+    wait_for(&mut h, "the finished translation", |h| {
+        h.query_by_label_contains("On the CPU").is_some()
+    });
+
+    h.get_by_label("Swap").click();
+    wait_for(&mut h, "the swapped pair", |h| {
+        h.query_by_label_contains("German to English needs Helsinki-NLP/opus-mt-de-en")
+            .is_some()
+    });
+    assert_eq!(
+        h.get_by_label("Text to translate").value().as_deref(),
+        Some(expected.as_str()),
+        "the translation became the input"
+    );
+    assert!(h.query_by_label_contains("Download it").is_some());
+}
