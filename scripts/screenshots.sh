@@ -20,6 +20,18 @@ trap 'kill $app $hub $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
 for _ in $(seq 300); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sleep 0.1; done
 export HF_ENDPOINT=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
 export HF_HUB_CACHE="$work/cache" HF_HOME="$work/home" XDG_DATA_HOME="$work/data"
+# The tiny Marian fixture as if Helsinki-NLP/opus-mt-en-de were downloaded
+# (random weights: the layout is real, the translation is not).
+repo_dir="$HF_HUB_CACHE/models--Helsinki-NLP--opus-mt-en-de"
+commit=0123456789abcdef0123456789abcdef01234567
+mkdir -p "$repo_dir/blobs" "$repo_dir/snapshots/$commit" "$repo_dir/refs"
+echo -n "$commit" > "$repo_dir/refs/main"
+for f in tests/fixtures/marian/tiny-en-de/*; do
+  case "$(basename "$f")" in reference.json|tokenizer_cases.json) continue ;; esac
+  sum=$(sha256sum "$f" | cut -d' ' -f1)
+  cp "$f" "$repo_dir/blobs/$sum"
+  ln -s "../../blobs/$sum" "$repo_dir/snapshots/$commit/$(basename "$f")"
+done
 "$BIN/spaceport" &
 app=$!
 sleep 3
@@ -37,7 +49,7 @@ click 228 148 0.5                                 # Download
 shot download
 sleep 4
 click 72 91 1.5; shot library
-click 72 122 1; shot translate
+click 72 122 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
 click 72 153 1; shot caption
 click 72 184 1; shot transcribe
 click 72 215 1; shot settings

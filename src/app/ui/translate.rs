@@ -145,7 +145,8 @@ impl App {
         let before = (self.translate.from.clone(), self.translate.to.clone());
         let mut swap = false;
         ui.horizontal(|ui| {
-            egui::ComboBox::from_label("From")
+            ui.label("From");
+            egui::ComboBox::from_id_salt("translate-from")
                 .selected_text(language_name(&self.translate.from))
                 .show_ui(ui, |ui| {
                     for l in &froms {
@@ -159,7 +160,8 @@ impl App {
             {
                 swap = true;
             }
-            egui::ComboBox::from_label("To")
+            ui.label("To");
+            egui::ComboBox::from_id_salt("translate-to")
                 .selected_text(language_name(&self.translate.to))
                 .show_ui(ui, |ui| {
                     for l in &tos {
@@ -213,11 +215,16 @@ impl App {
             ));
             let label = cols[1].label("Translation");
             let mut shown = self.translate.output.as_str();
+            let frame = egui::Frame::new()
+                .fill(cols[1].visuals().extreme_bg_color)
+                .corner_radius(4.0)
+                .inner_margin(4.0);
             cols[1]
                 .add(
                     egui::TextEdit::multiline(&mut shown)
                         .desired_rows(12)
-                        .desired_width(f32::INFINITY),
+                        .desired_width(f32::INFINITY)
+                        .frame(frame),
                 )
                 .labelled_by(label.id);
             cols[1].small(format!(
