@@ -98,3 +98,29 @@ fn greedy_and_beam_ids_match_transformers() {
     check_generation("tiny-en-de");
     check_generation("tiny-en-mul");
 }
+
+#[test]
+fn pytorch_zip_weights_load_the_same() {
+    let src = Path::new("tests/fixtures/marian/tiny-en-de");
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "model.safetensors" {
+            std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+        }
+    }
+    let m = Marian::load(tmp.path(), &Device::Cpu).expect("pytorch_model.bin loads");
+    let r = reference("tiny-en-de");
+    let s = &r["sentences"][1];
+    let got = m
+        .forward(&ids(&s["input_ids"]), &ids(&s["decoder_input_ids"]))
+        .unwrap();
+    let want = s["logits"][0][5].as_f64().unwrap() as f32;
+    assert!((got[0][5] - want).abs() < 1e-4, "{} vs {want}", got[0][5]);
+    // Damaged weights are a sentence, not a panic.
+    std::fs::write(tmp.path().join("pytorch_model.bin"), b"not a zip").unwrap();
+    let err = Marian::load(tmp.path(), &Device::Cpu)
+        .err()
+        .expect("refused");
+    assert!(err.to_string().contains("pytorch_model.bin"), "{err}");
+}
