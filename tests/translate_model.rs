@@ -124,3 +124,49 @@ fn pytorch_zip_weights_load_the_same() {
         .expect("refused");
     assert!(err.to_string().contains("pytorch_model.bin"), "{err}");
 }
+
+#[test]
+fn a_padded_batch_gives_the_reference_beams() {
+    use spaceport::tasks::CancelToken;
+    use spaceport::tasks::translate::generate::{GenerationConfig, generate};
+    use spaceport::tasks::translate::tokenizer::MarianTokenizer;
+    for model in ["tiny-en-de", "tiny-en-mul"] {
+        let dir = Path::new("tests/fixtures/marian").join(model);
+        let m = Marian::load(&dir, &Device::Cpu).unwrap();
+        let tok = MarianTokenizer::load(&dir).unwrap();
+        let cfg = GenerationConfig::load(&dir, &m);
+        let r = reference(model);
+        let inputs: Vec<Vec<u32>> = r["batch"]["texts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| tok.encode(t.as_str().unwrap()))
+            .collect();
+        assert!(
+            inputs.iter().any(|i| i.len() != inputs[0].len()),
+            "the batch needs padding"
+        );
+        let out = generate(&m, &cfg, &inputs, &CancelToken::new(), &mut |_| {}).unwrap();
+        for (got, want) in out.iter().zip(r["batch"]["beam"].as_array().unwrap()) {
+            // transformers pads shorter outputs; compare up to their end.
+            let want = ids(want);
+            assert_eq!(got[..], want[..got.len()], "{model}");
+            assert!(want[got.len()..].iter().all(|&t| t == cfg.pad_token_id));
+        }
+        // Greedy in a batch gives what greedy gives alone.
+        let mut g = cfg.clone();
+        g.num_beams = 1;
+        let batch = generate(&m, &g, &inputs, &CancelToken::new(), &mut |_| {}).unwrap();
+        for (i, inp) in inputs.iter().enumerate() {
+            let alone = generate(
+                &m,
+                &g,
+                std::slice::from_ref(inp),
+                &CancelToken::new(),
+                &mut |_| {},
+            )
+            .unwrap();
+            assert_eq!(batch[i], alone[0], "{model} greedy row {i}");
+        }
+    }
+}

@@ -165,15 +165,34 @@ fn top_k(values: &[f32], k: usize) -> Vec<usize> {
     idx
 }
 
-/// Encodes one sentence's ids and prepares `rows` decoder rows for it.
-fn prepare(model: &Marian, input_ids: &[u32], rows: usize) -> Result<DecoderState, TranslateError> {
-    let ids = Tensor::from_slice(input_ids, (1, input_ids.len()), model.device()).map_err(err)?;
-    let enc = model.encode(&ids, None).map_err(err)?;
-    model.start(&enc, None, rows).map_err(err)
+/// Encodes a batch of inputs (padded, with a mask) and prepares `beams`
+/// decoder rows for each.
+fn prepare(
+    model: &Marian,
+    cfg: &GenerationConfig,
+    inputs: &[Vec<u32>],
+    beams: usize,
+) -> Result<DecoderState, TranslateError> {
+    let t = inputs.iter().map(Vec::len).max().unwrap_or(1).max(1);
+    let mut ids = Vec::with_capacity(inputs.len() * t);
+    for inp in inputs {
+        ids.extend_from_slice(inp);
+        ids.extend(std::iter::repeat_n(cfg.pad_token_id, t - inp.len()));
+    }
+    let ids = Tensor::from_vec(ids, (inputs.len(), t), model.device()).map_err(err)?;
+    let padded = inputs.iter().any(|i| i.len() < t);
+    let mask = if padded {
+        let lengths: Vec<usize> = inputs.iter().map(Vec::len).collect();
+        Some(model.padding_mask(&lengths, t).map_err(err)?)
+    } else {
+        None
+    };
+    let enc = model.encode(&ids, mask.as_ref()).map_err(err)?;
+    model.start(&enc, mask.as_ref(), beams).map_err(err)
 }
 
-/// Greedy decoding; returns the decoder start token and what follows.
-/// `on_token` sees the sequence so far after every step.
+/// Greedy decoding of one input; returns the decoder start token and what
+/// follows. `on_token` sees the sequence so far after every step.
 pub fn greedy(
     model: &Marian,
     cfg: &GenerationConfig,
@@ -181,33 +200,12 @@ pub fn greedy(
     cancel: &CancelToken,
     on_token: &mut dyn FnMut(&[u32]),
 ) -> Result<Vec<u32>, TranslateError> {
-    let mut state = prepare(model, input_ids, 1)?;
-    let mut seq = vec![cfg.decoder_start_token_id];
-    while seq.len() < cfg.max_length {
-        if cancel.is_cancelled() {
-            return Err(TranslateError::Cancelled);
-        }
-        let last = tokens_tensor(model, &seq[seq.len() - 1..])?;
-        let logits = model.decode(&last, &mut state).map_err(err)?;
-        let mut row = last_logits(&logits)?.swap_remove(0);
-        cfg.process(&seq, &mut row);
-        let next = argmax(&row) as u32;
-        seq.push(next);
-        on_token(&seq);
-        if cfg.is_eos(next) {
-            break;
-        }
-    }
-    Ok(seq)
+    let mut cfg = cfg.clone();
+    cfg.num_beams = 1;
+    generate_one(model, &cfg, input_ids, cancel, on_token)
 }
 
-/// `a / b` the way PyTorch divides an f32 tensor by a Python float.
-fn div(a: f32, b: f64) -> f32 {
-    a * (1.0f32 / b as f32)
-}
-
-/// Beam search; returns the best finished sequence (decoder start token
-/// first). `on_best` sees the best running beam after every step.
+/// Beam search (or greedy with one beam) of one input.
 pub fn beam_search(
     model: &Marian,
     cfg: &GenerationConfig,
@@ -215,46 +213,79 @@ pub fn beam_search(
     cancel: &CancelToken,
     on_best: &mut dyn FnMut(&[u32]),
 ) -> Result<Vec<u32>, TranslateError> {
-    let beams = cfg.num_beams;
-    if beams <= 1 {
-        return greedy(model, cfg, input_ids, cancel, on_best);
-    }
-    let keep = (1 + cfg.eos_token_ids.len()).max(2) * beams;
-    let prompt_len = 1usize;
-    let mut state = prepare(model, input_ids, beams)?;
-    let start = cfg.decoder_start_token_id;
-    let mut running: Vec<Vec<u32>> = vec![vec![start]; beams];
-    let mut running_scores: Vec<f32> = (0..beams)
-        .map(|i| if i == 0 { 0.0 } else { -1e9 })
-        .collect();
-    let mut finished: Vec<Vec<u32>> = vec![vec![start]; beams];
-    let mut finished_scores = vec![-1e9f32; beams];
-    let mut is_finished = vec![false; beams];
-    let mut improvable = true;
-    let mut cur_len = prompt_len;
-    loop {
-        if cancel.is_cancelled() {
-            return Err(TranslateError::Cancelled);
+    generate_one(model, cfg, input_ids, cancel, on_best)
+}
+
+fn generate_one(
+    model: &Marian,
+    cfg: &GenerationConfig,
+    input_ids: &[u32],
+    cancel: &CancelToken,
+    on_best: &mut dyn FnMut(&[u32]),
+) -> Result<Vec<u32>, TranslateError> {
+    let mut out = generate(model, cfg, &[input_ids.to_vec()], cancel, &mut |best| {
+        on_best(&best[0])
+    })?;
+    Ok(out.swap_remove(0))
+}
+
+/// `a / b` the way PyTorch divides an f32 tensor by a Python float.
+fn div(a: f32, b: f64) -> f32 {
+    a * (1.0f32 / b as f32)
+}
+
+/// One input's beams during beam search (transformers keeps the same
+/// tensors batched; each item is independent but for the model call).
+struct Beams {
+    running: Vec<Vec<u32>>,
+    running_scores: Vec<f32>,
+    finished: Vec<Vec<u32>>,
+    finished_scores: Vec<f32>,
+    is_finished: Vec<bool>,
+    improvable: bool,
+    done: bool,
+}
+
+impl Beams {
+    fn new(start: u32, beams: usize) -> Self {
+        Self {
+            running: vec![vec![start]; beams],
+            running_scores: (0..beams)
+                .map(|i| if i == 0 { 0.0 } else { -1e9 })
+                .collect(),
+            finished: vec![vec![start]; beams],
+            finished_scores: vec![-1e9; beams],
+            is_finished: vec![false; beams],
+            improvable: true,
+            done: false,
         }
-        let last: Vec<u32> = running.iter().map(|s| s[s.len() - 1]).collect();
-        let logits = model
-            .decode(&tokens_tensor(model, &last)?, &mut state)
-            .map_err(err)?;
-        let rows = last_logits(&logits)?;
+    }
+
+    /// One step of `_beam_search` for this item, from its rows' logits.
+    /// Returns the source row (within the item) of each new running beam,
+    /// and whether every top-k continuation hit a stopping criterion.
+    fn step(
+        &mut self,
+        cfg: &GenerationConfig,
+        rows: &[Vec<f32>],
+        cur_len: usize,
+    ) -> (Vec<u32>, bool) {
+        let beams = self.running.len();
+        let prompt_len = 1usize;
+        let keep = (1 + cfg.eos_token_ids.len()).max(2) * beams;
         let vocab = rows[0].len();
         let mut acc = Vec::with_capacity(beams * vocab);
         for (b, row) in rows.iter().enumerate() {
             let mut lp = log_softmax(row);
-            cfg.process(&running[b], &mut lp);
-            acc.extend(lp.iter().map(|x| x + running_scores[b]));
+            cfg.process(&self.running[b], &mut lp);
+            acc.extend(lp.iter().map(|x| x + self.running_scores[b]));
         }
-        // The top `keep` continuations over all beams.
         let top = top_k(&acc, keep);
         let cand: Vec<(f32, usize, Vec<u32>)> = top
             .iter()
             .map(|&i| {
                 let (b, t) = (i / vocab, (i % vocab) as u32);
-                let mut s = running[b].clone();
+                let mut s = self.running[b].clone();
                 s.push(t);
                 (acc[i], b, s)
             })
@@ -270,70 +301,158 @@ pub fn beam_search(
             .map(|((sc, _, _), &h)| sc + if h { -1e9 } else { 0.0 })
             .collect();
         let go = top_k(&go_scores, beams);
-        // Finished hypotheses: merge the old ones with those that just
+        // Finished hypotheses: the old ones merged with those that just
         // stopped among the top `beams`, length-penalised.
         let lp_div = ((cur_len + 1 - prompt_len) as f64).powf(cfg.length_penalty as f64);
         let all_full =
-            is_finished.iter().all(|&f| f) && cfg.early_stopping == EarlyStopping::Always;
-        let mut merged_scores = finished_scores.clone();
+            self.is_finished.iter().all(|&f| f) && cfg.early_stopping == EarlyStopping::Always;
+        let mut merged = self.finished_scores.clone();
         for (i, (sc, _, _)) in cand.iter().enumerate() {
-            let just = hits[i] && i < beams;
             let mut s = div(*sc, lp_div);
             if all_full {
                 s += -1e9;
             }
-            if !improvable {
+            if !self.improvable {
                 s += -1e9;
             }
-            if !just {
+            if !(hits[i] && i < beams) {
                 s += -1e9;
             }
-            merged_scores.push(s);
+            merged.push(s);
         }
-        let best = top_k(&merged_scores, beams);
+        let best = top_k(&merged, beams);
         let (mut nf, mut nfs, mut nfin) = (Vec::new(), Vec::new(), Vec::new());
         for &j in &best {
             if j < beams {
-                nf.push(finished[j].clone());
-                nfin.push(is_finished[j]);
+                nf.push(self.finished[j].clone());
+                nfin.push(self.is_finished[j]);
             } else {
                 let i = j - beams;
                 nf.push(cand[i].2.clone());
                 nfin.push(hits[i] && i < beams);
             }
-            nfs.push(merged_scores[j]);
+            nfs.push(merged[j]);
         }
-        (finished, finished_scores, is_finished) = (nf, nfs, nfin);
+        (self.finished, self.finished_scores, self.is_finished) = (nf, nfs, nfin);
         let origins: Vec<u32> = go.iter().map(|&g| cand[g].1 as u32).collect();
-        running = go.iter().map(|&g| cand[g].2.clone()).collect();
-        running_scores = go.iter().map(|&g| go_scores[g]).collect();
-        state.reorder(&origins).map_err(err)?;
-        on_best(&running[0]);
-        cur_len += 1;
-        // transformers' `_check_early_stop_heuristic`.
+        self.running = go.iter().map(|&g| cand[g].2.clone()).collect();
+        self.running_scores = go.iter().map(|&g| go_scores[g]).collect();
+        // transformers' `_check_early_stop_heuristic`, for the next length.
+        let next_len = cur_len + 1;
         let best_len = if cfg.early_stopping == EarlyStopping::Never && cfg.length_penalty > 0.0 {
             cfg.max_length - prompt_len
         } else {
-            cur_len - prompt_len
+            next_len - prompt_len
         };
         let best_possible = div(
-            running_scores[0],
+            self.running_scores[0],
             (best_len as f64).powf(cfg.length_penalty as f64),
         );
-        let worst = finished_scores
+        let worst = self
+            .finished_scores
             .iter()
             .copied()
             .fold(f32::INFINITY, f32::min);
-        improvable = improvable
-            && is_finished
+        self.improvable = self.improvable
+            && self
+                .is_finished
                 .iter()
                 .any(|&f| best_possible > if f { worst } else { -1e9 });
         let open_beam =
-            !(is_finished.iter().all(|&f| f) && cfg.early_stopping == EarlyStopping::Always);
-        let can_continue = !hits.iter().all(|&h| h);
-        if !(improvable && open_beam && can_continue) {
+            !(self.is_finished.iter().all(|&f| f) && cfg.early_stopping == EarlyStopping::Always);
+        self.done = !(self.improvable && open_beam);
+        (origins, hits.iter().all(|&h| h))
+    }
+}
+
+/// Generates for a batch of inputs at once (greedy when `num_beams` is 1):
+/// the encoder runs on the padded batch, the decoder on every row (beams ×
+/// inputs) at each step. Returns each input's best sequence, the decoder
+/// start token first; `on_step` sees the best running sequence of each.
+pub fn generate(
+    model: &Marian,
+    cfg: &GenerationConfig,
+    inputs: &[Vec<u32>],
+    cancel: &CancelToken,
+    on_step: &mut dyn FnMut(&[Vec<u32>]),
+) -> Result<Vec<Vec<u32>>, TranslateError> {
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let beams = cfg.num_beams.max(1);
+    let start = cfg.decoder_start_token_id;
+    let mut state = prepare(model, cfg, inputs, beams)?;
+    if beams == 1 {
+        let mut seqs: Vec<Vec<u32>> = vec![vec![start]; inputs.len()];
+        let mut done = vec![false; inputs.len()];
+        let mut len = 1;
+        while len < cfg.max_length && done.iter().any(|d| !d) {
+            if cancel.is_cancelled() {
+                return Err(TranslateError::Cancelled);
+            }
+            // Finished rows are fed padding, as transformers does.
+            let last: Vec<u32> = seqs
+                .iter()
+                .zip(&done)
+                .map(|(s, &d)| if d { cfg.pad_token_id } else { s[s.len() - 1] })
+                .collect();
+            let logits = model
+                .decode(&tokens_tensor(model, &last)?, &mut state)
+                .map_err(err)?;
+            let rows = last_logits(&logits)?;
+            for (i, mut row) in rows.into_iter().enumerate() {
+                if done[i] {
+                    continue;
+                }
+                cfg.process(&seqs[i], &mut row);
+                let next = argmax(&row) as u32;
+                seqs[i].push(next);
+                done[i] = cfg.is_eos(next);
+            }
+            len += 1;
+            on_step(&seqs);
+        }
+        return Ok(seqs);
+    }
+    let mut items: Vec<Beams> = (0..inputs.len())
+        .map(|_| Beams::new(start, beams))
+        .collect();
+    let mut cur_len = 1usize;
+    loop {
+        if cancel.is_cancelled() {
+            return Err(TranslateError::Cancelled);
+        }
+        let last: Vec<u32> = items
+            .iter()
+            .flat_map(|it| it.running.iter().map(|s| s[s.len() - 1]))
+            .collect();
+        let logits = model
+            .decode(&tokens_tensor(model, &last)?, &mut state)
+            .map_err(err)?;
+        let rows = last_logits(&logits)?;
+        let mut order: Vec<u32> = Vec::with_capacity(rows.len());
+        let mut all_hit = true;
+        for (i, item) in items.iter_mut().enumerate() {
+            let base = (i * beams) as u32;
+            if item.done {
+                // Settled: keep its rows as they are.
+                order.extend((0..beams as u32).map(|b| base + b));
+                continue;
+            }
+            let (origins, hit) = item.step(cfg, &rows[i * beams..(i + 1) * beams], cur_len);
+            all_hit &= hit;
+            order.extend(origins.iter().map(|o| base + o));
+        }
+        state.reorder(&order).map_err(err)?;
+        cur_len += 1;
+        let best: Vec<Vec<u32>> = items.iter().map(|it| it.running[0].clone()).collect();
+        on_step(&best);
+        if items.iter().all(|it| it.done) || all_hit {
             break;
         }
     }
-    Ok(finished.swap_remove(0))
+    Ok(items
+        .into_iter()
+        .map(|mut it| it.finished.swap_remove(0))
+        .collect())
 }

@@ -169,6 +169,30 @@ impl Translator {
         }
     }
 
+    /// The generation settings for `opts`.
+    fn generation_for(&self, opts: &TranslateOptions) -> GenerationConfig {
+        let mut cfg = self.generation.clone();
+        if let Some(b) = opts.num_beams {
+            cfg.num_beams = b.max(1);
+        }
+        if let Some(n) = opts.max_new_tokens {
+            cfg.max_length = (n + 1).min(self.model.max_positions());
+        }
+        cfg
+    }
+
+    /// Model input for one sentence: the target code, the tokens, cut to
+    /// the model's positions as the tokenizer's truncation would.
+    fn input_ids(&self, prefix: &str, sentence: &str) -> Vec<u32> {
+        let mut input = self.tokenizer.encode(&format!("{prefix}{sentence}"));
+        let max_in = self.model.max_positions();
+        if input.len() > max_in {
+            input.truncate(max_in - 1);
+            input.push(self.tokenizer.eos_id);
+        }
+        input
+    }
+
     /// Translates one sentence.
     pub fn translate_sentence(
         &self,
@@ -178,25 +202,12 @@ impl Translator {
         on_partial: &mut dyn FnMut(&str),
     ) -> Result<TranslatedSentence, TranslateError> {
         let prefix = self.target_prefix(opts.target.as_deref())?;
-        let mut input = self.tokenizer.encode(&format!("{prefix}{sentence}"));
-        // Inputs longer than the model's positions are cut, as the
-        // tokenizer's `model_max_length` truncation would.
-        let max_in = self.model.max_positions();
-        if input.len() > max_in {
-            input.truncate(max_in - 1);
-            input.push(self.tokenizer.eos_id);
-        }
-        let mut cfg = self.generation.clone();
-        if let Some(b) = opts.num_beams {
-            cfg.num_beams = b.max(1);
-        }
-        if let Some(n) = opts.max_new_tokens {
-            cfg.max_length = (n + 1).min(self.model.max_positions());
-        }
+        let input = self.input_ids(&prefix, sentence);
+        let cfg = self.generation_for(opts);
         let tok = &self.tokenizer;
-        let mut partial = |ids: &[u32]| on_partial(&tok.decode(ids, true));
-        let ids = generate::beam_search(&self.model, &cfg, &input, cancel, &mut partial)?;
-        let token_ids = ids.get(1..).unwrap_or_default().to_vec();
+        let mut partial = |best: &[Vec<u32>]| on_partial(&tok.decode(&best[0], true));
+        let mut out = generate::generate(&self.model, &cfg, &[input], cancel, &mut partial)?;
+        let token_ids = out.swap_remove(0).get(1..).unwrap_or_default().to_vec();
         Ok(TranslatedSentence {
             source: sentence.to_string(),
             text: self.tokenizer.decode(&token_ids, true),
@@ -205,7 +216,8 @@ impl Translator {
     }
 
     /// Translates a text: paragraphs (line breaks) kept, each split into
-    /// sentences. `on_partial` sees the whole translation so far.
+    /// sentences, translated [`BATCH`] sentences at a time. `on_partial`
+    /// sees the whole translation so far after every decoding step.
     pub fn translate(
         &self,
         text: &str,
@@ -213,32 +225,60 @@ impl Translator {
         cancel: &CancelToken,
         on_partial: &mut dyn FnMut(&str),
     ) -> Result<Translation, TranslateError> {
-        self.target_prefix(opts.target.as_deref())?;
-        let mut sentences = Vec::new();
-        let mut done_lines: Vec<String> = Vec::new();
-        for line in text.split('\n') {
-            let mut line_out: Vec<String> = Vec::new();
-            for s in split_sentences(line) {
-                let so_far = |partial: &str, line_out: &[String]| {
-                    let mut lines = done_lines.clone();
-                    let mut cur = line_out.to_vec();
-                    cur.push(partial.to_string());
-                    lines.push(cur.join(" "));
-                    lines.join("\n")
-                };
-                let t = self.translate_sentence(&s, opts, cancel, &mut |p| {
-                    on_partial(&so_far(p, &line_out))
-                })?;
-                line_out.push(t.text.clone());
-                sentences.push(t);
+        let prefix = self.target_prefix(opts.target.as_deref())?;
+        let cfg = self.generation_for(opts);
+        let lines: Vec<Vec<String>> = text.split('\n').map(split_sentences).collect();
+        let flat: Vec<(usize, &String)> = lines
+            .iter()
+            .enumerate()
+            .flat_map(|(i, ss)| ss.iter().map(move |s| (i, s)))
+            .collect();
+        let assemble = |parts: &[String]| -> String {
+            let mut out: Vec<String> = vec![String::new(); lines.len()];
+            for ((line, _), part) in flat.iter().zip(parts) {
+                if part.is_empty() {
+                    continue;
+                }
+                if !out[*line].is_empty() {
+                    out[*line].push(' ');
+                }
+                out[*line].push_str(part);
             }
-            done_lines.push(line_out.join(" "));
+            out.join("\n")
+        };
+        let mut parts: Vec<String> = vec![String::new(); flat.len()];
+        let mut sentences = Vec::with_capacity(flat.len());
+        for first in (0..flat.len()).step_by(BATCH) {
+            let chunk = &flat[first..(first + BATCH).min(flat.len())];
+            let inputs: Vec<Vec<u32>> = chunk
+                .iter()
+                .map(|(_, s)| self.input_ids(&prefix, s))
+                .collect();
+            let outs = generate::generate(&self.model, &cfg, &inputs, cancel, &mut |best| {
+                for (j, b) in best.iter().enumerate() {
+                    parts[first + j] = self.tokenizer.decode(b, true);
+                }
+                on_partial(&assemble(&parts));
+            })?;
+            for (j, out) in outs.into_iter().enumerate() {
+                let token_ids = out.get(1..).unwrap_or_default().to_vec();
+                let text = self.tokenizer.decode(&token_ids, true);
+                parts[first + j] = text.clone();
+                sentences.push(TranslatedSentence {
+                    source: chunk[j].1.clone(),
+                    text,
+                    token_ids,
+                });
+            }
         }
-        let text = done_lines.join("\n");
+        let text = assemble(&parts);
         on_partial(&text);
         Ok(Translation { text, sentences })
     }
 }
+
+/// Sentences translated together in one batch.
+pub const BATCH: usize = 8;
 
 #[cfg(test)]
 mod tests {
