@@ -39,6 +39,21 @@ for _ in range(3):
     times.append(time.perf_counter() - t)
 print(f"transformers {n / statistics.median(times):.1f} tokens/s ({n} tokens, median of 3, {threads} threads)")
 
+def run_hf_batched():
+    batch = tok(sentences, return_tensors="pt", padding=True)
+    with torch.no_grad():
+        out = model.generate(**batch, num_beams=beams, do_sample=False)
+    return (out.shape[1] - 1) * out.shape[0]
+
+
+run_hf_batched()
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    n = run_hf_batched()
+    times.append(time.perf_counter() - t)
+print(f"transformers-batched {n / statistics.median(times):.1f} tokens/s ({n} tokens, median of 3, {threads} threads)")
+
 try:
     import ctranslate2
     from ctranslate2.converters import TransformersConverter
@@ -71,3 +86,20 @@ for _ in range(3):
     n = run_ct2()
     times.append(time.perf_counter() - t)
 print(f"ctranslate2 {n / statistics.median(times):.1f} tokens/s ({n} tokens, median of 3, {threads} threads, float32)")
+
+
+def run_ct2_batched():
+    toks = [tok.convert_ids_to_tokens(tok(s).input_ids) for s in sentences]
+    r = translator.translate_batch(
+        toks, beam_size=beams, min_decoding_length=length, max_decoding_length=length, return_end_token=True,
+    )
+    return sum(len(x.hypotheses[0]) for x in r)
+
+
+run_ct2_batched()
+times = []
+for _ in range(3):
+    t = time.perf_counter()
+    n = run_ct2_batched()
+    times.append(time.perf_counter() - t)
+print(f"ctranslate2-batched {n / statistics.median(times):.1f} tokens/s ({n} tokens, median of 3, {threads} threads, float32)")

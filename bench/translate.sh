@@ -28,3 +28,7 @@ rate() { awk -v name="$1" '$1 == name {print $2}'; }
 s=$(echo "$sp" | rate spaceport); h=$(echo "$peers" | rate transformers); c=$(echo "$peers" | rate ctranslate2)
 printf 'ratio spaceport/transformers: %.2f (aim > 1)\n' "$(echo "$s / $h" | bc -l)"
 [ -n "$c" ] && printf 'ratio spaceport/ctranslate2: %.2f\n' "$(echo "$s / $c" | bc -l)"
+sb=$(echo "$sp" | rate spaceport-batched); hb=$(echo "$peers" | rate transformers-batched); cb=$(echo "$peers" | rate ctranslate2-batched)
+printf 'batched (all sentences at once): ratio spaceport/transformers %.2f' "$(echo "$sb / $hb" | bc -l)"
+[ -n "$cb" ] && printf ', spaceport/ctranslate2 %.2f' "$(echo "$sb / $cb" | bc -l)"
+echo

@@ -155,14 +155,23 @@ fn argmax(row: &[f32]) -> usize {
 /// Indices of the `k` largest values, largest first; on ties the lower
 /// index first.
 fn top_k(values: &[f32], k: usize) -> Vec<usize> {
-    let mut idx: Vec<usize> = (0..values.len()).collect();
-    let k = k.min(idx.len());
-    idx.select_nth_unstable_by(k.saturating_sub(1), |&a, &b| {
-        values[b].total_cmp(&values[a]).then(a.cmp(&b))
-    });
-    idx.truncate(k);
-    idx.sort_by(|&a, &b| values[b].total_cmp(&values[a]).then(a.cmp(&b)));
-    idx
+    // One pass keeping the best `k` in order: k is small (beams × 2) and
+    // the values many (beams × vocabulary).
+    let k = k.min(values.len());
+    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+    for (i, &v) in values.iter().enumerate() {
+        if best.len() == k {
+            let last = values[best[k - 1]];
+            // Ties keep the earlier index, so only strictly greater enters.
+            if v.total_cmp(&last) != std::cmp::Ordering::Greater {
+                continue;
+            }
+        }
+        let pos = best.partition_point(|&j| values[j].total_cmp(&v) != std::cmp::Ordering::Less);
+        best.insert(pos, i);
+        best.truncate(k);
+    }
+    best
 }
 
 /// Encodes a batch of inputs (padded, with a mask) and prepares `beams`
@@ -455,4 +464,17 @@ pub fn generate(
         .into_iter()
         .map(|mut it| it.finished.swap_remove(0))
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::top_k;
+
+    #[test]
+    fn top_k_orders_by_value_then_index() {
+        let v = [1.0, 5.0, 3.0, 5.0, f32::NEG_INFINITY, 4.0, 3.0];
+        assert_eq!(top_k(&v, 4), [1, 3, 5, 2]);
+        assert_eq!(top_k(&v, 10).len(), 7);
+        assert_eq!(top_k(&[], 3), Vec::<usize>::new());
+    }
 }

@@ -603,3 +603,34 @@ pub fn last_logits(logits: &Tensor) -> std::result::Result<Vec<Vec<f32>>, Transl
     };
     run().map_err(model_err)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_configs_get_transformers_defaults() {
+        let c: MarianConfig =
+            serde_json::from_str(r#"{"d_model": 512, "vocab_size": 100, "pad_token_id": 99}"#)
+                .expect("a sparse config reads");
+        assert_eq!(c.d_model, 512);
+        assert_eq!(c.encoder_layers, 12);
+        assert_eq!(c.activation_function, "gelu");
+        assert!(c.share_encoder_decoder_embeddings && c.tie_word_embeddings);
+        assert_eq!(first_id(&c.eos_token_id), Some(0));
+        assert_eq!(first_id(&serde_json::json!([5, 6])), Some(5));
+    }
+
+    #[test]
+    fn positions_put_sines_before_cosines() {
+        let p = sinusoidal(3, 4, &Device::Cpu)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
+        // pos 1: angles 1/10000^(0/4)=1 and 1/10000^(2/4)=0.01
+        assert!((p[1][0] - 1f32.sin()).abs() < 1e-6);
+        assert!((p[1][1] - 0.01f32.sin()).abs() < 1e-6);
+        assert!((p[1][2] - 1f32.cos()).abs() < 1e-6);
+        assert!((p[1][3] - 0.01f32.cos()).abs() < 1e-6);
+    }
+}
