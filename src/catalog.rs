@@ -367,8 +367,41 @@ pub fn marian_pair(repo: &str) -> Option<(String, String)> {
     (ok(src) && ok(tgt)).then(|| (src.to_string(), tgt.to_string()))
 }
 
+/// ISO 639-1 codes and the ISO 639-3 codes multi-target opus-mt models use
+/// for the same languages (`>>fra<<`).
+const ISO3: [(&str, &str); 20] = [
+    ("en", "eng"),
+    ("de", "deu"),
+    ("fr", "fra"),
+    ("es", "spa"),
+    ("it", "ita"),
+    ("nl", "nld"),
+    ("pt", "por"),
+    ("ru", "rus"),
+    ("zh", "zho"),
+    ("ja", "jpn"),
+    ("ko", "kor"),
+    ("ar", "ara"),
+    ("pl", "pol"),
+    ("sv", "swe"),
+    ("fi", "fin"),
+    ("da", "dan"),
+    ("tr", "tur"),
+    ("uk", "ukr"),
+    ("cs", "ces"),
+    ("hi", "hin"),
+];
+
+/// The two-letter code for a model's target code, when there is one.
+pub fn short_code(code: &str) -> &str {
+    ISO3.iter()
+        .find(|(_, three)| *three == code)
+        .map_or(code, |(two, _)| two)
+}
+
 /// A language's name for a code, or the code itself.
 pub fn language_name(code: &str) -> String {
+    let code = short_code(code);
     let name = match code {
         "en" => "English",
         "de" => "German",

@@ -54,21 +54,28 @@ pub enum Command {
     Configure(HubConfig),
     /// Save the token to the standard token file (`None` removes it).
     SaveToken(Option<Token>),
-    /// Translate `text` with the models in `models` one after another (two
-    /// when pivoting through English). Cancels the previous translation.
+    /// Translate a text (see [`TranslateJob`]); cancels the previous
+    /// translation.
     Translate(TranslateJob),
     /// Stop the running translation.
     CancelTranslation,
 }
 
-/// One translation request.
+/// One translation request: the text through each step in turn (two
+/// steps when pivoting through English).
 #[derive(Clone, Debug)]
 pub struct TranslateJob {
     pub generation: u64,
-    pub models: Vec<PathBuf>,
+    pub steps: Vec<TranslateStep>,
     pub text: String,
-    pub options: TranslateOptions,
     pub device: DeviceChoice,
+}
+
+/// One model folder and how to use it.
+#[derive(Clone, Debug)]
+pub struct TranslateStep {
+    pub model: PathBuf,
+    pub options: TranslateOptions,
 }
 
 /// Everything the workers report.
@@ -355,7 +362,8 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
         let selected = device::select(job.device);
         let mut text = job.text.clone();
         let mut result = Ok(());
-        for (i, dir) in job.models.iter().enumerate() {
+        for (i, step) in job.steps.iter().enumerate() {
+            let dir = &step.model;
             if !loaded.iter().any(|(d, c, _)| d == dir && *c == job.device) {
                 sink.send(Event::TranslationLoading {
                     generation: job.generation,
@@ -379,7 +387,7 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
             else {
                 break;
             };
-            let last = i + 1 == job.models.len();
+            let last = i + 1 == job.steps.len();
             let mut partial = |p: &str| {
                 if last {
                     sink.send(Event::TranslationPartial {
@@ -388,7 +396,7 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
                     });
                 }
             };
-            match t.translate(&text, &job.options, &cancel, &mut partial) {
+            match t.translate(&text, &step.options, &cancel, &mut partial) {
                 Ok(out) => text = out.text,
                 Err(e) => {
                     result = Err(e.to_string());

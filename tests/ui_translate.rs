@@ -80,3 +80,58 @@ fn type_text_get_the_translation_then_swap() {
     );
     assert!(h.query_by_label_contains("Download it").is_some());
 }
+
+#[test]
+fn a_multi_target_model_gets_its_language_code() {
+    use spaceport::tasks::CancelToken;
+    use spaceport::tasks::translate::{TranslateOptions, Translator};
+    let tmp = tempfile::tempdir().unwrap();
+    let fixture = Path::new("tests/fixtures/marian/tiny-en-mul");
+    support::install_fixture(tmp.path(), "Helsinki-NLP/opus-mt-en-mul", fixture);
+    let text = "Über die Straße";
+    let opts = TranslateOptions {
+        target: Some("deu".into()),
+        ..Default::default()
+    };
+    let translator = Translator::load(fixture, &candle_core::Device::Cpu).unwrap();
+    let run = |o: &TranslateOptions| {
+        translator
+            .translate(text, o, &CancelToken::new(), &mut |_| {})
+            .unwrap()
+            .text
+    };
+    let expected = run(&opts);
+    // Without a code the model refuses, so the page must have sent one.
+    assert!(
+        translator
+            .translate(
+                text,
+                &TranslateOptions::default(),
+                &CancelToken::new(),
+                &mut |_| {}
+            )
+            .is_err()
+    );
+
+    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", tmp.path());
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
+        });
+    h.get_by_label("Translate").click();
+    // English to German is offered through the model's >>deu<< code.
+    wait_for(&mut h, "the model", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-mul")
+            .is_some()
+    });
+    h.get_by_label("Text to translate").focus();
+    h.step();
+    h.get_by_label("Text to translate").type_text(text);
+    wait_for(&mut h, "the translation", |h| {
+        h.query_by_label("Translation")
+            .and_then(|n| n.value())
+            .as_deref()
+            == Some(expected.as_str())
+    });
+}

@@ -41,6 +41,9 @@ pub struct CachedModel {
     pub modified_secs: u64,
     /// Whether the main revision's files run here, and where.
     pub verdict: Verdict,
+    /// For translation models that need one: the target codes they accept
+    /// (`fra` for `>>fra<<` in `vocab.json`).
+    pub language_codes: Vec<String>,
 }
 
 impl CachedModel {
@@ -171,15 +174,27 @@ pub fn scan_repo(cache_dir: &Path, repo: &str) -> Option<CachedModel> {
     if revisions.is_empty() && size_bytes == 0 {
         return None;
     }
-    let verdict = revisions
+    let main = revisions
         .iter()
         .find(|r| r.refs.iter().any(|n| n == "main"))
-        .or_else(|| revisions.first())
+        .or_else(|| revisions.first());
+    let verdict = main
         .map(|r| snapshot_verdict(repo, &r.path, &r.files))
         .unwrap_or_else(|| Verdict::NotHere {
             reason: "The download did not finish; download it again to resume.".into(),
         });
+    let language_codes = match (&verdict, main) {
+        (
+            Verdict::Runs {
+                panel: catalog::Panel::Translate,
+                ..
+            },
+            Some(r),
+        ) => target_codes(&r.path),
+        _ => Vec::new(),
+    };
     Some(CachedModel {
+        language_codes,
         verdict,
         repo: repo.to_string(),
         path: dir,
@@ -203,6 +218,23 @@ fn snapshot_verdict(repo: &str, snap: &Path, files: &[String]) -> Verdict {
         tags: Vec::new(),
         pipeline_tag: None,
     })
+}
+
+/// The `>>xx<<` target codes in a Marian snapshot's `vocab.json`.
+fn target_codes(snap: &Path) -> Vec<String> {
+    let Some(vocab) = std::fs::read(snap.join("vocab.json"))
+        .ok()
+        .and_then(|b| serde_json::from_slice::<std::collections::HashMap<String, Value>>(&b).ok())
+    else {
+        return Vec::new();
+    };
+    let mut codes: Vec<String> = vocab
+        .keys()
+        .filter_map(|k| k.strip_prefix(">>")?.strip_suffix("<<").map(str::to_string))
+        .filter(|c| !c.is_empty())
+        .collect();
+    codes.sort();
+    codes
 }
 
 /// The commit and snapshot folder `revision` names in the cache.

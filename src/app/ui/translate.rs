@@ -7,25 +7,32 @@
 use std::path::PathBuf;
 
 use crate::app::{App, DownloadState, TranslateStatus};
-use crate::catalog::{Panel, catalog, language_name, marian_pair};
+use crate::catalog::{Panel, catalog, language_name, marian_pair, short_code};
 use crate::format::format_bytes;
-use crate::workers::{Command, TranslateJob};
+use crate::tasks::translate::TranslateOptions;
+use crate::workers::{Command, TranslateJob, TranslateStep};
 
 use super::progress_ui;
 
 /// How long typing must pause before a translation starts.
 const PAUSE_SECS: f64 = 0.4;
 
+/// A downloaded model for one language pair (a multi-target model gives
+/// one per target code it accepts).
+#[derive(Clone)]
+struct Pair {
+    src: String,
+    tgt: String,
+    repo: String,
+    dir: PathBuf,
+    /// The `>>code<<` to put before the text, for multi-target models.
+    code: Option<String>,
+}
+
 /// What the chosen pair will run on.
 enum Route {
-    Direct {
-        repo: String,
-        dir: PathBuf,
-    },
-    Pivot {
-        first: (String, PathBuf),
-        second: (String, PathBuf),
-    },
+    Direct(Pair),
+    Pivot(Pair, Pair),
     /// A model to get first; `size_mb` when the catalog knows it.
     Get {
         repo: String,
@@ -39,37 +46,56 @@ fn words(s: &str) -> usize {
 
 impl App {
     /// Downloaded translation models with their language pairs.
-    fn translation_models(&self) -> Vec<(String, String, String, PathBuf)> {
-        self.cached()
+    fn translation_models(&self) -> Vec<Pair> {
+        let mut out = Vec::new();
+        for m in self
+            .cached()
             .iter()
             .filter(|m| m.verdict.panel() == Some(Panel::Translate))
-            .filter_map(|m| {
-                let (src, tgt) = marian_pair(&m.repo)?;
-                Some((src, tgt, m.repo.clone(), m.main_revision()?.path.clone()))
-            })
-            .collect()
+        {
+            let (Some((src, tgt)), Some(rev)) = (marian_pair(&m.repo), m.main_revision()) else {
+                continue;
+            };
+            let pair = |tgt: String, code: Option<String>| Pair {
+                src: src.clone(),
+                tgt,
+                repo: m.repo.clone(),
+                dir: rev.path.clone(),
+                code,
+            };
+            if m.language_codes.is_empty() {
+                out.push(pair(tgt, None));
+            } else {
+                out.extend(
+                    m.language_codes
+                        .iter()
+                        .map(|c| pair(short_code(c).to_string(), Some(c.clone()))),
+                );
+            }
+        }
+        out
     }
 
     fn route(&self, from: &str, to: &str) -> Route {
         let have = self.translation_models();
         let find = |a: &str, b: &str| {
             have.iter()
-                .find(|(s, t, _, _)| s == a && t == b)
+                .find(|p| p.src == a && p.tgt == b)
                 .or_else(|| {
                     (b == "en")
-                        .then(|| have.iter().find(|(s, t, _, _)| s == "mul" && t == "en"))
+                        .then(|| have.iter().find(|p| p.src == "mul" && p.tgt == "en"))
                         .flatten()
                 })
-                .map(|(_, _, r, d)| (r.clone(), d.clone()))
+                .cloned()
         };
-        if let Some((repo, dir)) = find(from, to) {
-            return Route::Direct { repo, dir };
+        if let Some(p) = find(from, to) {
+            return Route::Direct(p);
         }
         if from != "en"
             && to != "en"
             && let (Some(first), Some(second)) = (find(from, "en"), find("en", to))
         {
-            return Route::Pivot { first, second };
+            return Route::Pivot(first, second);
         }
         let listed = catalog().for_panel(Panel::Translate).find(|m| {
             m.languages.first().map(String::as_str) == Some(from)
@@ -94,7 +120,7 @@ impl App {
         let pairs = self
             .translation_models()
             .into_iter()
-            .map(|(s, t, _, _)| (s, t))
+            .map(|p| (p.src, p.tgt))
             .chain(
                 catalog()
                     .for_panel(Panel::Translate)
@@ -120,7 +146,7 @@ impl App {
         (from, to)
     }
 
-    fn send_translation(&mut self, models: Vec<PathBuf>) {
+    fn send_translation(&mut self, route: Vec<Pair>) {
         self.translate.generation += 1;
         self.translate.changed_at = None;
         if self.translate.input.trim().is_empty() {
@@ -132,9 +158,17 @@ impl App {
         self.translate.status = TranslateStatus::Running;
         self.send(Command::Translate(TranslateJob {
             generation: self.translate.generation,
-            models,
+            steps: route
+                .into_iter()
+                .map(|p| TranslateStep {
+                    model: p.dir,
+                    options: TranslateOptions {
+                        target: p.code,
+                        ..Default::default()
+                    },
+                })
+                .collect(),
             text: self.translate.input.clone(),
-            options: Default::default(),
             device: self.settings.device,
         }));
     }
@@ -182,16 +216,16 @@ impl App {
         }
         let route = self.route(&self.translate.from, &self.translate.to);
         let models = match &route {
-            Route::Direct { repo, dir } => {
-                ui.small(format!("Model: {repo}"));
-                Some(vec![dir.clone()])
+            Route::Direct(p) => {
+                ui.small(format!("Model: {}", p.repo));
+                Some(vec![p.clone()])
             }
-            Route::Pivot { first, second } => {
+            Route::Pivot(first, second) => {
                 ui.small(format!(
                     "No direct model: through English with {} and {}",
-                    first.0, second.0
+                    first.repo, second.repo
                 ));
-                Some(vec![first.1.clone(), second.1.clone()])
+                Some(vec![first.clone(), second.clone()])
             }
             Route::Get { repo, size_mb } => {
                 self.get_model_ui(ui, repo, *size_mb);
