@@ -73,3 +73,96 @@ fn features_match_the_reference() {
         assert!((got[n * frames - 1] - pad).abs() <= 1e-4, "padding frames");
     }
 }
+
+fn rows(v: &serde_json::Value) -> Vec<Vec<f32>> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_f64().unwrap() as f32)
+                .collect()
+        })
+        .collect()
+}
+
+fn assert_close(got: &[Vec<f32>], want: &[Vec<f32>], what: &str) {
+    let scale = want
+        .iter()
+        .flatten()
+        .fold(0f32, |a, x| a.max(x.abs()))
+        .max(1.0);
+    let worst = got
+        .iter()
+        .flatten()
+        .zip(want.iter().flatten())
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert_eq!(got.len(), want.len(), "{what}");
+    assert!(
+        worst <= 1e-4 * scale,
+        "{what}: max diff {worst} (scale {scale})"
+    );
+}
+
+#[test]
+fn tiny_models_match_transformers() {
+    use candle_core::{Device, Tensor};
+    use spaceport::tasks::transcribe::model::Whisper;
+    let wave = f32s("waveform_f32le.bin");
+    for n in [80usize, 128] {
+        let dir = Path::new("tests/fixtures/whisper").join(format!("tiny-{n}"));
+        let m = Whisper::load(&dir, &Device::Cpu).expect("model loads");
+        let r: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
+                .unwrap();
+        let mel = LogMel::new(FeatureConfig::from_json(
+            &serde_json::json!({ "feature_size": n }),
+        ));
+        let feats = Tensor::from_vec(mel.chunk(&wave), (1, n, 3000), &Device::Cpu).unwrap();
+        let enc = m.encode(&feats).unwrap();
+        let enc_rows: Vec<Vec<f32>> = enc.squeeze(0).unwrap().to_vec2().unwrap();
+        assert_close(&enc_rows[..4], &rows(&r["encoder_first_frames"]), "encoder");
+        assert_close(
+            &enc_rows[1499..],
+            &[rows(&serde_json::json!([r["encoder_last_frame"]]))[0].clone()],
+            "encoder end",
+        );
+        let ids: Vec<u32> = r["decoder_input_ids"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap() as u32)
+            .collect();
+        let mut state = m.start(&enc, 1).unwrap();
+        let t = Tensor::from_slice(&ids, (1, ids.len()), &Device::Cpu).unwrap();
+        let logits: Vec<Vec<f32>> = m
+            .decode(&t, &mut state)
+            .unwrap()
+            .squeeze(0)
+            .unwrap()
+            .to_vec2()
+            .unwrap();
+        assert_close(&logits, &rows(&r["logits"]), "logits");
+        // Step by step with the cache gives the same last row.
+        let mut state = m.start(&enc, 1).unwrap();
+        let mut last = Vec::new();
+        for &id in &ids {
+            let t = Tensor::from_slice(&[id], (1, 1), &Device::Cpu).unwrap();
+            last = m
+                .decode(&t, &mut state)
+                .unwrap()
+                .squeeze(0)
+                .unwrap()
+                .to_vec2()
+                .unwrap();
+        }
+        assert_close(
+            &last,
+            &rows(&r["logits"])[ids.len() - 1..],
+            "cached decoding",
+        );
+    }
+}

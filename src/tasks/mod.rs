@@ -4,6 +4,7 @@
 //! tasks themselves (translate, caption, transcribe) will live beside them.
 
 pub mod device;
+pub mod nn;
 pub mod transcribe;
 pub mod translate;
 pub mod worker;

@@ -3,3 +3,4 @@
 //! model, decoding and the panel come next (issue 3).
 
 pub mod mel;
+pub mod model;

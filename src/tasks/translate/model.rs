@@ -10,6 +10,9 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
+
+pub use crate::tasks::nn::DecoderState;
+use crate::tasks::nn::{Act, Attention, FeedForward, project};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -76,147 +79,6 @@ pub fn first_id(v: &Value) -> Option<u32> {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-enum Act {
-    Silu,
-    Gelu,
-    GeluTanh,
-    Relu,
-}
-
-impl Act {
-    fn parse(name: &str) -> Option<Self> {
-        match name {
-            "swish" | "silu" => Some(Self::Silu),
-            "gelu" => Some(Self::Gelu),
-            "gelu_new" | "gelu_fast" | "gelu_pytorch_tanh" => Some(Self::GeluTanh),
-            "relu" => Some(Self::Relu),
-            _ => None,
-        }
-    }
-
-    fn apply(self, xs: &Tensor) -> Result<Tensor> {
-        match self {
-            Self::Silu => xs.silu(),
-            Self::Gelu => xs.gelu_erf(),
-            Self::GeluTanh => xs.gelu(),
-            Self::Relu => xs.relu(),
-        }
-    }
-}
-
-/// A linear layer applied as one matrix product over all rows, computed
-/// as `W · xᵀ`: decoding has few rows (one per beam) and many output
-/// features, and gemm's kernels are efficient when the long side is the
-/// row side. (candle's `Linear` on a (b, t, d) input also runs one product
-/// per batch row.)
-struct Linear {
-    w: Tensor,
-    b: Option<Tensor>,
-}
-
-impl Linear {
-    fn load(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Self> {
-        let w = vb.get((d_out, d_in), "weight")?;
-        let b = if vb.contains_tensor("bias") {
-            Some(vb.get(d_out, "bias")?)
-        } else {
-            None
-        };
-        Ok(Self { w, b })
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let dims = xs.dims().to_vec();
-        let d = dims[dims.len() - 1];
-        let rows = xs.elem_count() / d.max(1);
-        let y = project(&self.w, &xs.contiguous()?.reshape((rows, d))?)?;
-        let y = match &self.b {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
-        };
-        let mut out = dims;
-        let last = out.len() - 1;
-        out[last] = y.dim(1)?;
-        y.reshape(out)
-    }
-}
-
-/// `x · Wᵀ` for x (rows, in) and W (out, in), as `(W · xᵀ)ᵀ`.
-fn project(w: &Tensor, x: &Tensor) -> Result<Tensor> {
-    w.matmul(&x.t()?)?.t()?.contiguous()
-}
-
-struct Attention {
-    q: Linear,
-    k: Linear,
-    v: Linear,
-    out: Linear,
-    heads: usize,
-    head_dim: usize,
-}
-
-impl Attention {
-    fn load(d: usize, heads: usize, vb: VarBuilder) -> Result<Self> {
-        Ok(Self {
-            q: Linear::load(d, d, vb.pp("q_proj"))?,
-            k: Linear::load(d, d, vb.pp("k_proj"))?,
-            v: Linear::load(d, d, vb.pp("v_proj"))?,
-            out: Linear::load(d, d, vb.pp("out_proj"))?,
-            heads,
-            head_dim: d / heads,
-        })
-    }
-
-    /// (b, t, d) → (b, heads, t, head_dim)
-    fn split(&self, xs: &Tensor) -> Result<Tensor> {
-        let (b, t, _) = xs.dims3()?;
-        xs.reshape((b, t, self.heads, self.head_dim))?
-            .transpose(1, 2)?
-            .contiguous()
-    }
-
-    fn keys_values(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
-        Ok((
-            self.split(&self.k.forward(xs)?)?,
-            self.split(&self.v.forward(xs)?)?,
-        ))
-    }
-
-    fn attend(&self, xs: &Tensor, k: &Tensor, v: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        let (b, t, d) = xs.dims3()?;
-        let q = self.split(&self.q.forward(xs)?)?;
-        let scaling = (self.head_dim as f64).powf(-0.5);
-        let mut w = (q.matmul(&k.t()?)? * scaling)?;
-        if let Some(m) = mask {
-            w = w.broadcast_add(m)?;
-        }
-        let p = candle_nn::ops::softmax_last_dim(&w)?;
-        let o = p.matmul(v)?.transpose(1, 2)?.reshape((b, t, d))?;
-        self.out.forward(&o)
-    }
-}
-
-struct FeedForward {
-    fc1: Linear,
-    fc2: Linear,
-    act: Act,
-}
-
-impl FeedForward {
-    fn load(d: usize, ffn: usize, act: Act, vb: &VarBuilder) -> Result<Self> {
-        Ok(Self {
-            fc1: Linear::load(d, ffn, vb.pp("fc1"))?,
-            fc2: Linear::load(ffn, d, vb.pp("fc2"))?,
-            act,
-        })
-    }
-
-    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.act.apply(&self.fc1.forward(xs)?)?)
-    }
-}
-
 struct EncoderLayer {
     attn: Attention,
     attn_norm: LayerNorm,
@@ -231,32 +93,6 @@ struct DecoderLayer {
     cross_norm: LayerNorm,
     ffn: FeedForward,
     ffn_norm: LayerNorm,
-}
-
-/// The decoder's running state for a batch of rows (beams × sentences).
-pub struct DecoderState {
-    self_kv: Vec<Option<(Tensor, Tensor)>>,
-    cross_kv: Vec<(Tensor, Tensor)>,
-    cross_mask: Option<Tensor>,
-    /// Tokens decoded so far (the position of the next one).
-    pub len: usize,
-}
-
-impl DecoderState {
-    /// Keeps rows `rows` (in that order) of the self-attention cache: the
-    /// beams chosen at this step, possibly repeated.
-    pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
-        let device = self
-            .cross_kv
-            .first()
-            .map(|(k, _)| k.device().clone())
-            .unwrap_or(Device::Cpu);
-        let idx = Tensor::from_slice(rows, rows.len(), &device)?;
-        for kv in self.self_kv.iter_mut().flatten() {
-            *kv = (kv.0.index_select(&idx, 0)?, kv.1.index_select(&idx, 0)?);
-        }
-        Ok(())
-    }
 }
 
 pub struct Marian {

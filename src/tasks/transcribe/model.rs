@@ -1,0 +1,319 @@
+//! The Whisper encoder-decoder in candle, following transformers'
+//! `modeling_whisper.py`: two GELU convolutions (the second with stride 2)
+//! and learned positions in front of a pre-norm encoder, a pre-norm decoder
+//! with learned positions, and the output projection tied to the token
+//! embedding. As for Marian, the decoder's self-attention cache is kept
+//! outside the model (so beam search can reorder it) and cross-attention
+//! keys and values are computed once per audio window.
+
+use std::path::Path;
+
+use candle_core::{DType, Device, Module, Tensor};
+use candle_nn::{LayerNorm, VarBuilder};
+use serde::Deserialize;
+
+use crate::tasks::nn::{Act, Attention, DecoderState, FeedForward, project};
+
+type Result<T> = std::result::Result<T, candle_core::Error>;
+
+/// `config.json` with transformers' defaults (`configuration_whisper.py`).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct WhisperConfig {
+    pub vocab_size: usize,
+    pub num_mel_bins: usize,
+    pub d_model: usize,
+    pub encoder_layers: usize,
+    pub decoder_layers: usize,
+    pub encoder_attention_heads: usize,
+    pub decoder_attention_heads: usize,
+    pub encoder_ffn_dim: usize,
+    pub decoder_ffn_dim: usize,
+    pub max_source_positions: usize,
+    pub max_target_positions: usize,
+    pub activation_function: String,
+    pub decoder_start_token_id: u32,
+}
+
+impl Default for WhisperConfig {
+    fn default() -> Self {
+        Self {
+            vocab_size: 51865,
+            num_mel_bins: 80,
+            d_model: 384,
+            encoder_layers: 4,
+            decoder_layers: 4,
+            encoder_attention_heads: 6,
+            decoder_attention_heads: 6,
+            encoder_ffn_dim: 1536,
+            decoder_ffn_dim: 1536,
+            max_source_positions: 1500,
+            max_target_positions: 448,
+            activation_function: "gelu".into(),
+            decoder_start_token_id: 50257,
+        }
+    }
+}
+
+/// Why a Whisper model cannot be loaded or run.
+#[derive(Debug, thiserror::Error)]
+pub enum WhisperError {
+    #[error("The model folder has no {file} ({reason}).")]
+    MissingFile { file: String, reason: String },
+    #[error("{file} in the model folder could not be read: {reason}.")]
+    BadFile { file: String, reason: String },
+    #[error("This model can't be used: {0}.")]
+    Unsupported(String),
+    #[error("The model failed while running: {0}")]
+    Model(String),
+}
+
+struct Conv {
+    w: Tensor,
+    b: Tensor,
+    stride: usize,
+}
+
+impl Conv {
+    fn load(c_in: usize, c_out: usize, stride: usize, vb: VarBuilder) -> Result<Self> {
+        Ok(Self {
+            w: vb.get((c_out, c_in, 3), "weight")?,
+            b: vb.get(c_out, "bias")?,
+            stride,
+        })
+    }
+
+    /// (b, c_in, t) → GELU(conv) (b, c_out, t / stride)
+    fn forward(&self, xs: &Tensor) -> Result<Tensor> {
+        let y = xs.conv1d(&self.w, 1, self.stride, 1, 1)?;
+        y.broadcast_add(&self.b.reshape((1, (), 1))?)?.gelu_erf()
+    }
+}
+
+struct EncoderLayer {
+    attn_norm: LayerNorm,
+    attn: Attention,
+    ffn_norm: LayerNorm,
+    ffn: FeedForward,
+}
+
+struct DecoderLayer {
+    attn_norm: LayerNorm,
+    attn: Attention,
+    cross_norm: LayerNorm,
+    cross: Attention,
+    ffn_norm: LayerNorm,
+    ffn: FeedForward,
+}
+
+pub struct Whisper {
+    pub config: WhisperConfig,
+    conv1: Conv,
+    conv2: Conv,
+    enc_positions: Tensor,
+    encoder: Vec<EncoderLayer>,
+    enc_norm: LayerNorm,
+    embed: Tensor,
+    dec_positions: Tensor,
+    decoder: Vec<DecoderLayer>,
+    dec_norm: LayerNorm,
+    device: Device,
+}
+
+fn bad(file: &str, e: impl std::fmt::Display) -> WhisperError {
+    WhisperError::BadFile {
+        file: file.into(),
+        reason: e.to_string(),
+    }
+}
+
+impl Whisper {
+    /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`)
+    /// from a Hugging Face layout folder.
+    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, WhisperError> {
+        let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
+            WhisperError::MissingFile {
+                file: "config.json".into(),
+                reason: e.to_string(),
+            }
+        })?;
+        let config: WhisperConfig =
+            serde_json::from_str(&text).map_err(|e| bad("config.json", e))?;
+        let act = Act::parse(&config.activation_function).ok_or_else(|| {
+            WhisperError::Unsupported(format!(
+                "its activation \"{}\" is unknown",
+                config.activation_function
+            ))
+        })?;
+        let heads_ok = [
+            config.encoder_attention_heads,
+            config.decoder_attention_heads,
+        ]
+        .iter()
+        .all(|&h| h > 0 && config.d_model.is_multiple_of(h));
+        if !heads_ok {
+            return Err(bad(
+                "config.json",
+                "d_model is not a multiple of the attention heads",
+            ));
+        }
+        let vb = if dir.join("model.safetensors").exists() {
+            let bytes = std::fs::read(dir.join("model.safetensors"))
+                .map_err(|e| bad("model.safetensors", e))?;
+            VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)
+                .map_err(|e| bad("model.safetensors", e))?
+        } else if dir.join("pytorch_model.bin").exists() {
+            VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device)
+                .map_err(|e| bad("pytorch_model.bin", e))?
+        } else {
+            return Err(WhisperError::MissingFile {
+                file: "model.safetensors or pytorch_model.bin".into(),
+                reason: "no weights".into(),
+            });
+        };
+        Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
+    }
+
+    fn from_vb(config: WhisperConfig, act: Act, vb: VarBuilder, device: &Device) -> Result<Self> {
+        let d = config.d_model;
+        let ln = |vb: VarBuilder| candle_nn::layer_norm(d, 1e-5, vb);
+        let enc = vb.pp("model.encoder");
+        let mut encoder = Vec::new();
+        for i in 0..config.encoder_layers {
+            let vb = enc.pp(format!("layers.{i}"));
+            encoder.push(EncoderLayer {
+                attn_norm: ln(vb.pp("self_attn_layer_norm"))?,
+                attn: Attention::load(d, config.encoder_attention_heads, vb.pp("self_attn"))?,
+                ffn_norm: ln(vb.pp("final_layer_norm"))?,
+                ffn: FeedForward::load(d, config.encoder_ffn_dim, act, &vb)?,
+            });
+        }
+        let dec = vb.pp("model.decoder");
+        let mut decoder = Vec::new();
+        for i in 0..config.decoder_layers {
+            let vb = dec.pp(format!("layers.{i}"));
+            decoder.push(DecoderLayer {
+                attn_norm: ln(vb.pp("self_attn_layer_norm"))?,
+                attn: Attention::load(d, config.decoder_attention_heads, vb.pp("self_attn"))?,
+                cross_norm: ln(vb.pp("encoder_attn_layer_norm"))?,
+                cross: Attention::load(d, config.decoder_attention_heads, vb.pp("encoder_attn"))?,
+                ffn_norm: ln(vb.pp("final_layer_norm"))?,
+                ffn: FeedForward::load(d, config.decoder_ffn_dim, act, &vb)?,
+            });
+        }
+        Ok(Self {
+            conv1: Conv::load(config.num_mel_bins, d, 1, enc.pp("conv1"))?,
+            conv2: Conv::load(d, d, 2, enc.pp("conv2"))?,
+            enc_positions: enc.get((config.max_source_positions, d), "embed_positions.weight")?,
+            encoder,
+            enc_norm: ln(enc.pp("layer_norm"))?,
+            embed: dec.get((config.vocab_size, d), "embed_tokens.weight")?,
+            dec_positions: dec.get((config.max_target_positions, d), "embed_positions.weight")?,
+            decoder,
+            dec_norm: ln(dec.pp("layer_norm"))?,
+            device: device.clone(),
+            config,
+        })
+    }
+
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Encodes log-mel features (b, n_mels, frames) → (b, frames / 2, d).
+    pub fn encode(&self, features: &Tensor) -> Result<Tensor> {
+        let x = self
+            .conv2
+            .forward(&self.conv1.forward(features)?)?
+            .transpose(1, 2)?;
+        let t = x.dim(1)?;
+        if t > self.config.max_source_positions {
+            candle_core::bail!(
+                "{t} frames is more than the model's {}",
+                self.config.max_source_positions
+            );
+        }
+        let mut x = x.broadcast_add(&self.enc_positions.narrow(0, 0, t)?.unsqueeze(0)?)?;
+        for l in &self.encoder {
+            let h = l.attn_norm.forward(&x)?;
+            let (k, v) = l.attn.keys_values(&h)?;
+            x = (x + l.attn.attend(&h, &k, &v, None)?)?;
+            let h = l.ffn_norm.forward(&x)?;
+            x = (&x + l.ffn.forward(&h)?)?;
+        }
+        self.enc_norm.forward(&x)
+    }
+
+    /// Decoder state for `encoded` (b, t, d), each row repeated `repeat`
+    /// times (one per beam).
+    pub fn start(&self, encoded: &Tensor, repeat: usize) -> Result<DecoderState> {
+        let (b, t, d) = encoded.dims3()?;
+        let enc = if repeat > 1 {
+            encoded
+                .unsqueeze(1)?
+                .expand((b, repeat, t, d))?
+                .reshape((b * repeat, t, d))?
+        } else {
+            encoded.clone()
+        };
+        let cross_kv = self
+            .decoder
+            .iter()
+            .map(|l| l.cross.keys_values(&enc))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(DecoderState {
+            self_kv: vec![None; self.decoder.len()],
+            cross_kv,
+            cross_mask: None,
+            len: 0,
+        })
+    }
+
+    /// Runs the decoder on `tokens` (rows, t) after what `state` has seen;
+    /// returns the logits (rows, t, vocab).
+    pub fn decode(&self, tokens: &Tensor, state: &mut DecoderState) -> Result<Tensor> {
+        let (rows, t) = tokens.dims2()?;
+        let past = state.len;
+        if past + t > self.config.max_target_positions {
+            candle_core::bail!(
+                "more than the model's {} tokens",
+                self.config.max_target_positions
+            );
+        }
+        let d = self.config.d_model;
+        let x = self
+            .embed
+            .index_select(&tokens.flatten_all()?, 0)?
+            .reshape((rows, t, d))?;
+        let mut x = x.broadcast_add(&self.dec_positions.narrow(0, past, t)?.unsqueeze(0)?)?;
+        let causal = if t > 1 {
+            let mut m = vec![0f32; t * (past + t)];
+            for i in 0..t {
+                for j in past + i + 1..past + t {
+                    m[i * (past + t) + j] = f32::MIN;
+                }
+            }
+            Some(Tensor::from_vec(m, (1, 1, t, past + t), &self.device)?)
+        } else {
+            None
+        };
+        for (i, l) in self.decoder.iter().enumerate() {
+            let h = l.attn_norm.forward(&x)?;
+            let (k, v) = l.attn.keys_values(&h)?;
+            let (k, v) = match &state.self_kv[i] {
+                Some((pk, pv)) => (Tensor::cat(&[pk, &k], 2)?, Tensor::cat(&[pv, &v], 2)?),
+                None => (k, v),
+            };
+            x = (&x + l.attn.attend(&h, &k, &v, causal.as_ref())?)?;
+            state.self_kv[i] = Some((k, v));
+            let h = l.cross_norm.forward(&x)?;
+            let (ck, cv) = &state.cross_kv[i];
+            x = (&x + l.cross.attend(&h, ck, cv, None)?)?;
+            let h = l.ffn_norm.forward(&x)?;
+            x = (&x + l.ffn.forward(&h)?)?;
+        }
+        state.len += t;
+        let x = self.dec_norm.forward(&x)?;
+        project(&self.embed, &x.reshape((rows * t, d))?)?.reshape((rows, t, ()))
+    }
+}
