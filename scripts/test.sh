@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-setup_system
+# sox (with MP3) and espeak-ng make the audio the decoding tests read.
+setup_system sox libsox-fmt-mp3 espeak-ng
 setup_python
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -8,6 +8,7 @@
 //! - [`catalog`]: `models.toml` (the recommended models) and the rules that
 //!   decide whether a Hub model runs here, in which panel, and which of its
 //!   files it needs.
+//! - [`audio`]: audio files decoded and resampled to what the models take.
 //! - [`tasks`]: compute-device choice and the worker plumbing (named threads,
 //!   cancellation, progress) that every long job uses.
 //! - [`workers`]: the `Command`/`Event` protocol between the UI and the
@@ -18,6 +19,7 @@
 //! - [`settings`]: what persists across restarts.
 
 pub mod app;
+pub mod audio;
 pub mod catalog;
 pub mod cli;
 pub mod format;

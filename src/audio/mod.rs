@@ -1,0 +1,6 @@
+//! Audio in: files decoded with symphonia ([`decode`]) and a band-limited
+//! resampler ([`resample`]). Microphone capture and voice activity
+//! detection will live here too.
+
+pub mod decode;
+pub mod resample;
