@@ -108,3 +108,48 @@ fn word_error_rate_counts_edits() {
     assert_eq!(wer("a b c d", "a b c d"), 0.0);
     assert_eq!(wer("a b c d", "a x c"), 0.5);
 }
+
+#[test]
+fn converted_to_the_hugging_face_layout_it_says_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("s.wav");
+    let ok = Command::new("espeak-ng")
+        .args([
+            "-v",
+            "en-us",
+            "-s",
+            "130",
+            "-w",
+            wav.to_str().unwrap(),
+            "Glue the sheet to the dark blue background.",
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "espeak-ng failed or is missing");
+    let audio = decode_file(&wav, 16000).unwrap();
+    let hf = tmp.path().join("hf");
+    spaceport::tasks::transcribe::ct2::convert_to_hf(&model_dir(), &hf).unwrap();
+    assert!(hf.join("model.safetensors").exists() && hf.join("config.json").exists());
+    let verdict = spaceport::catalog::verdict(&spaceport::catalog::ModelFacts {
+        id: "local/converted".into(),
+        config: serde_json::from_str(&std::fs::read_to_string(hf.join("config.json")).unwrap())
+            .ok(),
+        files: ["config.json", "model.safetensors", "tokenizer.json"]
+            .map(String::from)
+            .to_vec(),
+        ..Default::default()
+    });
+    assert!(verdict.runs_here(), "{verdict:?}");
+    let cancel = CancelToken::new();
+    let from_ct2 = Transcriber::load(&model_dir(), &Device::Cpu)
+        .unwrap()
+        .transcribe_greedy(&audio.samples, &cancel)
+        .unwrap();
+    let from_hf = Transcriber::load(&hf, &Device::Cpu)
+        .unwrap()
+        .transcribe_greedy(&audio.samples, &cancel)
+        .unwrap();
+    assert_eq!(from_ct2, from_hf);
+    assert!(!from_hf.is_empty());
+}

@@ -153,6 +153,65 @@ pub fn is_ct2(dir: &Path) -> bool {
 
 /// Loads a CTranslate2 Whisper folder.
 pub fn load(dir: &Path, device: &Device) -> Result<Whisper, WhisperError> {
+    let (config, tensors) = read(dir, device)?;
+    Whisper::from_tensors(config, tensors, device)
+}
+
+/// Writes a CTranslate2 Whisper folder out in the Hugging Face layout:
+/// `model.safetensors` (float32), `config.json`, and the tokenizer files.
+pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), WhisperError> {
+    let (config, tensors) = read(dir, &Device::Cpu)?;
+    let io = |file: &str, e: &dyn std::fmt::Display| WhisperError::BadFile {
+        file: file.into(),
+        reason: e.to_string(),
+    };
+    std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
+    candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
+        .map_err(|e| io("model.safetensors", &e))?;
+    let c = &config;
+    let hf = serde_json::json!({
+        "model_type": "whisper",
+        "architectures": ["WhisperForConditionalGeneration"],
+        "vocab_size": c.vocab_size,
+        "num_mel_bins": c.num_mel_bins,
+        "d_model": c.d_model,
+        "encoder_layers": c.encoder_layers,
+        "decoder_layers": c.decoder_layers,
+        "encoder_attention_heads": c.encoder_attention_heads,
+        "decoder_attention_heads": c.decoder_attention_heads,
+        "encoder_ffn_dim": c.encoder_ffn_dim,
+        "decoder_ffn_dim": c.decoder_ffn_dim,
+        "max_source_positions": c.max_source_positions,
+        "max_target_positions": c.max_target_positions,
+        "activation_function": c.activation_function,
+        "decoder_start_token_id": c.decoder_start_token_id,
+    });
+    let text = serde_json::to_string_pretty(&hf).map_err(|e| io("config.json", &e))?;
+    std::fs::write(out.join("config.json"), text).map_err(|e| io("config.json", &e))?;
+    // The tokenizer and CTranslate2's suppression lists travel along.
+    for f in ["tokenizer.json", "vocabulary.txt"] {
+        if dir.join(f).exists() {
+            std::fs::copy(dir.join(f), out.join(f)).map_err(|e| io(f, &e))?;
+        }
+    }
+    if let Ok(text) = std::fs::read_to_string(dir.join("config.json"))
+        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
+    {
+        let gen_cfg = serde_json::json!({
+            "suppress_tokens": v.get("suppress_ids"),
+            "begin_suppress_tokens": v.get("suppress_ids_begin"),
+        });
+        std::fs::write(out.join("generation_config.json"), gen_cfg.to_string())
+            .map_err(|e| io("generation_config.json", &e))?;
+    }
+    Ok(())
+}
+
+/// The model's configuration and its tensors under Hugging Face names.
+fn read(
+    dir: &Path,
+    device: &Device,
+) -> Result<(WhisperConfig, HashMap<String, Tensor>), WhisperError> {
     let buf = std::fs::read(dir.join("model.bin")).map_err(|e| WhisperError::MissingFile {
         file: "model.bin".into(),
         reason: e.to_string(),
@@ -284,5 +343,5 @@ pub fn load(dir: &Path, device: &Device) -> Result<Whisper, WhisperError> {
         "model.decoder.embed_tokens.weight".into(),
         get("decoder/embeddings/weight")?,
     );
-    Whisper::from_tensors(config, out, device)
+    Ok((config, out))
 }
