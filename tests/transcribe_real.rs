@@ -14,6 +14,7 @@ use candle_core::Device;
 use spaceport::audio::decode::decode_file;
 use spaceport::tasks::CancelToken;
 use spaceport::tasks::transcribe::Transcriber;
+use spaceport::tasks::transcribe::decode::TranscribeOptions;
 
 const SENTENCES: &str = "The birch canoe slid on the smooth planks. \
 Glue the sheet to the dark blue background. \
@@ -92,9 +93,11 @@ fn ct2_tiny_en_transcribes_speech() {
     let audio = decode_file(&wav, 16000).unwrap();
     let t = Transcriber::load(&model_dir(), &Device::Cpu).expect("CTranslate2 model loads");
     assert_eq!(t.model.config.num_mel_bins, 80);
+    let opts = TranscribeOptions::default();
     let text = t
-        .transcribe_greedy(&audio.samples, &CancelToken::new())
-        .unwrap();
+        .transcribe(&audio.samples, &opts, &CancelToken::new(), &mut |_, _| {})
+        .unwrap()
+        .text;
     let rate = wer(SENTENCES, &text);
     assert!(rate <= 0.25, "WER {rate:.3}: {text:?}");
     assert!(
@@ -142,14 +145,89 @@ fn converted_to_the_hugging_face_layout_it_says_the_same() {
     });
     assert!(verdict.runs_here(), "{verdict:?}");
     let cancel = CancelToken::new();
-    let from_ct2 = Transcriber::load(&model_dir(), &Device::Cpu)
-        .unwrap()
-        .transcribe_greedy(&audio.samples, &cancel)
-        .unwrap();
-    let from_hf = Transcriber::load(&hf, &Device::Cpu)
-        .unwrap()
-        .transcribe_greedy(&audio.samples, &cancel)
-        .unwrap();
+    let opts = TranscribeOptions::default();
+    let run = |dir: &std::path::Path| {
+        Transcriber::load(dir, &Device::Cpu)
+            .unwrap()
+            .transcribe(&audio.samples, &opts, &cancel, &mut |_, _| {})
+            .unwrap()
+            .text
+    };
+    let (from_ct2, from_hf) = (run(&model_dir()), run(&hf));
     assert_eq!(from_ct2, from_hf);
     assert!(!from_hf.is_empty());
+}
+
+#[test]
+fn segments_start_where_the_sentences_do() {
+    // Sentences spoken one by one and joined with 1.5 s of silence, so
+    // their start times are known.
+    let tmp = tempfile::tempdir().unwrap();
+    let sentences = [
+        "The birch canoe slid on the smooth planks.",
+        "Glue the sheet to the dark blue background.",
+        "It's easy to tell the depth of a well.",
+        "These days a chicken leg is a rare dish.",
+        "Rice is often served in round bowls.",
+        "The juice of lemons makes fine punch.",
+    ];
+    let mut samples: Vec<f32> = Vec::new();
+    let mut starts = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        let wav = tmp.path().join(format!("{i}.wav"));
+        let ok = Command::new("espeak-ng")
+            .args(["-v", "en-us", "-s", "130", "-w", wav.to_str().unwrap(), s])
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        assert!(ok, "espeak-ng failed or is missing");
+        let a = decode_file(&wav, 16000).unwrap();
+        // espeak leaves a little silence at the start; find the voice.
+        let lead = a.samples.iter().position(|x| x.abs() > 0.01).unwrap_or(0);
+        starts.push((samples.len() + lead) as f64 / 16000.0);
+        samples.extend_from_slice(&a.samples);
+        samples.extend(std::iter::repeat_n(0.0, 24000));
+    }
+    assert!(samples.len() as f64 / 16000.0 > 20.0);
+    let t = Transcriber::load(&model_dir(), &Device::Cpu).unwrap();
+    let mut seen = 0;
+    let transcript = t
+        .transcribe(
+            &samples,
+            &TranscribeOptions::default(),
+            &CancelToken::new(),
+            &mut |_, _| seen += 1,
+        )
+        .unwrap();
+    assert_eq!(
+        seen,
+        transcript.segments.len(),
+        "every segment was streamed"
+    );
+    let all: String = sentences.join(" ");
+    let rate = wer(&all, &transcript.text);
+    assert!(rate <= 0.30, "WER {rate:.3}: {:?}", transcript.text);
+    // Each sentence start has a segment starting within 0.5 s of it.
+    for (i, &s) in starts.iter().enumerate() {
+        let nearest = transcript
+            .segments
+            .iter()
+            .map(|seg| (seg.start - s).abs())
+            .fold(f64::INFINITY, f64::min);
+        assert!(
+            nearest <= 0.5,
+            "sentence {i} at {s:.2} s: nearest segment start {nearest:.2} s away; {:?}",
+            transcript
+                .segments
+                .iter()
+                .map(|s| (s.start, s.end, s.text.clone()))
+                .collect::<Vec<_>>()
+        );
+    }
+    for w in transcript.segments.windows(2) {
+        assert!(
+            w[0].start <= w[1].start && w[0].end <= w[1].start + 0.01,
+            "ordered, not overlapping"
+        );
+    }
 }

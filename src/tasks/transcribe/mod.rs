@@ -1,33 +1,45 @@
 //! Speech recognition with Whisper: log-mel features ([`mel`]), the model
 //! ([`model`]) from the Hugging Face layout or faster-whisper's CTranslate2
-//! conversion ([`ct2`]), and [`Transcriber`]. Decoding is, so far, greedy
-//! over fixed 30 s windows without timestamps; the reference decoding
-//! (beams, timestamp rules, fallback, seeking) comes next (issue 3).
+//! conversion ([`ct2`]), and [`Transcriber`], whose long-form decoding
+//! follows OpenAI's reference ([`decode`]).
 
 pub mod ct2;
+pub mod decode;
 pub mod mel;
 pub mod model;
 
 use std::path::Path;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 use serde_json::Value;
 
-use crate::tasks::CancelToken;
 use mel::{FeatureConfig, LogMel};
 use model::{Whisper, WhisperError};
+
+/// The special tokens decoding needs, read from the model's own files.
+struct Specials {
+    sot: u32,
+    eot: u32,
+    sot_prev: u32,
+    transcribe: u32,
+    translate: u32,
+    no_timestamps: u32,
+    timestamp_begin: u32,
+    no_speech: Option<u32>,
+    /// `(code, id)` of each `<|xx|>` language token (multilingual models).
+    languages: Vec<(String, u32)>,
+    /// Not generated first: the space and the end of text.
+    blank: Vec<u32>,
+    /// Never generated.
+    suppress: Vec<u32>,
+}
 
 /// A loaded Whisper model with its tokenizer and features.
 pub struct Transcriber {
     pub model: Whisper,
     tokenizer: tokenizers::Tokenizer,
     mel: LogMel,
-    sot: u32,
-    eot: u32,
-    no_timestamps: u32,
-    /// Tokens never generated, and those not generated first.
-    suppress: Vec<u32>,
-    suppress_begin: Vec<u32>,
+    specials: Specials,
 }
 
 fn read_json(dir: &Path, name: &str) -> Value {
@@ -63,7 +75,8 @@ impl Transcriber {
                     reason: e.to_string(),
                 }
             })?;
-        // Special ids: from the tokenizer, or CTranslate2's vocabulary.txt.
+        // Special ids: from the tokenizer, or CTranslate2's vocabulary.txt
+        // (which also has the timestamp tokens).
         let vocab: Vec<String> = std::fs::read_to_string(dir.join("vocabulary.txt"))
             .map(|s| s.lines().map(str::to_string).collect())
             .unwrap_or_default();
@@ -76,11 +89,31 @@ impl Transcriber {
                     reason: format!("it has no {t}"),
                 })
         };
+        let token = |i: u32| {
+            tokenizer
+                .id_to_token(i)
+                .or_else(|| vocab.get(i as usize).cloned())
+                .unwrap_or_default()
+        };
         let (sot, eot, no_timestamps) = (
             id("<|startoftranscript|>")?,
             id("<|endoftext|>")?,
             id("<|notimestamps|>")?,
         );
+        let translate = id("<|translate|>")?;
+        // Multilingual models (a vocabulary of 51865 or more) have language
+        // tokens between <|startoftranscript|> and <|translate|>.
+        let languages = if model.config.vocab_size >= 51865 {
+            (sot + 1..translate)
+                .filter_map(|i| {
+                    let t = token(i);
+                    let code = t.strip_prefix("<|")?.strip_suffix("|>")?.to_string();
+                    Some((code, i))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         let (ct2_cfg, gen_cfg, pre) = (
             read_json(dir, "config.json"),
             read_json(dir, "generation_config.json"),
@@ -88,98 +121,36 @@ impl Transcriber {
         );
         let mut suppress = ids(gen_cfg.get("suppress_tokens"));
         suppress.extend(ids(ct2_cfg.get("suppress_ids")));
-        let mut suppress_begin = ids(gen_cfg.get("begin_suppress_tokens"));
-        suppress_begin.extend(ids(ct2_cfg.get("suppress_ids_begin")));
+        let mut blank = ids(gen_cfg.get("begin_suppress_tokens"));
+        blank.extend(ids(ct2_cfg.get("suppress_ids_begin")));
+        if let Ok(e) = tokenizer.encode(" ", false) {
+            blank.extend(e.get_ids());
+        }
+        blank.push(eot);
         let mut features = if pre.is_null() {
             FeatureConfig::default()
         } else {
             FeatureConfig::from_json(&pre)
         };
         features.n_mels = model.config.num_mel_bins;
+        let specials = Specials {
+            sot,
+            eot,
+            sot_prev: id("<|startofprev|>")?,
+            transcribe: id("<|transcribe|>")?,
+            translate,
+            no_timestamps,
+            timestamp_begin: no_timestamps + 1,
+            no_speech: id("<|nospeech|>").or_else(|_| id("<|nocaptions|>")).ok(),
+            languages,
+            blank,
+            suppress,
+        };
         Ok(Self {
             tokenizer,
             mel: LogMel::new(features),
-            sot,
-            eot,
-            no_timestamps,
-            suppress,
-            suppress_begin,
+            specials,
             model,
         })
-    }
-
-    /// Greedy transcript of 16 kHz mono `samples`, 30 s at a time.
-    pub fn transcribe_greedy(
-        &self,
-        samples: &[f32],
-        cancel: &CancelToken,
-    ) -> Result<String, WhisperError> {
-        let err = |e: candle_core::Error| WhisperError::Model(e.to_string());
-        let cfg = &self.mel.config;
-        let mut text = String::new();
-        let frames = cfg.chunk_frames();
-        for window in samples.chunks(cfg.chunk_samples) {
-            if cancel.is_cancelled() {
-                return Err(WhisperError::Model("cancelled".into()));
-            }
-            let feats = Tensor::from_vec(
-                self.mel.chunk(window),
-                (1, cfg.n_mels, frames),
-                self.model.device(),
-            )
-            .map_err(err)?;
-            let enc = self.model.encode(&feats).map_err(err)?;
-            let mut state = self.model.start(&enc, 1).map_err(err)?;
-            let mut tokens = vec![self.sot, self.no_timestamps];
-            let mut out: Vec<u32> = Vec::new();
-            let limit = self.model.config.max_target_positions / 2;
-            let mut input = tokens.clone();
-            while out.len() < limit {
-                let t = Tensor::from_slice(&input, (1, input.len()), self.model.device())
-                    .map_err(err)?;
-                let logits = self.model.decode(&t, &mut state).map_err(err)?;
-                let n = logits.dim(1).map_err(err)?;
-                let mut row: Vec<f32> = logits
-                    .narrow(1, n - 1, 1)
-                    .and_then(|l| l.flatten_all())
-                    .and_then(|l| l.to_vec1())
-                    .map_err(err)?;
-                for &s in self.suppress.iter().chain(if out.is_empty() {
-                    self.suppress_begin.iter()
-                } else {
-                    [].iter()
-                }) {
-                    if let Some(v) = row.get_mut(s as usize) {
-                        *v = f32::NEG_INFINITY;
-                    }
-                }
-                // No timestamps in this mode.
-                for v in row.iter_mut().skip(self.no_timestamps as usize + 1) {
-                    *v = f32::NEG_INFINITY;
-                }
-                let next = row
-                    .iter()
-                    .enumerate()
-                    .fold((0usize, f32::NEG_INFINITY), |b, (i, &v)| {
-                        if v > b.1 { (i, v) } else { b }
-                    })
-                    .0 as u32;
-                if next == self.eot {
-                    break;
-                }
-                out.push(next);
-                tokens.push(next);
-                input = vec![next];
-            }
-            let piece = self
-                .tokenizer
-                .decode(&out, true)
-                .map_err(|e| WhisperError::Model(e.to_string()))?;
-            if !text.is_empty() && !piece.trim().is_empty() {
-                text.push(' ');
-            }
-            text.push_str(piece.trim());
-        }
-        Ok(text)
     }
 }

@@ -1,0 +1,519 @@
+//! Long-form transcription following OpenAI's reference
+//! (`whisper/transcribe.py` `transcribe`, `decoding.py`): features for the
+//! whole audio, 30 s windows that advance to the last complete timestamp
+//! (not fixed cuts), timestamp tokens under the reference rules (pairs,
+//! monotonic, the timestamp-vs-text log-sum-exp rule, max initial
+//! timestamp 1 s), blank and listed tokens suppressed, temperature fallback
+//! on compression ratio and average log-probability, no-speech skipping,
+//! the previous text as a prompt, and segment times with the reference
+//! formula (`(token − timestamp_begin) × 0.02` s).
+
+use std::io::Write;
+
+use candle_core::Tensor;
+
+use super::Transcriber;
+use super::model::WhisperError;
+use crate::tasks::CancelToken;
+
+/// Speech recognition or translation into English.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Task {
+    #[default]
+    Transcribe,
+    Translate,
+}
+
+/// How to transcribe (the reference's defaults).
+#[derive(Clone, Debug)]
+pub struct TranscribeOptions {
+    /// A language code (`en`, `de`); `None` detects it on the first window.
+    pub language: Option<String>,
+    pub task: Task,
+    pub temperatures: Vec<f32>,
+    pub compression_ratio_threshold: f32,
+    pub logprob_threshold: f32,
+    pub no_speech_threshold: f32,
+    pub condition_on_previous_text: bool,
+    pub initial_prompt: Option<String>,
+}
+
+impl Default for TranscribeOptions {
+    fn default() -> Self {
+        Self {
+            language: None,
+            task: Task::Transcribe,
+            temperatures: vec![0.0, 0.2, 0.4, 0.6, 0.8, 1.0],
+            compression_ratio_threshold: 2.4,
+            logprob_threshold: -1.0,
+            no_speech_threshold: 0.6,
+            condition_on_previous_text: true,
+            initial_prompt: None,
+        }
+    }
+}
+
+/// One timed piece of the transcript.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Segment {
+    pub start: f64,
+    pub end: f64,
+    pub text: String,
+    #[serde(skip)]
+    pub tokens: Vec<u32>,
+    pub avg_logprob: f32,
+    pub no_speech_prob: f32,
+    pub compression_ratio: f32,
+    pub temperature: f32,
+}
+
+/// A whole transcript.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Transcript {
+    pub text: String,
+    pub language: String,
+    pub segments: Vec<Segment>,
+}
+
+struct Decoded {
+    tokens: Vec<u32>,
+    avg_logprob: f32,
+    no_speech_prob: f32,
+    compression_ratio: f32,
+    temperature: f32,
+}
+
+/// `len(text) / len(zlib.compress(text))`, the reference's repetition gauge.
+fn compression_ratio(text: &str) -> f32 {
+    let bytes = text.as_bytes();
+    if bytes.is_empty() {
+        return 0.0;
+    }
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    let compressed = z
+        .write_all(bytes)
+        .and_then(|_| z.finish())
+        .map(|v| v.len())
+        .unwrap_or(bytes.len());
+    bytes.len() as f32 / compressed.max(1) as f32
+}
+
+fn log_softmax(row: &[f32]) -> Vec<f32> {
+    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
+    let ls = sum.ln();
+    row.iter().map(|x| x - max - ls).collect()
+}
+
+/// A small deterministic generator for temperature sampling.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f32(&mut self) -> f32 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 >> 40) as f32 / (1u64 << 24) as f32
+    }
+}
+
+const SAMPLE_LEN_DIV: usize = 2;
+/// Seconds a timestamp token stands for.
+const TIME_PRECISION: f64 = 0.02;
+
+impl Transcriber {
+    fn err(e: candle_core::Error) -> WhisperError {
+        WhisperError::Model(e.to_string())
+    }
+
+    /// The language codes this model knows (`<|en|>` …), with their ids.
+    pub fn languages(&self) -> &[(String, u32)] {
+        &self.specials.languages
+    }
+
+    fn window_tensor(
+        &self,
+        mel: &[f32],
+        total_frames: usize,
+        seek: usize,
+        size: usize,
+    ) -> Result<Tensor, WhisperError> {
+        let cfg = &self.mel.config;
+        let frames = cfg.chunk_frames();
+        let mut w = vec![0f32; cfg.n_mels * frames];
+        for m in 0..cfg.n_mels {
+            let src = &mel[m * total_frames + seek..m * total_frames + seek + size];
+            w[m * frames..m * frames + size].copy_from_slice(src);
+        }
+        Tensor::from_vec(w, (1, cfg.n_mels, frames), self.model.device()).map_err(Self::err)
+    }
+
+    /// The most likely language of an encoded window.
+    fn detect_language(&self, enc: &Tensor) -> Result<String, WhisperError> {
+        let langs = &self.specials.languages;
+        let Some(first) = langs.first() else {
+            return Ok("en".into());
+        };
+        let mut state = self.model.start(enc, 1).map_err(Self::err)?;
+        let t = Tensor::from_slice(&[self.specials.sot], (1, 1), self.model.device())
+            .map_err(Self::err)?;
+        let row: Vec<f32> = self
+            .model
+            .decode(&t, &mut state)
+            .and_then(|l| l.flatten_all())
+            .and_then(|l| l.to_vec1())
+            .map_err(Self::err)?;
+        let best = langs
+            .iter()
+            .max_by(|a, b| row[a.1 as usize].total_cmp(&row[b.1 as usize]))
+            .unwrap_or(first);
+        Ok(best.0.clone())
+    }
+
+    /// One window, one temperature (`DecodingTask.run` with a greedy or
+    /// sampling decoder and the reference logit filters).
+    fn decode_window(
+        &self,
+        enc: &Tensor,
+        prompt: &[u32],
+        initial: &[u32],
+        temperature: f32,
+        rng: &mut Rng,
+    ) -> Result<Decoded, WhisperError> {
+        let s = &self.specials;
+        let mut tokens: Vec<u32> = Vec::new();
+        if !prompt.is_empty() {
+            tokens.push(s.sot_prev);
+            let keep = self.model.config.max_target_positions / 2 - 1;
+            tokens.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
+        }
+        let sot_index = tokens.len();
+        tokens.extend_from_slice(initial);
+        let sample_begin = tokens.len();
+        let sample_len = self.model.config.max_target_positions / SAMPLE_LEN_DIV;
+        let mut state = self.model.start(enc, 1).map_err(Self::err)?;
+        let input = Tensor::from_slice(&tokens, (1, tokens.len()), self.model.device())
+            .map_err(Self::err)?;
+        let logits = self
+            .model
+            .decode(&input, &mut state)
+            .map_err(Self::err)?
+            .squeeze(0)
+            .map_err(Self::err)?;
+        let no_speech_prob = match s.no_speech {
+            Some(ns) => {
+                let row: Vec<f32> = logits
+                    .get(sot_index)
+                    .and_then(|r| r.to_vec1())
+                    .map_err(Self::err)?;
+                log_softmax(&row)[ns as usize].exp()
+            }
+            None => 0.0,
+        };
+        let mut row: Vec<f32> = logits
+            .get(tokens.len() - 1)
+            .and_then(|r| r.to_vec1())
+            .map_err(Self::err)?;
+        let mut sum_logprob = 0f32;
+        let mut out: Vec<u32> = Vec::new();
+        let vocab = row.len();
+        let tb = s.timestamp_begin as usize;
+        while out.len() < sample_len {
+            // SuppressBlank, SuppressTokens.
+            if out.is_empty() {
+                for &b in &s.blank {
+                    if let Some(v) = row.get_mut(b as usize) {
+                        *v = f32::NEG_INFINITY;
+                    }
+                }
+                if let Some(v) = row.get_mut(s.eot as usize) {
+                    *v = f32::NEG_INFINITY;
+                }
+            }
+            for &t in &s.suppress {
+                if let Some(v) = row.get_mut(t as usize) {
+                    *v = f32::NEG_INFINITY;
+                }
+            }
+            // ApplyTimestampRules.
+            if let Some(v) = row.get_mut(s.no_timestamps as usize) {
+                *v = f32::NEG_INFINITY;
+            }
+            let last_ts = out.last().is_some_and(|&t| t >= s.timestamp_begin);
+            let penult_ts = out.len() < 2 || out[out.len() - 2] >= s.timestamp_begin;
+            if last_ts {
+                if penult_ts {
+                    row[tb.min(vocab)..]
+                        .iter_mut()
+                        .for_each(|v| *v = f32::NEG_INFINITY);
+                } else {
+                    row[..(s.eot as usize).min(vocab)]
+                        .iter_mut()
+                        .for_each(|v| *v = f32::NEG_INFINITY);
+                }
+            }
+            if let Some(&last) = out.iter().rev().find(|&&t| t >= s.timestamp_begin) {
+                let floor = if last_ts && !penult_ts {
+                    last
+                } else {
+                    last + 1
+                } as usize;
+                row[tb.min(vocab)..floor.min(vocab)]
+                    .iter_mut()
+                    .for_each(|v| *v = f32::NEG_INFINITY);
+            }
+            if out.is_empty() {
+                row[..tb.min(vocab)]
+                    .iter_mut()
+                    .for_each(|v| *v = f32::NEG_INFINITY);
+                // max_initial_timestamp = 1.0 s
+                let last_allowed = tb + (1.0 / TIME_PRECISION).round() as usize;
+                row[(last_allowed + 1).min(vocab)..]
+                    .iter_mut()
+                    .for_each(|v| *v = f32::NEG_INFINITY);
+            }
+            let lp = log_softmax(&row);
+            if tb < vocab {
+                let ts = &lp[tb..];
+                let m = ts.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let ts_lse = if m.is_finite() {
+                    m + ts.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
+                } else {
+                    m
+                };
+                let text_max = lp[..tb].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                if ts_lse > text_max {
+                    row[..tb].iter_mut().for_each(|v| *v = f32::NEG_INFINITY);
+                }
+            }
+            let lp = log_softmax(&row);
+            let next = if temperature <= 0.0 {
+                row.iter()
+                    .enumerate()
+                    .fold(
+                        (0, f32::NEG_INFINITY),
+                        |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                    )
+                    .0
+            } else {
+                let probs: Vec<f32> = lp.iter().map(|l| (l / temperature).exp()).collect();
+                let total: f32 = probs.iter().sum();
+                let mut r = rng.next_f32() * total;
+                let mut pick = probs.len() - 1;
+                for (i, p) in probs.iter().enumerate() {
+                    if r < *p {
+                        pick = i;
+                        break;
+                    }
+                    r -= p;
+                }
+                pick
+            } as u32;
+            sum_logprob += lp[next as usize];
+            if next == s.eot {
+                break;
+            }
+            out.push(next);
+            if sample_begin + out.len() >= self.model.config.max_target_positions {
+                break;
+            }
+            let t = Tensor::from_slice(&[next], (1, 1), self.model.device()).map_err(Self::err)?;
+            row = self
+                .model
+                .decode(&t, &mut state)
+                .and_then(|l| l.flatten_all())
+                .and_then(|l| l.to_vec1())
+                .map_err(Self::err)?;
+        }
+        let text = self.text_of(&out)?;
+        Ok(Decoded {
+            avg_logprob: sum_logprob / (out.len() + 1) as f32,
+            compression_ratio: compression_ratio(&text),
+            tokens: out,
+            no_speech_prob,
+            temperature,
+        })
+    }
+
+    fn text_of(&self, tokens: &[u32]) -> Result<String, WhisperError> {
+        let text: Vec<u32> = tokens
+            .iter()
+            .copied()
+            .filter(|&t| t < self.specials.eot)
+            .collect();
+        self.tokenizer
+            .decode(&text, true)
+            .map_err(|e| WhisperError::Model(e.to_string()))
+    }
+
+    /// Transcribes 16 kHz mono `samples`; `on_segment` sees each segment as
+    /// it is decoded (with the fraction of the audio done).
+    pub fn transcribe(
+        &self,
+        samples: &[f32],
+        opts: &TranscribeOptions,
+        cancel: &CancelToken,
+        on_segment: &mut dyn FnMut(&Segment, f32),
+    ) -> Result<Transcript, WhisperError> {
+        let cfg = self.mel.config.clone();
+        let n_frames = cfg.chunk_frames();
+        let mut padded = samples.to_vec();
+        padded.resize(samples.len() + cfg.chunk_samples, 0.0);
+        let mel = self.mel.features(&padded);
+        let total_frames = mel.len() / cfg.n_mels;
+        let content_frames = samples.len() / cfg.hop_length;
+        let input_stride = 2; // mel frames per encoder position
+        let frame_secs = cfg.hop_length as f64 / cfg.sampling_rate as f64;
+        let s = &self.specials;
+        let mut language = opts.language.clone();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut segments: Vec<Segment> = Vec::new();
+        let mut prompt_tokens: Vec<u32> = match &opts.initial_prompt {
+            Some(p) => self
+                .tokenizer
+                .encode(format!(" {}", p.trim()), false)
+                .map(|e| e.get_ids().to_vec())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut seek = 0usize;
+        while seek < content_frames {
+            if cancel.is_cancelled() {
+                return Err(WhisperError::Model("cancelled".into()));
+            }
+            let size = n_frames.min(content_frames - seek).min(total_frames - seek);
+            let window = self.window_tensor(&mel, total_frames, seek, size)?;
+            let enc = self.model.encode(&window).map_err(Self::err)?;
+            let lang = match &language {
+                Some(l) => l.clone(),
+                None => {
+                    let l = self.detect_language(&enc)?;
+                    language = Some(l.clone());
+                    l
+                }
+            };
+            let mut initial = vec![s.sot];
+            if !s.languages.is_empty() {
+                if let Some((_, id)) = s.languages.iter().find(|(c, _)| *c == lang) {
+                    initial.push(*id);
+                }
+                initial.push(if opts.task == Task::Translate {
+                    s.translate
+                } else {
+                    s.transcribe
+                });
+            }
+            let prompt = if opts.condition_on_previous_text {
+                prompt_tokens.as_slice()
+            } else {
+                &[]
+            };
+            let mut result = None;
+            for &t in &opts.temperatures {
+                let d = self.decode_window(&enc, prompt, &initial, t, &mut rng)?;
+                let mut fallback = d.compression_ratio > opts.compression_ratio_threshold
+                    || d.avg_logprob < opts.logprob_threshold;
+                if d.no_speech_prob > opts.no_speech_threshold
+                    && d.avg_logprob < opts.logprob_threshold
+                {
+                    fallback = false; // silence
+                }
+                result = Some(d);
+                if !fallback {
+                    break;
+                }
+            }
+            let Some(d) = result else { break };
+            let time_offset = seek as f64 * frame_secs;
+            let seg_secs = size as f64 * frame_secs;
+            let silent = d.no_speech_prob > opts.no_speech_threshold
+                && d.avg_logprob <= opts.logprob_threshold;
+            if silent {
+                seek += size;
+                continue;
+            }
+            let toks = &d.tokens;
+            let is_ts: Vec<bool> = toks.iter().map(|&t| t >= s.timestamp_begin).collect();
+            let single_ending =
+                is_ts.len() >= 2 && !is_ts[is_ts.len() - 2] && is_ts[is_ts.len() - 1];
+            let consecutive: Vec<usize> = (1..is_ts.len())
+                .filter(|&i| is_ts[i - 1] && is_ts[i])
+                .collect();
+            let mut new_segments = Vec::new();
+            let pos = |t: u32| (t - s.timestamp_begin) as f64;
+            if !consecutive.is_empty() {
+                let mut slices = consecutive.clone();
+                if single_ending {
+                    slices.push(toks.len());
+                }
+                let mut last = 0;
+                for cur in slices {
+                    let sliced = &toks[last..cur];
+                    if let (Some(&a), Some(&b)) = (sliced.first(), sliced.last())
+                        && a >= s.timestamp_begin
+                        && b >= s.timestamp_begin
+                    {
+                        new_segments.push((
+                            time_offset + pos(a) * TIME_PRECISION,
+                            time_offset + pos(b) * TIME_PRECISION,
+                            sliced.to_vec(),
+                        ));
+                    }
+                    last = cur;
+                }
+                if single_ending {
+                    seek += size;
+                } else {
+                    let last_pos = pos(toks[last - 1]) as usize;
+                    seek += (last_pos * input_stride).max(1);
+                }
+            } else {
+                let mut duration = seg_secs;
+                if let Some(&t) = toks.iter().rev().find(|&&t| t >= s.timestamp_begin)
+                    && t != s.timestamp_begin
+                {
+                    duration = pos(t) * TIME_PRECISION;
+                }
+                new_segments.push((time_offset, time_offset + duration, toks.clone()));
+                seek += size;
+            }
+            for (start, end, tokens) in new_segments {
+                let text = self.text_of(&tokens)?;
+                if text.trim().is_empty() || start >= end {
+                    continue;
+                }
+                let seg = Segment {
+                    start,
+                    end,
+                    text: text.trim().to_string(),
+                    tokens,
+                    avg_logprob: d.avg_logprob,
+                    no_speech_prob: d.no_speech_prob,
+                    compression_ratio: d.compression_ratio,
+                    temperature: d.temperature,
+                };
+                on_segment(
+                    &seg,
+                    (seek.min(content_frames) as f32) / content_frames.max(1) as f32,
+                );
+                segments.push(seg);
+            }
+            if opts.condition_on_previous_text && d.temperature <= 0.5 {
+                prompt_tokens.extend(d.tokens.iter().copied());
+            } else {
+                prompt_tokens.clear();
+            }
+        }
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Ok(Transcript {
+            text,
+            language: language.unwrap_or_else(|| "en".into()),
+            segments,
+        })
+    }
+}
