@@ -231,3 +231,73 @@ fn segments_start_where_the_sentences_do() {
         );
     }
 }
+
+#[test]
+fn the_cli_writes_json_and_subtitles() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("s.wav");
+    let ok = Command::new("espeak-ng")
+        .args([
+            "-v",
+            "en-us",
+            "-s",
+            "130",
+            "-w",
+            wav.to_str().unwrap(),
+            "Rice is often served in round bowls.",
+        ])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "espeak-ng failed or is missing");
+    let model = model_dir();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_spaceport"))
+            .arg("transcribe")
+            .args(args)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap()
+    };
+    let out = run(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "json",
+        wav.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(
+        wer(
+            "Rice is often served in round bowls.",
+            v["text"].as_str().unwrap()
+        ) <= 0.3,
+        "{v}"
+    );
+    assert_eq!(v["language"], "en");
+    let seg = &v["segments"][0];
+    assert!(seg["start"].as_f64().unwrap() < seg["end"].as_f64().unwrap());
+    assert!(seg["text"].is_string());
+
+    let out = run(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--format",
+        "srt",
+        wav.to_str().unwrap(),
+    ]);
+    let srt = String::from_utf8_lossy(&out.stdout);
+    assert!(srt.starts_with("1\n00:00:0"), "{srt}");
+    assert!(srt.contains(" --> "));
+
+    let text = tmp.path().join("notes.mp3");
+    std::fs::write(&text, "not audio").unwrap();
+    let out = run(&["--model", model.to_str().unwrap(), text.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not an audio file"));
+}

@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod transcribe;
 pub mod translate;
 
 use crate::format::{count_models, format_bytes, format_duration};
@@ -78,6 +79,8 @@ pub enum Command {
     },
     /// Translate text with a Marian (opus-mt) model.
     Translate(translate::TranslateArgs),
+    /// Transcribe audio files with a Whisper model.
+    Transcribe(transcribe::TranscribeArgs),
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -128,6 +131,8 @@ pub enum CliError {
     Translate(#[from] crate::tasks::translate::TranslateError),
     #[error("{0}")]
     Input(String),
+    #[error("{0}")]
+    Model(String),
 }
 
 impl CliError {
@@ -139,6 +144,7 @@ impl CliError {
         match self {
             Self::Hub(e) => e.exit_code(),
             Self::Input(_) => 2,
+            Self::Model(_) => 8,
             Self::Translate(T::NeedsTarget(_) | T::UnknownTarget { .. }) => 2,
             Self::Translate(T::MissingFile { .. } | T::BadFile { .. } | T::Unsupported(_)) => 8,
             Self::Translate(T::Cancelled) => 130,
@@ -222,6 +228,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
     let hub = Hub::new(config);
     match cmd {
         Command::Translate(args) => translate::run(&hub, device, args),
+        Command::Transcribe(args) => transcribe::run(&hub, device, args),
         Command::Gui => Ok(()),
         Command::Search {
             query,

@@ -5,6 +5,7 @@
 
 pub mod ct2;
 pub mod decode;
+pub mod formats;
 pub mod mel;
 pub mod model;
 

@@ -1,0 +1,124 @@
+//! Transcripts as files people use: plain text, SubRip (`.srt`), WebVTT
+//! (`.vtt`) and JSON.
+
+use super::decode::Transcript;
+
+/// An output format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Txt,
+    Srt,
+    Vtt,
+    Json,
+}
+
+impl Format {
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "txt" | "text" => Some(Self::Txt),
+            "srt" => Some(Self::Srt),
+            "vtt" | "webvtt" => Some(Self::Vtt),
+            "json" => Some(Self::Json),
+            _ => None,
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Txt => "txt",
+            Self::Srt => "srt",
+            Self::Vtt => "vtt",
+            Self::Json => "json",
+        }
+    }
+}
+
+/// `HH:MM:SS` and milliseconds after `sep`.
+fn stamp(secs: f64, sep: char) -> String {
+    let ms = (secs.max(0.0) * 1000.0).round() as u64;
+    format!(
+        "{:02}:{:02}:{:02}{sep}{:03}",
+        ms / 3_600_000,
+        ms / 60_000 % 60,
+        ms / 1000 % 60,
+        ms % 1000
+    )
+}
+
+/// The transcript in `format`.
+pub fn render(t: &Transcript, format: Format) -> String {
+    match format {
+        Format::Txt => {
+            let mut s = t
+                .segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join("\n");
+            s.push('\n');
+            s
+        }
+        Format::Srt => {
+            let mut s = String::new();
+            for (i, seg) in t.segments.iter().enumerate() {
+                s.push_str(&format!(
+                    "{}\n{} --> {}\n{}\n\n",
+                    i + 1,
+                    stamp(seg.start, ','),
+                    stamp(seg.end, ','),
+                    seg.text
+                ));
+            }
+            s
+        }
+        Format::Vtt => {
+            let mut s = String::from("WEBVTT\n\n");
+            for seg in &t.segments {
+                s.push_str(&format!(
+                    "{} --> {}\n{}\n\n",
+                    stamp(seg.start, '.'),
+                    stamp(seg.end, '.'),
+                    seg.text
+                ));
+            }
+            s
+        }
+        Format::Json => serde_json::to_string_pretty(t).unwrap_or_default() + "\n",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tasks::transcribe::decode::Segment;
+
+    #[test]
+    fn subtitles_have_the_right_shape() {
+        let seg = |start, end, text: &str| Segment {
+            start,
+            end,
+            text: text.into(),
+            tokens: vec![],
+            avg_logprob: 0.0,
+            no_speech_prob: 0.0,
+            compression_ratio: 1.0,
+            temperature: 0.0,
+        };
+        let t = Transcript {
+            text: "Hello. World".into(),
+            language: "en".into(),
+            segments: vec![seg(0.0, 1.5, "Hello."), seg(3661.25, 3662.0, "World")],
+        };
+        assert_eq!(
+            render(&t, Format::Srt),
+            "1\n00:00:00,000 --> 00:00:01,500\nHello.\n\n2\n01:01:01,250 --> 01:01:02,000\nWorld\n\n"
+        );
+        assert!(
+            render(&t, Format::Vtt)
+                .starts_with("WEBVTT\n\n00:00:00.000 --> 00:00:01.500\nHello.\n")
+        );
+        let j: serde_json::Value = serde_json::from_str(&render(&t, Format::Json)).unwrap();
+        assert_eq!(j["segments"][1]["start"], 3661.25);
+        assert_eq!(render(&t, Format::Txt), "Hello.\nWorld\n");
+    }
+}
