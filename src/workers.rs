@@ -18,6 +18,8 @@ use std::path::PathBuf;
 
 use crate::tasks::CancelToken;
 use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::transcribe::Transcriber;
+use crate::tasks::transcribe::decode::{Segment, TranscribeOptions, Transcript};
 use crate::tasks::translate::{TranslateOptions, Translator};
 use crate::tasks::worker::spawn_named;
 
@@ -59,6 +61,25 @@ pub enum Command {
     Translate(TranslateJob),
     /// Stop the running translation.
     CancelTranslation,
+    /// Transcribe an audio file; cancels the previous transcription.
+    Transcribe(TranscribeJob),
+    /// Stop the running transcription.
+    CancelTranscription,
+    /// Write `text` to `path` (a transcript export).
+    SaveText {
+        path: PathBuf,
+        text: String,
+    },
+}
+
+/// One transcription request.
+#[derive(Clone, Debug)]
+pub struct TranscribeJob {
+    pub generation: u64,
+    pub model: PathBuf,
+    pub file: PathBuf,
+    pub options: TranscribeOptions,
+    pub device: DeviceChoice,
 }
 
 /// One translation request: the text through each step in turn (two
@@ -135,6 +156,30 @@ pub enum Event {
         text: String,
         device: String,
     },
+    TranscriptionLoading {
+        generation: u64,
+    },
+    TranscriptionSegment {
+        generation: u64,
+        segment: Segment,
+        progress: f32,
+    },
+    TranscriptionDone {
+        generation: u64,
+        transcript: Transcript,
+        note: Option<String>,
+    },
+    TranscriptionFailed {
+        generation: u64,
+        error: String,
+    },
+    Saved {
+        path: PathBuf,
+    },
+    SaveFailed {
+        path: PathBuf,
+        error: String,
+    },
     TranslationFailed {
         generation: u64,
         error: String,
@@ -200,6 +245,8 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     // The translation thread, started on first use; it owns the models.
     let mut translate: Option<SyncSender<(TranslateJob, CancelToken)>> = None;
     let mut translate_cancel = CancelToken::new();
+    let mut transcribe: Option<SyncSender<(TranscribeJob, CancelToken)>> = None;
+    let mut transcribe_cancel = CancelToken::new();
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub = Hub::new(cfg),
@@ -307,6 +354,42 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 });
             }
             Command::CancelTranslation => translate_cancel.cancel(),
+            Command::CancelTranscription => transcribe_cancel.cancel(),
+            Command::Transcribe(job) => {
+                transcribe_cancel.cancel();
+                transcribe_cancel = CancelToken::new();
+                if transcribe.is_none() {
+                    let (tx, rx) = sync_channel(8);
+                    let sink2 = sink.clone();
+                    if spawn_named("spaceport-transcribe", move || transcribe_loop(rx, sink2))
+                        .is_ok()
+                    {
+                        transcribe = Some(tx);
+                    }
+                }
+                let sent = transcribe.as_ref().is_some_and(|tx| {
+                    tx.try_send((job.clone(), transcribe_cancel.clone()))
+                        .is_ok()
+                });
+                if !sent {
+                    sink.send(Event::TranscriptionFailed {
+                        generation: job.generation,
+                        error: "Spaceport could not start transcribing; try again.".into(),
+                    });
+                }
+            }
+            Command::SaveText { path, text } => {
+                let sink2 = sink.clone();
+                job("spaceport-save", &sink, move || {
+                    sink2.send(match std::fs::write(&path, text) {
+                        Ok(()) => Event::Saved { path },
+                        Err(e) => Event::SaveFailed {
+                            error: crate::hub::HubError::io("write", &path, e).to_string(),
+                            path,
+                        },
+                    });
+                });
+            }
             Command::Translate(job) => {
                 translate_cancel.cancel();
                 translate_cancel = CancelToken::new();
@@ -417,6 +500,75 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
                 error,
             },
         });
+    }
+}
+
+/// The transcription thread: keeps the loaded Whisper model and serves
+/// jobs, newest first; decodes the file, streams segments.
+fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
+    let mut loaded: Option<(PathBuf, DeviceChoice, Transcriber)> = None;
+    while let Ok(mut next) = rx.recv() {
+        while let Ok(newer) = rx.try_recv() {
+            next = newer;
+        }
+        let (job, cancel) = next;
+        if cancel.is_cancelled() {
+            continue;
+        }
+        let fail = |error: String| Event::TranscriptionFailed {
+            generation: job.generation,
+            error,
+        };
+        if !loaded
+            .as_ref()
+            .is_some_and(|(d, c, _)| *d == job.model && *c == job.device)
+        {
+            sink.send(Event::TranscriptionLoading {
+                generation: job.generation,
+            });
+            let device = device::select(job.device).device;
+            match Transcriber::load(&job.model, &device) {
+                Ok(t) => loaded = Some((job.model.clone(), job.device, t)),
+                Err(e) => {
+                    sink.send(fail(e.to_string()));
+                    continue;
+                }
+            }
+        }
+        let Some((_, _, t)) = &loaded else { continue };
+        let audio = match crate::audio::decode::decode_file(&job.file, 16000) {
+            Ok(a) => a,
+            Err(e) => {
+                sink.send(fail(e.to_string()));
+                continue;
+            }
+        };
+        let note = audio.damaged.then(|| {
+            format!(
+                "The file is damaged or ends early; this is the {:.1} s that could be read.",
+                audio.duration_secs()
+            )
+        });
+        let mut on_segment = |seg: &Segment, progress: f32| {
+            sink.send(Event::TranscriptionSegment {
+                generation: job.generation,
+                segment: seg.clone(),
+                progress,
+            });
+        };
+        match t.transcribe(&audio.samples, &job.options, &cancel, &mut on_segment) {
+            Ok(transcript) => {
+                sink.send(Event::TranscriptionDone {
+                    generation: job.generation,
+                    transcript,
+                    note,
+                });
+            }
+            Err(_) if cancel.is_cancelled() => {}
+            Err(e) => {
+                sink.send(fail(e.to_string()));
+            }
+        }
     }
 }
 

@@ -1,7 +1,9 @@
 //! Turns worker events into UI state. Runs before every frame and also
 //! while the window is hidden; it never draws and never blocks.
 
-use super::{App, DetailsState, DownloadState, LibraryState, SearchState, TranslateStatus};
+use super::{
+    App, DetailsState, DownloadState, LibraryState, SearchState, TranscribeStatus, TranslateStatus,
+};
 use crate::format::format_bytes;
 use crate::workers::Event;
 
@@ -141,6 +143,46 @@ impl App {
                 if generation == self.translate.generation {
                     self.translate.status = TranslateStatus::Failed(error);
                 }
+            }
+            Event::TranscriptionLoading { generation } => {
+                if generation == self.transcribe.generation {
+                    self.transcribe.status = TranscribeStatus::LoadingModel;
+                }
+            }
+            Event::TranscriptionSegment {
+                generation,
+                segment,
+                progress,
+            } => {
+                if generation == self.transcribe.generation {
+                    self.transcribe.status = TranscribeStatus::Running { progress };
+                    self.transcribe.segments.push(segment);
+                }
+            }
+            Event::TranscriptionDone {
+                generation,
+                transcript,
+                note,
+            } => {
+                if generation == self.transcribe.generation {
+                    let page = &mut self.transcribe;
+                    page.status = TranscribeStatus::Idle;
+                    page.segments = transcript.segments.clone();
+                    page.note = note;
+                    if let Some(f) = &page.file {
+                        page.history.push((f.clone(), transcript.clone()));
+                    }
+                    page.transcript = Some(transcript);
+                }
+            }
+            Event::TranscriptionFailed { generation, error } => {
+                if generation == self.transcribe.generation {
+                    self.transcribe.status = TranscribeStatus::Failed(error);
+                }
+            }
+            Event::Saved { path } => self.notify(format!("Saved {}.", path.display())),
+            Event::SaveFailed { path, error } => {
+                self.notify_error(format!("Could not save {}: {error}", path.display()));
             }
             Event::Busy => self.notify_error(
                 "Spaceport could not start a worker; close some downloads and try again.".into(),

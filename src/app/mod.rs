@@ -150,6 +150,39 @@ impl Default for TranslatePage {
     }
 }
 
+/// Where a transcription stands.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub enum TranscribeStatus {
+    #[default]
+    Idle,
+    LoadingModel,
+    Running {
+        progress: f32,
+    },
+    Failed(String),
+}
+
+/// The Transcribe page.
+#[derive(Debug, Default)]
+pub struct TranscribePage {
+    pub path_input: String,
+    /// The chosen model (repo id); the first downloaded one by default.
+    pub model: Option<String>,
+    pub generation: u64,
+    pub status: TranscribeStatus,
+    /// The file being (or last) transcribed, and its segments so far.
+    pub file: Option<std::path::PathBuf>,
+    pub segments: Vec<crate::tasks::transcribe::decode::Segment>,
+    /// The finished transcript of `file`.
+    pub transcript: Option<crate::tasks::transcribe::decode::Transcript>,
+    /// Earlier transcripts of this session, newest last.
+    pub history: Vec<(
+        std::path::PathBuf,
+        crate::tasks::transcribe::decode::Transcript,
+    )>,
+    pub note: Option<String>,
+}
+
 /// A message for the user, shown until dismissed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -175,6 +208,7 @@ pub struct App {
     pub unreachable: Option<String>,
     pub hub: HubPage,
     pub translate: TranslatePage,
+    pub transcribe: TranscribePage,
     pub library: LibraryState,
     pub downloads: BTreeMap<String, DownloadState>,
     pub confirm_delete: Option<String>,
@@ -234,6 +268,7 @@ impl App {
                 ..Default::default()
             },
             translate: TranslatePage::default(),
+            transcribe: TranscribePage::default(),
             library: LibraryState::Scanning,
             downloads: BTreeMap::new(),
             confirm_delete: None,

@@ -6,6 +6,7 @@ mod demo;
 mod hub;
 mod library;
 mod settings;
+mod transcribe;
 mod translate;
 
 use super::{App, DownloadState, Page};
@@ -26,6 +27,7 @@ impl App {
             Page::Hub => self.hub_page_ui(ui),
             Page::Library => self.library_page_ui(ui),
             Page::Demo(crate::catalog::Panel::Translate) => self.translate_page_ui(ui),
+            Page::Demo(crate::catalog::Panel::Transcribe) => self.transcribe_page_ui(ui),
             Page::Demo(panel) => self.demo_page_ui(ui, panel),
             Page::Settings => self.settings_page_ui(ui),
         });

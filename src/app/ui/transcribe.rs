@@ -1,0 +1,201 @@
+//! The Transcribe page: a Whisper model picker (downloaded models; the
+//! catalog's otherwise), an audio file by path or dropped on the window,
+//! progress while it runs (segments appear as they are decoded), the timed
+//! segments, Copy, Save as .txt/.srt/.vtt/.json beside the audio, and this
+//! session's transcripts.
+
+use std::path::PathBuf;
+
+use crate::app::{App, TranscribeStatus};
+use crate::catalog::Panel;
+use crate::tasks::transcribe::formats::{Format, render};
+use crate::workers::{Command, TranscribeJob};
+
+fn clock(secs: f64) -> String {
+    let t = secs.max(0.0);
+    format!("{:02}:{:04.1}", (t / 60.0) as u64, t % 60.0)
+}
+
+impl App {
+    fn start_transcription(&mut self, model: PathBuf, file: PathBuf) {
+        let page = &mut self.transcribe;
+        page.generation += 1;
+        page.status = TranscribeStatus::LoadingModel;
+        page.segments.clear();
+        page.transcript = None;
+        page.note = None;
+        page.path_input = file.display().to_string();
+        page.file = Some(file.clone());
+        let generation = page.generation;
+        self.send(Command::Transcribe(TranscribeJob {
+            generation,
+            model,
+            file,
+            options: Default::default(),
+            device: self.settings.device,
+        }));
+    }
+
+    pub(super) fn transcribe_page_ui(&mut self, ui: &mut egui::Ui) {
+        let models: Vec<(String, PathBuf)> = self
+            .cached()
+            .iter()
+            .filter(|m| m.verdict.panel() == Some(Panel::Transcribe))
+            .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
+            .collect();
+        if models.is_empty() {
+            self.demo_page_ui(ui, Panel::Transcribe);
+            return;
+        }
+        ui.heading("Transcribe");
+        let chosen = self
+            .transcribe
+            .model
+            .clone()
+            .filter(|m| models.iter().any(|(r, _)| r == m))
+            .unwrap_or_else(|| models[0].0.clone());
+        ui.horizontal(|ui| {
+            ui.label("Model");
+            let mut pick = chosen.clone();
+            egui::ComboBox::from_id_salt("transcribe-model")
+                .selected_text(&pick)
+                .show_ui(ui, |ui| {
+                    for (r, _) in &models {
+                        ui.selectable_value(&mut pick, r.clone(), r);
+                    }
+                });
+            self.transcribe.model = Some(pick);
+        });
+        let model_dir = models
+            .iter()
+            .find(|(r, _)| Some(r) == self.transcribe.model.as_ref())
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| models[0].1.clone());
+        // Files dropped on the window.
+        let (hovering, dropped) = ui.ctx().input(|i| {
+            (
+                !i.raw.hovered_files.is_empty(),
+                i.raw.dropped_files.iter().find_map(|f| {
+                    let p = f.path();
+                    (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
+                }),
+            )
+        });
+        if let Some(file) = dropped {
+            self.start_transcription(model_dir.clone(), file);
+        }
+        let frame = egui::Frame::group(ui.style()).stroke(if hovering {
+            egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
+        } else {
+            ui.visuals().widgets.noninteractive.bg_stroke
+        });
+        frame.show(ui, |ui| {
+            ui.horizontal(|ui| {
+                let label = ui.label("Audio file");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.transcribe.path_input)
+                        .desired_width(420.0),
+                )
+                .labelled_by(label.id);
+                let path = PathBuf::from(self.transcribe.path_input.trim());
+                if ui
+                    .add_enabled(
+                        !self.transcribe.path_input.trim().is_empty(),
+                        egui::Button::new("Transcribe"),
+                    )
+                    .clicked()
+                {
+                    self.start_transcription(model_dir.clone(), path);
+                }
+            });
+            ui.small(if hovering {
+                "Drop to transcribe"
+            } else {
+                "or drop an audio file (WAV, FLAC, MP3, OGG, M4A) on the window"
+            });
+        });
+        match self.transcribe.status.clone() {
+            TranscribeStatus::LoadingModel => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.label("Loading the model…");
+                });
+            }
+            TranscribeStatus::Running { progress } => {
+                ui.horizontal(|ui| {
+                    ui.add(
+                        egui::ProgressBar::new(progress)
+                            .desired_width(320.0)
+                            .show_percentage(),
+                    );
+                    if ui.button("Stop").clicked() {
+                        self.send(Command::CancelTranscription);
+                        self.transcribe.status = TranscribeStatus::Idle;
+                    }
+                });
+            }
+            TranscribeStatus::Failed(e) => {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
+            TranscribeStatus::Idle => {}
+        }
+        if let Some(n) = &self.transcribe.note {
+            ui.colored_label(ui.visuals().warn_fg_color, n);
+        }
+        if let Some(t) = self.transcribe.transcript.clone()
+            && let Some(file) = self.transcribe.file.clone()
+        {
+            ui.horizontal(|ui| {
+                if ui.button("Copy text").clicked() {
+                    ui.ctx().copy_text(t.text.clone());
+                    self.notify("Transcript copied.".into());
+                }
+                for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
+                    if ui.button(format!("Save .{}", f.extension())).clicked() {
+                        self.send(Command::SaveText {
+                            path: file.with_extension(f.extension()),
+                            text: render(&t, f),
+                        });
+                    }
+                }
+                ui.small(format!("Language: {}", t.language));
+            });
+        }
+        ui.separator();
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .max_height(ui.available_height() - 60.0)
+            .show(ui, |ui| {
+                egui::Grid::new("segments")
+                    .striped(true)
+                    .spacing([12.0, 4.0])
+                    .show(ui, |ui| {
+                        for s in &self.transcribe.segments {
+                            ui.monospace(format!("{} - {}", clock(s.start), clock(s.end)));
+                            ui.label(&s.text);
+                            ui.end_row();
+                        }
+                    });
+            });
+        if self.transcribe.history.len() > 1 {
+            ui.separator();
+            ui.strong("This session");
+            let mut show = None;
+            for (i, (f, _)) in self.transcribe.history.iter().enumerate() {
+                let name = f
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                if ui.link(name).clicked() {
+                    show = Some(i);
+                }
+            }
+            if let Some(i) = show {
+                let (f, t) = self.transcribe.history[i].clone();
+                self.transcribe.file = Some(f);
+                self.transcribe.segments = t.segments.clone();
+                self.transcribe.transcript = Some(t);
+            }
+        }
+    }
+}
