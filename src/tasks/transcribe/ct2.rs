@@ -194,16 +194,34 @@ pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), WhisperError> {
             std::fs::copy(dir.join(f), out.join(f)).map_err(|e| io(f, &e))?;
         }
     }
-    if let Ok(text) = std::fs::read_to_string(dir.join("config.json"))
-        && let Ok(v) = serde_json::from_str::<serde_json::Value>(&text)
-    {
-        let gen_cfg = serde_json::json!({
-            "suppress_tokens": v.get("suppress_ids"),
-            "begin_suppress_tokens": v.get("suppress_ids_begin"),
-        });
-        std::fs::write(out.join("generation_config.json"), gen_cfg.to_string())
-            .map_err(|e| io("generation_config.json", &e))?;
-    }
+    // A generation config as transformers expects for Whisper, with the ids
+    // from CTranslate2's vocabulary and its suppression lists.
+    let ct2_cfg: serde_json::Value = std::fs::read_to_string(dir.join("config.json"))
+        .ok()
+        .and_then(|t| serde_json::from_str(&t).ok())
+        .unwrap_or_default();
+    let vocab: Vec<String> = std::fs::read_to_string(dir.join("vocabulary.txt"))
+        .map(|s| s.lines().map(str::to_string).collect())
+        .unwrap_or_default();
+    let id = |t: &str| vocab.iter().position(|v| v == t);
+    let eot = id("<|endoftext|>");
+    let gen_cfg = serde_json::json!({
+        "decoder_start_token_id": id("<|startoftranscript|>"),
+        "eos_token_id": eot,
+        "pad_token_id": eot,
+        "bos_token_id": eot,
+        "no_timestamps_token_id": id("<|notimestamps|>"),
+        "prev_sot_token_id": id("<|startofprev|>"),
+        "is_multilingual": c.vocab_size >= 51865,
+        "max_initial_timestamp_index": 50,
+        "max_length": c.max_target_positions,
+        "suppress_tokens": ct2_cfg.get("suppress_ids"),
+        "begin_suppress_tokens": ct2_cfg.get("suppress_ids_begin"),
+    });
+    let text =
+        serde_json::to_string_pretty(&gen_cfg).map_err(|e| io("generation_config.json", &e))?;
+    std::fs::write(out.join("generation_config.json"), text)
+        .map_err(|e| io("generation_config.json", &e))?;
     Ok(())
 }
 
