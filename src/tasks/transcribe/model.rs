@@ -12,7 +12,9 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use crate::tasks::nn::{Act, Attention, DecoderState, FeedForward, project};
+use crate::tasks::nn::{
+    Act, Attention, DecoderState, FeedForward, causal_mask, load_weights, project,
+};
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
 
@@ -157,20 +159,19 @@ impl Whisper {
                 "d_model is not a multiple of the attention heads",
             ));
         }
-        let vb = if dir.join("model.safetensors").exists() {
-            let bytes = std::fs::read(dir.join("model.safetensors"))
-                .map_err(|e| bad("model.safetensors", e))?;
-            VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)
-                .map_err(|e| bad("model.safetensors", e))?
-        } else if dir.join("pytorch_model.bin").exists() {
-            VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device)
-                .map_err(|e| bad("pytorch_model.bin", e))?
-        } else {
-            return Err(WhisperError::MissingFile {
-                file: "model.safetensors or pytorch_model.bin".into(),
-                reason: "no weights".into(),
-            });
-        };
+        let vb = load_weights(dir, device).map_err(|e| {
+            if e.missing {
+                WhisperError::MissingFile {
+                    file: e.file,
+                    reason: e.reason,
+                }
+            } else {
+                WhisperError::BadFile {
+                    file: e.file,
+                    reason: e.reason,
+                }
+            }
+        })?;
         Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
     }
 
@@ -303,17 +304,7 @@ impl Whisper {
             .index_select(&tokens.flatten_all()?, 0)?
             .reshape((rows, t, d))?;
         let mut x = x.broadcast_add(&self.dec_positions.narrow(0, past, t)?.unsqueeze(0)?)?;
-        let causal = if t > 1 {
-            let mut m = vec![0f32; t * (past + t)];
-            for i in 0..t {
-                for j in past + i + 1..past + t {
-                    m[i * (past + t) + j] = f32::MIN;
-                }
-            }
-            Some(Tensor::from_vec(m, (1, 1, t, past + t), &self.device)?)
-        } else {
-            None
-        };
+        let causal = causal_mask(t, past, &self.device)?;
         for (i, l) in self.decoder.iter().enumerate() {
             let h = l.attn_norm.forward(&x)?;
             let (k, v) = l.attn.keys_values(&h)?;

@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 
 pub use crate::tasks::nn::DecoderState;
-use crate::tasks::nn::{Act, Attention, FeedForward, project};
+use crate::tasks::nn::{Act, Attention, FeedForward, causal_mask, load_weights, project};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -164,32 +164,19 @@ impl Marian {
                 reason: "d_model is not a multiple of the attention heads".into(),
             });
         }
-        let vb = if dir.join("model.safetensors").exists() {
-            let bytes = std::fs::read(dir.join("model.safetensors")).map_err(|e| {
+        let vb = load_weights(dir, device).map_err(|e| {
+            if e.missing {
                 TranslateError::MissingFile {
-                    file: "model.safetensors".into(),
-                    reason: e.to_string(),
+                    file: e.file,
+                    reason: e.reason,
                 }
-            })?;
-            VarBuilder::from_buffered_safetensors(bytes, DType::F32, device).map_err(|e| {
+            } else {
                 TranslateError::BadFile {
-                    file: "model.safetensors".into(),
-                    reason: e.to_string(),
+                    file: e.file,
+                    reason: e.reason,
                 }
-            })?
-        } else if dir.join("pytorch_model.bin").exists() {
-            VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device).map_err(
-                |e| TranslateError::BadFile {
-                    file: "pytorch_model.bin".into(),
-                    reason: e.to_string(),
-                },
-            )?
-        } else {
-            return Err(TranslateError::MissingFile {
-                file: "model.safetensors or pytorch_model.bin".into(),
-                reason: "no weights".into(),
-            });
-        };
+            }
+        })?;
         Self::from_vb(config, act, vb, device).map_err(|e| TranslateError::BadFile {
             file: "the weights".into(),
             reason: e.to_string(),
@@ -365,17 +352,7 @@ impl Marian {
         let (_, t) = tokens.dims2()?;
         let past = state.len;
         let mut x = self.embed(&self.dec_embed, tokens, past)?;
-        let causal = if t > 1 {
-            let mut m = vec![0f32; t * (past + t)];
-            for i in 0..t {
-                for j in past + i + 1..past + t {
-                    m[i * (past + t) + j] = f32::MIN;
-                }
-            }
-            Some(Tensor::from_vec(m, (1, 1, t, past + t), &self.device)?)
-        } else {
-            None
-        };
+        let causal = causal_mask(t, past, &self.device)?;
         for (i, l) in self.decoder.iter().enumerate() {
             let (k, v) = l.attn.keys_values(&x)?;
             let (k, v) = match &state.self_kv[i] {
