@@ -4,6 +4,8 @@
 //! OGG/Vorbis copies are made with `sox` and speech with `espeak-ng`, which
 //! the test command installs.
 
+mod support;
+
 use std::f64::consts::PI;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -103,19 +105,7 @@ fn every_format_gives_the_same_tone() {
 fn speech_decodes() {
     let tmp = tempfile::tempdir().unwrap();
     let wav = tmp.path().join("speech.wav");
-    let ok = Command::new("espeak-ng")
-        .args([
-            "-w",
-            wav.to_str().unwrap(),
-            "The birch canoe slid on the smooth planks.",
-        ])
-        .status()
-        .map(|s| s.success())
-        .unwrap_or(false);
-    assert!(
-        ok,
-        "espeak-ng failed or is missing (scripts/test.sh installs it)"
-    );
+    support::speak("The birch canoe slid on the smooth planks.", &wav);
     let a = decode_file(&wav, 16000).unwrap();
     assert!(
         a.duration_secs() > 1.5 && a.duration_secs() < 6.0,
