@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-setup_system xvfb xdotool imagemagick
+setup_system xvfb xdotool imagemagick espeak-ng
 cargo build --quiet --bin spaceport --example standin_hub
 BIN="$CARGO_TARGET_DIR/debug"
 out=assets/screenshots
@@ -32,6 +32,15 @@ for f in tests/fixtures/marian/tiny-en-de/*; do
   cp "$f" "$repo_dir/blobs/$sum"
   ln -s "../../blobs/$sum" "$repo_dir/snapshots/$commit/$(basename "$f")"
 done
+# Whisper tiny.en (CTranslate2), as if Systran/faster-whisper-tiny.en were
+# downloaded, and a recording to transcribe.
+setup_python
+setup_models
+repo_dir="$HF_HUB_CACHE/models--Systran--faster-whisper-tiny.en"
+mkdir -p "$repo_dir/snapshots/$commit" "$repo_dir/refs"
+echo -n "$commit" > "$repo_dir/refs/main"
+for f in "$SPACEPORT_WHISPER_CT2"/*; do ln -s "$f" "$repo_dir/snapshots/$commit/$(basename "$f")"; done
+espeak-ng -v en-us -s 130 -w "$work/dictation.wav" "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It's easy to tell the depth of a well."
 "$BIN/spaceport" &
 app=$!
 sleep 3
@@ -51,5 +60,5 @@ sleep 4
 click 72 91 1.5; shot library
 click 72 122 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
 click 72 153 1; shot caption
-click 72 184 1; shot transcribe
+click 72 184 1; click 400 67 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 67 8; shot transcribe
 click 72 215 1; shot settings

@@ -37,12 +37,20 @@ impl App {
     }
 
     pub(super) fn transcribe_page_ui(&mut self, ui: &mut egui::Ui) {
-        let models: Vec<(String, PathBuf)> = self
+        let mut models: Vec<(String, PathBuf)> = self
             .cached()
             .iter()
             .filter(|m| m.verdict.panel() == Some(Panel::Transcribe))
             .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
             .collect();
+        // The catalog's models first, in its order; then the others.
+        let rank = |repo: &str| {
+            crate::catalog::catalog()
+                .for_panel(Panel::Transcribe)
+                .position(|e| e.repo == repo)
+                .unwrap_or(usize::MAX)
+        };
+        models.sort_by_key(|(r, _)| rank(r));
         if models.is_empty() {
             self.demo_page_ui(ui, Panel::Transcribe);
             return;
