@@ -245,3 +245,26 @@ fn the_cli_writes_json_and_subtitles() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an audio file"));
 }
+
+#[test]
+fn beam_search_transcribes_too() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("harvard.wav");
+    support::speak(SENTENCES, &wav);
+    let audio = decode_file(&wav, 16000).unwrap();
+    let t = Transcriber::load(&model_dir(), &Device::Cpu).unwrap();
+    let opts = TranscribeOptions {
+        beam_size: Some(5),
+        ..Default::default()
+    };
+    let out = t
+        .transcribe(&audio.samples, &opts, &CancelToken::new(), &mut |_, _| {})
+        .unwrap();
+    let rate = wer(SENTENCES, &out.text);
+    assert!(rate <= 0.25, "beam 5 WER {rate:.3}: {:?}", out.text);
+    assert!(
+        out.segments
+            .iter()
+            .all(|s| s.temperature == 0.0 && s.start < s.end)
+    );
+}

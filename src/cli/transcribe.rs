@@ -34,6 +34,9 @@ pub struct TranscribeArgs {
     /// Text that sets the style and spelling of the transcript.
     #[arg(long)]
     pub prompt: Option<String>,
+    /// Beam search width (1 = greedy, the default).
+    #[arg(long)]
+    pub beam: Option<usize>,
 }
 
 pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), CliError> {
@@ -71,6 +74,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
         language: args.language.clone(),
         task,
         initial_prompt: args.prompt.clone(),
+        beam_size: args.beam,
         ..Default::default()
     };
     for file in &args.files {

@@ -232,3 +232,25 @@ pub(crate) fn causal_mask(t: usize, past: usize, device: &Device) -> Result<Opti
     }
     Ok(Some(Tensor::from_vec(m, (1, 1, t, past + t), device)?))
 }
+
+/// Indices of the `k` largest values, largest first; on ties the lower
+/// index first.
+pub(crate) fn top_k(values: &[f32], k: usize) -> Vec<usize> {
+    // One pass keeping the best `k` in order: k is small (beams × 2) and
+    // the values many (beams × vocabulary).
+    let k = k.min(values.len());
+    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
+    for (i, &v) in values.iter().enumerate() {
+        if best.len() == k {
+            let last = values[best[k - 1]];
+            // Ties keep the earlier index, so only strictly greater enters.
+            if v.total_cmp(&last) != std::cmp::Ordering::Greater {
+                continue;
+            }
+        }
+        let pos = best.partition_point(|&j| values[j].total_cmp(&v) != std::cmp::Ordering::Less);
+        best.insert(pos, i);
+        best.truncate(k);
+    }
+    best
+}

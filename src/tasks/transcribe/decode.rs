@@ -37,6 +37,9 @@ pub struct TranscribeOptions {
     pub no_speech_threshold: f32,
     pub condition_on_previous_text: bool,
     pub initial_prompt: Option<String>,
+    /// Beam search width at temperature 0; `None` decodes greedily (the
+    /// reference `transcribe()` default; its command line uses 5).
+    pub beam_size: Option<usize>,
 }
 
 impl Default for TranscribeOptions {
@@ -50,6 +53,7 @@ impl Default for TranscribeOptions {
             no_speech_threshold: 0.6,
             condition_on_previous_text: true,
             initial_prompt: None,
+            beam_size: None,
         }
     }
 }
@@ -171,6 +175,82 @@ impl Transcriber {
         Ok(best.0.clone())
     }
 
+    /// The reference logit filters for one row, given the tokens sampled
+    /// so far in this window: SuppressBlank, SuppressTokens and
+    /// ApplyTimestampRules (`decoding.py`).
+    fn filter(&self, row: &mut [f32], out: &[u32]) {
+        let s = &self.specials;
+        let vocab = row.len();
+        let tb = s.timestamp_begin as usize;
+        // SuppressBlank, SuppressTokens.
+        if out.is_empty() {
+            for &b in &s.blank {
+                if let Some(v) = row.get_mut(b as usize) {
+                    *v = f32::NEG_INFINITY;
+                }
+            }
+            if let Some(v) = row.get_mut(s.eot as usize) {
+                *v = f32::NEG_INFINITY;
+            }
+        }
+        for &t in &s.suppress {
+            if let Some(v) = row.get_mut(t as usize) {
+                *v = f32::NEG_INFINITY;
+            }
+        }
+        // ApplyTimestampRules.
+        if let Some(v) = row.get_mut(s.no_timestamps as usize) {
+            *v = f32::NEG_INFINITY;
+        }
+        let last_ts = out.last().is_some_and(|&t| t >= s.timestamp_begin);
+        let penult_ts = out.len() < 2 || out[out.len() - 2] >= s.timestamp_begin;
+        if last_ts {
+            if penult_ts {
+                row[tb.min(vocab)..]
+                    .iter_mut()
+                    .for_each(|v| *v = f32::NEG_INFINITY);
+            } else {
+                row[..(s.eot as usize).min(vocab)]
+                    .iter_mut()
+                    .for_each(|v| *v = f32::NEG_INFINITY);
+            }
+        }
+        if let Some(&last) = out.iter().rev().find(|&&t| t >= s.timestamp_begin) {
+            let floor = if last_ts && !penult_ts {
+                last
+            } else {
+                last + 1
+            } as usize;
+            row[tb.min(vocab)..floor.min(vocab)]
+                .iter_mut()
+                .for_each(|v| *v = f32::NEG_INFINITY);
+        }
+        if out.is_empty() {
+            row[..tb.min(vocab)]
+                .iter_mut()
+                .for_each(|v| *v = f32::NEG_INFINITY);
+            // max_initial_timestamp = 1.0 s
+            let last_allowed = tb + (1.0 / TIME_PRECISION).round() as usize;
+            row[(last_allowed + 1).min(vocab)..]
+                .iter_mut()
+                .for_each(|v| *v = f32::NEG_INFINITY);
+        }
+        let lp = log_softmax(row);
+        if tb < vocab {
+            let ts = &lp[tb..];
+            let m = ts.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let ts_lse = if m.is_finite() {
+                m + ts.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
+            } else {
+                m
+            };
+            let text_max = lp[..tb].iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            if ts_lse > text_max {
+                row[..tb].iter_mut().for_each(|v| *v = f32::NEG_INFINITY);
+            }
+        }
+    }
+
     /// One window, one temperature (`DecodingTask.run` with a greedy or
     /// sampling decoder and the reference logit filters).
     fn decode_window(
@@ -217,76 +297,8 @@ impl Transcriber {
             .map_err(Self::err)?;
         let mut sum_logprob = 0f32;
         let mut out: Vec<u32> = Vec::new();
-        let vocab = row.len();
-        let tb = s.timestamp_begin as usize;
         while out.len() < sample_len {
-            // SuppressBlank, SuppressTokens.
-            if out.is_empty() {
-                for &b in &s.blank {
-                    if let Some(v) = row.get_mut(b as usize) {
-                        *v = f32::NEG_INFINITY;
-                    }
-                }
-                if let Some(v) = row.get_mut(s.eot as usize) {
-                    *v = f32::NEG_INFINITY;
-                }
-            }
-            for &t in &s.suppress {
-                if let Some(v) = row.get_mut(t as usize) {
-                    *v = f32::NEG_INFINITY;
-                }
-            }
-            // ApplyTimestampRules.
-            if let Some(v) = row.get_mut(s.no_timestamps as usize) {
-                *v = f32::NEG_INFINITY;
-            }
-            let last_ts = out.last().is_some_and(|&t| t >= s.timestamp_begin);
-            let penult_ts = out.len() < 2 || out[out.len() - 2] >= s.timestamp_begin;
-            if last_ts {
-                if penult_ts {
-                    row[tb.min(vocab)..]
-                        .iter_mut()
-                        .for_each(|v| *v = f32::NEG_INFINITY);
-                } else {
-                    row[..(s.eot as usize).min(vocab)]
-                        .iter_mut()
-                        .for_each(|v| *v = f32::NEG_INFINITY);
-                }
-            }
-            if let Some(&last) = out.iter().rev().find(|&&t| t >= s.timestamp_begin) {
-                let floor = if last_ts && !penult_ts {
-                    last
-                } else {
-                    last + 1
-                } as usize;
-                row[tb.min(vocab)..floor.min(vocab)]
-                    .iter_mut()
-                    .for_each(|v| *v = f32::NEG_INFINITY);
-            }
-            if out.is_empty() {
-                row[..tb.min(vocab)]
-                    .iter_mut()
-                    .for_each(|v| *v = f32::NEG_INFINITY);
-                // max_initial_timestamp = 1.0 s
-                let last_allowed = tb + (1.0 / TIME_PRECISION).round() as usize;
-                row[(last_allowed + 1).min(vocab)..]
-                    .iter_mut()
-                    .for_each(|v| *v = f32::NEG_INFINITY);
-            }
-            let lp = log_softmax(&row);
-            if tb < vocab {
-                let ts = &lp[tb..];
-                let m = ts.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let ts_lse = if m.is_finite() {
-                    m + ts.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
-                } else {
-                    m
-                };
-                let text_max = lp[..tb].iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                if ts_lse > text_max {
-                    row[..tb].iter_mut().for_each(|v| *v = f32::NEG_INFINITY);
-                }
-            }
+            self.filter(&mut row, &out);
             let lp = log_softmax(&row);
             let next = if temperature <= 0.0 {
                 row.iter()
@@ -333,6 +345,132 @@ impl Transcriber {
             tokens: out,
             no_speech_prob,
             temperature,
+        })
+    }
+
+    /// One window by beam search (`BeamSearchDecoder` with patience 1 and
+    /// `MaximumLikelihoodRanker` without a length penalty).
+    fn decode_window_beam(
+        &self,
+        enc: &Tensor,
+        prompt: &[u32],
+        initial: &[u32],
+        beam: usize,
+    ) -> Result<Decoded, WhisperError> {
+        let s = &self.specials;
+        let mut prefix: Vec<u32> = Vec::new();
+        if !prompt.is_empty() {
+            prefix.push(s.sot_prev);
+            let keep = self.model.config.max_target_positions / 2 - 1;
+            prefix.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
+        }
+        let sot_index = prefix.len();
+        prefix.extend_from_slice(initial);
+        let sample_len = self.model.config.max_target_positions / SAMPLE_LEN_DIV;
+        let dev = self.model.device();
+        let mut state = self.model.start(enc, beam).map_err(Self::err)?;
+        let rep: Vec<u32> = (0..beam).flat_map(|_| prefix.iter().copied()).collect();
+        let input = Tensor::from_vec(rep, (beam, prefix.len()), dev).map_err(Self::err)?;
+        let logits = self.model.decode(&input, &mut state).map_err(Self::err)?;
+        let no_speech_prob = match s.no_speech {
+            Some(ns) => {
+                let row: Vec<f32> = logits
+                    .get(0)
+                    .and_then(|l| l.get(sot_index))
+                    .and_then(|r| r.to_vec1())
+                    .map_err(Self::err)?;
+                log_softmax(&row)[ns as usize].exp()
+            }
+            None => 0.0,
+        };
+        let last = |l: &Tensor| -> Result<Vec<Vec<f32>>, WhisperError> {
+            let n = l.dim(1).map_err(Self::err)?;
+            l.narrow(1, n - 1, 1)
+                .and_then(|x| x.squeeze(1))
+                .and_then(|x| x.to_vec2())
+                .map_err(Self::err)
+        };
+        let mut rows = last(&logits)?;
+        let mut seqs: Vec<Vec<u32>> = vec![Vec::new(); beam];
+        let mut sums = vec![0f32; beam];
+        let mut finished: Vec<(Vec<u32>, f32)> = Vec::new();
+        for _ in 0..sample_len {
+            // Candidates: the beam + 1 best continuations of each beam, the
+            // same sequence counted once.
+            let mut cands: Vec<(Vec<u32>, f32, usize)> = Vec::new();
+            for (j, row) in rows.iter_mut().enumerate() {
+                self.filter(row, &seqs[j]);
+                let lp = log_softmax(row);
+                for t in crate::tasks::nn::top_k(&lp, beam + 1) {
+                    let mut seq = seqs[j].clone();
+                    seq.push(t as u32);
+                    let score = sums[j] + lp[t];
+                    match cands.iter_mut().find(|c| c.0 == seq) {
+                        Some(c) => *c = (seq, score, j),
+                        None => cands.push((seq, score, j)),
+                    }
+                }
+            }
+            cands.sort_by(|a, b| b.1.total_cmp(&a.1));
+            let mut next: Vec<(Vec<u32>, f32, usize)> = Vec::new();
+            let mut newly: Vec<(Vec<u32>, f32)> = Vec::new();
+            for c in cands {
+                if c.0.last() == Some(&s.eot) {
+                    newly.push((c.0, c.1));
+                } else {
+                    next.push(c);
+                    if next.len() == beam {
+                        break;
+                    }
+                }
+            }
+            for f in newly {
+                if finished.len() >= beam {
+                    break;
+                }
+                finished.push(f);
+            }
+            if finished.len() >= beam
+                || next.is_empty()
+                || prefix.len() + seqs[0].len() + 1 >= self.model.config.max_target_positions
+            {
+                break;
+            }
+            while next.len() < beam {
+                next.push(next[0].clone());
+            }
+            let sources: Vec<u32> = next.iter().map(|c| c.2 as u32).collect();
+            state.reorder(&sources).map_err(Self::err)?;
+            let last_tokens: Vec<u32> =
+                next.iter().map(|c| *c.0.last().unwrap_or(&s.eot)).collect();
+            let t = Tensor::from_vec(last_tokens, (beam, 1), dev).map_err(Self::err)?;
+            rows = last(&self.model.decode(&t, &mut state).map_err(Self::err)?)?;
+            seqs = next.iter().map(|c| c.0.clone()).collect();
+            sums = next.iter().map(|c| c.1).collect();
+        }
+        // Not enough finished: the running ones count, best first.
+        let mut order: Vec<usize> = (0..seqs.len()).collect();
+        order.sort_by(|&a, &b| sums[b].total_cmp(&sums[a]));
+        for j in order {
+            if finished.len() >= beam {
+                break;
+            }
+            finished.push((seqs[j].clone(), sums[j]));
+        }
+        // MaximumLikelihoodRanker: log-probability over length.
+        let text_len = |seq: &Vec<u32>| seq.iter().filter(|&&t| t != s.eot).count().max(1) as f32;
+        let best = finished
+            .into_iter()
+            .max_by(|a, b| (a.1 / text_len(&a.0)).total_cmp(&(b.1 / text_len(&b.0))))
+            .unwrap_or_default();
+        let tokens: Vec<u32> = best.0.into_iter().filter(|&t| t != s.eot).collect();
+        let text = self.text_of(&tokens)?;
+        Ok(Decoded {
+            avg_logprob: best.1 / (tokens.len() + 1) as f32,
+            compression_ratio: compression_ratio(&text),
+            tokens,
+            no_speech_prob,
+            temperature: 0.0,
         })
     }
 
@@ -411,7 +549,12 @@ impl Transcriber {
             };
             let mut result = None;
             for &t in &opts.temperatures {
-                let d = self.decode_window(&enc, prompt, &initial, t, &mut rng)?;
+                let d = match opts.beam_size {
+                    Some(b) if b > 1 && t <= 0.0 => {
+                        self.decode_window_beam(&enc, prompt, &initial, b)?
+                    }
+                    _ => self.decode_window(&enc, prompt, &initial, t, &mut rng)?,
+                };
                 let mut fallback = d.compression_ratio > opts.compression_ratio_threshold
                     || d.avg_logprob < opts.logprob_threshold;
                 if d.no_speech_prob > opts.no_speech_threshold

@@ -14,6 +14,7 @@ use serde_json::Value;
 use super::TranslateError;
 use super::model::{DecoderState, Marian, first_id, last_logits, log_softmax};
 use crate::tasks::CancelToken;
+use crate::tasks::nn::top_k;
 
 /// `early_stopping` of a generation config.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -148,28 +149,6 @@ fn argmax(row: &[f32]) -> usize {
         if v > row[best] {
             best = i;
         }
-    }
-    best
-}
-
-/// Indices of the `k` largest values, largest first; on ties the lower
-/// index first.
-fn top_k(values: &[f32], k: usize) -> Vec<usize> {
-    // One pass keeping the best `k` in order: k is small (beams × 2) and
-    // the values many (beams × vocabulary).
-    let k = k.min(values.len());
-    let mut best: Vec<usize> = Vec::with_capacity(k + 1);
-    for (i, &v) in values.iter().enumerate() {
-        if best.len() == k {
-            let last = values[best[k - 1]];
-            // Ties keep the earlier index, so only strictly greater enters.
-            if v.total_cmp(&last) != std::cmp::Ordering::Greater {
-                continue;
-            }
-        }
-        let pos = best.partition_point(|&j| values[j].total_cmp(&v) != std::cmp::Ordering::Less);
-        best.insert(pos, i);
-        best.truncate(k);
     }
     best
 }
@@ -468,7 +447,7 @@ pub fn generate(
 
 #[cfg(test)]
 mod tests {
-    use super::top_k;
+    use crate::tasks::nn::top_k;
 
     #[test]
     fn top_k_orders_by_value_then_index() {
