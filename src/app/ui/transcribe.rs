@@ -158,6 +158,30 @@ impl App {
                     ui.ctx().copy_text(t.text.clone());
                     self.notify("Transcript copied.".into());
                 }
+                if ui
+                    .button("Translate")
+                    .on_hover_text("Open the transcript in the Translate panel")
+                    .clicked()
+                {
+                    // One segment a line, from the spoken language.
+                    let tr = &mut self.translate;
+                    tr.input = t
+                        .segments
+                        .iter()
+                        .map(|s| s.text.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    tr.from = t.language.clone();
+                    if tr.to == tr.from {
+                        tr.to = if tr.from == "en" {
+                            "de".into()
+                        } else {
+                            "en".into()
+                        };
+                    }
+                    tr.changed_at = Some(ui.input(|i| i.time));
+                    self.page = crate::app::Page::Demo(Panel::Translate);
+                }
                 for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
                     if ui.button(format!("Save .{}", f.extension())).clicked() {
                         self.send(Command::SaveText {
