@@ -67,3 +67,21 @@ setup_models() {
   fi
   export SPACEPORT_WHISPER_CT2="$dir"
 }
+
+# A PulseAudio server with a null sink whose monitor is the default source:
+# the microphone tests play speech into the sink and record the monitor
+# through cpal (ALSA's default device goes to PulseAudio).
+setup_pulse() {
+  if [ -z "${XDG_RUNTIME_DIR:-}" ] || [ ! -d "$XDG_RUNTIME_DIR" ]; then
+    export XDG_RUNTIME_DIR="/tmp/spaceport-runtime-$(id -u)"
+    mkdir -p "$XDG_RUNTIME_DIR" && chmod 700 "$XDG_RUNTIME_DIR"
+  fi
+  if ! pactl info >/dev/null 2>&1; then
+    say "starting a PulseAudio server with a null sink (its monitor is the test microphone)"
+    pulseaudio -D --exit-idle-time=-1 -n --load=module-native-protocol-unix 2>/dev/null
+    for _ in $(seq 50); do pactl info >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  pactl list short sinks | grep -q spaceport_test || pactl load-module module-null-sink sink_name=spaceport_test >/dev/null
+  pactl set-default-source spaceport_test.monitor
+  export SPACEPORT_TEST_SINK=spaceport_test
+}

@@ -5,10 +5,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/setup.sh
-# sox (with MP3) and espeak-ng make the audio the decoding tests read.
-setup_system sox libsox-fmt-mp3 espeak-ng
+# sox (with MP3) and espeak-ng make the audio the decoding tests read;
+# PulseAudio (and its ALSA plugin) stands in for a microphone.
+setup_system sox libsox-fmt-mp3 espeak-ng pulseaudio pulseaudio-utils libasound2-plugins
 setup_python
 setup_models
+setup_pulse
 say "cargo fmt --check"
 cargo fmt --all -- --check
 say "cargo clippy --all-targets -- -D warnings"

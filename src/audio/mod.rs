@@ -2,5 +2,6 @@
 //! resampler ([`resample`]). Microphone capture and voice activity
 //! detection will live here too.
 
+pub mod capture;
 pub mod decode;
 pub mod resample;

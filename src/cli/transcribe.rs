@@ -16,8 +16,17 @@ use crate::tasks::transcribe::formats::{Format, render};
 #[derive(Args, Debug)]
 pub struct TranscribeArgs {
     /// Audio files (WAV, FLAC, MP3, OGG, M4A).
-    #[arg(required = true)]
+    #[arg(required_unless_present = "mic")]
     pub files: Vec<std::path::PathBuf>,
+    /// Record from the microphone instead of reading files.
+    #[arg(long)]
+    pub mic: bool,
+    /// How long to record with --mic.
+    #[arg(long, default_value_t = 10.0)]
+    pub seconds: f64,
+    /// The input device for --mic (default: the system's).
+    #[arg(long)]
+    pub input_device: Option<String>,
     /// A Hub model id (from the cache, downloaded if needed) or a local
     /// folder, in the Hugging Face or CTranslate2 layout.
     #[arg(long)]
@@ -77,6 +86,14 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
         beam_size: args.beam,
         ..Default::default()
     };
+    if args.mic {
+        let samples = record(args.input_device.as_deref(), args.seconds)?;
+        let t = transcriber
+            .transcribe(&samples, &opts, &CancelToken::new(), &mut |_, _| {})
+            .map_err(|e| CliError::Model(e.to_string()))?;
+        print!("{}", render(&t, format));
+        return Ok(());
+    }
     for file in &args.files {
         let audio = decode_file(file, 16000).map_err(|e| CliError::Input(e.to_string()))?;
         if audio.damaged {
@@ -92,4 +109,40 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
         print!("{}", render(&t, format));
     }
     Ok(())
+}
+
+/// Records `seconds` from the microphone, resampled to 16 kHz mono.
+fn record(device: Option<&str>, seconds: f64) -> Result<Vec<f32>, CliError> {
+    use crate::audio::capture::Capture;
+    let mut cap = Capture::open(device).map_err(|e| CliError::Input(e.to_string()))?;
+    eprintln!(
+        "recording {seconds:.0} s from {} ({} Hz, {} channels)",
+        cap.device, cap.sample_rate_hz, cap.channels
+    );
+    let start = std::time::Instant::now();
+    let mut samples = Vec::new();
+    while start.elapsed().as_secs_f64() < seconds {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        match cap.take() {
+            Ok(s) => samples.extend(s),
+            Err(e) => {
+                eprintln!("note: {e}");
+                break;
+            }
+        }
+    }
+    if let Ok(s) = cap.take() {
+        samples.extend(s);
+    }
+    if cap.overflowed() > 0 {
+        eprintln!(
+            "note: {} samples were lost because reading fell behind.",
+            cap.overflowed()
+        );
+    }
+    Ok(crate::audio::resample::resample(
+        &samples,
+        cap.sample_rate_hz,
+        16000,
+    ))
 }
