@@ -65,6 +65,12 @@ pub enum Command {
     Transcribe(TranscribeJob),
     /// Stop the running transcription.
     CancelTranscription,
+    /// Start recording from the microphone (`None`: the default input).
+    StartRecording {
+        device: Option<String>,
+    },
+    /// Stop recording; the audio arrives as [`Event::RecordingDone`].
+    StopRecording,
     /// Write `text` to `path` (a transcript export).
     SaveText {
         path: PathBuf,
@@ -77,9 +83,17 @@ pub enum Command {
 pub struct TranscribeJob {
     pub generation: u64,
     pub model: PathBuf,
-    pub file: PathBuf,
+    pub source: AudioSource,
     pub options: TranscribeOptions,
     pub device: DeviceChoice,
+}
+
+/// Where the audio to transcribe comes from.
+#[derive(Clone, Debug)]
+pub enum AudioSource {
+    File(PathBuf),
+    /// A recording: 16 kHz mono samples.
+    Recording(Arc<Vec<f32>>),
 }
 
 /// One translation request: the text through each step in turn (two
@@ -173,6 +187,17 @@ pub enum Event {
         generation: u64,
         error: String,
     },
+    /// While recording: the peak level (dBFS), seconds so far, lost samples.
+    RecordingLevel {
+        dbfs: f32,
+        seconds: f32,
+        overflow: u64,
+    },
+    RecordingDone {
+        samples: Arc<Vec<f32>>,
+        note: Option<String>,
+    },
+    RecordingFailed(String),
     Saved {
         path: PathBuf,
     },
@@ -247,6 +272,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut translate_cancel = CancelToken::new();
     let mut transcribe: Option<SyncSender<(TranscribeJob, CancelToken)>> = None;
     let mut transcribe_cancel = CancelToken::new();
+    let mut recording: Option<CancelToken> = None;
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub = Hub::new(cfg),
@@ -376,6 +402,22 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                         generation: job.generation,
                         error: "Spaceport could not start transcribing; try again.".into(),
                     });
+                }
+            }
+            Command::StartRecording { device } => {
+                if recording.as_ref().is_some_and(|r| !r.is_cancelled()) {
+                    continue;
+                }
+                let stop = CancelToken::new();
+                recording = Some(stop.clone());
+                let sink2 = sink.clone();
+                job("spaceport-record", &sink, move || {
+                    record_loop(device, stop, sink2)
+                });
+            }
+            Command::StopRecording => {
+                if let Some(r) = recording.take() {
+                    r.cancel();
                 }
             }
             Command::SaveText { path, text } => {
@@ -536,19 +578,24 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
             }
         }
         let Some((_, _, t)) = &loaded else { continue };
-        let audio = match crate::audio::decode::decode_file(&job.file, 16000) {
-            Ok(a) => a,
-            Err(e) => {
-                sink.send(fail(e.to_string()));
-                continue;
-            }
+        let (samples, note) = match &job.source {
+            AudioSource::Recording(s) => (s.clone(), None),
+            AudioSource::File(path) => match crate::audio::decode::decode_file(path, 16000) {
+                Ok(a) => {
+                    let note = a.damaged.then(|| {
+                        format!(
+                            "The file is damaged or ends early; this is the {:.1} s that could be read.",
+                            a.duration_secs()
+                        )
+                    });
+                    (Arc::new(a.samples), note)
+                }
+                Err(e) => {
+                    sink.send(fail(e.to_string()));
+                    continue;
+                }
+            },
         };
-        let note = audio.damaged.then(|| {
-            format!(
-                "The file is damaged or ends early; this is the {:.1} s that could be read.",
-                audio.duration_secs()
-            )
-        });
         let mut on_segment = |seg: &Segment, progress: f32| {
             sink.send(Event::TranscriptionSegment {
                 generation: job.generation,
@@ -556,7 +603,7 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
                 progress,
             });
         };
-        match t.transcribe(&audio.samples, &job.options, &cancel, &mut on_segment) {
+        match t.transcribe(&samples, &job.options, &cancel, &mut on_segment) {
             Ok(transcript) => {
                 sink.send(Event::TranscriptionDone {
                     generation: job.generation,
@@ -570,6 +617,49 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
             }
         }
     }
+}
+
+/// The recording thread: owns the microphone (cpal streams stay on one
+/// thread), reports the level ten times a second, and hands the audio over
+/// at 16 kHz when stopped — or when the device fails, keeping what it got.
+fn record_loop(device: Option<String>, stop: CancelToken, sink: Sink) {
+    use crate::audio::capture::{Capture, level_dbfs};
+    let mut cap = match Capture::open(device.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            sink.send(Event::RecordingFailed(e.to_string()));
+            return;
+        }
+    };
+    let mut samples: Vec<f32> = Vec::new();
+    let mut note = None;
+    let rate = cap.sample_rate_hz.max(1) as f32;
+    while !stop.is_cancelled() {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+        match cap.take() {
+            Ok(chunk) => {
+                let dbfs = level_dbfs(&chunk);
+                samples.extend(chunk);
+                sink.send(Event::RecordingLevel {
+                    dbfs,
+                    seconds: samples.len() as f32 / rate,
+                    overflow: cap.overflowed(),
+                });
+            }
+            Err(e) => {
+                note = Some(e.to_string());
+                break;
+            }
+        }
+    }
+    if let Ok(rest) = cap.take() {
+        samples.extend(rest);
+    }
+    let resampled = crate::audio::resample::resample(&samples, cap.sample_rate_hz, 16000);
+    sink.send(Event::RecordingDone {
+        samples: Arc::new(resampled),
+        note,
+    });
 }
 
 /// Runs a search (or its next page) on a worker and reports the page.

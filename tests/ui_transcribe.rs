@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use spaceport::app::App;
 use spaceport::settings::Settings;
 
@@ -30,10 +30,17 @@ fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App
     let start = Instant::now();
     while !done(h) {
         h.step();
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "timed out waiting for {what}"
-        );
+        if start.elapsed() > Duration::from_secs(60) {
+            let labels: Vec<String> = h
+                .query_all_by(|_| true)
+                .filter_map(|n| {
+                    n.accesskit_node()
+                        .label()
+                        .or_else(|| n.accesskit_node().value())
+                })
+                .collect();
+            panic!("timed out waiting for {what}; the window shows: {labels:?}");
+        }
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -84,4 +91,54 @@ fn drop_a_recording_see_segments_save_subtitles() {
         "{text}"
     );
     assert!(text.to_lowercase().contains("bowls"));
+}
+
+#[test]
+fn record_from_the_microphone_then_transcribe() {
+    let sink = std::env::var("SPACEPORT_TEST_SINK")
+        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    support::install_fixture(
+        &cache,
+        "Systran/faster-whisper-tiny.en",
+        &support::whisper_ct2_dir(),
+    );
+    let wav = tmp.path().join("say.wav");
+    support::speak("The juice of lemons makes fine punch.", &wav);
+    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", &cache);
+    let mut h = Harness::builder()
+        .with_size(egui::Vec2::new(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
+        });
+    h.get_by_label("Transcribe").click();
+    wait_for(&mut h, "the page", |h| h.query_by_label("Record").is_some());
+    h.get_by_label("Record").click();
+    wait_for(&mut h, "recording", |h| {
+        h.query_by_label_contains(" s").is_some() && h.query_by_label("Stop recording").is_some()
+    });
+    let player = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(500));
+        std::process::Command::new("paplay")
+            .args(["-d", &sink])
+            .arg(&wav)
+            .status()
+            .unwrap()
+            .success()
+    });
+    while !player.is_finished() {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(player.join().unwrap(), "paplay");
+    h.get_by_label("Stop recording").click();
+    wait_for(&mut h, "the transcript", |h| {
+        h.query_by_label("Copy text").is_some()
+    });
+    let heard = ["juice", "lemons", "fine", "punch"]
+        .iter()
+        .filter(|w| h.query_by_label_contains(w).is_some())
+        .count();
+    assert!(heard >= 3, "heard {heard} of 4 words");
 }

@@ -180,6 +180,28 @@ impl App {
                     self.transcribe.status = TranscribeStatus::Failed(error);
                 }
             }
+            Event::RecordingLevel {
+                dbfs,
+                seconds,
+                overflow,
+            } => {
+                self.transcribe.recording = Some((dbfs, seconds, overflow));
+            }
+            Event::RecordingDone { samples, note } => {
+                self.transcribe.recording = None;
+                if let Some(model) = self.transcribe.record_model.take() {
+                    self.start_transcription(
+                        model,
+                        crate::workers::AudioSource::Recording(samples),
+                    );
+                }
+                self.transcribe.note = note;
+            }
+            Event::RecordingFailed(e) => {
+                self.transcribe.recording = None;
+                self.transcribe.record_model = None;
+                self.transcribe.status = TranscribeStatus::Failed(e);
+            }
             Event::Saved { path } => self.notify(format!("Saved {}.", path.display())),
             Event::SaveFailed { path, error } => {
                 self.notify_error(format!("Could not save {}: {error}", path.display()));

@@ -181,6 +181,10 @@ pub struct TranscribePage {
         crate::tasks::transcribe::decode::Transcript,
     )>,
     pub note: Option<String>,
+    /// While recording: level (dBFS), seconds, lost samples.
+    pub recording: Option<(f32, f32, u64)>,
+    /// The model a recording will be transcribed with.
+    pub record_model: Option<std::path::PathBuf>,
 }
 
 /// A message for the user, shown until dismissed.

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use crate::app::{App, TranscribeStatus};
 use crate::catalog::Panel;
 use crate::tasks::transcribe::formats::{Format, render};
-use crate::workers::{Command, TranscribeJob};
+use crate::workers::{AudioSource, Command, TranscribeJob};
 
 fn clock(secs: f64) -> String {
     let t = secs.max(0.0);
@@ -17,20 +17,26 @@ fn clock(secs: f64) -> String {
 }
 
 impl App {
-    fn start_transcription(&mut self, model: PathBuf, file: PathBuf) {
+    /// Starts transcribing a file or a recording.
+    pub(crate) fn start_transcription(&mut self, model: PathBuf, source: AudioSource) {
         let page = &mut self.transcribe;
         page.generation += 1;
         page.status = TranscribeStatus::LoadingModel;
         page.segments.clear();
         page.transcript = None;
         page.note = None;
-        page.path_input = file.display().to_string();
-        page.file = Some(file.clone());
+        page.file = match &source {
+            AudioSource::File(f) => {
+                page.path_input = f.display().to_string();
+                Some(f.clone())
+            }
+            AudioSource::Recording(_) => None,
+        };
         let generation = page.generation;
         self.send(Command::Transcribe(TranscribeJob {
             generation,
             model,
-            file,
+            source,
             options: Default::default(),
             device: self.settings.device,
         }));
@@ -90,7 +96,7 @@ impl App {
             )
         });
         if let Some(file) = dropped {
-            self.start_transcription(model_dir.clone(), file);
+            self.start_transcription(model_dir.clone(), AudioSource::File(file));
         }
         let frame = egui::Frame::group(ui.style()).stroke(if hovering {
             egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
@@ -113,7 +119,7 @@ impl App {
                     )
                     .clicked()
                 {
-                    self.start_transcription(model_dir.clone(), path);
+                    self.start_transcription(model_dir.clone(), AudioSource::File(path));
                 }
             });
             ui.small(if hovering {
@@ -121,6 +127,39 @@ impl App {
             } else {
                 "or drop an audio file (WAV, FLAC, MP3, OGG, M4A) on the window"
             });
+        });
+        // The microphone: record, then transcribe what was said.
+        ui.horizontal(|ui| match self.transcribe.recording {
+            Some((dbfs, secs, overflow)) => {
+                if ui.button("Stop recording").clicked() {
+                    self.send(Command::StopRecording);
+                }
+                // -60 dBFS (silence) to 0 dBFS (full scale).
+                let level = ((dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
+                ui.add(
+                    egui::ProgressBar::new(level)
+                        .desired_width(160.0)
+                        .text("level"),
+                );
+                ui.label(format!("{secs:.1} s"));
+                if overflow > 0 {
+                    ui.colored_label(
+                        ui.visuals().warn_fg_color,
+                        format!("{overflow} samples lost"),
+                    );
+                }
+            }
+            None => {
+                if ui
+                    .button("Record")
+                    .on_hover_text("Record from the microphone, then transcribe")
+                    .clicked()
+                {
+                    self.transcribe.record_model = Some(model_dir.clone());
+                    self.transcribe.recording = Some((f32::NEG_INFINITY, 0.0, 0));
+                    self.send(Command::StartRecording { device: None });
+                }
+            }
         });
         match self.transcribe.status.clone() {
             TranscribeStatus::LoadingModel => {
@@ -150,9 +189,9 @@ impl App {
         if let Some(n) = &self.transcribe.note {
             ui.colored_label(ui.visuals().warn_fg_color, n);
         }
-        if let Some(t) = self.transcribe.transcript.clone()
-            && let Some(file) = self.transcribe.file.clone()
-        {
+        if let Some(t) = self.transcribe.transcript.clone() {
+            // Exports go beside the audio file (a recording has none yet).
+            let file = self.transcribe.file.clone();
             ui.horizontal(|ui| {
                 if ui.button("Copy text").clicked() {
                     ui.ctx().copy_text(t.text.clone());
@@ -182,12 +221,14 @@ impl App {
                     tr.changed_at = Some(ui.input(|i| i.time));
                     self.page = crate::app::Page::Demo(Panel::Translate);
                 }
-                for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
-                    if ui.button(format!("Save .{}", f.extension())).clicked() {
-                        self.send(Command::SaveText {
-                            path: file.with_extension(f.extension()),
-                            text: render(&t, f),
-                        });
+                if let Some(file) = &file {
+                    for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
+                        if ui.button(format!("Save .{}", f.extension())).clicked() {
+                            self.send(Command::SaveText {
+                                path: file.with_extension(f.extension()),
+                                text: render(&t, f),
+                            });
+                        }
                     }
                 }
                 ui.small(format!("Language: {}", t.language));
