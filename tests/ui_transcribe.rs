@@ -119,7 +119,9 @@ fn record_from_the_microphone_then_transcribe() {
         h.query_by_label_contains(" s").is_some() && h.query_by_label("Stop recording").is_some()
     });
     let player = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(500));
+        // Give a freshly started sound server time to deliver the first
+        // buffers, so the start of the sentence is not clipped.
+        std::thread::sleep(Duration::from_millis(1200));
         std::process::Command::new("paplay")
             .args(["-d", &sink])
             .arg(&wav)
@@ -132,13 +134,31 @@ fn record_from_the_microphone_then_transcribe() {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(player.join().unwrap(), "paplay");
+    let tail = Instant::now();
+    while tail.elapsed() < Duration::from_millis(600) {
+        h.step();
+        std::thread::sleep(Duration::from_millis(20));
+    }
     h.get_by_label("Stop recording").click();
     wait_for(&mut h, "the transcript", |h| {
         h.query_by_label("Copy text").is_some()
     });
-    let heard = ["juice", "lemons", "fine", "punch"]
+    let shown: String = h
+        .query_all_by(|_| true)
+        .flat_map(|n| {
+            let node = n.accesskit_node();
+            [node.label(), node.value()]
+        })
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_lowercase();
+    let heard = ["juice", "lemon", "makes", "punch"]
         .iter()
-        .filter(|w| h.query_by_label_contains(w).is_some())
+        .filter(|w| shown.contains(*w))
         .count();
-    assert!(heard >= 3, "heard {heard} of 4 words");
+    eprintln!("heard {heard} of 4 words in: {shown}");
+    // tiny.en on synthetic speech that went through a sound server: most,
+    // not necessarily all, of the content words come back.
+    assert!(heard >= 3, "heard {heard} of 4 words in: {shown}");
 }
