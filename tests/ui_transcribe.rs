@@ -1,7 +1,8 @@
 //! The Transcribe page driven through its widgets with the real tiny.en
 //! weights (CTranslate2, fetched by the test command) installed in the
 //! cache: a WAV dropped on the window is transcribed, its segments appear,
-//! and "Save .srt" writes subtitles beside it.
+//! "Save .srt" writes subtitles beside it and "Translate" carries the text
+//! to the Translate panel.
 
 mod support;
 
@@ -91,6 +92,25 @@ fn drop_a_recording_see_segments_save_subtitles() {
         "{text}"
     );
     assert!(text.to_lowercase().contains("bowls"));
+
+    // "Translate" beside the transcript (the side bar's page button shares
+    // the name and comes first) opens the Translate panel with the text.
+    // The "Saved …" notice pushes the page down; click after it is shown.
+    wait_for(&mut h, "the saved notice", |h| {
+        h.query_by_label_contains("Saved ").is_some()
+    });
+    h.query_all_by_label("Translate")
+        .last()
+        .expect("the Translate action")
+        .click();
+    wait_for(&mut h, "the Translate panel", |h| {
+        h.query_by_label("Audio file").is_none()
+    });
+    let carried = h
+        .query_all_by(|_| true)
+        .filter_map(|n| n.accesskit_node().value())
+        .any(|v| v.to_lowercase().contains("bowls"));
+    assert!(carried, "the transcript is in the Translate input");
 }
 
 #[test]
