@@ -95,7 +95,7 @@ fn drop_a_recording_see_segments_save_subtitles() {
 
     // "Translate" beside the transcript (the side bar's page button shares
     // the name and comes first) opens the Translate panel with the text.
-    // The "Saved …" notice pushes the page down; click after it is shown.
+    // The "Saved …" notice floats in the corner; the page stays put.
     wait_for(&mut h, "the saved notice", |h| {
         h.query_by_label_contains("Saved ").is_some()
     });

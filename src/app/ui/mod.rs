@@ -20,7 +20,7 @@ impl App {
             .resizable(false)
             .exact_size(150.0)
             .show(ui, |ui| self.sidebar_ui(ui));
-        if self.offline() || self.unreachable.is_some() || !self.notices.is_empty() {
+        if self.offline() || self.unreachable.is_some() {
             egui::Panel::top("banners").show(ui, |ui| self.banners_ui(ui));
         }
         egui::CentralPanel::default().show(ui, |ui| match self.page {
@@ -31,6 +31,20 @@ impl App {
             Page::Demo(panel) => self.demo_page_ui(ui, panel),
             Page::Settings => self.settings_page_ui(ui),
         });
+        if !self.notices.is_empty() {
+            // Notices float over the bottom right corner rather than taking a
+            // row of the layout, so the page never shifts under the pointer.
+            let ctx = ui.ctx().clone();
+            egui::Area::new(egui::Id::unique("notices"))
+                .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -12.0])
+                .order(egui::Order::Foreground)
+                .show(&ctx, |ui| {
+                    egui::Frame::popup(ui.style()).show(ui, |ui| {
+                        ui.set_max_width(520.0);
+                        self.notices_ui(ui);
+                    });
+                });
+        }
         if self.confirm_delete.is_some() {
             self.confirm_delete_ui(ui);
         }
@@ -82,6 +96,9 @@ impl App {
                 format!("Working offline — the Hub can't be reached. {e}"),
             );
         }
+    }
+
+    fn notices_ui(&mut self, ui: &mut egui::Ui) {
         let now = ui.input(|i| i.time);
         self.notices
             .retain(|n| n.is_error || n.shown_at.is_none_or(|t| now - t < super::NOTICE_SECS));
