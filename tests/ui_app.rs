@@ -5,13 +5,12 @@
 
 mod support;
 
-use std::time::{Duration, Instant};
-
 use egui_kittest::Harness;
-use egui_kittest::kittest::{NodeT, Queryable};
+use egui_kittest::kittest::Queryable;
 use spaceport::app::App;
 use spaceport::settings::Settings;
 use support::standin_hub::{Fault, StandinHub};
+use support::ui::wait_for;
 
 const MARIAN: &str = "Helsinki-NLP/opus-mt-tiny-en-de";
 
@@ -22,29 +21,6 @@ fn harness(s: &StandinHub, cache: &std::path::Path, settings: Settings) -> Harne
         .build_eframe(move |cc| {
             App::with_settings(&cc.egui_ctx, cfg, settings).expect("workers start")
         })
-}
-
-/// Steps the UI until `done` holds (the workers answer asynchronously).
-fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App>) -> bool) {
-    let start = Instant::now();
-    loop {
-        h.step();
-        if done(h) {
-            return;
-        }
-        if start.elapsed() > Duration::from_secs(20) {
-            let labels: Vec<String> = h
-                .query_all_by(|_| true)
-                .filter_map(|n| {
-                    n.accesskit_node()
-                        .label()
-                        .or_else(|| n.accesskit_node().value())
-                })
-                .collect();
-            panic!("timed out waiting for {what}; the window shows: {labels:#?}");
-        }
-        std::thread::sleep(Duration::from_millis(15));
-    }
 }
 
 #[test]

@@ -14,6 +14,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use spaceport::app::App;
 use spaceport::settings::Settings;
+use support::ui::{wait_for, window_text};
 
 #[derive(Debug)]
 struct Dropped(PathBuf);
@@ -24,25 +25,6 @@ impl egui::DroppedFile for Dropped {
     }
     fn bytes(&self) -> Result<Vec<u8>, String> {
         std::fs::read(&self.0).map_err(|e| e.to_string())
-    }
-}
-
-fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App>) -> bool) {
-    let start = Instant::now();
-    while !done(h) {
-        h.step();
-        if start.elapsed() > Duration::from_secs(60) {
-            let labels: Vec<String> = h
-                .query_all_by(|_| true)
-                .filter_map(|n| {
-                    n.accesskit_node()
-                        .label()
-                        .or_else(|| n.accesskit_node().value())
-                })
-                .collect();
-            panic!("timed out waiting for {what}; the window shows: {labels:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -163,16 +145,7 @@ fn record_from_the_microphone_then_transcribe() {
     wait_for(&mut h, "the transcript", |h| {
         h.query_by_label("Copy text").is_some()
     });
-    let shown: String = h
-        .query_all_by(|_| true)
-        .flat_map(|n| {
-            let node = n.accesskit_node();
-            [node.label(), node.value()]
-        })
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ")
-        .to_lowercase();
+    let shown = window_text(&h).join(" ").to_lowercase();
     let heard = ["juice", "lemon", "makes", "punch"]
         .iter()
         .filter(|w| shown.contains(*w))

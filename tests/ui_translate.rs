@@ -6,24 +6,12 @@
 mod support;
 
 use std::path::Path;
-use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use spaceport::app::App;
 use spaceport::settings::Settings;
-
-fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_, App>) -> bool) {
-    let start = Instant::now();
-    while !done(h) {
-        h.step();
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "timed out waiting for {what}"
-        );
-        std::thread::sleep(Duration::from_millis(15));
-    }
-}
+use support::ui::wait_for;
 
 #[test]
 fn type_text_get_the_translation_then_swap() {

@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod standin_hub;
+pub mod ui;
 
 use serde_json::json;
 use standin_hub::{FileSpec, RepoSpec, StandinHub};
