@@ -31,6 +31,10 @@ impl App {
             Page::Demo(panel) => self.demo_page_ui(ui, panel),
             Page::Settings => self.settings_page_ui(ui),
         });
+        // Expire first, so the last notice's frame is not drawn empty.
+        let now = ui.input(|i| i.time);
+        self.notices
+            .retain(|n| n.is_error || n.shown_at.is_none_or(|t| now - t < super::NOTICE_SECS));
         if !self.notices.is_empty() {
             // Notices float over the bottom right corner rather than taking a
             // row of the layout, so the page never shifts under the pointer.
@@ -100,8 +104,6 @@ impl App {
 
     fn notices_ui(&mut self, ui: &mut egui::Ui) {
         let now = ui.input(|i| i.time);
-        self.notices
-            .retain(|n| n.is_error || n.shown_at.is_none_or(|t| now - t < super::NOTICE_SECS));
         let mut dismiss = None;
         for (i, n) in self.notices.iter_mut().enumerate() {
             if !n.is_error {
