@@ -211,8 +211,20 @@ pub fn install_fixture(cache: &Path, repo: &str, fixture: &Path) {
 /// Speech for `text` as a WAV at `path`, spoken by espeak-ng (US English,
 /// 130 words a minute); the test command installs espeak-ng.
 pub fn speak(text: &str, path: &Path) {
+    espeak(text, path, &["-v", "en-us", "-s", "130"]);
+}
+
+/// espeak-ng speech with a short pause between words (`-g 6`, 60 ms),
+/// which is how the word-error-rate tests talk: espeak's run-together
+/// words are the hardest part for tiny.en, not the decoding.
+pub fn speak_clearly(text: &str, path: &Path) {
+    espeak(text, path, &["-v", "en-us", "-s", "145", "-g", "6"]);
+}
+
+fn espeak(text: &str, path: &Path, voice: &[&str]) {
     let ok = std::process::Command::new("espeak-ng")
-        .args(["-v", "en-us", "-s", "130", "-w"])
+        .args(voice)
+        .arg("-w")
         .arg(path)
         .arg(text)
         .status()
@@ -239,4 +251,37 @@ pub fn whisper_ct2_dir() -> std::path::PathBuf {
         dir.display()
     );
     dir
+}
+
+pub fn words(s: &str) -> Vec<String> {
+    s.to_lowercase()
+        .replace("it's", "it is")
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c.is_whitespace() {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .map(str::to_string)
+        .collect()
+}
+
+/// Word error rate (lower case, punctuation dropped, "it's" spelled out): word-level edit distance over the reference length.
+pub fn wer(reference: &str, hypothesis: &str) -> f64 {
+    let (r, h) = (words(reference), words(hypothesis));
+    let mut prev: Vec<usize> = (0..=h.len()).collect();
+    for (i, rw) in r.iter().enumerate() {
+        let mut cur = vec![i + 1; h.len() + 1];
+        for (j, hw) in h.iter().enumerate() {
+            cur[j + 1] = (prev[j] + usize::from(rw != hw))
+                .min(prev[j + 1] + 1)
+                .min(cur[j] + 1);
+        }
+        prev = cur;
+    }
+    prev[h.len()] as f64 / r.len().max(1) as f64
 }

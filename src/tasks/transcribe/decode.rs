@@ -622,6 +622,11 @@ impl Transcriber {
                 seek += size;
             }
             for (start, end, tokens) in new_segments {
+                // The model may place a timestamp in the padding after the
+                // audio (the reference keeps it); a subtitle never outlasts
+                // the sound it belongs to.
+                let window_end = time_offset + seg_secs;
+                let (start, end) = (start.min(window_end), end.min(window_end));
                 let text = self.text_of(&tokens)?;
                 if text.trim().is_empty() || start >= end {
                     continue;
