@@ -65,12 +65,25 @@ pub enum Command {
     Transcribe(TranscribeJob),
     /// Stop the running transcription.
     CancelTranscription,
-    /// Start recording from the microphone (`None`: the default input).
+    /// Start recording from the microphone (`None`: the default input);
+    /// with `live`, dictate: transcribe while recording.
     StartRecording {
         device: Option<String>,
+        live: Option<LiveJob>,
     },
     /// Stop recording; the audio arrives as [`Event::RecordingDone`].
     StopRecording,
+    /// List the microphones (as [`Event::InputDevices`]).
+    ListInputDevices,
+    /// Read which languages a Whisper model folder knows.
+    ModelLanguages {
+        dir: PathBuf,
+    },
+    /// Wait for a file dialog opened on the UI thread.
+    Dialog {
+        purpose: DialogPurpose,
+        dialog: Dialog,
+    },
     /// Write `text` to `path` (a transcript export).
     SaveText {
         path: PathBuf,
@@ -84,6 +97,35 @@ pub struct TranscribeJob {
     pub generation: u64,
     pub model: PathBuf,
     pub source: AudioSource,
+    pub options: TranscribeOptions,
+    pub device: DeviceChoice,
+}
+
+/// A file dialog, opened on the UI thread (where macOS wants it) and
+/// awaited on a worker so the window keeps drawing.
+pub struct Dialog(pub std::pin::Pin<Box<dyn std::future::Future<Output = Vec<PathBuf>> + Send>>);
+
+impl std::fmt::Debug for Dialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dialog")
+    }
+}
+
+/// What a file dialog was for.
+#[derive(Clone, Debug)]
+pub enum DialogPurpose {
+    /// Audio files to transcribe.
+    OpenAudio,
+    /// Where to save a transcript; the format follows the extension
+    /// chosen (`.txt` when there is none).
+    SaveTranscript(Box<Transcript>),
+}
+
+/// Live dictation while recording: the model and how to decode.
+#[derive(Clone, Debug)]
+pub struct LiveJob {
+    pub generation: u64,
+    pub model: PathBuf,
     pub options: TranscribeOptions,
     pub device: DeviceChoice,
 }
@@ -197,6 +239,34 @@ pub enum Event {
         samples: Arc<Vec<f32>>,
         note: Option<String>,
     },
+    InputDevices(Vec<String>),
+    ModelLanguages {
+        dir: PathBuf,
+        languages: Vec<String>,
+    },
+    /// Files chosen in an open dialog (empty when it was cancelled).
+    FilesChosen {
+        purpose: DialogPurpose,
+        paths: Vec<PathBuf>,
+    },
+    /// Live dictation: the utterance being spoken, so far.
+    LivePartial {
+        generation: u64,
+        text: String,
+    },
+    /// Live dictation: an utterance is final (times from the recording
+    /// start).
+    LiveFinal {
+        generation: u64,
+        segments: Vec<Segment>,
+    },
+    /// Live dictation ended (after the recording stopped): everything said
+    /// is final; `error` when the model could not be used.
+    LiveDone {
+        generation: u64,
+        language: String,
+        error: Option<String>,
+    },
     RecordingFailed(String),
     Saved {
         path: PathBuf,
@@ -271,6 +341,8 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut translate: Option<SyncSender<(TranslateJob, CancelToken)>> = None;
     let mut translate_cancel = CancelToken::new();
     let mut transcribe: Option<SyncSender<(TranscribeJob, CancelToken)>> = None;
+    // The Whisper model, shared by file transcription and live dictation.
+    let whisper = WhisperCache::default();
     let mut transcribe_cancel = CancelToken::new();
     let mut recording: Option<CancelToken> = None;
     while let Ok(cmd) = rx.recv() {
@@ -387,8 +459,11 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 if transcribe.is_none() {
                     let (tx, rx) = sync_channel(8);
                     let sink2 = sink.clone();
-                    if spawn_named("spaceport-transcribe", move || transcribe_loop(rx, sink2))
-                        .is_ok()
+                    let cache = whisper.clone();
+                    if spawn_named("spaceport-transcribe", move || {
+                        transcribe_loop(rx, cache, sink2)
+                    })
+                    .is_ok()
                     {
                         transcribe = Some(tx);
                     }
@@ -404,21 +479,78 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                     });
                 }
             }
-            Command::StartRecording { device } => {
+            Command::StartRecording { device, live } => {
                 if recording.as_ref().is_some_and(|r| !r.is_cancelled()) {
                     continue;
                 }
                 let stop = CancelToken::new();
                 recording = Some(stop.clone());
                 let sink2 = sink.clone();
+                // Audio for the live thread, at the device's rate.
+                let (to_live, rate_tx) = match live {
+                    Some(live) => {
+                        let (tx, rx) = std::sync::mpsc::channel::<Vec<f32>>();
+                        let (rate_tx, rate_rx) = std::sync::mpsc::channel::<u32>();
+                        let (sink3, cache) = (sink.clone(), whisper.clone());
+                        job("spaceport-live", &sink, move || {
+                            live_loop(live, rx, rate_rx, cache, sink3)
+                        });
+                        (Some(tx), Some(rate_tx))
+                    }
+                    None => (None, None),
+                };
                 job("spaceport-record", &sink, move || {
-                    record_loop(device, stop, sink2)
+                    record_loop(device, stop, to_live, rate_tx, sink2)
                 });
             }
             Command::StopRecording => {
                 if let Some(r) = recording.take() {
                     r.cancel();
                 }
+            }
+            Command::ListInputDevices => {
+                let sink2 = sink.clone();
+                job("spaceport-devices", &sink, move || {
+                    sink2.send(Event::InputDevices(crate::audio::capture::input_devices()));
+                });
+            }
+            Command::ModelLanguages { dir } => {
+                let sink2 = sink.clone();
+                job("spaceport-model-info", &sink, move || {
+                    let languages = crate::tasks::transcribe::model_languages(&dir);
+                    sink2.send(Event::ModelLanguages { dir, languages });
+                });
+            }
+            Command::Dialog { purpose, dialog } => {
+                let sink2 = sink.clone();
+                job("spaceport-dialog", &sink, move || {
+                    let paths = pollster::block_on(dialog.0);
+                    match (purpose, paths.first()) {
+                        (DialogPurpose::SaveTranscript(t), Some(path)) => {
+                            use crate::tasks::transcribe::formats::{Format, render};
+                            let format = path
+                                .extension()
+                                .and_then(|e| Format::parse(&e.to_string_lossy()))
+                                .unwrap_or(Format::Txt);
+                            let path = if path.extension().is_none() {
+                                path.with_extension("txt")
+                            } else {
+                                path.clone()
+                            };
+                            sink2.send(match std::fs::write(&path, render(&t, format)) {
+                                Ok(()) => Event::Saved { path },
+                                Err(e) => Event::SaveFailed {
+                                    error: crate::hub::HubError::io("write", &path, e).to_string(),
+                                    path,
+                                },
+                            });
+                        }
+                        (DialogPurpose::SaveTranscript(_), None) => {}
+                        (purpose, _) => {
+                            sink2.send(Event::FilesChosen { purpose, paths });
+                        }
+                    }
+                });
             }
             Command::SaveText { path, text } => {
                 let sink2 = sink.clone();
@@ -547,8 +679,7 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
 
 /// The transcription thread: keeps the loaded Whisper model and serves
 /// jobs, newest first; decodes the file, streams segments.
-fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
-    let mut loaded: Option<(PathBuf, DeviceChoice, Transcriber)> = None;
+fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCache, sink: Sink) {
     while let Ok(mut next) = rx.recv() {
         while let Ok(newer) = rx.try_recv() {
             next = newer;
@@ -561,23 +692,17 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
             generation: job.generation,
             error,
         };
-        if !loaded
-            .as_ref()
-            .is_some_and(|(d, c, _)| *d == job.model && *c == job.device)
-        {
+        let t = match cache.get(&job.model, job.device, || {
             sink.send(Event::TranscriptionLoading {
                 generation: job.generation,
             });
-            let device = device::select(job.device).device;
-            match Transcriber::load(&job.model, &device) {
-                Ok(t) => loaded = Some((job.model.clone(), job.device, t)),
-                Err(e) => {
-                    sink.send(fail(e.to_string()));
-                    continue;
-                }
+        }) {
+            Ok(t) => t,
+            Err(e) => {
+                sink.send(fail(e));
+                continue;
             }
-        }
-        let Some((_, _, t)) = &loaded else { continue };
+        };
         let (samples, note) = match &job.source {
             AudioSource::Recording(s) => (s.clone(), None),
             AudioSource::File(path) => match crate::audio::decode::decode_file(path, 16000) {
@@ -619,10 +744,95 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, sink: Sink) {
     }
 }
 
+/// The loaded Whisper model, shared by the transcription and live
+/// threads (one copy in memory).
+#[derive(Clone, Default)]
+struct WhisperCache(Arc<Mutex<Option<HeldWhisper>>>);
+
+/// A loaded model: its folder, the device asked for, the model.
+type HeldWhisper = (PathBuf, DeviceChoice, Arc<Transcriber>);
+
+impl WhisperCache {
+    /// The model in `dir`, loaded (calling `loading` first) when it is not
+    /// the one held.
+    fn get(
+        &self,
+        dir: &std::path::Path,
+        choice: DeviceChoice,
+        loading: impl FnOnce(),
+    ) -> Result<Arc<Transcriber>, String> {
+        let mut held = self
+            .0
+            .lock()
+            .map_err(|_| "Spaceport could not use the model; try again.".to_string())?;
+        if let Some((d, c, t)) = held.as_ref()
+            && d == dir
+            && *c == choice
+        {
+            return Ok(t.clone());
+        }
+        loading();
+        *held = None; // free the old model before loading the next
+        let device = device::select(choice).device;
+        let t = Arc::new(Transcriber::load(dir, &device).map_err(|e| e.to_string())?);
+        *held = Some((dir.to_path_buf(), choice, t.clone()));
+        Ok(t)
+    }
+}
+
+/// The live dictation thread: cuts the recording into utterances and
+/// decodes them as they are spoken (see `tasks::transcribe::live`).
+fn live_loop(
+    job: LiveJob,
+    audio: Receiver<Vec<f32>>,
+    rate: Receiver<u32>,
+    cache: WhisperCache,
+    sink: Sink,
+) {
+    use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+    let generation = job.generation;
+    let done = |language: String, error: Option<String>| Event::LiveDone {
+        generation,
+        language,
+        error,
+    };
+    // The recorder says the device's rate once it is open (or hangs up).
+    let Ok(rate) = rate.recv() else {
+        sink.send(done(String::new(), None));
+        return;
+    };
+    let t = match cache.get(&job.model, job.device, || {}) {
+        Ok(t) => t,
+        Err(e) => {
+            sink.send(done(String::new(), Some(e)));
+            return;
+        }
+    };
+    let mut live = LiveDictation::new(rate, job.options.clone(), LiveConfig::default());
+    let result = run_live(&audio, &mut live, &t, &CancelToken::new(), &mut |ev| {
+        sink.send(match ev {
+            LiveEvent::Partial { text, .. } => Event::LivePartial { generation, text },
+            LiveEvent::Final { segments } => Event::LiveFinal {
+                generation,
+                segments,
+            },
+        });
+    });
+    let language = live.language.clone().unwrap_or_else(|| "en".into());
+    sink.send(done(language, result.err().map(|e| e.to_string())));
+}
+
 /// The recording thread: owns the microphone (cpal streams stay on one
-/// thread), reports the level ten times a second, and hands the audio over
-/// at 16 kHz when stopped — or when the device fails, keeping what it got.
-fn record_loop(device: Option<String>, stop: CancelToken, sink: Sink) {
+/// thread), reports the level twenty times a second, passes the audio on to
+/// live dictation when asked, and hands it all over at 16 kHz when stopped
+/// — or when the device fails, keeping what it got.
+fn record_loop(
+    device: Option<String>,
+    stop: CancelToken,
+    live: Option<std::sync::mpsc::Sender<Vec<f32>>>,
+    live_rate: Option<std::sync::mpsc::Sender<u32>>,
+    sink: Sink,
+) {
     use crate::audio::capture::{Capture, level_dbfs};
     let mut cap = match Capture::open(device.as_deref()) {
         Ok(c) => c,
@@ -631,14 +841,20 @@ fn record_loop(device: Option<String>, stop: CancelToken, sink: Sink) {
             return;
         }
     };
+    if let Some(r) = &live_rate {
+        let _ = r.send(cap.sample_rate_hz);
+    }
     let mut samples: Vec<f32> = Vec::new();
     let mut note = None;
     let rate = cap.sample_rate_hz.max(1) as f32;
     while !stop.is_cancelled() {
-        std::thread::sleep(std::time::Duration::from_millis(100));
+        std::thread::sleep(std::time::Duration::from_millis(50));
         match cap.take() {
             Ok(chunk) => {
                 let dbfs = level_dbfs(&chunk);
+                if let Some(l) = &live {
+                    let _ = l.send(chunk.clone());
+                }
                 samples.extend(chunk);
                 sink.send(Event::RecordingLevel {
                     dbfs,
@@ -653,8 +869,12 @@ fn record_loop(device: Option<String>, stop: CancelToken, sink: Sink) {
         }
     }
     if let Ok(rest) = cap.take() {
+        if let Some(l) = &live {
+            let _ = l.send(rest.clone());
+        }
         samples.extend(rest);
     }
+    drop(live); // the live thread finalises what was being said
     let resampled = crate::audio::resample::resample(&samples, cap.sample_rate_hz, 16000);
     sink.send(Event::RecordingDone {
         samples: Arc::new(resampled),

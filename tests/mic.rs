@@ -1,32 +1,27 @@
 //! The microphone end to end through a real audio server: PulseAudio with
 //! a null sink (set up by the test command), espeak-ng speech played into
 //! it, and `spaceport transcribe --mic` recording the sink's monitor
-//! through cpal.
+//! through cpal — recorded, then transcribed; and dictated live.
 
 mod support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-#[test]
-fn dictation_through_the_microphone() {
+/// One test at a time speaks into the shared sink.
+static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// Runs `spaceport transcribe --mic ARGS` while `wav` plays into the
+/// test sink 1.5 s after it starts.
+fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::Output {
     let sink = std::env::var("SPACEPORT_TEST_SINK")
         .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
-    let tmp = tempfile::tempdir().unwrap();
-    let wav = tmp.path().join("say.wav");
-    let said = "Rice is often served in round bowls. The juice of lemons makes fine punch.";
-    support::speak_clearly(said, &wav);
+    let _turn = SINK.lock().unwrap_or_else(|e| e.into_inner());
     let model = support::whisper_ct2_dir();
     let child = Command::new(env!("CARGO_BIN_EXE_spaceport"))
-        .args([
-            "transcribe",
-            "--mic",
-            "--seconds",
-            "11",
-            "--format",
-            "json",
-            "--model",
-        ])
+        .args(["transcribe", "--mic"])
+        .args(args)
+        .arg("--model")
         .arg(&model)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -35,11 +30,20 @@ fn dictation_through_the_microphone() {
     std::thread::sleep(Duration::from_millis(1500));
     let played = Command::new("paplay")
         .args(["-d", &sink])
-        .arg(&wav)
+        .arg(wav)
         .status()
         .unwrap();
     assert!(played.success(), "paplay");
-    let out = child.wait_with_output().unwrap();
+    child.wait_with_output().unwrap()
+}
+
+#[test]
+fn dictation_through_the_microphone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("say.wav");
+    let said = "Rice is often served in round bowls. The juice of lemons makes fine punch.";
+    support::speak_clearly(said, &wav);
+    let out = record_while_playing(&["--seconds", "11", "--format", "json"], &wav);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("recording"), "{stderr}");
@@ -47,5 +51,24 @@ fn dictation_through_the_microphone() {
     let text = v["text"].as_str().unwrap();
     let rate = support::wer(said, text);
     eprintln!("microphone WER {rate:.3}: {text:?}");
+    assert!(rate <= 0.15, "WER {rate:.3}: heard {text:?}");
+}
+
+#[test]
+fn live_dictation_through_the_microphone() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wav = tmp.path().join("live.wav");
+    let said =
+        "The box was thrown beside the parked truck. The hogs were fed chopped corn and garbage.";
+    support::speak_clearly(said, &wav);
+    let out = record_while_playing(&["--live", "--seconds", "12"], &wav);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    // Words showed while speaking, before the sentence was final.
+    assert!(stderr.contains("partial "), "{stderr}");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.lines().count() >= 2, "a line per sentence: {text:?}");
+    let rate = support::wer(said, &text);
+    eprintln!("live microphone WER {rate:.3}: {text:?}\n{stderr}");
     assert!(rate <= 0.15, "WER {rate:.3}: heard {text:?}");
 }

@@ -170,14 +170,106 @@ impl App {
                     page.segments = transcript.segments.clone();
                     page.note = note;
                     if let Some(f) = &page.file {
-                        page.history.push((f.clone(), transcript.clone()));
+                        let name = f
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        page.history
+                            .push((name, Some(f.clone()), transcript.clone()));
                     }
                     page.transcript = Some(transcript);
+                    self.next_in_queue();
                 }
             }
             Event::TranscriptionFailed { generation, error } => {
                 if generation == self.transcribe.generation {
-                    self.transcribe.status = TranscribeStatus::Failed(error);
+                    if self.transcribe.queue.is_empty() {
+                        self.transcribe.status = TranscribeStatus::Failed(error);
+                    } else {
+                        // Say what went wrong and go on with the next file.
+                        let name = self
+                            .transcribe
+                            .file
+                            .as_ref()
+                            .map(|f| f.display().to_string())
+                            .unwrap_or_default();
+                        self.notify_error(format!("{name}: {error}"));
+                        self.next_in_queue();
+                    }
+                }
+            }
+            Event::InputDevices(devices) => {
+                let page = &mut self.transcribe;
+                if page
+                    .input_device
+                    .as_ref()
+                    .is_some_and(|d| !devices.contains(d))
+                {
+                    page.input_device = None; // unplugged: back to the default
+                }
+                page.input_devices = Some(devices);
+            }
+            Event::ModelLanguages { dir, languages } => {
+                let page = &mut self.transcribe;
+                if page
+                    .language
+                    .as_ref()
+                    .is_some_and(|l| !languages.is_empty() && !languages.contains(l))
+                {
+                    page.language = None;
+                }
+                page.languages = Some((dir, languages));
+            }
+            Event::FilesChosen { paths, .. } => {
+                if let Some(model) = self.transcribe.chosen_model.clone() {
+                    self.transcribe_files(model, paths);
+                }
+            }
+            Event::LivePartial { generation, text } => {
+                if generation == self.transcribe.generation {
+                    self.transcribe.partial = Some(text);
+                }
+            }
+            Event::LiveFinal {
+                generation,
+                segments,
+            } => {
+                if generation == self.transcribe.generation {
+                    self.transcribe.partial = None;
+                    self.transcribe.segments.extend(segments);
+                }
+            }
+            Event::LiveDone {
+                generation,
+                language,
+                error,
+            } => {
+                if generation == self.transcribe.generation {
+                    let page = &mut self.transcribe;
+                    page.dictating = false;
+                    page.partial = None;
+                    if let Some(e) = error {
+                        page.status = TranscribeStatus::Failed(e);
+                    }
+                    if !page.segments.is_empty() {
+                        let transcript = crate::tasks::transcribe::decode::Transcript {
+                            text: page
+                                .segments
+                                .iter()
+                                .map(|s| s.text.as_str())
+                                .collect::<Vec<_>>()
+                                .join(" "),
+                            language,
+                            segments: page.segments.clone(),
+                        };
+                        page.dictations += 1;
+                        page.history.push((
+                            format!("Dictation {}", page.dictations),
+                            None,
+                            transcript.clone(),
+                        ));
+                        page.transcript = Some(transcript);
+                    }
                 }
             }
             Event::RecordingLevel {
@@ -187,19 +279,13 @@ impl App {
             } => {
                 self.transcribe.recording = Some((dbfs, seconds, overflow));
             }
-            Event::RecordingDone { samples, note } => {
+            Event::RecordingDone { note, .. } => {
+                // Live dictation finalises what was said (LiveDone).
                 self.transcribe.recording = None;
-                if let Some(model) = self.transcribe.record_model.take() {
-                    self.start_transcription(
-                        model,
-                        crate::workers::AudioSource::Recording(samples),
-                    );
-                }
                 self.transcribe.note = note;
             }
             Event::RecordingFailed(e) => {
                 self.transcribe.recording = None;
-                self.transcribe.record_model = None;
                 self.transcribe.status = TranscribeStatus::Failed(e);
             }
             Event::Saved { path } => self.notify(format!("Saved {}.", path.display())),

@@ -175,16 +175,38 @@ pub struct TranscribePage {
     pub segments: Vec<crate::tasks::transcribe::decode::Segment>,
     /// The finished transcript of `file`.
     pub transcript: Option<crate::tasks::transcribe::decode::Transcript>,
-    /// Earlier transcripts of this session, newest last.
+    /// Earlier transcripts of this session, newest last: a name, the
+    /// audio file (none for a dictation) and the transcript.
     pub history: Vec<(
-        std::path::PathBuf,
+        String,
+        Option<std::path::PathBuf>,
         crate::tasks::transcribe::decode::Transcript,
     )>,
+    /// Files waiting their turn (several dropped or opened at once).
+    /// (model, file) pairs.
+    pub queue: std::collections::VecDeque<(std::path::PathBuf, std::path::PathBuf)>,
+    /// Spoken language (`None`: detect) and task.
+    pub language: Option<String>,
+    pub task: crate::tasks::transcribe::decode::Task,
+    /// The chosen model folder and the languages it knows (read on a
+    /// worker; empty for an English-only model).
+    pub languages: Option<(std::path::PathBuf, Vec<String>)>,
+    /// The microphones (listed on a worker) and the chosen one (`None`:
+    /// the system default).
+    pub input_devices: Option<Vec<String>>,
+    pub input_device: Option<String>,
+    /// Live dictation: running, and the utterance being spoken so far.
+    pub dictating: bool,
+    pub partial: Option<String>,
+    /// The model folder the page uses now, and the one whose languages
+    /// were asked for.
+    pub chosen_model: Option<std::path::PathBuf>,
+    pub languages_asked: Option<std::path::PathBuf>,
+    /// Dictations this session (names them).
+    pub dictations: usize,
     pub note: Option<String>,
     /// While recording: level (dBFS), seconds, lost samples.
     pub recording: Option<(f32, f32, u64)>,
-    /// The model a recording will be transcribed with.
-    pub record_model: Option<std::path::PathBuf>,
 }
 
 /// A message for the user, shown until dismissed.

@@ -24,6 +24,10 @@ pub struct TranscribeArgs {
     /// How long to record with --mic.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
+    /// With --mic: dictate — partial text on stderr while speaking, each
+    /// sentence on stdout when a pause ends it.
+    #[arg(long, requires = "mic")]
+    pub live: bool,
     /// The input device for --mic (default: the system's).
     #[arg(long)]
     pub input_device: Option<String>,
@@ -86,6 +90,9 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
         beam_size: args.beam,
         ..Default::default()
     };
+    if args.mic && args.live {
+        return dictate(&transcriber, &args, opts, format);
+    }
     if args.mic {
         let samples = record(args.input_device.as_deref(), args.seconds)?;
         let t = transcriber
@@ -107,6 +114,107 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
             .transcribe(&audio.samples, &opts, &CancelToken::new(), &mut |_, _| {})
             .map_err(|e| CliError::Model(e.to_string()))?;
         print!("{}", render(&t, format));
+    }
+    Ok(())
+}
+
+/// Live dictation for `seconds`: partials on stderr, final sentences on
+/// stdout as they come (txt), or the whole transcript at the end.
+fn dictate(
+    t: &Transcriber,
+    args: &TranscribeArgs,
+    opts: TranscribeOptions,
+    format: Format,
+) -> Result<(), CliError> {
+    use crate::tasks::transcribe::decode::Transcript;
+    use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+    use std::io::{IsTerminal, Write};
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<f32>>();
+    let (rate_tx, rate_rx) = std::sync::mpsc::channel();
+    let (device, seconds) = (args.input_device.clone(), args.seconds);
+    let recorder = crate::tasks::worker::spawn_named("spaceport-record", move || {
+        use crate::audio::capture::Capture;
+        let mut cap = match Capture::open(device.as_deref()) {
+            Ok(c) => c,
+            Err(e) => {
+                let _ = rate_tx.send(Err(e.to_string()));
+                return;
+            }
+        };
+        let _ = rate_tx.send(Ok(cap.sample_rate_hz));
+        eprintln!(
+            "recording {seconds:.0} s from {} ({} Hz, {} channels); speak, and pause between sentences",
+            cap.device, cap.sample_rate_hz, cap.channels
+        );
+        let start = std::time::Instant::now();
+        while start.elapsed().as_secs_f64() < seconds {
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            match cap.take() {
+                Ok(s) => {
+                    if tx.send(s).is_err() {
+                        return;
+                    }
+                }
+                Err(e) => {
+                    eprintln!("note: {e}");
+                    break;
+                }
+            }
+        }
+        if let Ok(s) = cap.take() {
+            let _ = tx.send(s);
+        }
+        if cap.overflowed() > 0 {
+            eprintln!(
+                "note: {} samples were lost because reading fell behind.",
+                cap.overflowed()
+            );
+        }
+    })
+    .map_err(|e| CliError::Input(format!("could not start recording: {e}")))?;
+    let rate = rate_rx
+        .recv()
+        .map_err(|_| CliError::Input("the microphone could not be opened".into()))?
+        .map_err(CliError::Input)?;
+    let tty = std::io::stderr().is_terminal();
+    let mut live = LiveDictation::new(rate, opts, LiveConfig::default());
+    let mut segments = Vec::new();
+    let started = std::time::Instant::now();
+    let result = run_live(&rx, &mut live, t, &CancelToken::new(), &mut |ev| match ev {
+        LiveEvent::Partial { text, .. } => {
+            if tty {
+                eprint!("\r\x1b[K… {text}");
+            } else {
+                eprintln!("partial {:.2}: {text}", started.elapsed().as_secs_f64());
+            }
+        }
+        LiveEvent::Final { segments: segs } => {
+            if tty {
+                eprint!("\r\x1b[K");
+            }
+            if format == Format::Txt {
+                let mut out = std::io::stdout().lock();
+                for s in &segs {
+                    let _ = writeln!(out, "{}", s.text);
+                }
+                let _ = out.flush();
+            }
+            segments.extend(segs);
+        }
+    });
+    let _ = recorder.join();
+    result.map_err(|e| CliError::Model(e.to_string()))?;
+    if format != Format::Txt {
+        let transcript = Transcript {
+            text: segments
+                .iter()
+                .map(|s| s.text.as_str())
+                .collect::<Vec<_>>()
+                .join(" "),
+            language: live.language.clone().unwrap_or_else(|| "en".into()),
+            segments,
+        };
+        print!("{}", render(&transcript, format));
     }
     Ok(())
 }

@@ -221,6 +221,17 @@ pub fn speak_clearly(text: &str, path: &Path) {
     espeak(text, path, &["-v", "en-us", "-s", "145", "-g", "6"]);
 }
 
+/// Sentences spoken as by [`speak_clearly`], with `pause_ms` of silence
+/// between them (SSML breaks), as a person dictating pauses.
+pub fn speak_with_pauses(sentences: &[&str], pause_ms: u32, path: &Path) {
+    let text = sentences.join(&format!(" <break time=\"{pause_ms}ms\"/> "));
+    espeak(
+        &format!("<speak>{text}</speak>"),
+        path,
+        &["-m", "-v", "en-us", "-s", "145", "-g", "6"],
+    );
+}
+
 fn espeak(text: &str, path: &Path, voice: &[&str]) {
     let ok = std::process::Command::new("espeak-ng")
         .args(voice)
@@ -253,35 +264,12 @@ pub fn whisper_ct2_dir() -> std::path::PathBuf {
     dir
 }
 
+/// The words compared by [`wer`].
 pub fn words(s: &str) -> Vec<String> {
-    s.to_lowercase()
-        .replace("it's", "it is")
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c.is_whitespace() {
-                c
-            } else {
-                ' '
-            }
-        })
-        .collect::<String>()
-        .split_whitespace()
-        .map(str::to_string)
-        .collect()
+    spaceport::tasks::transcribe::wer::words(s)
 }
 
-/// Word error rate (lower case, punctuation dropped, "it's" spelled out): word-level edit distance over the reference length.
+/// Word error rate, as the benchmarks measure it.
 pub fn wer(reference: &str, hypothesis: &str) -> f64 {
-    let (r, h) = (words(reference), words(hypothesis));
-    let mut prev: Vec<usize> = (0..=h.len()).collect();
-    for (i, rw) in r.iter().enumerate() {
-        let mut cur = vec![i + 1; h.len() + 1];
-        for (j, hw) in h.iter().enumerate() {
-            cur[j + 1] = (prev[j] + usize::from(rw != hw))
-                .min(prev[j + 1] + 1)
-                .min(cur[j] + 1);
-        }
-        prev = cur;
-    }
-    prev[h.len()] as f64 / r.len().max(1) as f64
+    spaceport::tasks::transcribe::wer::word_error_rate(reference, hypothesis)
 }

@@ -1,15 +1,23 @@
 //! The Transcribe page: a Whisper model picker (downloaded models; the
-//! catalog's otherwise), an audio file by path or dropped on the window,
-//! progress while it runs (segments appear as they are decoded), the timed
-//! segments, Copy, Save as .txt/.srt/.vtt/.json beside the audio, and this
-//! session's transcripts.
+//! catalog's otherwise), language and task, audio files by path, from a
+//! file dialog or dropped on the window (several wait their turn), progress
+//! while one runs (segments appear as they are decoded), live dictation from
+//! a chosen microphone with a level meter (partial text while speaking,
+//! final text at each pause), the timed segments, Copy, Translate, Save as
+//! .txt/.srt/.vtt/.json beside the audio or anywhere, and this session's
+//! transcripts.
 
 use std::path::PathBuf;
 
 use crate::app::{App, TranscribeStatus};
 use crate::catalog::Panel;
+use crate::tasks::transcribe::decode::{Task, TranscribeOptions};
 use crate::tasks::transcribe::formats::{Format, render};
-use crate::workers::{AudioSource, Command, TranscribeJob};
+use crate::workers::{AudioSource, Command, Dialog, DialogPurpose, LiveJob, TranscribeJob};
+
+const AUDIO_EXTENSIONS: [&str; 10] = [
+    "wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm",
+];
 
 fn clock(secs: f64) -> String {
     let t = secs.max(0.0);
@@ -33,13 +41,69 @@ impl App {
             AudioSource::Recording(_) => None,
         };
         let generation = page.generation;
+        let options = self.transcribe_options();
         self.send(Command::Transcribe(TranscribeJob {
             generation,
             model,
             source,
-            options: Default::default(),
+            options,
             device: self.settings.device,
         }));
+    }
+
+    /// The page's language and task over the reference defaults.
+    fn transcribe_options(&self) -> TranscribeOptions {
+        TranscribeOptions {
+            language: self.transcribe.language.clone(),
+            task: self.transcribe.task,
+            ..Default::default()
+        }
+    }
+
+    /// Transcribes the audio files among `paths`, one after another.
+    pub(crate) fn transcribe_files(&mut self, model: PathBuf, paths: Vec<PathBuf>) {
+        let busy = matches!(
+            self.transcribe.status,
+            TranscribeStatus::LoadingModel | TranscribeStatus::Running { .. }
+        );
+        self.transcribe
+            .queue
+            .extend(paths.into_iter().map(|p| (model.clone(), p)));
+        if !busy {
+            self.next_in_queue();
+        }
+    }
+
+    /// Starts the next waiting file, if any.
+    pub(crate) fn next_in_queue(&mut self) {
+        if let Some((model, file)) = self.transcribe.queue.pop_front() {
+            self.start_transcription(model, AudioSource::File(file));
+        }
+    }
+
+    /// Starts live dictation from the chosen microphone.
+    fn start_dictation(&mut self, model: PathBuf) {
+        let page = &mut self.transcribe;
+        page.generation += 1;
+        page.status = TranscribeStatus::Idle;
+        page.segments.clear();
+        page.transcript = None;
+        page.note = None;
+        page.file = None;
+        page.partial = None;
+        page.dictating = true;
+        page.recording = Some((f32::NEG_INFINITY, 0.0, 0));
+        let (generation, device) = (page.generation, page.input_device.clone());
+        let options = self.transcribe_options();
+        self.send(Command::StartRecording {
+            device,
+            live: Some(LiveJob {
+                generation,
+                model,
+                options,
+                device: self.settings.device,
+            }),
+        });
     }
 
     pub(super) fn transcribe_page_ui(&mut self, ui: &mut egui::Ui) {
@@ -85,18 +149,30 @@ impl App {
             .find(|(r, _)| Some(r) == self.transcribe.model.as_ref())
             .map(|(_, d)| d.clone())
             .unwrap_or_else(|| models[0].1.clone());
+        self.transcribe.chosen_model = Some(model_dir.clone());
+        if self.transcribe.languages_asked.as_ref() != Some(&model_dir) {
+            self.transcribe.languages_asked = Some(model_dir.clone());
+            self.send(Command::ModelLanguages {
+                dir: model_dir.clone(),
+            });
+        }
+        self.language_task_ui(ui, &model_dir);
         // Files dropped on the window.
         let (hovering, dropped) = ui.ctx().input(|i| {
             (
                 !i.raw.hovered_files.is_empty(),
-                i.raw.dropped_files.iter().find_map(|f| {
-                    let p = f.path();
-                    (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
-                }),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .filter_map(|f| {
+                        let p = f.path();
+                        (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
+                    })
+                    .collect::<Vec<_>>(),
             )
         });
-        if let Some(file) = dropped {
-            self.start_transcription(model_dir.clone(), AudioSource::File(file));
+        if !dropped.is_empty() {
+            self.transcribe_files(model_dir.clone(), dropped);
         }
         let frame = egui::Frame::group(ui.style()).stroke(if hovering {
             egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
@@ -121,6 +197,27 @@ impl App {
                 {
                     self.start_transcription(model_dir.clone(), AudioSource::File(path));
                 }
+                if ui
+                    .button("Open…")
+                    .on_hover_text("Choose audio files to transcribe")
+                    .clicked()
+                {
+                    let dialog = rfd::AsyncFileDialog::new()
+                        .set_title("Transcribe audio files")
+                        .add_filter("Audio", &AUDIO_EXTENSIONS)
+                        .pick_files();
+                    self.send(Command::Dialog {
+                        purpose: DialogPurpose::OpenAudio,
+                        dialog: Dialog(Box::pin(async move {
+                            dialog
+                                .await
+                                .unwrap_or_default()
+                                .into_iter()
+                                .map(|h| h.path().to_path_buf())
+                                .collect()
+                        })),
+                    });
+                }
             });
             ui.small(if hovering {
                 "Drop to transcribe"
@@ -128,36 +225,71 @@ impl App {
                 "or drop an audio file (WAV, FLAC, MP3, OGG, M4A) on the window"
             });
         });
-        // The microphone: record, then transcribe what was said.
-        ui.horizontal(|ui| match self.transcribe.recording {
-            Some((dbfs, secs, overflow)) => {
-                if ui.button("Stop recording").clicked() {
-                    self.send(Command::StopRecording);
-                }
-                // -60 dBFS (silence) to 0 dBFS (full scale).
-                let level = ((dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
-                ui.add(
-                    egui::ProgressBar::new(level)
-                        .desired_width(160.0)
-                        .text("level"),
-                );
-                ui.label(format!("{secs:.1} s"));
-                if overflow > 0 {
-                    ui.colored_label(
-                        ui.visuals().warn_fg_color,
-                        format!("{overflow} samples lost"),
-                    );
-                }
+        // The microphone: dictate, words appear as they are said.
+        ui.horizontal(|ui| {
+            if self.transcribe.input_devices.is_none() {
+                self.transcribe.input_devices = Some(Vec::new());
+                self.send(Command::ListInputDevices);
             }
-            None => {
-                if ui
-                    .button("Record")
-                    .on_hover_text("Record from the microphone, then transcribe")
-                    .clicked()
-                {
-                    self.transcribe.record_model = Some(model_dir.clone());
-                    self.transcribe.recording = Some((f32::NEG_INFINITY, 0.0, 0));
-                    self.send(Command::StartRecording { device: None });
+            let recording = self.transcribe.recording.is_some();
+            ui.add_enabled_ui(!recording, |ui| {
+                let label = ui.label("Microphone");
+                let current = self
+                    .transcribe
+                    .input_device
+                    .clone()
+                    .unwrap_or_else(|| "System default".into());
+                let mut pick = self.transcribe.input_device.clone();
+                let combo = egui::ComboBox::from_id_salt("input-device")
+                    .selected_text(current)
+                    .width(220.0)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut pick, None, "System default");
+                        for d in self.transcribe.input_devices.clone().unwrap_or_default() {
+                            ui.selectable_value(&mut pick, Some(d.clone()), d);
+                        }
+                    });
+                if combo.response.labelled_by(label.id).clicked() {
+                    // Plugged in since: list again.
+                    self.send(Command::ListInputDevices);
+                }
+                self.transcribe.input_device = pick;
+            });
+            match self.transcribe.recording {
+                Some((dbfs, secs, overflow)) => {
+                    if ui.button("Stop").clicked() {
+                        self.send(Command::StopRecording);
+                    }
+                    // -60 dBFS (silence) to 0 dBFS (full scale).
+                    let level = ((dbfs + 60.0) / 60.0).clamp(0.0, 1.0);
+                    ui.add(
+                        egui::ProgressBar::new(level)
+                            .desired_width(120.0)
+                            .text("level"),
+                    );
+                    ui.label(format!("{secs:.1} s"));
+                    if overflow > 0 {
+                        ui.colored_label(
+                            ui.visuals().warn_fg_color,
+                            format!("{overflow} samples lost"),
+                        );
+                    }
+                }
+                None => {
+                    let busy = self.transcribe.dictating;
+                    if ui
+                        .add_enabled(!busy, egui::Button::new("Record"))
+                        .on_hover_text(
+                            "Dictate: your words appear as you speak; a pause ends a sentence",
+                        )
+                        .clicked()
+                    {
+                        self.start_dictation(model_dir.clone());
+                    }
+                    if busy {
+                        ui.spinner();
+                        ui.label("Finishing the last sentence…");
+                    }
                 }
             }
         });
@@ -221,6 +353,37 @@ impl App {
                     tr.changed_at = Some(ui.input(|i| i.time));
                     self.page = crate::app::Page::Demo(Panel::Translate);
                 }
+                if ui
+                    .button("Save as…")
+                    .on_hover_text("Save as .txt, .srt, .vtt or .json (by the name's ending)")
+                    .clicked()
+                {
+                    let name = file
+                        .as_ref()
+                        .and_then(|f| f.file_stem())
+                        .map(|s| format!("{}.srt", s.to_string_lossy()))
+                        .unwrap_or_else(|| "dictation.txt".into());
+                    let mut dialog = rfd::AsyncFileDialog::new()
+                        .set_title("Save the transcript")
+                        .set_file_name(name)
+                        .add_filter("Subtitles (SubRip)", &["srt"])
+                        .add_filter("Subtitles (WebVTT)", &["vtt"])
+                        .add_filter("Text", &["txt"])
+                        .add_filter("JSON", &["json"]);
+                    if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
+                        dialog = dialog.set_directory(dir);
+                    }
+                    let dialog = dialog.save_file();
+                    self.send(Command::Dialog {
+                        purpose: DialogPurpose::SaveTranscript(Box::new(t.clone())),
+                        dialog: Dialog(Box::pin(async move {
+                            dialog
+                                .await
+                                .map(|h| vec![h.path().to_path_buf()])
+                                .unwrap_or_default()
+                        })),
+                    });
+                }
                 if let Some(file) = &file {
                     for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
                         if ui.button(format!("Save .{}", f.extension())).clicked() {
@@ -248,27 +411,73 @@ impl App {
                             ui.label(&s.text);
                             ui.end_row();
                         }
+                        if let Some(p) = &self.transcribe.partial {
+                            // What is being said, until the pause makes it final.
+                            ui.monospace("  …");
+                            ui.label(egui::RichText::new(p).italics().weak());
+                            ui.end_row();
+                        }
                     });
             });
         if self.transcribe.history.len() > 1 {
             ui.separator();
             ui.strong("This session");
             let mut show = None;
-            for (i, (f, _)) in self.transcribe.history.iter().enumerate() {
-                let name = f
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
+            for (i, (name, _, _)) in self.transcribe.history.iter().enumerate() {
                 if ui.link(name).clicked() {
                     show = Some(i);
                 }
             }
             if let Some(i) = show {
-                let (f, t) = self.transcribe.history[i].clone();
-                self.transcribe.file = Some(f);
+                let (_, f, t) = self.transcribe.history[i].clone();
+                self.transcribe.file = f;
                 self.transcribe.segments = t.segments.clone();
                 self.transcribe.transcript = Some(t);
             }
         }
+    }
+
+    /// Language (detect or one the model knows) and task, for multilingual
+    /// models; an English-only model says so.
+    fn language_task_ui(&mut self, ui: &mut egui::Ui, model_dir: &std::path::Path) {
+        let languages = match &self.transcribe.languages {
+            Some((dir, l)) if dir == model_dir => l.clone(),
+            _ => return,
+        };
+        ui.horizontal(|ui| {
+            if languages.is_empty() {
+                ui.small("English only (this model knows no other language)");
+                self.transcribe.language = None;
+                self.transcribe.task = Task::Transcribe;
+                return;
+            }
+            let label = ui.label("Language");
+            let mut pick = self.transcribe.language.clone();
+            egui::ComboBox::from_id_salt("transcribe-language")
+                .selected_text(pick.clone().unwrap_or_else(|| "Detect".into()))
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut pick, None, "Detect");
+                    for l in &languages {
+                        ui.selectable_value(&mut pick, Some(l.clone()), l);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            self.transcribe.language = pick;
+            let label = ui.label("Task");
+            let mut task = self.transcribe.task;
+            egui::ComboBox::from_id_salt("transcribe-task")
+                .selected_text(match task {
+                    Task::Transcribe => "Transcribe",
+                    Task::Translate => "Translate to English",
+                })
+                .show_ui(ui, |ui| {
+                    ui.selectable_value(&mut task, Task::Transcribe, "Transcribe");
+                    ui.selectable_value(&mut task, Task::Translate, "Translate to English");
+                })
+                .response
+                .labelled_by(label.id);
+            self.transcribe.task = task;
+        });
     }
 }

@@ -40,6 +40,11 @@ pub struct TranscribeOptions {
     /// Beam search width at temperature 0; `None` decodes greedily (the
     /// reference `transcribe()` default; its command line uses 5).
     pub beam_size: Option<usize>,
+    /// Encode only the audio plus this many seconds of padding instead of
+    /// a full 30 s window (whisper.cpp's reduced audio context): much less
+    /// work for the short utterances of live dictation. `None`: 30 s, as
+    /// the reference.
+    pub short_window_pad: Option<f32>,
 }
 
 impl Default for TranscribeOptions {
@@ -54,6 +59,7 @@ impl Default for TranscribeOptions {
             condition_on_previous_text: true,
             initial_prompt: None,
             beam_size: None,
+            short_window_pad: None,
         }
     }
 }
@@ -142,9 +148,19 @@ impl Transcriber {
         total_frames: usize,
         seek: usize,
         size: usize,
+        pad: Option<f32>,
     ) -> Result<Tensor, WhisperError> {
         let cfg = &self.mel.config;
-        let frames = cfg.chunk_frames();
+        let full = cfg.chunk_frames();
+        let frames = match pad {
+            // Even, for the encoder's stride-2 convolution.
+            Some(p) => {
+                let extra =
+                    (p.max(0.0) * cfg.sampling_rate as f32 / cfg.hop_length as f32) as usize;
+                (size + extra).div_ceil(2).saturating_mul(2).min(full)
+            }
+            None => full,
+        };
         let mut w = vec![0f32; cfg.n_mels * frames];
         for m in 0..cfg.n_mels {
             let src = &mel[m * total_frames + seek..m * total_frames + seek + size];
@@ -497,7 +513,14 @@ impl Transcriber {
         let cfg = self.mel.config.clone();
         let n_frames = cfg.chunk_frames();
         let mut padded = samples.to_vec();
-        padded.resize(samples.len() + cfg.chunk_samples, 0.0);
+        let pad = match opts.short_window_pad {
+            // The padding the window needs, and a second for the STFT edge.
+            Some(p) => cfg
+                .chunk_samples
+                .min(((p.max(0.0) + 1.0) * cfg.sampling_rate as f32) as usize),
+            None => cfg.chunk_samples,
+        };
+        padded.resize(samples.len() + pad, 0.0);
         let mel = self.mel.features(&padded);
         let total_frames = mel.len() / cfg.n_mels;
         let content_frames = samples.len() / cfg.hop_length;
@@ -521,7 +544,8 @@ impl Transcriber {
                 return Err(WhisperError::Model("cancelled".into()));
             }
             let size = n_frames.min(content_frames - seek).min(total_frames - seek);
-            let window = self.window_tensor(&mel, total_frames, seek, size)?;
+            let window =
+                self.window_tensor(&mel, total_frames, seek, size, opts.short_window_pad)?;
             let enc = self.model.encode(&window).map_err(Self::err)?;
             let lang = match &language {
                 Some(l) => l.clone(),

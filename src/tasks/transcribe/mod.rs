@@ -6,8 +6,10 @@
 pub mod ct2;
 pub mod decode;
 pub mod formats;
+pub mod live;
 pub mod mel;
 pub mod model;
+pub mod wer;
 
 use std::path::Path;
 
@@ -154,4 +156,46 @@ impl Transcriber {
             model,
         })
     }
+}
+
+/// The language codes a Whisper model folder can be told to use (its
+/// `<|xx|>` tokens between `<|startoftranscript|>` and `<|translate|>`),
+/// read from its files without loading the weights; empty for an
+/// English-only model (a vocabulary under 51865, as [`Transcriber::load`]
+/// decides).
+pub fn model_languages(dir: &Path) -> Vec<String> {
+    let vocab_size = read_json(dir, "config.json")
+        .get("vocab_size")
+        .and_then(Value::as_u64)
+        .or_else(|| {
+            std::fs::read_to_string(dir.join("vocabulary.txt"))
+                .ok()
+                .map(|s| s.lines().count() as u64)
+        })
+        .unwrap_or(0);
+    if vocab_size < 51865 {
+        return Vec::new();
+    }
+    let tok = read_json(dir, "tokenizer.json");
+    let added: Vec<(u64, &str)> = tok
+        .get("added_tokens")
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| Some((t.get("id")?.as_u64()?, t.get("content")?.as_str()?)))
+                .collect()
+        })
+        .unwrap_or_default();
+    let find = |name: &str| added.iter().find(|(_, c)| *c == name).map(|(i, _)| *i);
+    let (Some(sot), Some(translate)) = (find("<|startoftranscript|>"), find("<|translate|>"))
+    else {
+        return Vec::new();
+    };
+    let mut langs: Vec<(u64, String)> = added
+        .iter()
+        .filter(|(i, _)| *i > sot && *i < translate)
+        .filter_map(|(i, c)| Some((*i, c.strip_prefix("<|")?.strip_suffix("|>")?.to_string())))
+        .collect();
+    langs.sort();
+    langs.into_iter().map(|(_, c)| c).collect()
 }

@@ -1,0 +1,134 @@
+//! Live dictation latency: sentences (one WAV each) are fed in real time,
+//! at a microphone's 48 kHz in 50 ms chunks as the app's recorder reads
+//! them, to the same live loop the app's `spaceport-live` thread runs; for
+//! each sentence, the time from its last voiced sample to its final text.
+//! The word error rate is printed too when a `SENTENCE.txt` holds the text.
+//!   live_latency MODEL_DIR SENTENCE.wav...   (bench/live_latency.sh)
+
+use std::sync::mpsc::channel;
+use std::time::{Duration, Instant};
+
+use candle_core::Device;
+use spaceport::audio::decode::decode_file;
+use spaceport::tasks::CancelToken;
+use spaceport::tasks::transcribe::Transcriber;
+use spaceport::tasks::transcribe::decode::TranscribeOptions;
+use spaceport::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+
+const RATE: u32 = 48000;
+const GAP_SECS: f64 = 1.2;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (model, wavs) = args
+        .split_first()
+        .expect("live_latency MODEL_DIR SENTENCE.wav...");
+    let t = Transcriber::load(std::path::Path::new(model), &Device::Cpu).expect("model loads");
+    // The stream: half a second of quiet, then each sentence and a pause.
+    let mut audio: Vec<f32> = vec![0.0; RATE as usize / 2];
+    let mut ends = Vec::new();
+    for w in wavs {
+        let a = decode_file(std::path::Path::new(w), RATE)
+            .expect("audio")
+            .samples;
+        let last = a.iter().rposition(|x| x.abs() > 0.01).unwrap_or(a.len());
+        ends.push((audio.len() + last) as f64 / RATE as f64);
+        audio.extend(&a);
+        audio.extend(std::iter::repeat_n(0.0, (GAP_SECS * RATE as f64) as usize));
+    }
+    let (tx, rx) = channel::<Vec<f32>>();
+    let (etx, erx) = channel::<(Instant, LiveEvent)>();
+    let decoder = std::thread::spawn(move || {
+        let mut live =
+            LiveDictation::new(RATE, TranscribeOptions::default(), LiveConfig::default());
+        run_live(&rx, &mut live, &t, &CancelToken::new(), &mut |ev| {
+            let _ = etx.send((Instant::now(), ev));
+        })
+        .expect("decoding");
+        live.decodes
+    });
+    let t0 = Instant::now();
+    let chunk = RATE as usize / 20;
+    for (i, c) in audio.chunks(chunk).enumerate() {
+        let due = t0 + Duration::from_secs_f64(((i + 1) * chunk) as f64 / RATE as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+        tx.send(c.to_vec()).unwrap();
+    }
+    drop(tx);
+    let decodes = decoder.join().unwrap();
+    let events: Vec<(Instant, LiveEvent)> = erx.iter().collect();
+    let at = |i: &Instant| i.duration_since(t0).as_secs_f64();
+    let partials: Vec<f64> = events
+        .iter()
+        .filter(|(_, e)| matches!(e, LiveEvent::Partial { .. }))
+        .map(|(i, _)| at(i))
+        .collect();
+    let finals: Vec<(f64, String)> = events
+        .iter()
+        .filter_map(|(i, e)| match e {
+            LiveEvent::Final { segments } => Some((
+                at(i),
+                segments
+                    .iter()
+                    .map(|s| s.text.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )),
+            _ => None,
+        })
+        .collect();
+    let said: Vec<String> = wavs
+        .iter()
+        .filter_map(|w| std::fs::read_to_string(std::path::Path::new(w).with_extension("txt")).ok())
+        .collect();
+    let mut latencies = Vec::new();
+    for (n, end) in ends.iter().enumerate() {
+        // The first final after the sentence ended is its own.
+        match finals.iter().find(|(f, _)| f > end) {
+            Some((f, text)) => {
+                println!(
+                    "sentence {}: final {:.2} s after it ended: {text:?}",
+                    n + 1,
+                    f - end
+                );
+                latencies.push(f - end);
+            }
+            None => println!("sentence {}: no final text", n + 1),
+        }
+    }
+    let mut gaps: Vec<f64> = partials
+        .windows(2)
+        .map(|w| w[1] - w[0])
+        .filter(|g| *g < 2.5)
+        .collect();
+    gaps.sort_by(f64::total_cmp);
+    latencies.sort_by(f64::total_cmp);
+    let median = |v: &[f64]| {
+        if v.is_empty() {
+            f64::NAN
+        } else {
+            v[v.len() / 2]
+        }
+    };
+    println!(
+        "partials: {} (median {:.2} s apart while speaking); finals: {}; decodes: {decodes} for {:.1} s of audio",
+        partials.len(),
+        median(&gaps),
+        finals.len(),
+        audio.len() as f64 / RATE as f64
+    );
+    if said.len() == wavs.len() {
+        let heard: Vec<&str> = finals.iter().map(|(_, t)| t.as_str()).collect();
+        println!(
+            "word error rate: {:.3}",
+            spaceport::tasks::transcribe::wer::word_error_rate(&said.join(" "), &heard.join(" "))
+        );
+    }
+    println!(
+        "latency, end of sentence to final text: median {:.2} s, max {:.2} s (aim ≤ 1.5 s)",
+        median(&latencies),
+        latencies.last().copied().unwrap_or(f64::NAN)
+    );
+}

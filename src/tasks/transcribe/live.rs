@@ -1,0 +1,644 @@
+//! Live dictation: an energy voice-activity detector cuts the microphone
+//! stream into utterances ([`Segmenter`]); while one is being spoken its
+//! audio so far is decoded about once a second (a partial transcript), and
+//! when a pause ends it, once more, finally ([`LiveDictation`]). Silence is
+//! never decoded, a partial is only decoded when new speech arrived since
+//! the last one, and a final reuses the last partial when nothing was said
+//! after it — so Whisper's 30 s window is filled with padding only as often
+//! as a word on screen needs it. [`run_live`] is the loop the app's
+//! `spaceport-live` thread and the latency benchmark both run.
+
+use std::collections::VecDeque;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
+use std::time::Duration;
+
+use super::Transcriber;
+use super::decode::{Segment, TranscribeOptions};
+use super::model::WhisperError;
+use crate::tasks::CancelToken;
+
+/// How the stream is cut; times in seconds.
+#[derive(Clone, Debug)]
+pub struct LiveConfig {
+    /// A partial transcript at most this often while someone speaks.
+    pub partial_every: f32,
+    /// This much quiet ends an utterance.
+    pub pause: f32,
+    /// Utterances with less voiced audio than this (a click, a cough) are
+    /// dropped without decoding.
+    pub min_speech: f32,
+    /// An utterance longer than this is cut (Whisper sees 30 s at most).
+    pub max_utterance: f32,
+    /// Audio kept before the first voiced frame, so soft onsets survive.
+    pub pre_roll: f32,
+    /// Quiet kept after the last voiced frame.
+    pub tail: f32,
+    /// A frame is voiced when it is this much louder than the noise floor…
+    pub margin_db: f32,
+    /// …and louder than this absolute level (dBFS RMS).
+    pub min_db: f32,
+    /// After this much quiet a partial is decoded at once, so that when
+    /// the pause turns out to end the utterance its text is already there
+    /// (the final reuses it when nothing was said since).
+    pub early: f32,
+    /// Encode the utterance plus this much padding, not a 30 s window
+    /// (see [`TranscribeOptions::short_window_pad`]); `None`: 30 s.
+    pub window_pad: Option<f32>,
+}
+
+impl Default for LiveConfig {
+    fn default() -> Self {
+        Self {
+            partial_every: 1.0,
+            pause: 0.6,
+            min_speech: 0.2,
+            max_utterance: 25.0,
+            pre_roll: 0.3,
+            tail: 0.2,
+            margin_db: 10.0,
+            min_db: -50.0,
+            window_pad: Some(4.0),
+            early: 0.2,
+        }
+    }
+}
+
+/// Audio to decode, `start` seconds after the recording began.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Work {
+    Partial {
+        samples: Vec<f32>,
+        start: f64,
+    },
+    /// `fresh`: voiced audio came after the last partial was taken (or
+    /// none was), so the partial's text does not cover it all.
+    Final {
+        samples: Vec<f32>,
+        start: f64,
+        fresh: bool,
+    },
+}
+
+enum State {
+    Idle,
+    Speech {
+        /// Absolute index (in samples) of `buf[0]`.
+        start: u64,
+        voiced: usize,
+        silence_run: usize,
+        /// `buf` length just after the last voiced frame.
+        voiced_end: usize,
+        since_partial: usize,
+        voiced_since_partial: bool,
+    },
+}
+
+/// The voice-activity detector and utterance cutter, at the device's rate.
+pub struct Segmenter {
+    cfg: LiveConfig,
+    rate: u32,
+    frame: usize,
+    pending: Vec<f32>,
+    pre: VecDeque<f32>,
+    buf: Vec<f32>,
+    state: State,
+    total: u64,
+    floor_db: f32,
+    finals: VecDeque<Work>,
+    partial_ready: bool,
+}
+
+fn rms_db(frame: &[f32]) -> f32 {
+    let e = frame.iter().map(|x| x * x).sum::<f32>() / frame.len().max(1) as f32;
+    (10.0 * e.max(1e-10).log10()).max(-100.0)
+}
+
+impl Segmenter {
+    pub fn new(rate: u32, cfg: LiveConfig) -> Self {
+        Self {
+            frame: (rate as usize / 50).max(1), // 20 ms
+            cfg,
+            rate: rate.max(1),
+            pending: Vec::new(),
+            pre: VecDeque::new(),
+            buf: Vec::new(),
+            state: State::Idle,
+            total: 0,
+            floor_db: -100.0,
+            finals: VecDeque::new(),
+            partial_ready: false,
+        }
+    }
+
+    fn secs(&self, s: f32) -> usize {
+        (s * self.rate as f32) as usize
+    }
+
+    /// Whether an utterance is being spoken now.
+    pub fn in_speech(&self) -> bool {
+        matches!(self.state, State::Speech { .. })
+    }
+
+    /// Takes the next stretch of audio.
+    pub fn push(&mut self, samples: &[f32]) {
+        self.pending.extend_from_slice(samples);
+        let n = self.pending.len() / self.frame * self.frame;
+        let frames: Vec<f32> = self.pending.drain(..n).collect();
+        for f in frames.chunks(self.frame) {
+            self.frame_in(f);
+        }
+    }
+
+    fn frame_in(&mut self, f: &[f32]) {
+        let db = rms_db(f);
+        // The floor follows quiet frames down at once and creeps up half a
+        // decibel a second, so a louder room is learnt but speech is not.
+        self.floor_db = if db < self.floor_db {
+            db
+        } else {
+            self.floor_db + 0.01
+        };
+        let voiced = db > (self.floor_db + self.cfg.margin_db).max(self.cfg.min_db);
+        self.total += f.len() as u64;
+        let early = self.secs(self.cfg.early);
+        let (pause, min_speech, max_len, pre_roll, every, tail) = (
+            self.secs(self.cfg.pause),
+            self.secs(self.cfg.min_speech),
+            self.secs(self.cfg.max_utterance),
+            self.secs(self.cfg.pre_roll),
+            self.secs(self.cfg.partial_every),
+            self.secs(self.cfg.tail),
+        );
+        match &mut self.state {
+            State::Idle => {
+                self.pre.extend(f.iter().copied());
+                while self.pre.len() > pre_roll {
+                    self.pre.pop_front();
+                }
+                if voiced {
+                    self.buf = self.pre.drain(..).collect();
+                    let start = self.total - self.buf.len() as u64;
+                    self.state = State::Speech {
+                        start,
+                        voiced: f.len(),
+                        silence_run: 0,
+                        voiced_end: self.buf.len(),
+                        since_partial: f.len(),
+                        voiced_since_partial: true,
+                    };
+                }
+            }
+            State::Speech {
+                start,
+                voiced: v,
+                silence_run,
+                voiced_end,
+                since_partial,
+                voiced_since_partial,
+            } => {
+                self.buf.extend_from_slice(f);
+                *since_partial += f.len();
+                if voiced {
+                    *v += f.len();
+                    *silence_run = 0;
+                    *voiced_end = self.buf.len();
+                    *voiced_since_partial = true;
+                } else {
+                    *silence_run += f.len();
+                }
+                let at = *start as f64 / self.rate as f64;
+                if *silence_run >= pause {
+                    if *v >= min_speech {
+                        let end = (*voiced_end + tail).min(self.buf.len());
+                        self.finals.push_back(Work::Final {
+                            samples: self.buf[..end].to_vec(),
+                            start: at,
+                            fresh: *voiced_since_partial,
+                        });
+                    }
+                    let keep = self.buf.len().saturating_sub(pre_roll);
+                    self.pre = self.buf.drain(keep..).collect();
+                    self.buf.clear();
+                    self.state = State::Idle;
+                    self.partial_ready = false;
+                } else if self.buf.len() >= max_len {
+                    self.finals.push_back(Work::Final {
+                        samples: std::mem::take(&mut self.buf),
+                        start: at,
+                        fresh: *voiced_since_partial,
+                    });
+                    *start = self.total;
+                    *v = 0;
+                    *voiced_end = 0;
+                    *since_partial = 0;
+                    *voiced_since_partial = false;
+                    self.partial_ready = false;
+                } else if *voiced_since_partial
+                    && *v >= min_speech
+                    && ((voiced && *since_partial >= every)
+                        || (!voiced && *silence_run >= early && *silence_run - f.len() < early))
+                {
+                    self.partial_ready = true;
+                }
+            }
+        }
+    }
+
+    /// The recording ended: what is being said becomes final.
+    pub fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.pending);
+        if !rest.is_empty() {
+            self.frame_in(&rest);
+        }
+        if let State::Speech {
+            start,
+            voiced,
+            voiced_end,
+            voiced_since_partial,
+            ..
+        } = self.state
+        {
+            if voiced >= self.secs(self.cfg.min_speech) {
+                let end = (voiced_end + self.secs(self.cfg.tail)).min(self.buf.len());
+                self.finals.push_back(Work::Final {
+                    samples: self.buf[..end].to_vec(),
+                    start: start as f64 / self.rate as f64,
+                    fresh: voiced_since_partial,
+                });
+            }
+            self.buf.clear();
+            self.state = State::Idle;
+            self.partial_ready = false;
+        }
+    }
+
+    /// The next thing to decode: finals in order first, then the latest
+    /// partial (an older one is never decoded once newer audio is in).
+    pub fn next_work(&mut self) -> Option<Work> {
+        if let Some(w) = self.finals.pop_front() {
+            return Some(w);
+        }
+        if !self.partial_ready {
+            return None;
+        }
+        self.partial_ready = false;
+        let State::Speech {
+            start,
+            since_partial,
+            voiced_since_partial,
+            ..
+        } = &mut self.state
+        else {
+            return None;
+        };
+        *since_partial = 0;
+        *voiced_since_partial = false;
+        Some(Work::Partial {
+            samples: self.buf.clone(),
+            start: *start as f64 / self.rate as f64,
+        })
+    }
+}
+
+/// What live dictation reports.
+#[derive(Clone, Debug)]
+pub enum LiveEvent {
+    /// The utterance being spoken, so far (replaces the previous partial).
+    Partial { text: String, start: f64 },
+    /// An utterance is done: its segments, timed from the recording start.
+    Final { segments: Vec<Segment> },
+}
+
+/// A segmenter plus the decoding of its work with a [`Transcriber`].
+pub struct LiveDictation {
+    seg: Segmenter,
+    rate: u32,
+    opts: TranscribeOptions,
+    /// The last partial: its start, how far its audio went, its segments,
+    /// and whether it would have passed without temperature fallback.
+    last_partial: Option<(f64, Vec<Segment>, bool)>,
+    /// Text finalised so far (the next utterance's prompt).
+    said: String,
+    window_pad: Option<f32>,
+    /// Decoder runs so far.
+    pub decodes: usize,
+    /// The language, once found (then kept for the rest of the session).
+    pub language: Option<String>,
+}
+
+impl LiveDictation {
+    /// `rate`: the device's sample rate; audio is resampled per utterance.
+    pub fn new(rate: u32, opts: TranscribeOptions, cfg: LiveConfig) -> Self {
+        Self {
+            window_pad: cfg.window_pad,
+            seg: Segmenter::new(rate, cfg),
+            rate,
+            language: opts.language.clone(),
+            opts,
+            last_partial: None,
+            said: String::new(),
+            decodes: 0,
+        }
+    }
+
+    pub fn push(&mut self, samples: &[f32]) {
+        self.seg.push(samples);
+    }
+
+    pub fn finish(&mut self) {
+        self.seg.finish();
+    }
+
+    pub fn in_speech(&self) -> bool {
+        self.seg.in_speech()
+    }
+
+    fn options(&self, partial: bool) -> TranscribeOptions {
+        let mut o = self.opts.clone();
+        o.language = self.language.clone();
+        o.condition_on_previous_text = false;
+        o.short_window_pad = self.window_pad;
+        let tail: String = {
+            let chars: Vec<char> = self.said.chars().collect();
+            chars[chars.len().saturating_sub(200)..].iter().collect()
+        };
+        o.initial_prompt = match (&self.opts.initial_prompt, tail.trim().is_empty()) {
+            (_, false) => Some(tail.trim().to_string()),
+            (p, true) => p.clone(),
+        };
+        if partial {
+            // A partial is a glimpse: one pass, greedy, no fallback.
+            o.temperatures.truncate(1);
+            o.beam_size = None;
+        }
+        o
+    }
+
+    /// Decodes the most urgent pending work, if there is any.
+    pub fn step(
+        &mut self,
+        t: &Transcriber,
+        cancel: &CancelToken,
+    ) -> Result<Option<LiveEvent>, WhisperError> {
+        let Some(work) = self.seg.next_work() else {
+            return Ok(None);
+        };
+        match work {
+            Work::Partial { samples, start } => {
+                let opts = self.options(true);
+                let audio = crate::audio::resample::resample(&samples, self.rate, 16000);
+                self.decodes += 1;
+                let out = t.transcribe(&audio, &opts, cancel, &mut |_, _| {})?;
+                let clean = out.segments.iter().all(|s| {
+                    s.avg_logprob >= opts.logprob_threshold
+                        && s.compression_ratio <= opts.compression_ratio_threshold
+                }) && opts.beam_size == self.opts.beam_size;
+                let text = out.text.clone();
+                self.last_partial = Some((start, out.segments, clean));
+                Ok(Some(LiveEvent::Partial { text, start }))
+            }
+            Work::Final {
+                samples,
+                start,
+                fresh,
+            } => {
+                // Nothing was said after the last partial: its text is final.
+                let reuse = match self.last_partial.take() {
+                    Some((s, segs, true)) if s == start && !fresh && !segs.is_empty() => Some(segs),
+                    _ => None,
+                };
+                let mut segments = match reuse {
+                    Some(segs) => segs,
+                    None => {
+                        let opts = self.options(false);
+                        let audio = crate::audio::resample::resample(&samples, self.rate, 16000);
+                        self.decodes += 1;
+                        let out = t.transcribe(&audio, &opts, cancel, &mut |_, _| {})?;
+                        if self.language.is_none() {
+                            self.language = Some(out.language.clone());
+                        }
+                        out.segments
+                    }
+                };
+                for s in &mut segments {
+                    s.start += start;
+                    s.end += start;
+                }
+                for s in &segments {
+                    if !self.said.is_empty() {
+                        self.said.push(' ');
+                    }
+                    self.said.push_str(&s.text);
+                }
+                Ok(Some(LiveEvent::Final { segments }))
+            }
+        }
+    }
+}
+
+/// The live loop: takes audio chunks (at the dictation's rate) until the
+/// sender hangs up or `cancel` fires, decoding as it goes. All audio that
+/// has arrived is taken in before deciding what to decode next, so a slow
+/// decode is followed by the newest partial, not a backlog of stale ones.
+/// When the sender hangs up, what was being said is finalised.
+pub fn run_live(
+    rx: &Receiver<Vec<f32>>,
+    live: &mut LiveDictation,
+    t: &Transcriber,
+    cancel: &CancelToken,
+    on_event: &mut dyn FnMut(LiveEvent),
+) -> Result<(), WhisperError> {
+    loop {
+        let mut closed = false;
+        match rx.recv_timeout(Duration::from_millis(30)) {
+            Ok(c) => live.push(&c),
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => closed = true,
+        }
+        loop {
+            match rx.try_recv() {
+                Ok(c) => live.push(&c),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    closed = true;
+                    break;
+                }
+            }
+        }
+        if cancel.is_cancelled() {
+            return Ok(());
+        }
+        if closed {
+            live.finish();
+            while let Some(ev) = live.step(t, cancel)? {
+                on_event(ev);
+            }
+            return Ok(());
+        }
+        if let Some(ev) = live.step(t, cancel)? {
+            on_event(ev);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const RATE: u32 = 48000;
+
+    /// White noise at `amp` (a stand-in for a voice) or silence.
+    fn sound(secs: f32, amp: f32, seed: &mut u64) -> Vec<f32> {
+        (0..(secs * RATE as f32) as usize)
+            .map(|_| {
+                *seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+                ((*seed >> 33) as f32 / (1u64 << 31) as f32 - 0.5) * 2.0 * amp
+            })
+            .collect()
+    }
+
+    /// Feeds `audio` in 100 ms chunks and takes all work after each, as an
+    /// instant decoder would: (stream time, work).
+    fn run(seg: &mut Segmenter, audio: &[f32]) -> Vec<(f64, Work)> {
+        let mut out = Vec::new();
+        let mut fed = 0;
+        for c in audio.chunks(RATE as usize / 10) {
+            seg.push(c);
+            fed += c.len();
+            while let Some(w) = seg.next_work() {
+                out.push((fed as f64 / RATE as f64, w));
+            }
+        }
+        seg.finish();
+        while let Some(w) = seg.next_work() {
+            out.push((fed as f64 / RATE as f64, w));
+        }
+        out
+    }
+
+    fn describe(w: &[(f64, Work)]) -> Vec<(f64, &'static str, f64, f64)> {
+        w.iter()
+            .map(|(t, w)| match w {
+                Work::Partial { samples, start } => {
+                    (*t, "partial", *start, samples.len() as f64 / RATE as f64)
+                }
+                Work::Final { samples, start, .. } => {
+                    (*t, "final", *start, samples.len() as f64 / RATE as f64)
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn partials_each_second_and_a_final_at_each_pause() {
+        let mut seed = 7;
+        let mut audio = sound(0.5, 0.0, &mut seed);
+        audio.extend(sound(2.5, 0.1, &mut seed));
+        audio.extend(sound(1.0, 0.0, &mut seed));
+        audio.extend(sound(1.5, 0.1, &mut seed));
+        audio.extend(sound(0.3, 0.0, &mut seed));
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        let got = describe(&run(&mut seg, &audio));
+        let kinds: Vec<_> = got.iter().map(|g| g.1).collect();
+        assert_eq!(
+            kinds,
+            [
+                "partial", "partial", "partial", "final", "partial", "partial", "final"
+            ],
+            "{got:?}"
+        );
+        let near = |a: f64, b: f64| (a - b).abs() < 0.06;
+        // Partials a second apart while speaking, and one 0.2 s into each
+        // quiet, in case it is the end.
+        assert!(near(got[0].0, 1.5) && near(got[1].0, 2.5), "{got:?}");
+        assert!(near(got[2].0, 3.2), "{got:?}");
+        // The first utterance ends 0.6 s into the pause, with 0.3 s before
+        // and 0.2 s after the voice.
+        assert!(near(got[3].0, 3.6) && near(got[3].2, 0.2), "{got:?}");
+        assert!(near(got[3].3, 0.3 + 2.5 + 0.2), "{got:?}");
+        // The second one starts 0.3 s before its voice; stopping keeps it.
+        assert!(near(got[6].2, 3.7) && near(got[6].0, 5.8), "{got:?}");
+    }
+
+    #[test]
+    fn quiet_clicks_and_room_noise_are_not_decoded() {
+        let mut seed = 11;
+        let mut audio = sound(2.0, 0.002, &mut seed); // about -60 dBFS
+        let click = sound(0.04, 0.5, &mut seed);
+        audio.extend(&click);
+        audio.extend(sound(3.0, 0.002, &mut seed));
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        assert!(run(&mut seg, &audio).is_empty());
+        // A voice over the same room noise is heard.
+        let mut audio = sound(2.0, 0.002, &mut seed);
+        let voice: Vec<f32> = sound(1.5, 0.1, &mut seed);
+        audio.extend(&voice);
+        audio.extend(sound(1.0, 0.002, &mut seed));
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        let got = describe(&run(&mut seg, &audio));
+        assert_eq!(got.iter().filter(|g| g.1 == "final").count(), 1, "{got:?}");
+    }
+
+    #[test]
+    fn a_final_reuses_the_partial_only_when_nothing_was_said_after_it() {
+        let mut seed = 3;
+        let mut audio = sound(0.5, 0.0, &mut seed);
+        audio.extend(sound(1.0, 0.1, &mut seed));
+        audio.extend(sound(1.0, 0.0, &mut seed));
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        let got = run(&mut seg, &audio);
+        assert!(
+            matches!(got[0].1, Work::Partial { .. }),
+            "{:?}",
+            describe(&got)
+        );
+        assert!(matches!(got[1].1, Work::Final { fresh: false, .. }));
+        // Speech after the partial, then a pause: the early partial in the
+        // quiet covers it.
+        let mut audio = sound(0.5, 0.0, &mut seed);
+        audio.extend(sound(1.3, 0.1, &mut seed));
+        audio.extend(sound(1.0, 0.0, &mut seed));
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        let got = run(&mut seg, &audio);
+        assert!(matches!(got[1].1, Work::Partial { .. }));
+        assert!(matches!(got[2].1, Work::Final { fresh: false, .. }));
+        // Stopped while speaking: the last words are not in any partial.
+        let audio = sound(1.8, 0.1, &mut seed);
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        let got = run(&mut seg, &audio);
+        assert!(matches!(
+            got.last().unwrap().1,
+            Work::Final { fresh: true, .. }
+        ));
+    }
+
+    #[test]
+    fn a_long_utterance_is_cut_before_whisper_s_window_fills() {
+        let mut seed = 5;
+        let audio = sound(32.0, 0.1, &mut seed);
+        let mut seg = Segmenter::new(
+            RATE,
+            LiveConfig {
+                partial_every: 100.0,
+                ..Default::default()
+            },
+        );
+        let got = describe(&run(&mut seg, &audio));
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!((got[0].3 - 25.0).abs() < 0.05 && (got[1].2 - 25.0).abs() < 0.05);
+        assert!((got[1].3 - 7.0).abs() < 0.05, "{got:?}");
+    }
+
+    #[test]
+    fn when_decoding_lags_only_the_newest_partial_is_decoded() {
+        let mut seed = 9;
+        let audio = sound(3.5, 0.1, &mut seed);
+        let mut seg = Segmenter::new(RATE, LiveConfig::default());
+        seg.push(&audio);
+        let w = seg.next_work();
+        assert!(
+            matches!(&w, Some(Work::Partial { samples, .. }) if samples.len() >= 3 * RATE as usize)
+        );
+        assert!(seg.next_work().is_none());
+    }
+}

@@ -1,0 +1,130 @@
+//! Live dictation with real Whisper weights (tiny.en from the test
+//! command): espeak-ng sentences with pauses between them, fed at a
+//! microphone's 48 kHz in 100 ms chunks, come out as a partial transcript
+//! while each is spoken and as final, timed text at each pause.
+
+mod support;
+
+use candle_core::Device;
+use spaceport::audio::decode::decode_file;
+use spaceport::tasks::CancelToken;
+use spaceport::tasks::transcribe::Transcriber;
+use spaceport::tasks::transcribe::decode::TranscribeOptions;
+use spaceport::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent};
+
+const RATE: u32 = 48000;
+
+#[test]
+fn dictation_shows_partials_then_final_text_at_each_pause() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sentences = [
+        "The juice of lemons makes fine punch.",
+        "Four hours of steady work faced us.",
+        "A large size in stockings is hard to sell.",
+    ];
+    let mut audio: Vec<f32> = vec![0.0; RATE as usize / 2];
+    let mut spans = Vec::new();
+    for (i, s) in sentences.iter().enumerate() {
+        let wav = tmp.path().join(format!("{i}.wav"));
+        support::speak_clearly(s, &wav);
+        let a = decode_file(&wav, RATE).unwrap().samples;
+        let voiced = |x: &f32| x.abs() > 0.01;
+        let (lead, tail) = (
+            a.iter().position(voiced).unwrap(),
+            a.iter().rposition(voiced).unwrap(),
+        );
+        let at = |n: usize| (audio.len() + n) as f64 / RATE as f64;
+        spans.push((at(lead), at(tail)));
+        audio.extend(&a);
+        audio.extend(std::iter::repeat_n(0.0, RATE as usize * 6 / 5));
+    }
+    let speech_secs: f64 = spans.iter().map(|(a, b)| b - a).sum();
+
+    let t = Transcriber::load(&support::whisper_ct2_dir(), &Device::Cpu).unwrap();
+    let mut live = LiveDictation::new(RATE, TranscribeOptions::default(), LiveConfig::default());
+    let cancel = CancelToken::new();
+    // (stream time, event) as an instant decoder would report them.
+    let mut events: Vec<(f64, LiveEvent)> = Vec::new();
+    let mut fed = 0usize;
+    for chunk in audio.chunks(RATE as usize / 10) {
+        live.push(chunk);
+        fed += chunk.len();
+        while let Some(ev) = live.step(&t, &cancel).unwrap() {
+            events.push((fed as f64 / RATE as f64, ev));
+        }
+    }
+    live.finish();
+    while let Some(ev) = live.step(&t, &cancel).unwrap() {
+        events.push((fed as f64 / RATE as f64, ev));
+    }
+
+    let finals: Vec<(f64, Vec<_>)> = events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            LiveEvent::Final { segments } => Some((*at, segments.clone())),
+            _ => None,
+        })
+        .collect();
+    let partials: Vec<(f64, String)> = events
+        .iter()
+        .filter_map(|(at, e)| match e {
+            LiveEvent::Partial { text, .. } => Some((*at, text.clone())),
+            _ => None,
+        })
+        .collect();
+    let summary: Vec<String> = events
+        .iter()
+        .map(|(at, e)| match e {
+            LiveEvent::Partial { text, .. } => format!("{at:.1} partial {text:?}"),
+            LiveEvent::Final { segments } => format!(
+                "{at:.1} final {:?}",
+                segments
+                    .iter()
+                    .map(|s| (s.start, s.end, s.text.as_str()))
+                    .collect::<Vec<_>>()
+            ),
+        })
+        .collect();
+    eprintln!("{}", summary.join("\n"));
+
+    // One final per sentence, each at the pause after it (0.6 s of quiet).
+    assert_eq!(finals.len(), sentences.len(), "{summary:#?}");
+    for ((at, segs), (start, end)) in finals.iter().zip(&spans) {
+        assert!(
+            *at > *end && *at <= end + 1.0,
+            "final at {at:.1} s for a sentence ending at {end:.1} s"
+        );
+        let first = segs.first().expect("a final has text");
+        assert!(
+            (first.start - start).abs() <= 0.5,
+            "segment at {:.2} s for a sentence at {start:.2} s",
+            first.start
+        );
+    }
+    // Words showed while speaking: a partial before each final.
+    for ((at, _), (start, _)) in finals.iter().zip(&spans) {
+        assert!(
+            partials
+                .iter()
+                .any(|(p, text)| p > start && p < at && !text.is_empty()),
+            "no partial for the sentence at {start:.1} s: {summary:#?}"
+        );
+    }
+    let text: Vec<String> = finals
+        .iter()
+        .flat_map(|(_, s)| s.iter().map(|s| s.text.clone()))
+        .collect();
+    let rate = support::wer(&sentences.join(" "), &text.join(" "));
+    eprintln!(
+        "live WER {rate:.3}, {} decodes for {speech_secs:.1} s of speech",
+        live.decodes
+    );
+    assert!(rate <= 0.15, "WER {rate:.3}: {text:?}");
+    // A decode per second of speech plus one per sentence at most; the
+    // silences are never decoded.
+    assert!(
+        live.decodes as f64 <= speech_secs + sentences.len() as f64,
+        "{} decodes",
+        live.decodes
+    );
+}
