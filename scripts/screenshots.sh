@@ -60,5 +60,5 @@ sleep 4
 click 72 91 1.5; shot library
 click 72 122 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
 click 72 153 1; shot caption
-click 72 184 1; click 400 67 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 67 8; shot transcribe
+click 72 184 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
 click 72 215 1; shot settings

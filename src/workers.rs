@@ -235,6 +235,7 @@ pub enum Event {
         seconds: f32,
         overflow: u64,
     },
+    /// The recording at 16 kHz (empty when it was dictated live).
     RecordingDone {
         samples: Arc<Vec<f32>>,
         note: Option<String>,
@@ -844,21 +845,31 @@ fn record_loop(
     if let Some(r) = &live_rate {
         let _ = r.send(cap.sample_rate_hz);
     }
+    // Live dictation keeps its own audio (utterance by utterance); only a
+    // plain recording is kept whole here.
     let mut samples: Vec<f32> = Vec::new();
+    let mut seen = 0usize;
     let mut note = None;
     let rate = cap.sample_rate_hz.max(1) as f32;
+    let mut pass_on = |chunk: Vec<f32>, samples: &mut Vec<f32>| {
+        seen += chunk.len();
+        match &live {
+            Some(l) => {
+                let _ = l.send(chunk);
+            }
+            None => samples.extend(chunk),
+        }
+        seen
+    };
     while !stop.is_cancelled() {
         std::thread::sleep(std::time::Duration::from_millis(50));
         match cap.take() {
             Ok(chunk) => {
                 let dbfs = level_dbfs(&chunk);
-                if let Some(l) = &live {
-                    let _ = l.send(chunk.clone());
-                }
-                samples.extend(chunk);
+                let seen = pass_on(chunk, &mut samples);
                 sink.send(Event::RecordingLevel {
                     dbfs,
-                    seconds: samples.len() as f32 / rate,
+                    seconds: seen as f32 / rate,
                     overflow: cap.overflowed(),
                 });
             }
@@ -869,10 +880,7 @@ fn record_loop(
         }
     }
     if let Ok(rest) = cap.take() {
-        if let Some(l) = &live {
-            let _ = l.send(rest.clone());
-        }
-        samples.extend(rest);
+        pass_on(rest, &mut samples);
     }
     drop(live); // the live thread finalises what was being said
     let resampled = crate::audio::resample::resample(&samples, cap.sample_rate_hz, 16000);

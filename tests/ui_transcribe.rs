@@ -48,6 +48,13 @@ fn drop_a_recording_see_segments_save_subtitles() {
     wait_for(&mut h, "the page", |h| {
         h.query_by_label("Audio file").is_some()
     });
+    // Open… waits for the system's file dialog on a worker (here there is
+    // none: no desktop portal), and the window keeps drawing.
+    h.get_by_label("Open…").click();
+    for _ in 0..10 {
+        h.step();
+    }
+    assert!(h.query_by_label("Audio file").is_some());
     h.input_mut()
         .dropped_files
         .push(Arc::new(Dropped(wav.clone())));
@@ -120,7 +127,11 @@ fn dictate_through_the_microphone_and_see_words_while_speaking() {
             App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
         });
     h.get_by_label("Transcribe").click();
-    wait_for(&mut h, "the page", |h| h.query_by_label("Record").is_some());
+    // The page has read the model's languages (tiny.en: English only).
+    wait_for(&mut h, "the page", |h| {
+        h.query_by_label("Record").is_some()
+            && h.query_by_label("This model knows English only.").is_some()
+    });
     // The microphone picker offers the system default.
     assert!(
         h.query_all_by(|_| true).any(|n| {

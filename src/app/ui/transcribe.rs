@@ -438,46 +438,60 @@ impl App {
     }
 
     /// Language (detect or one the model knows) and task, for multilingual
-    /// models; an English-only model says so.
+    /// models; an English-only model shows them fixed. The row is the same
+    /// whichever (and before the model's languages are read), so nothing
+    /// below it moves under the pointer.
     fn language_task_ui(&mut self, ui: &mut egui::Ui, model_dir: &std::path::Path) {
         let languages = match &self.transcribe.languages {
-            Some((dir, l)) if dir == model_dir => l.clone(),
-            _ => return,
+            Some((dir, l)) if dir == model_dir => Some(l.clone()),
+            _ => None,
         };
+        let english_only = languages.as_ref().is_some_and(|l| l.is_empty());
+        if english_only {
+            self.transcribe.language = None;
+            self.transcribe.task = Task::Transcribe;
+        }
+        let usable = languages.as_ref().is_some_and(|l| !l.is_empty());
         ui.horizontal(|ui| {
-            if languages.is_empty() {
-                ui.small("English only (this model knows no other language)");
-                self.transcribe.language = None;
-                self.transcribe.task = Task::Transcribe;
-                return;
-            }
             let label = ui.label("Language");
             let mut pick = self.transcribe.language.clone();
-            egui::ComboBox::from_id_salt("transcribe-language")
-                .selected_text(pick.clone().unwrap_or_else(|| "Detect".into()))
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut pick, None, "Detect");
-                    for l in &languages {
-                        ui.selectable_value(&mut pick, Some(l.clone()), l);
-                    }
-                })
-                .response
-                .labelled_by(label.id);
+            let shown = match (&pick, english_only) {
+                (_, true) => "English".to_string(),
+                (Some(l), false) => l.clone(),
+                (None, false) => "Detect".to_string(),
+            };
+            ui.add_enabled_ui(usable, |ui| {
+                egui::ComboBox::from_id_salt("transcribe-language")
+                    .selected_text(shown)
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut pick, None, "Detect");
+                        for l in languages.iter().flatten() {
+                            ui.selectable_value(&mut pick, Some(l.clone()), l);
+                        }
+                    })
+                    .response
+                    .labelled_by(label.id)
+            });
             self.transcribe.language = pick;
             let label = ui.label("Task");
             let mut task = self.transcribe.task;
-            egui::ComboBox::from_id_salt("transcribe-task")
-                .selected_text(match task {
-                    Task::Transcribe => "Transcribe",
-                    Task::Translate => "Translate to English",
-                })
-                .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut task, Task::Transcribe, "Transcribe");
-                    ui.selectable_value(&mut task, Task::Translate, "Translate to English");
-                })
-                .response
-                .labelled_by(label.id);
+            ui.add_enabled_ui(usable, |ui| {
+                egui::ComboBox::from_id_salt("transcribe-task")
+                    .selected_text(match task {
+                        Task::Transcribe => "Transcribe",
+                        Task::Translate => "Translate to English",
+                    })
+                    .show_ui(ui, |ui| {
+                        ui.selectable_value(&mut task, Task::Transcribe, "Transcribe");
+                        ui.selectable_value(&mut task, Task::Translate, "Translate to English");
+                    })
+                    .response
+                    .labelled_by(label.id)
+            });
             self.transcribe.task = task;
+            if english_only {
+                ui.small("This model knows English only.");
+            }
         });
     }
 }

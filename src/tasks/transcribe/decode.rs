@@ -291,26 +291,22 @@ impl Transcriber {
         let mut state = self.model.start(enc, 1).map_err(Self::err)?;
         let input = Tensor::from_slice(&tokens, (1, tokens.len()), self.model.device())
             .map_err(Self::err)?;
+        // Scores only where they are read: at <|startoftranscript|> (for
+        // no-speech) and at the last token.
         let logits = self
             .model
-            .decode(&input, &mut state)
+            .decode_at(&input, &mut state, Some(&[sot_index, tokens.len() - 1]))
             .map_err(Self::err)?
             .squeeze(0)
             .map_err(Self::err)?;
         let no_speech_prob = match s.no_speech {
             Some(ns) => {
-                let row: Vec<f32> = logits
-                    .get(sot_index)
-                    .and_then(|r| r.to_vec1())
-                    .map_err(Self::err)?;
+                let row: Vec<f32> = logits.get(0).and_then(|r| r.to_vec1()).map_err(Self::err)?;
                 log_softmax(&row)[ns as usize].exp()
             }
             None => 0.0,
         };
-        let mut row: Vec<f32> = logits
-            .get(tokens.len() - 1)
-            .and_then(|r| r.to_vec1())
-            .map_err(Self::err)?;
+        let mut row: Vec<f32> = logits.get(1).and_then(|r| r.to_vec1()).map_err(Self::err)?;
         let mut sum_logprob = 0f32;
         let mut out: Vec<u32> = Vec::new();
         while out.len() < sample_len {
@@ -387,12 +383,15 @@ impl Transcriber {
         let mut state = self.model.start(enc, beam).map_err(Self::err)?;
         let rep: Vec<u32> = (0..beam).flat_map(|_| prefix.iter().copied()).collect();
         let input = Tensor::from_vec(rep, (beam, prefix.len()), dev).map_err(Self::err)?;
-        let logits = self.model.decode(&input, &mut state).map_err(Self::err)?;
+        let logits = self
+            .model
+            .decode_at(&input, &mut state, Some(&[sot_index, prefix.len() - 1]))
+            .map_err(Self::err)?;
         let no_speech_prob = match s.no_speech {
             Some(ns) => {
                 let row: Vec<f32> = logits
                     .get(0)
-                    .and_then(|l| l.get(sot_index))
+                    .and_then(|l| l.get(0))
                     .and_then(|r| r.to_vec1())
                     .map_err(Self::err)?;
                 log_softmax(&row)[ns as usize].exp()

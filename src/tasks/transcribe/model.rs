@@ -277,7 +277,7 @@ impl Whisper {
         let cross_kv = self
             .decoder
             .iter()
-            .map(|l| l.cross.keys_values(&enc))
+            .map(|l| l.cross.keys_t_values(&enc))
             .collect::<Result<Vec<_>>>()?;
         Ok(DecoderState {
             self_kv: vec![None; self.decoder.len()],
@@ -290,6 +290,18 @@ impl Whisper {
     /// Runs the decoder on `tokens` (rows, t) after what `state` has seen;
     /// returns the logits (rows, t, vocab).
     pub fn decode(&self, tokens: &Tensor, state: &mut DecoderState) -> Result<Tensor> {
+        self.decode_at(tokens, state, None)
+    }
+
+    /// As [`Self::decode`], with the logits only at `positions` (of the `t`
+    /// given): a prompt of 200 tokens needs two rows of 51864 scores, not
+    /// 200.
+    pub fn decode_at(
+        &self,
+        tokens: &Tensor,
+        state: &mut DecoderState,
+        positions: Option<&[usize]>,
+    ) -> Result<Tensor> {
         let (rows, t) = tokens.dims2()?;
         let past = state.len;
         if past + t > self.config.max_target_positions {
@@ -316,12 +328,21 @@ impl Whisper {
             state.self_kv[i] = Some((k, v));
             let h = l.cross_norm.forward(&x)?;
             let (ck, cv) = &state.cross_kv[i];
-            x = (&x + l.cross.attend(&h, ck, cv, None)?)?;
+            x = (&x + l.cross.attend_kt(&h, ck, cv, None)?)?;
             let h = l.ffn_norm.forward(&x)?;
             x = (&x + l.ffn.forward(&h)?)?;
         }
         state.len += t;
+        let x = match positions {
+            Some(p) => {
+                let idx: Vec<u32> = p.iter().map(|&i| i as u32).collect();
+                let idx = Tensor::from_vec(idx, p.len(), &self.device)?;
+                x.index_select(&idx, 1)?
+            }
+            None => x,
+        };
+        let n = x.dim(1)?;
         let x = self.dec_norm.forward(&x)?;
-        project(&self.embed, &x.reshape((rows * t, d))?)?.reshape((rows, t, ()))
+        project(&self.embed, &x.reshape((rows * n, d))?)?.reshape((rows, n, ()))
     }
 }

@@ -336,7 +336,7 @@ impl Marian {
         let cross_kv = self
             .decoder
             .iter()
-            .map(|l| l.cross.keys_values(&enc))
+            .map(|l| l.cross.keys_t_values(&enc))
             .collect::<Result<Vec<_>>>()?;
         Ok(DecoderState {
             self_kv: vec![None; self.decoder.len()],
@@ -363,7 +363,7 @@ impl Marian {
             state.self_kv[i] = Some((k, v));
             x = l.attn_norm.forward(&(x + h)?)?;
             let (ck, cv) = &state.cross_kv[i];
-            let h = l.cross.attend(&x, ck, cv, state.cross_mask.as_ref())?;
+            let h = l.cross.attend_kt(&x, ck, cv, state.cross_mask.as_ref())?;
             x = l.cross_norm.forward(&(x + h)?)?;
             let h = l.ffn.forward(&x)?;
             x = l.ffn_norm.forward(&(x + h)?)?;
