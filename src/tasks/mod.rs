@@ -3,7 +3,9 @@
 //! threads, cancellation tokens, throttled progress ([`worker`]). The demo
 //! tasks themselves (translate, caption, transcribe) will live beside them.
 
+pub mod caption;
 pub mod device;
+pub mod generation;
 pub mod nn;
 pub mod transcribe;
 pub mod translate;

@@ -76,6 +76,10 @@ pub(crate) struct Linear {
 }
 
 impl Linear {
+    pub(crate) fn new(w: Tensor, b: Option<Tensor>) -> Self {
+        Self { w, b }
+    }
+
     pub(crate) fn load(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Self> {
         let w = vb.get((d_out, d_in), "weight")?;
         let b = if vb.contains_tensor("bias") {
@@ -198,6 +202,20 @@ impl Attention {
             heads,
             head_dim: d / heads,
         })
+    }
+
+    /// From its four projections (queries, keys, values, output), for
+    /// models whose weights are named or fused differently.
+    pub(crate) fn from_parts(q: Linear, k: Linear, v: Linear, out: Linear, heads: usize) -> Self {
+        let d = q.w.dim(0).unwrap_or(0);
+        Self {
+            q,
+            k,
+            v,
+            out,
+            heads,
+            head_dim: d / heads.max(1),
+        }
     }
 
     /// (b, t, d) → (b, heads, t, head_dim)

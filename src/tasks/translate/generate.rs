@@ -12,34 +12,10 @@ use candle_core::Tensor;
 use serde_json::Value;
 
 use super::TranslateError;
-use super::model::{DecoderState, Marian, first_id, last_logits, log_softmax};
+use super::model::{DecoderState, Marian, first_id, last_logits};
 use crate::tasks::CancelToken;
-use crate::tasks::nn::top_k;
-
-/// `early_stopping` of a generation config.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum EarlyStopping {
-    Heuristic,
-    Always,
-    Never,
-}
-
-/// The generation settings, from `generation_config.json` (falling back
-/// to the same keys in `config.json`, as old checkpoints keep them there).
-#[derive(Clone, Debug)]
-pub struct GenerationConfig {
-    pub num_beams: usize,
-    /// Total decoder length, the start token included.
-    pub max_length: usize,
-    pub min_length: usize,
-    pub length_penalty: f32,
-    pub early_stopping: EarlyStopping,
-    pub bad_words_ids: Vec<Vec<u32>>,
-    pub forced_eos_token_id: Option<u32>,
-    pub eos_token_ids: Vec<u32>,
-    pub decoder_start_token_id: u32,
-    pub pad_token_id: u32,
-}
+use crate::tasks::generation::Beams;
+pub use crate::tasks::generation::{EarlyStopping, GenerationConfig};
 
 fn ids_of(v: &Value) -> Vec<u32> {
     match v {
@@ -99,38 +75,6 @@ impl GenerationConfig {
                 .unwrap_or(c.decoder_start_token_id),
             pad_token_id: pad,
         }
-    }
-
-    /// transformers' logits processors, in their order, on one row.
-    fn process(&self, seq: &[u32], scores: &mut [f32]) {
-        let cur_len = seq.len();
-        if cur_len < self.min_length {
-            for &e in &self.eos_token_ids {
-                if let Some(s) = scores.get_mut(e as usize) {
-                    *s = f32::NEG_INFINITY;
-                }
-            }
-        }
-        for word in &self.bad_words_ids {
-            if let Some((last, prefix)) = word.split_last()
-                && seq.ends_with(prefix)
-                && let Some(s) = scores.get_mut(*last as usize)
-            {
-                *s = f32::NEG_INFINITY;
-            }
-        }
-        if let Some(eos) = self.forced_eos_token_id
-            && cur_len + 1 == self.max_length
-        {
-            scores.iter_mut().for_each(|s| *s = f32::NEG_INFINITY);
-            if let Some(s) = scores.get_mut(eos as usize) {
-                *s = 0.0;
-            }
-        }
-    }
-
-    fn is_eos(&self, t: u32) -> bool {
-        self.eos_token_ids.contains(&t)
     }
 }
 
@@ -217,142 +161,6 @@ fn generate_one(
     Ok(out.swap_remove(0))
 }
 
-/// `a / b` the way PyTorch divides an f32 tensor by a Python float.
-fn div(a: f32, b: f64) -> f32 {
-    a * (1.0f32 / b as f32)
-}
-
-/// One input's beams during beam search (transformers keeps the same
-/// tensors batched; each item is independent but for the model call).
-struct Beams {
-    running: Vec<Vec<u32>>,
-    running_scores: Vec<f32>,
-    finished: Vec<Vec<u32>>,
-    finished_scores: Vec<f32>,
-    is_finished: Vec<bool>,
-    improvable: bool,
-    done: bool,
-}
-
-impl Beams {
-    fn new(start: u32, beams: usize) -> Self {
-        Self {
-            running: vec![vec![start]; beams],
-            running_scores: (0..beams)
-                .map(|i| if i == 0 { 0.0 } else { -1e9 })
-                .collect(),
-            finished: vec![vec![start]; beams],
-            finished_scores: vec![-1e9; beams],
-            is_finished: vec![false; beams],
-            improvable: true,
-            done: false,
-        }
-    }
-
-    /// One step of `_beam_search` for this item, from its rows' logits.
-    /// Returns the source row (within the item) of each new running beam,
-    /// and whether every top-k continuation hit a stopping criterion.
-    fn step(
-        &mut self,
-        cfg: &GenerationConfig,
-        rows: &[Vec<f32>],
-        cur_len: usize,
-    ) -> (Vec<u32>, bool) {
-        let beams = self.running.len();
-        let prompt_len = 1usize;
-        let keep = (1 + cfg.eos_token_ids.len()).max(2) * beams;
-        let vocab = rows[0].len();
-        let mut acc = Vec::with_capacity(beams * vocab);
-        for (b, row) in rows.iter().enumerate() {
-            let mut lp = log_softmax(row);
-            cfg.process(&self.running[b], &mut lp);
-            acc.extend(lp.iter().map(|x| x + self.running_scores[b]));
-        }
-        let top = top_k(&acc, keep);
-        let cand: Vec<(f32, usize, Vec<u32>)> = top
-            .iter()
-            .map(|&i| {
-                let (b, t) = (i / vocab, (i % vocab) as u32);
-                let mut s = self.running[b].clone();
-                s.push(t);
-                (acc[i], b, s)
-            })
-            .collect();
-        let hits: Vec<bool> = cand
-            .iter()
-            .map(|(_, _, s)| cfg.is_eos(s[s.len() - 1]) || s.len() >= cfg.max_length)
-            .collect();
-        // Beams that go on: the best `beams` that did not stop.
-        let go_scores: Vec<f32> = cand
-            .iter()
-            .zip(&hits)
-            .map(|((sc, _, _), &h)| sc + if h { -1e9 } else { 0.0 })
-            .collect();
-        let go = top_k(&go_scores, beams);
-        // Finished hypotheses: the old ones merged with those that just
-        // stopped among the top `beams`, length-penalised.
-        let lp_div = ((cur_len + 1 - prompt_len) as f64).powf(cfg.length_penalty as f64);
-        let all_full =
-            self.is_finished.iter().all(|&f| f) && cfg.early_stopping == EarlyStopping::Always;
-        let mut merged = self.finished_scores.clone();
-        for (i, (sc, _, _)) in cand.iter().enumerate() {
-            let mut s = div(*sc, lp_div);
-            if all_full {
-                s += -1e9;
-            }
-            if !self.improvable {
-                s += -1e9;
-            }
-            if !(hits[i] && i < beams) {
-                s += -1e9;
-            }
-            merged.push(s);
-        }
-        let best = top_k(&merged, beams);
-        let (mut nf, mut nfs, mut nfin) = (Vec::new(), Vec::new(), Vec::new());
-        for &j in &best {
-            if j < beams {
-                nf.push(self.finished[j].clone());
-                nfin.push(self.is_finished[j]);
-            } else {
-                let i = j - beams;
-                nf.push(cand[i].2.clone());
-                nfin.push(hits[i] && i < beams);
-            }
-            nfs.push(merged[j]);
-        }
-        (self.finished, self.finished_scores, self.is_finished) = (nf, nfs, nfin);
-        let origins: Vec<u32> = go.iter().map(|&g| cand[g].1 as u32).collect();
-        self.running = go.iter().map(|&g| cand[g].2.clone()).collect();
-        self.running_scores = go.iter().map(|&g| go_scores[g]).collect();
-        // transformers' `_check_early_stop_heuristic`, for the next length.
-        let next_len = cur_len + 1;
-        let best_len = if cfg.early_stopping == EarlyStopping::Never && cfg.length_penalty > 0.0 {
-            cfg.max_length - prompt_len
-        } else {
-            next_len - prompt_len
-        };
-        let best_possible = div(
-            self.running_scores[0],
-            (best_len as f64).powf(cfg.length_penalty as f64),
-        );
-        let worst = self
-            .finished_scores
-            .iter()
-            .copied()
-            .fold(f32::INFINITY, f32::min);
-        self.improvable = self.improvable
-            && self
-                .is_finished
-                .iter()
-                .any(|&f| best_possible > if f { worst } else { -1e9 });
-        let open_beam =
-            !(self.is_finished.iter().all(|&f| f) && cfg.early_stopping == EarlyStopping::Always);
-        self.done = !(self.improvable && open_beam);
-        (origins, hits.iter().all(|&h| h))
-    }
-}
-
 /// Generates for a batch of inputs at once (greedy when `num_beams` is 1):
 /// the encoder runs on the padded batch, the decoder on every row (beams ×
 /// inputs) at each step. Returns each input's best sequence, the decoder
@@ -403,7 +211,7 @@ pub fn generate(
         return Ok(seqs);
     }
     let mut items: Vec<Beams> = (0..inputs.len())
-        .map(|_| Beams::new(start, beams))
+        .map(|_| Beams::new(&[start], beams))
         .collect();
     let mut cur_len = 1usize;
     loop {

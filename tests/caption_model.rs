@@ -1,0 +1,165 @@
+//! BLIP against transformers: a tiny random `BlipForConditionalGeneration`
+//! made by scripts/fixtures/make_blip.py (transformers 5.24.0, committed in
+//! tests/fixtures/blip/tiny with what transformers computed): the vision
+//! encoder's output and the decoder's logits within 1e-4 (relative to the
+//! largest value), greedy captions with and without a prompt exactly. The
+//! fixture's config leaves out the text encoder_hidden_size, and its
+//! bos/sep ids are not the real checkpoints', so both must come from the
+//! files.
+
+use std::path::PathBuf;
+
+use candle_core::{Device, Tensor};
+use serde_json::Value;
+use spaceport::tasks::CancelToken;
+use spaceport::tasks::caption::generate::{
+    CaptionOptions, beam_search, generation_config, greedy, prefix,
+};
+use spaceport::tasks::caption::model::Blip;
+
+fn dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blip/tiny")
+}
+
+fn reference() -> Value {
+    serde_json::from_str(&std::fs::read_to_string(dir().join("reference.json")).unwrap()).unwrap()
+}
+
+/// The fixture's image, as make_blip.py computes it (in f64, then f32).
+fn pixels() -> Tensor {
+    let mut v = Vec::with_capacity(3 * 384 * 384);
+    for c in 0..3 {
+        for y in 0..384 {
+            for x in 0..384 {
+                let (c, y, x) = (c as f64, y as f64, x as f64);
+                let p = 1.7 * (0.031 * x + 0.017 * y + 1.3 * c).sin()
+                    + 0.4 * (0.11 * x * (c + 1.0) - 0.07 * y).cos();
+                v.push(p as f32);
+            }
+        }
+    }
+    Tensor::from_vec(v, (1, 3, 384, 384), &Device::Cpu).unwrap()
+}
+
+fn floats(v: &Value) -> Vec<f32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap() as f32)
+        .collect()
+}
+
+fn ids(v: &Value) -> Vec<u32> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as u32)
+        .collect()
+}
+
+fn assert_close(got: &[f32], want: &[f32], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}");
+    let scale = want.iter().fold(0f32, |a, x| a.max(x.abs())).max(1.0);
+    let worst = got
+        .iter()
+        .zip(want)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        worst <= 1e-4 * scale,
+        "{what}: max diff {worst} (scale {scale})"
+    );
+}
+
+#[test]
+fn vision_features_and_logits_match_transformers() {
+    let r = reference();
+    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
+    assert_eq!(m.config.text_config.encoder_hidden_size, 32);
+    assert_eq!(m.config.text_config.bos_token_id, 998);
+    let image = m.encode_image(&pixels()).unwrap();
+    assert_eq!(image.dims(), [1, 145, 32]);
+    let got: Vec<f32> = image.flatten_all().unwrap().to_vec1().unwrap();
+    assert_close(&got, &floats(&r["vision"]), "vision encoder");
+
+    let tokens = ids(&r["tokens"]);
+    let mut state = m.start(&image, 1).unwrap();
+    let t = Tensor::from_slice(&tokens, (1, tokens.len()), &Device::Cpu).unwrap();
+    let logits: Vec<f32> = m
+        .decode(&t, &mut state)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_close(&logits, &floats(&r["logits"]), "logits, all at once");
+
+    // The same logits a token at a time through the cache.
+    let mut state = m.start(&image, 1).unwrap();
+    let mut stepped = Vec::new();
+    for &tok in &tokens {
+        let t = Tensor::from_slice(&[tok], (1, 1), &Device::Cpu).unwrap();
+        let l: Vec<f32> = m
+            .decode(&t, &mut state)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap();
+        stepped.extend(l);
+    }
+    assert_close(&stepped, &floats(&r["logits"]), "logits, cached steps");
+}
+
+#[test]
+fn greedy_captions_match_transformers_with_and_without_a_prompt() {
+    let r = reference();
+    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
+    let image = m.encode_image(&pixels()).unwrap();
+    for name in ["greedy", "greedy_prompt"] {
+        let run = &r["generate"][name];
+        let prompt = run["prompt"].as_array().map(|_| ids(&run["prompt"]));
+        let start = prefix(&m, prompt.as_deref());
+        let got = greedy(
+            &m,
+            &image,
+            &start,
+            &CaptionOptions::default(),
+            &CancelToken::new(),
+        )
+        .unwrap();
+        assert_eq!(got, ids(&run["ids"]), "{name}");
+    }
+}
+
+#[test]
+fn beam_search_matches_transformers() {
+    let r = reference();
+    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
+    let image = m.encode_image(&pixels()).unwrap();
+    for name in ["beam3", "beam3_prompt", "beam3_max30"] {
+        let run = &r["generate"][name];
+        let prompt = run["prompt"].as_array().map(|_| ids(&run["prompt"]));
+        let start = prefix(&m, prompt.as_deref());
+        let o = &run["options"];
+        let opts = CaptionOptions {
+            max_length: o["max_length"].as_u64().map(|n| n as usize),
+            length_penalty: o["length_penalty"].as_f64().map(|x| x as f32),
+        };
+        let beams = o["num_beams"].as_u64().unwrap() as usize;
+        let cfg = generation_config(&m, start.len(), beams, &opts);
+        let got = beam_search(&m, &image, &start, &cfg, &CancelToken::new()).unwrap();
+        assert_eq!(got, ids(&run["ids"]), "{name}");
+    }
+}
+
+#[test]
+fn a_missing_or_damaged_model_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let err = Blip::load(tmp.path(), &Device::Cpu).err().unwrap();
+    assert!(err.to_string().contains("config.json"), "{err}");
+    std::fs::copy(dir().join("config.json"), tmp.path().join("config.json")).unwrap();
+    std::fs::write(tmp.path().join("model.safetensors"), b"not weights").unwrap();
+    let err = Blip::load(tmp.path(), &Device::Cpu).err().unwrap();
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
+}
