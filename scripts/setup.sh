@@ -68,6 +68,31 @@ setup_models() {
   export SPACEPORT_WHISPER_CT2="$dir"
 }
 
+# Real photographs for the caption tests: the sample pictures shipped in
+# the scikit-image wheel (astronaut, chelsea, coffee, rocket, camera),
+# fetched once from PyPI and unpacked into the cache.
+setup_images() {
+  local dir="$SPACEPORT_CACHE/images/scikit-image-0.25.2"
+  if [ ! -f "$dir/astronaut.png" ]; then
+    say "fetching sample photographs from the PyPI package scikit-image (its wheel's data folder)"
+    local wheels="$SPACEPORT_CACHE/wheels"
+    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
+      --platform manylinux_2_17_x86_64 --python-version 3.11 scikit-image==0.25.2 -d "$wheels"
+    rm -rf "$wheels/skimage"
+    mkdir -p "$wheels/skimage" "$dir"
+    "$SPACEPORT_VENV/bin/python" - "$wheels" "$dir" <<'PY'
+import glob, sys, zipfile
+wheels, out = sys.argv[1], sys.argv[2]
+wheel = sorted(glob.glob(f"{wheels}/scikit_image-0.25.2-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png"):
+        with open(f"{out}/{name}", "wb") as f:
+            f.write(z.read(f"skimage/data/{name}"))
+PY
+  fi
+  export SPACEPORT_TEST_IMAGES="$dir"
+}
+
 # A PulseAudio server with a null sink whose monitor is the default source:
 # the microphone tests play speech into the sink and record the monitor
 # through cpal (ALSA's default device goes to PulseAudio).

@@ -10,6 +10,7 @@ source scripts/setup.sh
 setup_system sox libsox-fmt-mp3 espeak-ng pulseaudio pulseaudio-utils libasound2-plugins
 setup_python
 setup_models
+setup_images
 setup_pulse
 say "cargo fmt --check"
 cargo fmt --all -- --check

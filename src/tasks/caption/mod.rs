@@ -3,4 +3,5 @@
 //! transformers completes it, and caption generation ([`generate`]).
 
 pub mod generate;
+pub mod image;
 pub mod model;

@@ -1,0 +1,103 @@
+//! Pictures prepared exactly as transformers' BlipImageProcessor (PIL
+//! backend) prepares them: for edge cases made by
+//! scripts/fixtures/make_blip_images.py (committed in
+//! tests/fixtures/blip/images) and scikit-image's sample photographs
+//! (fetched from its wheel by the test command), the 384×384 RGB bytes
+//! are PIL's (same SHA-256) and the pixel tensor matches within 1e-3.
+
+use std::path::PathBuf;
+
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use spaceport::tasks::caption::image::{ImageConfig, PictureError, open, pixel_values};
+
+fn fixtures() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blip/images")
+}
+
+fn photos() -> PathBuf {
+    let dir = std::env::var("SPACEPORT_TEST_IMAGES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/spaceport/images/scikit-image-0.25.2")
+        });
+    assert!(
+        dir.join("astronaut.png").exists(),
+        "run scripts/test.sh: it fetches the sample photographs into {}",
+        dir.display()
+    );
+    dir
+}
+
+#[test]
+fn pixels_match_blip_image_processor() {
+    let refs: Vec<Value> =
+        serde_json::from_str(&std::fs::read_to_string(fixtures().join("reference.json")).unwrap())
+            .unwrap();
+    assert!(refs.len() >= 14);
+    let cfg = ImageConfig::default();
+    for r in &refs {
+        let name = r["name"].as_str().unwrap();
+        let path = match name.strip_prefix("skimage:") {
+            Some(n) => photos().join(n),
+            None => fixtures().join(name),
+        };
+        let img = open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let (sized, pv) = pixel_values(&img, &cfg);
+        assert_eq!((sized.width, sized.height), (384, 384), "{name}");
+        let sha: String = Sha256::digest(&sized.data)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        let mut worst = 0f32;
+        for s in r["samples"].as_array().unwrap() {
+            let s: Vec<f64> = s
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|v| v.as_f64().unwrap())
+                .collect();
+            let (c, y, x) = (s[0] as usize, s[1] as usize, s[2] as usize);
+            worst = worst.max((pv[c * 384 * 384 + y * 384 + x] - s[3] as f32).abs());
+        }
+        let sum: f64 = pv.iter().map(|&v| v as f64).sum();
+        assert!(worst <= 1e-3, "{name}: sampled values off by {worst}");
+        assert!(
+            (sum - r["sum"].as_f64().unwrap()).abs() <= 1e-3 * pv.len() as f64 * 1e-2,
+            "{name}: sum {sum} vs {}",
+            r["sum"]
+        );
+        assert_eq!(
+            sha,
+            r["resized_sha256"].as_str().unwrap(),
+            "{name}: resized bytes"
+        );
+    }
+}
+
+#[test]
+fn the_exif_orientation_is_applied() {
+    let img = open(&fixtures().join("rotated.png")).unwrap();
+    // Stored 64 wide and 48 high, orientation 6: shown 48 wide.
+    assert_eq!((img.width, img.height), (48, 64));
+}
+
+#[test]
+fn bad_pictures_get_a_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = tmp.path().join("notes.jpg");
+    std::fs::write(&text, "not a picture at all").unwrap();
+    let e = open(&text).unwrap_err();
+    assert!(matches!(e, PictureError::NotAPicture(_)), "{e}");
+    assert!(e.to_string().contains("not a picture"), "{e}");
+
+    let bytes = std::fs::read(photos().join("chelsea.png")).unwrap();
+    let cut = tmp.path().join("cut.png");
+    std::fs::write(&cut, &bytes[..bytes.len() / 3]).unwrap();
+    let e = open(&cut).unwrap_err();
+    assert!(matches!(e, PictureError::Damaged(..)), "{e}");
+
+    let e = open(&tmp.path().join("missing.png")).unwrap_err();
+    assert!(e.to_string().contains("was not found"), "{e}");
+}
