@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+pub mod caption;
 pub mod transcribe;
 pub mod translate;
 
@@ -81,6 +82,8 @@ pub enum Command {
     Translate(translate::TranslateArgs),
     /// Transcribe audio files with a Whisper model.
     Transcribe(transcribe::TranscribeArgs),
+    /// Caption pictures with a BLIP model.
+    Caption(caption::CaptionArgs),
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -229,6 +232,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
     match cmd {
         Command::Translate(args) => translate::run(&hub, device, args),
         Command::Transcribe(args) => transcribe::run(&hub, device, args),
+        Command::Caption(args) => caption::run(&hub, device, args),
         Command::Gui => Ok(()),
         Command::Search {
             query,

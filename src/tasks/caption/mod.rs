@@ -1,7 +1,122 @@
-//! Image captioning with BLIP (`BlipForConditionalGeneration`): the model
-//! ([`model`]) in the Hugging Face layout, its configuration completed as
-//! transformers completes it, and caption generation ([`generate`]).
+//! Image captioning with BLIP (`BlipForConditionalGeneration`): pictures
+//! to pixel tensors as `BlipImageProcessor` makes them ([`image`]), the
+//! model ([`model`]) in the Hugging Face layout with its configuration
+//! completed as transformers completes it, caption generation
+//! ([`generate`]), and [`Captioner`], which ties them to the model's
+//! tokenizer.
 
 pub mod generate;
 pub mod image;
 pub mod model;
+
+use std::path::Path;
+
+use candle_core::{Device, Tensor};
+
+use generate::{CaptionOptions, beam_search, generation_config, greedy, prefix};
+use image::{ImageConfig, Rgb, pixel_values};
+use model::{Blip, CaptionError};
+
+use crate::tasks::CancelToken;
+
+/// A caption: its text and the generated ids (the prefix included).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Caption {
+    pub text: String,
+    pub token_ids: Vec<u32>,
+}
+
+/// How to caption one picture.
+#[derive(Clone, Debug, Default)]
+pub struct CaptionRequest {
+    /// Text the caption starts with ("a photography of").
+    pub prompt: Option<String>,
+    /// Beam search width; 1 or none decodes greedily (BLIP's default).
+    pub beams: Option<usize>,
+    /// New tokens at most (20 by default, as transformers).
+    pub max_new_tokens: Option<usize>,
+}
+
+/// A loaded BLIP model with its tokenizer and image settings.
+pub struct Captioner {
+    pub model: Blip,
+    tokenizer: tokenizers::Tokenizer,
+    pub image: ImageConfig,
+}
+
+impl Captioner {
+    /// Loads a model folder (`config.json`, weights, `tokenizer.json`,
+    /// `preprocessor_config.json`).
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, CaptionError> {
+        let model = Blip::load(dir, device)?;
+        let tokenizer =
+            tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| {
+                if dir.join("tokenizer.json").exists() {
+                    CaptionError::BadFile {
+                        file: "tokenizer.json".into(),
+                        reason: e.to_string(),
+                    }
+                } else {
+                    CaptionError::MissingFile {
+                        file: "tokenizer.json".into(),
+                        reason: "no such file".into(),
+                    }
+                }
+            })?;
+        Ok(Self {
+            model,
+            tokenizer,
+            image: ImageConfig::load(dir),
+        })
+    }
+
+    /// The model's input tensor (1, 3, h, w) for a picture.
+    pub fn pixels(&self, img: &Rgb) -> Result<Tensor, CaptionError> {
+        let (sized, v) = pixel_values(img, &self.image);
+        Ok(Tensor::from_vec(
+            v,
+            (1, 3, sized.height, sized.width),
+            self.model.device(),
+        )?)
+    }
+
+    /// Captions a picture.
+    pub fn caption(
+        &self,
+        img: &Rgb,
+        req: &CaptionRequest,
+        cancel: &CancelToken,
+    ) -> Result<Caption, CaptionError> {
+        let embeds = self.model.encode_image(&self.pixels(img)?)?;
+        let prompt_ids = match req.prompt.as_deref().map(str::trim) {
+            Some(p) if !p.is_empty() => Some(
+                self.tokenizer
+                    .encode(p, true)
+                    .map_err(|e| CaptionError::Model(e.to_string()))?
+                    .get_ids()
+                    .to_vec(),
+            ),
+            _ => None,
+        };
+        let start = prefix(&self.model, prompt_ids.as_deref());
+        let opts = CaptionOptions {
+            max_length: req.max_new_tokens.map(|n| start.len() + n),
+            length_penalty: None,
+        };
+        let beams = req.beams.unwrap_or(1).max(1);
+        let ids = if beams == 1 {
+            greedy(&self.model, &embeds, &start, &opts, cancel)?
+        } else {
+            let cfg = generation_config(&self.model, start.len(), beams, &opts);
+            beam_search(&self.model, &embeds, &start, &cfg, cancel)?
+        };
+        let text = self
+            .tokenizer
+            .decode(&ids, true)
+            .map_err(|e| CaptionError::Model(e.to_string()))?;
+        Ok(Caption {
+            text: text.trim().to_string(),
+            token_ids: ids,
+        })
+    }
+}
