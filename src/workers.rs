@@ -84,6 +84,11 @@ pub enum Command {
         purpose: DialogPurpose,
         dialog: Dialog,
     },
+    /// Caption pictures (files, or every picture in a dropped folder);
+    /// cancels the previous batch.
+    Caption(CaptionJob),
+    /// Stop the running captions.
+    CancelCaption,
     /// Write `text` to `path` (a transcript export).
     SaveText {
         path: PathBuf,
@@ -119,6 +124,31 @@ pub enum DialogPurpose {
     /// Where to save a transcript; the format follows the extension
     /// chosen (`.txt` when there is none).
     SaveTranscript(Box<Transcript>),
+    /// Pictures to caption.
+    OpenPictures,
+    /// A folder of pictures to caption.
+    OpenFolder,
+    /// Where to save a batch's captions, (image, caption) pairs: CSV, or
+    /// JSON when the name ends in `.json`.
+    SaveCaptions(Vec<(String, String)>),
+}
+
+/// One captioning request: pictures, in order.
+#[derive(Clone, Debug)]
+pub struct CaptionJob {
+    pub generation: u64,
+    pub model: PathBuf,
+    pub paths: Vec<PathBuf>,
+    pub request: crate::tasks::caption::CaptionRequest,
+    pub device: DeviceChoice,
+}
+
+/// A small RGBA preview of a picture.
+#[derive(Clone, Debug)]
+pub struct Thumbnail {
+    pub width: usize,
+    pub height: usize,
+    pub rgba: Vec<u8>,
 }
 
 /// Live dictation while recording: the model and how to decode.
@@ -241,6 +271,27 @@ pub enum Event {
         note: Option<String>,
     },
     InputDevices(Vec<String>),
+    /// The captioning model is being loaded.
+    CaptionLoading {
+        generation: u64,
+    },
+    /// The pictures of a caption job (a dropped folder expanded), before
+    /// any is captioned.
+    CaptionQueued {
+        generation: u64,
+        paths: Vec<PathBuf>,
+    },
+    /// One picture done: its caption, or why it has none.
+    CaptionItem {
+        generation: u64,
+        index: usize,
+        result: Result<crate::tasks::caption::Caption, String>,
+        thumbnail: Option<Thumbnail>,
+    },
+    CaptionFinished {
+        generation: u64,
+        error: Option<String>,
+    },
     ModelLanguages {
         dir: PathBuf,
         languages: Vec<String>,
@@ -342,6 +393,8 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut translate: Option<SyncSender<(TranslateJob, CancelToken)>> = None;
     let mut translate_cancel = CancelToken::new();
     let mut transcribe: Option<SyncSender<(TranscribeJob, CancelToken)>> = None;
+    let mut caption: Option<SyncSender<(CaptionJob, CancelToken)>> = None;
+    let mut caption_cancel = CancelToken::new();
     // The Whisper model, shared by file transcription and live dictation.
     let whisper = WhisperCache::default();
     let mut transcribe_cancel = CancelToken::new();
@@ -454,6 +507,27 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             }
             Command::CancelTranslation => translate_cancel.cancel(),
             Command::CancelTranscription => transcribe_cancel.cancel(),
+            Command::CancelCaption => caption_cancel.cancel(),
+            Command::Caption(job) => {
+                caption_cancel.cancel();
+                caption_cancel = CancelToken::new();
+                if caption.is_none() {
+                    let (tx, rx) = sync_channel(8);
+                    let sink2 = sink.clone();
+                    if spawn_named("spaceport-caption", move || caption_loop(rx, sink2)).is_ok() {
+                        caption = Some(tx);
+                    }
+                }
+                let sent = caption
+                    .as_ref()
+                    .is_some_and(|tx| tx.try_send((job.clone(), caption_cancel.clone())).is_ok());
+                if !sent {
+                    sink.send(Event::CaptionFinished {
+                        generation: job.generation,
+                        error: Some("Spaceport could not start captioning; try again.".into()),
+                    });
+                }
+            }
             Command::Transcribe(job) => {
                 transcribe_cancel.cancel();
                 transcribe_cancel = CancelToken::new();
@@ -546,7 +620,25 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                                 },
                             });
                         }
-                        (DialogPurpose::SaveTranscript(_), None) => {}
+                        (DialogPurpose::SaveCaptions(rows), Some(path)) => {
+                            let json = path.extension().is_some_and(|e| e == "json");
+                            let text = if json {
+                                crate::tasks::caption::to_json(&rows)
+                            } else {
+                                crate::tasks::caption::to_csv(&rows)
+                            };
+                            sink2.send(match std::fs::write(path, text) {
+                                Ok(()) => Event::Saved { path: path.clone() },
+                                Err(e) => Event::SaveFailed {
+                                    error: crate::hub::HubError::io("write", path, e).to_string(),
+                                    path: path.clone(),
+                                },
+                            });
+                        }
+                        (
+                            DialogPurpose::SaveTranscript(_) | DialogPurpose::SaveCaptions(_),
+                            None,
+                        ) => {}
                         (purpose, _) => {
                             sink2.send(Event::FilesChosen { purpose, paths });
                         }
@@ -742,6 +834,125 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCac
                 sink.send(fail(e.to_string()));
             }
         }
+    }
+}
+
+/// Picture files among `paths`, a folder standing for the pictures in it
+/// (by name, not looking inside sub-folders).
+fn expand_pictures(paths: &[PathBuf]) -> Vec<PathBuf> {
+    const EXT: [&str; 9] = [
+        "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jfif",
+    ];
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            inside.retain(|f| {
+                f.is_file()
+                    && f.extension()
+                        .is_some_and(|e| EXT.contains(&e.to_string_lossy().to_lowercase().as_str()))
+            });
+            inside.sort();
+            out.extend(inside);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+/// A preview at most `side` pixels on its longer side.
+fn thumbnail(img: &crate::tasks::caption::image::Rgb, side: usize) -> Thumbnail {
+    let scale = (side as f64 / img.width.max(img.height) as f64).min(1.0);
+    let (w, h) = (
+        ((img.width as f64 * scale).round() as usize).max(1),
+        ((img.height as f64 * scale).round() as usize).max(1),
+    );
+    let small = crate::tasks::caption::image::resize(img, w, h, 2);
+    let mut rgba = Vec::with_capacity(w * h * 4);
+    for px in small.data.chunks_exact(3) {
+        rgba.extend_from_slice(&[px[0], px[1], px[2], 255]);
+    }
+    Thumbnail {
+        width: w,
+        height: h,
+        rgba,
+    }
+}
+
+/// The captioning thread: keeps the loaded BLIP model and serves jobs,
+/// newest first; each picture is read, previewed and captioned in turn,
+/// and a bad one is reported without stopping the rest.
+fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
+    use crate::tasks::caption::Captioner;
+    let mut loaded: Option<(PathBuf, DeviceChoice, Captioner)> = None;
+    while let Ok(mut next) = rx.recv() {
+        while let Ok(newer) = rx.try_recv() {
+            next = newer;
+        }
+        let (job, cancel) = next;
+        if cancel.is_cancelled() {
+            continue;
+        }
+        let generation = job.generation;
+        let paths = expand_pictures(&job.paths);
+        sink.send(Event::CaptionQueued {
+            generation,
+            paths: paths.clone(),
+        });
+        if !loaded
+            .as_ref()
+            .is_some_and(|(d, c, _)| *d == job.model && *c == job.device)
+        {
+            sink.send(Event::CaptionLoading { generation });
+            loaded = None;
+            let device = device::select(job.device).device;
+            match Captioner::load(&job.model, &device) {
+                Ok(c) => loaded = Some((job.model.clone(), job.device, c)),
+                Err(e) => {
+                    sink.send(Event::CaptionFinished {
+                        generation,
+                        error: Some(e.to_string()),
+                    });
+                    continue;
+                }
+            }
+        }
+        let Some((_, _, captioner)) = &loaded else {
+            continue;
+        };
+        for (index, path) in paths.iter().enumerate() {
+            if cancel.is_cancelled() {
+                break;
+            }
+            let (result, thumb) = match crate::tasks::caption::image::open(path) {
+                Ok(img) => {
+                    let thumb = thumbnail(&img, 256);
+                    (
+                        captioner
+                            .caption(&img, &job.request, &cancel)
+                            .map_err(|e| e.to_string()),
+                        Some(thumb),
+                    )
+                }
+                Err(e) => (Err(e.to_string()), None),
+            };
+            if cancel.is_cancelled() {
+                break;
+            }
+            sink.send(Event::CaptionItem {
+                generation,
+                index,
+                result,
+                thumbnail: thumb,
+            });
+        }
+        sink.send(Event::CaptionFinished {
+            generation,
+            error: None,
+        });
     }
 }
 

@@ -220,9 +220,59 @@ impl App {
                 }
                 page.languages = Some((dir, languages));
             }
-            Event::FilesChosen { paths, .. } => {
-                if let Some(model) = self.transcribe.chosen_model.clone() {
-                    self.transcribe_files(model, paths);
+            Event::FilesChosen { purpose, paths } => match purpose {
+                crate::workers::DialogPurpose::OpenPictures
+                | crate::workers::DialogPurpose::OpenFolder => {
+                    if let Some(model) = self.caption.chosen_model.clone()
+                        && !paths.is_empty()
+                    {
+                        self.start_captions(model, paths);
+                    }
+                }
+                _ => {
+                    if let Some(model) = self.transcribe.chosen_model.clone() {
+                        self.transcribe_files(model, paths);
+                    }
+                }
+            },
+            Event::CaptionLoading { generation } => {
+                if generation == self.caption.generation {
+                    self.caption.loading = true;
+                }
+            }
+            Event::CaptionQueued { generation, paths } => {
+                if generation == self.caption.generation {
+                    self.caption.rows = paths
+                        .into_iter()
+                        .map(|path| crate::app::CaptionRow {
+                            path,
+                            result: None,
+                            preview: None,
+                            thumbnail: None,
+                        })
+                        .collect();
+                }
+            }
+            Event::CaptionItem {
+                generation,
+                index,
+                result,
+                thumbnail,
+            } => {
+                if generation == self.caption.generation {
+                    self.caption.loading = false;
+                    if let Some(row) = self.caption.rows.get_mut(index) {
+                        row.result = Some(result);
+                        row.preview = thumbnail;
+                    }
+                }
+            }
+            Event::CaptionFinished { generation, error } => {
+                if generation == self.caption.generation {
+                    let page = &mut self.caption;
+                    page.loading = false;
+                    page.running = false;
+                    page.error = error;
                 }
             }
             Event::LivePartial { generation, text } => {

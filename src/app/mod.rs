@@ -209,6 +209,32 @@ pub struct TranscribePage {
     pub recording: Option<(f32, f32, u64)>,
 }
 
+/// One picture on the Caption page.
+pub struct CaptionRow {
+    pub path: std::path::PathBuf,
+    /// `None` while waiting; the caption or why there is none.
+    pub result: Option<Result<crate::tasks::caption::Caption, String>>,
+    /// The preview as it came from the worker, until the page uploads it.
+    pub preview: Option<crate::workers::Thumbnail>,
+    pub thumbnail: Option<egui::TextureHandle>,
+}
+
+/// The Caption page.
+#[derive(Default)]
+pub struct CaptionPage {
+    /// The chosen model (repo id); the first downloaded one by default.
+    pub model: Option<String>,
+    pub chosen_model: Option<std::path::PathBuf>,
+    pub generation: u64,
+    /// Text captions start with (optional) and beam search on/off.
+    pub prompt: String,
+    pub beams: bool,
+    pub rows: Vec<CaptionRow>,
+    pub loading: bool,
+    pub running: bool,
+    pub error: Option<String>,
+}
+
 /// A message for the user, shown until dismissed.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
@@ -235,6 +261,7 @@ pub struct App {
     pub hub: HubPage,
     pub translate: TranslatePage,
     pub transcribe: TranscribePage,
+    pub caption: CaptionPage,
     pub library: LibraryState,
     pub downloads: BTreeMap<String, DownloadState>,
     pub confirm_delete: Option<String>,
@@ -295,6 +322,7 @@ impl App {
             },
             translate: TranslatePage::default(),
             transcribe: TranscribePage::default(),
+            caption: CaptionPage::default(),
             library: LibraryState::Scanning,
             downloads: BTreeMap::new(),
             confirm_delete: None,

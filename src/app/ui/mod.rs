@@ -2,6 +2,7 @@
 //! and one file per page. Drawing functions end in `_ui`; they read state
 //! and queue commands, never doing work themselves.
 
+mod caption;
 mod demo;
 mod hub;
 mod library;
@@ -28,7 +29,7 @@ impl App {
             Page::Library => self.library_page_ui(ui),
             Page::Demo(crate::catalog::Panel::Translate) => self.translate_page_ui(ui),
             Page::Demo(crate::catalog::Panel::Transcribe) => self.transcribe_page_ui(ui),
-            Page::Demo(panel) => self.demo_page_ui(ui, panel),
+            Page::Demo(crate::catalog::Panel::Caption) => self.caption_page_ui(ui),
             Page::Settings => self.settings_page_ui(ui),
         });
         // Expire first, so the last notice's frame is not drawn empty.

@@ -120,3 +120,36 @@ impl Captioner {
         })
     }
 }
+
+/// Captions of a batch as CSV (`image,caption`; quoted as RFC 4180).
+pub fn to_csv(rows: &[(String, String)]) -> String {
+    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+    let mut out = String::from("image,caption\n");
+    for (image, text) in rows {
+        out.push_str(&format!("{},{}\n", quote(image), quote(text)));
+    }
+    out
+}
+
+/// Captions of a batch as a JSON list of `{"image", "text"}`.
+pub fn to_json(rows: &[(String, String)]) -> String {
+    let v: Vec<serde_json::Value> = rows
+        .iter()
+        .map(|(image, text)| serde_json::json!({"image": image, "text": text}))
+        .collect();
+    serde_json::to_string_pretty(&v).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn exports_quote_what_needs_it() {
+        let rows = vec![("a, b.png".to_string(), "a \"red\" cat".to_string())];
+        assert_eq!(
+            super::to_csv(&rows),
+            "image,caption\n\"a, b.png\",\"a \"\"red\"\" cat\"\n"
+        );
+        let v: serde_json::Value = serde_json::from_str(&super::to_json(&rows)).unwrap();
+        assert_eq!(v[0]["text"], "a \"red\" cat");
+    }
+}

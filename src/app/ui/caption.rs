@@ -1,0 +1,332 @@
+//! The Caption page: a BLIP model picker (downloaded models; the catalog's
+//! otherwise), an optional prompt and beam search, pictures from Open…, a
+//! folder, or dropped on the window (with a hover highlight); one picture
+//! shows large with its caption and Copy; several fill a table as their
+//! captions finish, with progress, Stop, export to CSV or JSON and .txt
+//! files beside the pictures.
+
+use std::path::PathBuf;
+
+use crate::app::App;
+use crate::catalog::Panel;
+use crate::tasks::caption::CaptionRequest;
+use crate::workers::{CaptionJob, Command, Dialog, DialogPurpose};
+
+const PICTURE_EXTENSIONS: [&str; 9] = [
+    "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jfif",
+];
+
+impl App {
+    /// Captions `paths` (files, or folders of pictures); replaces the
+    /// batch on the page.
+    pub(crate) fn start_captions(&mut self, model: PathBuf, paths: Vec<PathBuf>) {
+        let page = &mut self.caption;
+        page.generation += 1;
+        page.rows.clear();
+        page.error = None;
+        page.running = true;
+        let prompt = page.prompt.trim().to_string();
+        let request = CaptionRequest {
+            prompt: (!prompt.is_empty()).then_some(prompt),
+            beams: page.beams.then_some(3),
+            max_new_tokens: None,
+        };
+        let generation = page.generation;
+        self.send(Command::Caption(CaptionJob {
+            generation,
+            model,
+            paths,
+            request,
+            device: self.settings.device,
+        }));
+    }
+
+    fn open_dialog(&mut self, purpose: DialogPurpose) {
+        let dialog = rfd::AsyncFileDialog::new().set_title("Caption pictures");
+        let dialog = match purpose {
+            DialogPurpose::OpenFolder => {
+                let f = dialog.pick_folder();
+                Dialog(Box::pin(async move {
+                    f.await
+                        .map(|h| vec![h.path().to_path_buf()])
+                        .unwrap_or_default()
+                }))
+            }
+            _ => {
+                let f = dialog
+                    .add_filter("Pictures", &PICTURE_EXTENSIONS)
+                    .pick_files();
+                Dialog(Box::pin(async move {
+                    f.await
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|h| h.path().to_path_buf())
+                        .collect()
+                }))
+            }
+        };
+        self.send(Command::Dialog { purpose, dialog });
+    }
+
+    pub(super) fn caption_page_ui(&mut self, ui: &mut egui::Ui) {
+        let models: Vec<(String, PathBuf)> = {
+            let mut m: Vec<(String, PathBuf)> = self
+                .cached()
+                .iter()
+                .filter(|m| m.verdict.panel() == Some(Panel::Caption))
+                .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
+                .collect();
+            let rank = |repo: &str| {
+                crate::catalog::catalog()
+                    .for_panel(Panel::Caption)
+                    .position(|e| e.repo == repo)
+                    .unwrap_or(usize::MAX)
+            };
+            m.sort_by_key(|(r, _)| rank(r));
+            m
+        };
+        if models.is_empty() {
+            self.demo_page_ui(ui, Panel::Caption);
+            return;
+        }
+        ui.heading("Caption");
+        let chosen = self
+            .caption
+            .model
+            .clone()
+            .filter(|m| models.iter().any(|(r, _)| r == m))
+            .unwrap_or_else(|| models[0].0.clone());
+        ui.horizontal(|ui| {
+            let label = ui.label("Model");
+            let mut pick = chosen.clone();
+            egui::ComboBox::from_id_salt("caption-model")
+                .selected_text(&pick)
+                .show_ui(ui, |ui| {
+                    for (r, _) in &models {
+                        ui.selectable_value(&mut pick, r.clone(), r);
+                    }
+                })
+                .response
+                .labelled_by(label.id);
+            self.caption.model = Some(pick);
+        });
+        let model_dir = models
+            .iter()
+            .find(|(r, _)| Some(r) == self.caption.model.as_ref())
+            .map(|(_, d)| d.clone())
+            .unwrap_or_else(|| models[0].1.clone());
+        self.caption.chosen_model = Some(model_dir.clone());
+        ui.horizontal(|ui| {
+            let label = ui.label("Start with");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.caption.prompt)
+                    .hint_text("optional, e.g. \"a photography of\"")
+                    .desired_width(260.0),
+            )
+            .labelled_by(label.id);
+            ui.checkbox(&mut self.caption.beams, "Beam search (3 beams)");
+        });
+        // Pictures or folders dropped on the window.
+        let (hovering, dropped) = ui.ctx().input(|i| {
+            (
+                !i.raw.hovered_files.is_empty(),
+                i.raw
+                    .dropped_files
+                    .iter()
+                    .filter_map(|f| {
+                        let p = f.path();
+                        (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
+                    })
+                    .collect::<Vec<_>>(),
+            )
+        });
+        if !dropped.is_empty() {
+            self.start_captions(model_dir.clone(), dropped);
+        }
+        let frame = egui::Frame::group(ui.style()).stroke(if hovering {
+            egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
+        } else {
+            ui.visuals().widgets.noninteractive.bg_stroke
+        });
+        frame.show(ui, |ui| {
+            ui.horizontal(|ui| {
+                if ui.button("Open pictures…").clicked() {
+                    self.open_dialog(DialogPurpose::OpenPictures);
+                }
+                if ui
+                    .button("Open a folder…")
+                    .on_hover_text("Caption every picture in a folder")
+                    .clicked()
+                {
+                    self.open_dialog(DialogPurpose::OpenFolder);
+                }
+                ui.small(if hovering {
+                    "Drop to caption"
+                } else {
+                    "or drop pictures or a folder on the window (JPEG, PNG, WebP, GIF, BMP, TIFF)"
+                });
+            });
+        });
+        let total = self.caption.rows.len();
+        let done = self
+            .caption
+            .rows
+            .iter()
+            .filter(|r| r.result.is_some())
+            .count();
+        if self.caption.loading {
+            ui.horizontal(|ui| {
+                ui.spinner();
+                ui.label("Loading the model…");
+            });
+        } else if self.caption.running && total > 0 {
+            ui.horizontal(|ui| {
+                ui.add(
+                    egui::ProgressBar::new(done as f32 / total as f32)
+                        .desired_width(320.0)
+                        .text(format!("{done} of {total}")),
+                );
+                if ui.button("Stop").clicked() {
+                    self.send(Command::CancelCaption);
+                    self.caption.running = false;
+                }
+            });
+        }
+        if let Some(e) = &self.caption.error {
+            ui.colored_label(ui.visuals().error_fg_color, e);
+        }
+        // Previews come from the worker as pixels; upload them once.
+        for (i, row) in self.caption.rows.iter_mut().enumerate() {
+            if let Some(t) = row.preview.take() {
+                row.thumbnail = Some(ui.ctx().load_texture(
+                    format!("caption-{}-{i}", self.caption.generation),
+                    egui::ColorImage::from_rgba_unmultiplied([t.width, t.height], &t.rgba),
+                    egui::TextureOptions::LINEAR,
+                ));
+            }
+        }
+        ui.separator();
+        if total == 1 {
+            self.single_caption_ui(ui);
+        } else if total > 1 {
+            self.caption_table_ui(ui);
+        }
+    }
+
+    fn single_caption_ui(&mut self, ui: &mut egui::Ui) {
+        let row = &self.caption.rows[0];
+        let mut copy = None;
+        ui.horizontal_top(|ui| {
+            if let Some(t) = &row.thumbnail {
+                ui.add(egui::Image::new(t).max_size(egui::vec2(256.0, 256.0)));
+            }
+            ui.vertical(|ui| {
+                ui.small(row.path.display().to_string());
+                match &row.result {
+                    None => {
+                        ui.spinner();
+                    }
+                    Some(Ok(c)) => {
+                        ui.label(egui::RichText::new(&c.text).size(20.0));
+                        if ui.button("Copy caption").clicked() {
+                            copy = Some(c.text.clone());
+                        }
+                    }
+                    Some(Err(e)) => {
+                        ui.colored_label(ui.visuals().error_fg_color, e);
+                    }
+                }
+            });
+        });
+        if let Some(text) = copy {
+            ui.ctx().copy_text(text);
+            self.notify("Caption copied.".into());
+        }
+    }
+
+    fn caption_table_ui(&mut self, ui: &mut egui::Ui) {
+        let finished: Vec<(String, String)> = self
+            .caption
+            .rows
+            .iter()
+            .filter_map(|r| match &r.result {
+                Some(Ok(c)) => Some((r.path.display().to_string(), c.text.clone())),
+                _ => None,
+            })
+            .collect();
+        ui.horizontal(|ui| {
+            ui.add_enabled_ui(!finished.is_empty(), |ui| {
+                if ui
+                    .button("Export…")
+                    .on_hover_text("Save the captions as CSV, or JSON when the name ends in .json")
+                    .clicked()
+                {
+                    let dialog = rfd::AsyncFileDialog::new()
+                        .set_title("Save the captions")
+                        .set_file_name("captions.csv")
+                        .add_filter("CSV", &["csv"])
+                        .add_filter("JSON", &["json"])
+                        .save_file();
+                    self.send(Command::Dialog {
+                        purpose: DialogPurpose::SaveCaptions(finished.clone()),
+                        dialog: Dialog(Box::pin(async move {
+                            dialog
+                                .await
+                                .map(|h| vec![h.path().to_path_buf()])
+                                .unwrap_or_default()
+                        })),
+                    });
+                }
+                if ui
+                    .button("Write .txt beside each picture")
+                    .on_hover_text("A caption file next to each picture (for datasets)")
+                    .clicked()
+                {
+                    for (image, text) in &finished {
+                        self.send(Command::SaveText {
+                            path: PathBuf::from(image).with_extension("txt"),
+                            text: format!("{text}\n"),
+                        });
+                    }
+                }
+            });
+        });
+        egui::ScrollArea::vertical()
+            .auto_shrink([false, false])
+            .show(ui, |ui| {
+                egui::Grid::new("captions")
+                    .striped(true)
+                    .spacing([12.0, 6.0])
+                    .show(ui, |ui| {
+                        for row in &self.caption.rows {
+                            match &row.thumbnail {
+                                Some(t) => {
+                                    ui.add(egui::Image::new(t).max_size(egui::vec2(72.0, 72.0)));
+                                }
+                                None => {
+                                    ui.label("");
+                                }
+                            }
+                            ui.label(
+                                row.path
+                                    .file_name()
+                                    .map(|n| n.to_string_lossy().into_owned())
+                                    .unwrap_or_default(),
+                            );
+                            match &row.result {
+                                None => {
+                                    ui.weak("waiting…");
+                                }
+                                Some(Ok(c)) => {
+                                    ui.label(&c.text);
+                                }
+                                Some(Err(e)) => {
+                                    ui.colored_label(ui.visuals().error_fg_color, e);
+                                }
+                            }
+                            ui.end_row();
+                        }
+                    });
+            });
+    }
+}
