@@ -139,6 +139,9 @@ pub struct CaptionJob {
     pub generation: u64,
     pub model: PathBuf,
     pub paths: Vec<PathBuf>,
+    /// Pictures pasted from the clipboard (no file), captioned after the
+    /// files and named "Pasted picture".
+    pub pasted: Vec<std::sync::Arc<egui::ColorImage>>,
     pub request: crate::tasks::caption::CaptionRequest,
     pub device: DeviceChoice,
 }
@@ -863,6 +866,18 @@ fn expand_pictures(paths: &[PathBuf]) -> Vec<PathBuf> {
     out
 }
 
+/// A pasted picture as RGB (transparency over white, as for files).
+fn pasted_rgb(img: &egui::ColorImage) -> crate::tasks::caption::image::Rgb {
+    let [w, h] = img.size;
+    let mut rgba = Vec::with_capacity(w * h * 4);
+    for c in &img.pixels {
+        rgba.extend_from_slice(&c.to_srgba_unmultiplied());
+    }
+    let buf = image::RgbaImage::from_raw(w as u32, h as u32, rgba)
+        .unwrap_or_else(|| image::RgbaImage::new(1, 1));
+    crate::tasks::caption::image::to_rgb(&image::DynamicImage::ImageRgba8(buf))
+}
+
 /// A preview at most `side` pixels on its longer side.
 fn thumbnail(img: &crate::tasks::caption::image::Rgb, side: usize) -> Thumbnail {
     let scale = (side as f64 / img.width.max(img.height) as f64).min(1.0);
@@ -897,7 +912,9 @@ fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
             continue;
         }
         let generation = job.generation;
-        let paths = expand_pictures(&job.paths);
+        let mut paths = expand_pictures(&job.paths);
+        let files = paths.len();
+        paths.extend((0..job.pasted.len()).map(|_| PathBuf::from("Pasted picture")));
         sink.send(Event::CaptionQueued {
             generation,
             paths: paths.clone(),
@@ -927,7 +944,11 @@ fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
             if cancel.is_cancelled() {
                 break;
             }
-            let (result, thumb) = match crate::tasks::caption::image::open(path) {
+            let picture = match index.checked_sub(files) {
+                Some(i) => Ok(pasted_rgb(&job.pasted[i])),
+                None => crate::tasks::caption::image::open(path),
+            };
+            let (result, thumb) = match picture {
                 Ok(img) => {
                     let thumb = thumbnail(&img, 256);
                     (

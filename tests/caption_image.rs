@@ -101,3 +101,39 @@ fn bad_pictures_get_a_sentence() {
     let e = open(&tmp.path().join("missing.png")).unwrap_err();
     assert!(e.to_string().contains("was not found"), "{e}");
 }
+
+/// Peak resident memory of this process so far, in MB (Linux).
+fn peak_mb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024)
+}
+
+#[test]
+fn a_huge_photograph_is_prepared_without_running_out_of_memory() {
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("huge.jpg");
+    let (w, h) = (12000u32, 9000u32);
+    let img = image::RgbImage::from_fn(w, h, |x, y| {
+        image::Rgb([(x / 47) as u8, (y / 35) as u8, ((x + y) / 83) as u8])
+    });
+    let file = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(file, 80)
+        .encode_image(&img)
+        .unwrap();
+    drop(img);
+    let opened = open(&path).unwrap();
+    assert_eq!((opened.width, opened.height), (12000, 9000));
+    let (sized, pv) = pixel_values(&opened, &ImageConfig::default());
+    assert_eq!(
+        (sized.width, sized.height, pv.len()),
+        (384, 384, 3 * 384 * 384)
+    );
+    // The picture is held as bytes (324 MB decoded), never as floats at
+    // full size (1.3 GB).
+    if let Some(mb) = peak_mb() {
+        eprintln!("peak memory {mb} MB");
+        assert!(mb < 1200, "peak memory {mb} MB");
+    }
+}

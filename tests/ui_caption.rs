@@ -1,7 +1,7 @@
 //! The Caption page driven through its widgets with the tiny BLIP fixture
 //! installed in the cache as Salesforce/blip-image-captioning-base: a
-//! picture dropped on the window gets the caption transformers gave for
-//! it; a dropped folder of five pictures fills five rows, and "Write .txt
+//! picture dropped on the window, or pasted, gets the caption transformers
+//! gave for it; a dropped folder of five pictures fills five rows, and "Write .txt
 //! beside each picture" writes five caption files.
 
 mod support;
@@ -70,6 +70,18 @@ fn drop_a_picture_then_a_folder() {
         h.query_by_label(&want).is_some()
     });
     assert!(h.query_by_label("Copy caption").is_some());
+
+    // The same picture pasted from the clipboard gets the same caption.
+    let img = image::open(&picture).unwrap().to_rgba8();
+    let size = [img.width() as usize, img.height() as usize];
+    let pasted = egui::ColorImage::from_rgba_unmultiplied(size, img.as_raw());
+    h.input_mut()
+        .events
+        .push(egui::Event::PasteImage(Arc::new(pasted)));
+    let want = expected.clone();
+    wait_for(&mut h, "the pasted picture's caption", move |h| {
+        h.query_by_label("Pasted picture").is_some() && h.query_by_label(&want).is_some()
+    });
 
     // A folder of five pictures: five rows, each with its caption.
     let folder = tmp.path().join("holiday");

@@ -1,6 +1,7 @@
 //! The Caption page: a BLIP model picker (downloaded models; the catalog's
 //! otherwise), an optional prompt and beam search, pictures from Open…, a
-//! folder, or dropped on the window (with a hover highlight); one picture
+//! folder, dropped on the window (with a hover highlight) or pasted from
+//! the clipboard; one picture
 //! shows large with its caption and Copy; several fill a table as their
 //! captions finish, with progress, Stop, export to CSV or JSON and .txt
 //! files beside the pictures.
@@ -20,6 +21,15 @@ impl App {
     /// Captions `paths` (files, or folders of pictures); replaces the
     /// batch on the page.
     pub(crate) fn start_captions(&mut self, model: PathBuf, paths: Vec<PathBuf>) {
+        self.start_captions_with(model, paths, Vec::new());
+    }
+
+    fn start_captions_with(
+        &mut self,
+        model: PathBuf,
+        paths: Vec<PathBuf>,
+        pasted: Vec<std::sync::Arc<egui::ColorImage>>,
+    ) {
         let page = &mut self.caption;
         page.generation += 1;
         page.rows.clear();
@@ -36,6 +46,7 @@ impl App {
             generation,
             model,
             paths,
+            pasted,
             request,
             device: self.settings.device,
         }));
@@ -143,6 +154,19 @@ impl App {
         if !dropped.is_empty() {
             self.start_captions(model_dir.clone(), dropped);
         }
+        // A picture pasted from the clipboard (Ctrl+V).
+        let pasted: Vec<std::sync::Arc<egui::ColorImage>> = ui.ctx().input(|i| {
+            i.events
+                .iter()
+                .filter_map(|e| match e {
+                    egui::Event::PasteImage(img) => Some(img.clone()),
+                    _ => None,
+                })
+                .collect()
+        });
+        if !pasted.is_empty() {
+            self.start_captions_with(model_dir.clone(), Vec::new(), pasted);
+        }
         let frame = egui::Frame::group(ui.style()).stroke(if hovering {
             egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
         } else {
@@ -163,7 +187,7 @@ impl App {
                 ui.small(if hovering {
                     "Drop to caption"
                 } else {
-                    "or drop pictures or a folder on the window (JPEG, PNG, WebP, GIF, BMP, TIFF)"
+                    "or drop pictures or a folder on the window (JPEG, PNG, WebP, GIF, BMP, TIFF), or paste one"
                 });
             });
         });

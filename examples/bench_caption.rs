@@ -1,0 +1,56 @@
+//! The spaceport side of bench/caption.sh: each picture opened and
+//! prepared, encoded, and exactly NEW_TOKENS greedy tokens decoded (no
+//! stop at the sep token, as the peer's min_new_tokens); prints the median
+//! latency.
+//!   bench_caption MODEL_DIR NEW_TOKENS PICTURE...
+
+use std::time::Instant;
+
+use candle_core::{Device, Tensor};
+use spaceport::tasks::caption::Captioner;
+use spaceport::tasks::caption::image::open;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (model, rest) = args
+        .split_first()
+        .expect("bench_caption MODEL_DIR NEW_TOKENS PICTURE...");
+    let (n, pictures) = rest.split_first().expect("NEW_TOKENS PICTURE...");
+    let n: usize = n.parse().expect("NEW_TOKENS");
+    let c = Captioner::load(std::path::Path::new(model), &Device::Cpu).expect("model loads");
+    let bos = c.model.config.text_config.bos_token_id;
+    let once = |path: &str| -> f64 {
+        let start = Instant::now();
+        let img = open(std::path::Path::new(path)).expect("picture");
+        let embeds = c.model.encode_image(&c.pixels(&img).unwrap()).unwrap();
+        let mut state = c.model.start(&embeds, 1).unwrap();
+        let mut next = bos;
+        for _ in 0..n {
+            let t = Tensor::from_slice(&[next], (1, 1), &Device::Cpu).unwrap();
+            let row: Vec<f32> = c
+                .model
+                .decode(&t, &mut state)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            next = row
+                .iter()
+                .enumerate()
+                .fold(
+                    (0, f32::NEG_INFINITY),
+                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
+                )
+                .0 as u32;
+        }
+        start.elapsed().as_secs_f64()
+    };
+    once(&pictures[0]); // warm-up
+    let mut times: Vec<f64> = pictures.iter().flat_map(|p| [once(p), once(p)]).collect();
+    times.sort_by(f64::total_cmp);
+    println!(
+        "spaceport {:.0} ms per picture",
+        times[times.len() / 2] * 1000.0
+    );
+}
