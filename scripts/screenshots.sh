@@ -40,6 +40,17 @@ repo_dir="$HF_HUB_CACHE/models--Systran--faster-whisper-tiny.en"
 mkdir -p "$repo_dir/snapshots/$commit" "$repo_dir/refs"
 echo -n "$commit" > "$repo_dir/refs/main"
 for f in "$SPACEPORT_WHISPER_CT2"/*; do ln -s "$f" "$repo_dir/snapshots/$commit/$(basename "$f")"; done
+# The tiny BLIP fixture as if Salesforce/blip-image-captioning-base were
+# downloaded (random weights: the caption is gibberish by design), and a
+# photograph to caption.
+setup_images
+repo_dir="$HF_HUB_CACHE/models--Salesforce--blip-image-captioning-base"
+mkdir -p "$repo_dir/snapshots/$commit" "$repo_dir/refs"
+echo -n "$commit" > "$repo_dir/refs/main"
+for f in tests/fixtures/blip/tiny/*; do
+  [ "$(basename "$f")" = reference.json ] && continue
+  ln -s "$PWD/$f" "$repo_dir/snapshots/$commit/$(basename "$f")"
+done
 espeak-ng -v en-us -s 130 -w "$work/dictation.wav" "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It's easy to tell the depth of a well."
 "$BIN/spaceport" &
 app=$!
@@ -59,6 +70,6 @@ shot download
 sleep 4
 click 72 91 1.5; shot library
 click 72 122 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
-click 72 153 1; shot caption
+click 72 153 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
 click 72 184 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
 click 72 215 1; shot settings

@@ -226,6 +226,8 @@ pub struct CaptionPage {
     pub model: Option<String>,
     pub chosen_model: Option<std::path::PathBuf>,
     pub generation: u64,
+    /// A picture or folder typed in.
+    pub path_input: String,
     /// Text captions start with (optional) and beam search on/off.
     pub prompt: String,
     pub beams: bool,

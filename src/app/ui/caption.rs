@@ -174,6 +174,20 @@ impl App {
         });
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
+                let label = ui.label("Picture or folder");
+                ui.add(
+                    egui::TextEdit::singleline(&mut self.caption.path_input).desired_width(380.0),
+                )
+                .labelled_by(label.id);
+                let typed = self.caption.path_input.trim().to_string();
+                if ui
+                    .add_enabled(!typed.is_empty(), egui::Button::new("Caption"))
+                    .clicked()
+                {
+                    self.start_captions(model_dir.clone(), vec![PathBuf::from(typed)]);
+                }
+            });
+            ui.horizontal(|ui| {
                 if ui.button("Open pictures…").clicked() {
                     self.open_dialog(DialogPurpose::OpenPictures);
                 }
