@@ -84,6 +84,23 @@ fn the_exif_orientation_is_applied() {
 }
 
 #[test]
+fn a_phone_photo_turned_by_its_exif_tag_is_shown_upright() {
+    // Stored 72×40 with orientation 8: PIL's exif_transpose rotates it 90°
+    // counter-clockwise, so the shown picture's (x, y) is the stored
+    // (71 - y, x).
+    let path = fixtures().join("phone.jpg");
+    let shown = open(&path).unwrap();
+    assert_eq!((shown.width, shown.height), (40, 72));
+    let stored = image::open(&path).unwrap().to_rgb8();
+    assert_eq!(stored.dimensions(), (72, 40));
+    for (x, y) in [(0usize, 0usize), (5, 9), (39, 71), (17, 30)] {
+        let want = stored.get_pixel(71 - y as u32, x as u32).0;
+        let got = &shown.data[(y * 40 + x) * 3..(y * 40 + x) * 3 + 3];
+        assert_eq!(got, want, "({x}, {y})");
+    }
+}
+
+#[test]
 fn bad_pictures_get_a_sentence() {
     let tmp = tempfile::tempdir().unwrap();
     let text = tmp.path().join("notes.jpg");
