@@ -35,14 +35,7 @@ fn main() {
                 .unwrap()
                 .to_vec1()
                 .unwrap();
-            next = row
-                .iter()
-                .enumerate()
-                .fold(
-                    (0, f32::NEG_INFINITY),
-                    |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                )
-                .0 as u32;
+            next = spaceport::tasks::nn::argmax(&row) as u32;
         }
         start.elapsed().as_secs_f64()
     };

@@ -304,6 +304,11 @@ pub enum Event {
         purpose: DialogPurpose,
         paths: Vec<PathBuf>,
     },
+    /// Live dictation: the model is loaded (after `TranscriptionLoading`
+    /// when it had to be); words will show as they are said.
+    LiveReady {
+        generation: u64,
+    },
     /// Live dictation: the utterance being spoken, so far.
     LivePartial {
         generation: u64,
@@ -382,6 +387,49 @@ impl Workers {
 
 type Running = Arc<Mutex<HashMap<String, CancelToken>>>;
 
+/// A long-lived named thread that keeps a loaded model and serves jobs
+/// (translation, transcription, captions): a new job cancels the running
+/// one; the thread starts with the first job.
+struct ModelThread<J> {
+    name: &'static str,
+    tx: Option<SyncSender<(J, CancelToken)>>,
+    cancel: CancelToken,
+}
+
+impl<J: Send + 'static> ModelThread<J> {
+    fn new(name: &'static str) -> Self {
+        Self {
+            name,
+            tx: None,
+            cancel: CancelToken::new(),
+        }
+    }
+
+    /// Cancels the running job and queues `job`, starting the thread on
+    /// `run` the first time; false when the job could not be queued.
+    fn submit(
+        &mut self,
+        job: J,
+        run: impl FnOnce(Receiver<(J, CancelToken)>) + Send + 'static,
+    ) -> bool {
+        self.cancel.cancel();
+        self.cancel = CancelToken::new();
+        if self.tx.is_none() {
+            let (tx, rx) = sync_channel(16);
+            if spawn_named(self.name, move || run(rx)).is_ok() {
+                self.tx = Some(tx);
+            }
+        }
+        self.tx
+            .as_ref()
+            .is_some_and(|tx| tx.try_send((job, self.cancel.clone())).is_ok())
+    }
+
+    fn cancel(&self) {
+        self.cancel.cancel();
+    }
+}
+
 /// Runs `f` on a new named thread; says so if none can be started.
 fn job(name: &str, sink: &Sink, f: impl FnOnce() + Send + 'static) {
     if spawn_named(name, f).is_err() {
@@ -392,15 +440,12 @@ fn job(name: &str, sink: &Sink, f: impl FnOnce() + Send + 'static) {
 fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut hub = Hub::new(config);
     let downloads: Running = Arc::default();
-    // The translation thread, started on first use; it owns the models.
-    let mut translate: Option<SyncSender<(TranslateJob, CancelToken)>> = None;
-    let mut translate_cancel = CancelToken::new();
-    let mut transcribe: Option<SyncSender<(TranscribeJob, CancelToken)>> = None;
-    let mut caption: Option<SyncSender<(CaptionJob, CancelToken)>> = None;
-    let mut caption_cancel = CancelToken::new();
+    // The model threads, started on first use; each owns its models.
+    let mut translate = ModelThread::new("spaceport-translate");
+    let mut transcribe = ModelThread::new("spaceport-transcribe");
+    let mut caption = ModelThread::new("spaceport-caption");
     // The Whisper model, shared by file transcription and live dictation.
     let whisper = WhisperCache::default();
-    let mut transcribe_cancel = CancelToken::new();
     let mut recording: Option<CancelToken> = None;
     while let Ok(cmd) = rx.recv() {
         match cmd {
@@ -508,51 +553,23 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                     send_scan(&hub, &sink2);
                 });
             }
-            Command::CancelTranslation => translate_cancel.cancel(),
-            Command::CancelTranscription => transcribe_cancel.cancel(),
-            Command::CancelCaption => caption_cancel.cancel(),
+            Command::CancelTranslation => translate.cancel(),
+            Command::CancelTranscription => transcribe.cancel(),
+            Command::CancelCaption => caption.cancel(),
             Command::Caption(job) => {
-                caption_cancel.cancel();
-                caption_cancel = CancelToken::new();
-                if caption.is_none() {
-                    let (tx, rx) = sync_channel(8);
-                    let sink2 = sink.clone();
-                    if spawn_named("spaceport-caption", move || caption_loop(rx, sink2)).is_ok() {
-                        caption = Some(tx);
-                    }
-                }
-                let sent = caption
-                    .as_ref()
-                    .is_some_and(|tx| tx.try_send((job.clone(), caption_cancel.clone())).is_ok());
-                if !sent {
+                let (generation, sink2) = (job.generation, sink.clone());
+                if !caption.submit(job, move |rx| caption_loop(rx, sink2)) {
                     sink.send(Event::CaptionFinished {
-                        generation: job.generation,
+                        generation,
                         error: Some("Spaceport could not start captioning; try again.".into()),
                     });
                 }
             }
             Command::Transcribe(job) => {
-                transcribe_cancel.cancel();
-                transcribe_cancel = CancelToken::new();
-                if transcribe.is_none() {
-                    let (tx, rx) = sync_channel(8);
-                    let sink2 = sink.clone();
-                    let cache = whisper.clone();
-                    if spawn_named("spaceport-transcribe", move || {
-                        transcribe_loop(rx, cache, sink2)
-                    })
-                    .is_ok()
-                    {
-                        transcribe = Some(tx);
-                    }
-                }
-                let sent = transcribe.as_ref().is_some_and(|tx| {
-                    tx.try_send((job.clone(), transcribe_cancel.clone()))
-                        .is_ok()
-                });
-                if !sent {
+                let (generation, sink2, cache) = (job.generation, sink.clone(), whisper.clone());
+                if !transcribe.submit(job, move |rx| transcribe_loop(rx, cache, sink2)) {
                     sink.send(Event::TranscriptionFailed {
-                        generation: job.generation,
+                        generation,
                         error: "Spaceport could not start transcribing; try again.".into(),
                     });
                 }
@@ -661,22 +678,10 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 });
             }
             Command::Translate(job) => {
-                translate_cancel.cancel();
-                translate_cancel = CancelToken::new();
-                if translate.is_none() {
-                    let (tx, rx) = sync_channel(16);
-                    let sink2 = sink.clone();
-                    if spawn_named("spaceport-translate", move || translate_loop(rx, sink2)).is_ok()
-                    {
-                        translate = Some(tx);
-                    }
-                }
-                let sent = translate
-                    .as_ref()
-                    .is_some_and(|tx| tx.try_send((job.clone(), translate_cancel.clone())).is_ok());
-                if !sent {
+                let (generation, sink2) = (job.generation, sink.clone());
+                if !translate.submit(job, move |rx| translate_loop(rx, sink2)) {
                     sink.send(Event::TranslationFailed {
-                        generation: job.generation,
+                        generation,
                         error: "Spaceport could not start translating; try again.".into(),
                     });
                 }
@@ -1034,8 +1039,13 @@ fn live_loop(
         sink.send(done(String::new(), None));
         return;
     };
-    let t = match cache.get(&job.model, job.device, || {}) {
-        Ok(t) => t,
+    let t = match cache.get(&job.model, job.device, || {
+        sink.send(Event::TranscriptionLoading { generation });
+    }) {
+        Ok(t) => {
+            sink.send(Event::LiveReady { generation });
+            t
+        }
         Err(e) => {
             sink.send(done(String::new(), Some(e)));
             return;

@@ -275,6 +275,13 @@ impl App {
                     page.error = error;
                 }
             }
+            Event::LiveReady { generation } => {
+                if generation == self.transcribe.generation
+                    && self.transcribe.status == TranscribeStatus::LoadingModel
+                {
+                    self.transcribe.status = TranscribeStatus::Idle;
+                }
+            }
             Event::LivePartial { generation, text } => {
                 if generation == self.transcribe.generation {
                     self.transcribe.partial = Some(text);
@@ -298,8 +305,11 @@ impl App {
                     let page = &mut self.transcribe;
                     page.dictating = false;
                     page.partial = None;
+                    let failed = error.is_some();
                     if let Some(e) = error {
                         page.status = TranscribeStatus::Failed(e);
+                    } else if page.status == TranscribeStatus::LoadingModel {
+                        page.status = TranscribeStatus::Idle;
                     }
                     if !page.segments.is_empty() {
                         let transcript = crate::tasks::transcribe::decode::Transcript {
@@ -319,6 +329,10 @@ impl App {
                             transcript.clone(),
                         ));
                         page.transcript = Some(transcript);
+                    }
+                    if failed {
+                        // No transcription is coming: do not keep recording.
+                        self.send(crate::workers::Command::StopRecording);
                     }
                 }
             }

@@ -322,7 +322,41 @@ pub struct DecoderState {
     pub len: usize,
 }
 
+/// Each row of `x` (b, …) `repeat` times in a row (b·repeat, …).
+fn repeat_rows(x: &Tensor, repeat: usize) -> Result<Tensor> {
+    if repeat <= 1 {
+        return Ok(x.clone());
+    }
+    let dims = x.dims();
+    let mut expanded = vec![dims[0], repeat];
+    expanded.extend_from_slice(&dims[1..]);
+    let mut merged = vec![dims[0] * repeat];
+    merged.extend_from_slice(&dims[1..]);
+    x.unsqueeze(1)?.expand(expanded)?.reshape(merged)
+}
+
 impl DecoderState {
+    /// The state before the first token: each cross-attention layer's keys
+    /// and values of `encoded` (b, t, d), and the encoder padding `mask`,
+    /// every row repeated `repeat` times (one per beam).
+    pub(crate) fn start<'a>(
+        cross: impl ExactSizeIterator<Item = &'a Attention>,
+        encoded: &Tensor,
+        mask: Option<&Tensor>,
+        repeat: usize,
+    ) -> Result<Self> {
+        let layers = cross.len();
+        let enc = repeat_rows(encoded, repeat)?;
+        Ok(Self {
+            cross_kv: cross
+                .map(|a| a.keys_t_values(&enc))
+                .collect::<Result<Vec<_>>>()?,
+            self_kv: vec![None; layers],
+            cross_mask: mask.map(|m| repeat_rows(m, repeat)).transpose()?,
+            len: 0,
+        })
+    }
+
     /// Keeps rows `rows` (in that order) of the self-attention cache: the
     /// beams chosen at this step, possibly repeated.
     pub fn reorder(&mut self, rows: &[u32]) -> Result<()> {
@@ -387,6 +421,18 @@ pub(crate) fn causal_mask(t: usize, past: usize, device: &Device) -> Result<Opti
         }
     }
     Ok(Some(Tensor::from_vec(m, (1, 1, t, past + t), device)?))
+}
+
+/// Index of the largest value; the first one on ties (as PyTorch's
+/// `argmax`); 0 for an empty row.
+pub fn argmax(row: &[f32]) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, &v) in row.iter().enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
 }
 
 /// Indices of the `k` largest values, largest first; on ties the lower

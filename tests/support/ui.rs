@@ -37,3 +37,16 @@ pub fn wait_for(h: &mut Harness<'_, App>, what: &str, done: impl Fn(&Harness<'_,
         std::thread::sleep(Duration::from_millis(15));
     }
 }
+
+/// A file dropped on the window (egui's `DroppedFile` in the harness).
+#[derive(Debug)]
+pub struct Dropped(pub std::path::PathBuf);
+
+impl egui::DroppedFile for Dropped {
+    fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}

@@ -8,6 +8,7 @@
 
 use std::path::PathBuf;
 
+use super::demo::{drop_frame, dropped_files, model_picker};
 use crate::app::App;
 use crate::catalog::Panel;
 use crate::tasks::caption::CaptionRequest;
@@ -80,52 +81,13 @@ impl App {
     }
 
     pub(super) fn caption_page_ui(&mut self, ui: &mut egui::Ui) {
-        let models: Vec<(String, PathBuf)> = {
-            let mut m: Vec<(String, PathBuf)> = self
-                .cached()
-                .iter()
-                .filter(|m| m.verdict.panel() == Some(Panel::Caption))
-                .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
-                .collect();
-            let rank = |repo: &str| {
-                crate::catalog::catalog()
-                    .for_panel(Panel::Caption)
-                    .position(|e| e.repo == repo)
-                    .unwrap_or(usize::MAX)
-            };
-            m.sort_by_key(|(r, _)| rank(r));
-            m
-        };
+        let models = self.downloaded_for(Panel::Caption);
         if models.is_empty() {
             self.demo_page_ui(ui, Panel::Caption);
             return;
         }
         ui.heading("Caption");
-        let chosen = self
-            .caption
-            .model
-            .clone()
-            .filter(|m| models.iter().any(|(r, _)| r == m))
-            .unwrap_or_else(|| models[0].0.clone());
-        ui.horizontal(|ui| {
-            let label = ui.label("Model");
-            let mut pick = chosen.clone();
-            egui::ComboBox::from_id_salt("caption-model")
-                .selected_text(&pick)
-                .show_ui(ui, |ui| {
-                    for (r, _) in &models {
-                        ui.selectable_value(&mut pick, r.clone(), r);
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            self.caption.model = Some(pick);
-        });
-        let model_dir = models
-            .iter()
-            .find(|(r, _)| Some(r) == self.caption.model.as_ref())
-            .map(|(_, d)| d.clone())
-            .unwrap_or_else(|| models[0].1.clone());
+        let model_dir = model_picker(ui, "caption-model", &models, &mut self.caption.model);
         self.caption.chosen_model = Some(model_dir.clone());
         ui.horizontal(|ui| {
             let label = ui.label("Start with");
@@ -138,19 +100,7 @@ impl App {
             ui.checkbox(&mut self.caption.beams, "Beam search (3 beams)");
         });
         // Pictures or folders dropped on the window.
-        let (hovering, dropped) = ui.ctx().input(|i| {
-            (
-                !i.raw.hovered_files.is_empty(),
-                i.raw
-                    .dropped_files
-                    .iter()
-                    .filter_map(|f| {
-                        let p = f.path();
-                        (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        });
+        let (hovering, dropped) = dropped_files(ui);
         if !dropped.is_empty() {
             self.start_captions(model_dir.clone(), dropped);
         }
@@ -167,11 +117,7 @@ impl App {
         if !pasted.is_empty() {
             self.start_captions_with(model_dir.clone(), Vec::new(), pasted);
         }
-        let frame = egui::Frame::group(ui.style()).stroke(if hovering {
-            egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
-        } else {
-            ui.visuals().widgets.noninteractive.bg_stroke
-        });
+        let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Picture or folder");

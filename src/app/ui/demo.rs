@@ -1,6 +1,8 @@
-//! The Translate, Caption and Transcribe pages. Until their demos land they
-//! say which model they will use — the first downloaded model that runs in
-//! the panel, else the catalog's recommendation — and offer downloads.
+//! What the demo pages share: the page shown before a model is downloaded
+//! (which model the panel will use — the first downloaded model that runs
+//! in it, else the catalog's recommendation — with download offers), the
+//! downloaded models of a panel and the picker over them, and files
+//! dropped on the window with the highlighted drop area.
 
 use crate::app::{App, DownloadState};
 use crate::catalog::{Panel, catalog};
@@ -84,4 +86,85 @@ impl App {
                     });
             });
     }
+}
+
+impl App {
+    /// The downloaded models for `panel` (repo id, snapshot folder), the
+    /// catalog's first in its order, then the others.
+    pub(super) fn downloaded_for(&self, panel: Panel) -> Vec<(String, std::path::PathBuf)> {
+        let mut models: Vec<(String, std::path::PathBuf)> = self
+            .cached()
+            .iter()
+            .filter(|m| m.verdict.panel() == Some(panel))
+            .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
+            .collect();
+        let rank = |repo: &str| {
+            crate::catalog::catalog()
+                .for_panel(panel)
+                .position(|e| e.repo == repo)
+                .unwrap_or(usize::MAX)
+        };
+        models.sort_by_key(|(r, _)| rank(r));
+        models
+    }
+}
+
+/// A "Model" picker over `models` (not empty): keeps `choice` on one of
+/// them (the first by default) and returns its folder.
+pub(super) fn model_picker(
+    ui: &mut egui::Ui,
+    id: &str,
+    models: &[(String, std::path::PathBuf)],
+    choice: &mut Option<String>,
+) -> std::path::PathBuf {
+    let mut pick = choice
+        .clone()
+        .filter(|m| models.iter().any(|(r, _)| r == m))
+        .unwrap_or_else(|| models[0].0.clone());
+    ui.horizontal(|ui| {
+        let label = ui.label("Model");
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(&pick)
+            .show_ui(ui, |ui| {
+                for (r, _) in models {
+                    ui.selectable_value(&mut pick, r.clone(), r);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    let dir = models
+        .iter()
+        .find(|(r, _)| *r == pick)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_else(|| models[0].1.clone());
+    *choice = Some(pick);
+    dir
+}
+
+/// Whether files hover over the window, and the files dropped on it this
+/// frame.
+pub(super) fn dropped_files(ui: &egui::Ui) -> (bool, Vec<std::path::PathBuf>) {
+    ui.ctx().input(|i| {
+        (
+            !i.raw.hovered_files.is_empty(),
+            i.raw
+                .dropped_files
+                .iter()
+                .filter_map(|f| {
+                    let p = f.path();
+                    (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
+                })
+                .collect(),
+        )
+    })
+}
+
+/// The frame around a drop area, highlighted while files hover.
+pub(super) fn drop_frame(ui: &egui::Ui, hovering: bool) -> egui::Frame {
+    egui::Frame::group(ui.style()).stroke(if hovering {
+        egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
+    } else {
+        ui.visuals().widgets.noninteractive.bg_stroke
+    })
 }

@@ -9,6 +9,7 @@
 
 use std::path::PathBuf;
 
+use super::demo::{drop_frame, dropped_files, model_picker};
 use crate::app::{App, TranscribeStatus};
 use crate::catalog::Panel;
 use crate::tasks::transcribe::decode::{Task, TranscribeOptions};
@@ -107,48 +108,13 @@ impl App {
     }
 
     pub(super) fn transcribe_page_ui(&mut self, ui: &mut egui::Ui) {
-        let mut models: Vec<(String, PathBuf)> = self
-            .cached()
-            .iter()
-            .filter(|m| m.verdict.panel() == Some(Panel::Transcribe))
-            .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
-            .collect();
-        // The catalog's models first, in its order; then the others.
-        let rank = |repo: &str| {
-            crate::catalog::catalog()
-                .for_panel(Panel::Transcribe)
-                .position(|e| e.repo == repo)
-                .unwrap_or(usize::MAX)
-        };
-        models.sort_by_key(|(r, _)| rank(r));
+        let models = self.downloaded_for(Panel::Transcribe);
         if models.is_empty() {
             self.demo_page_ui(ui, Panel::Transcribe);
             return;
         }
         ui.heading("Transcribe");
-        let chosen = self
-            .transcribe
-            .model
-            .clone()
-            .filter(|m| models.iter().any(|(r, _)| r == m))
-            .unwrap_or_else(|| models[0].0.clone());
-        ui.horizontal(|ui| {
-            ui.label("Model");
-            let mut pick = chosen.clone();
-            egui::ComboBox::from_id_salt("transcribe-model")
-                .selected_text(&pick)
-                .show_ui(ui, |ui| {
-                    for (r, _) in &models {
-                        ui.selectable_value(&mut pick, r.clone(), r);
-                    }
-                });
-            self.transcribe.model = Some(pick);
-        });
-        let model_dir = models
-            .iter()
-            .find(|(r, _)| Some(r) == self.transcribe.model.as_ref())
-            .map(|(_, d)| d.clone())
-            .unwrap_or_else(|| models[0].1.clone());
+        let model_dir = model_picker(ui, "transcribe-model", &models, &mut self.transcribe.model);
         self.transcribe.chosen_model = Some(model_dir.clone());
         if self.transcribe.languages_asked.as_ref() != Some(&model_dir) {
             self.transcribe.languages_asked = Some(model_dir.clone());
@@ -158,27 +124,11 @@ impl App {
         }
         self.language_task_ui(ui, &model_dir);
         // Files dropped on the window.
-        let (hovering, dropped) = ui.ctx().input(|i| {
-            (
-                !i.raw.hovered_files.is_empty(),
-                i.raw
-                    .dropped_files
-                    .iter()
-                    .filter_map(|f| {
-                        let p = f.path();
-                        (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
-                    })
-                    .collect::<Vec<_>>(),
-            )
-        });
+        let (hovering, dropped) = dropped_files(ui);
         if !dropped.is_empty() {
             self.transcribe_files(model_dir.clone(), dropped);
         }
-        let frame = egui::Frame::group(ui.style()).stroke(if hovering {
-            egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
-        } else {
-            ui.visuals().widgets.noninteractive.bg_stroke
-        });
+        let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Audio file");

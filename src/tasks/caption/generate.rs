@@ -10,6 +10,7 @@ use candle_core::Tensor;
 use super::model::{Blip, CaptionError};
 use crate::tasks::CancelToken;
 use crate::tasks::generation::{Beams, EarlyStopping, GenerationConfig};
+use crate::tasks::nn::argmax;
 
 /// How to caption.
 #[derive(Clone, Debug, Default)]
@@ -35,6 +36,14 @@ pub fn prefix(model: &Blip, prompt_ids: Option<&[u32]>) -> Vec<u32> {
     ids
 }
 
+/// The whole sequence's length limit: as asked, or the prefix and 20 new
+/// tokens; never past the model's positions.
+fn max_length(model: &Blip, prefix_len: usize, opts: &CaptionOptions) -> usize {
+    opts.max_length
+        .unwrap_or(prefix_len + 20)
+        .min(model.config.text_config.max_position_embeddings)
+}
+
 /// Greedy captioning of one image (its embeddings, (1, n, d)); returns the
 /// whole sequence, the prefix included.
 pub fn greedy(
@@ -45,7 +54,7 @@ pub fn greedy(
     cancel: &CancelToken,
 ) -> Result<Vec<u32>, CaptionError> {
     let c = &model.config.text_config;
-    let max_length = opts.max_length.unwrap_or(prefix.len() + 20);
+    let max_length = max_length(model, prefix.len(), opts);
     let mut state = model.start(image, 1)?;
     let mut seq = prefix.to_vec();
     let mut input = seq.clone();
@@ -57,14 +66,7 @@ pub fn greedy(
         let logits = model.decode(&t, &mut state)?;
         let n = logits.dim(1)?;
         let row: Vec<f32> = logits.get(0)?.get(n - 1)?.to_vec1()?;
-        let next = row
-            .iter()
-            .enumerate()
-            .fold(
-                (0, f32::NEG_INFINITY),
-                |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-            )
-            .0 as u32;
+        let next = argmax(&row) as u32;
         seq.push(next);
         if next == c.sep_token_id {
             break;
@@ -86,10 +88,7 @@ pub fn generation_config(
     let c = &model.config.text_config;
     GenerationConfig {
         num_beams: beams.max(1),
-        max_length: opts
-            .max_length
-            .unwrap_or(prefix_len + 20)
-            .min(c.max_position_embeddings),
+        max_length: max_length(model, prefix_len, opts),
         min_length: 0,
         length_penalty: opts.length_penalty.unwrap_or(1.0),
         early_stopping: EarlyStopping::Heuristic,

@@ -362,27 +362,12 @@ impl Blip {
     /// Decoder state for `image` (b, n, d), each row repeated `repeat`
     /// times (one per beam).
     pub fn start(&self, image: &Tensor, repeat: usize) -> Result<DecoderState> {
-        let (b, n, d) = image.dims3()?;
-        let image = if repeat > 1 {
-            image
-                .unsqueeze(1)?
-                .expand((b, repeat, n, d))?
-                .reshape((b * repeat, n, d))?
-        } else {
-            image.clone()
-        };
-        let cross_kv = self
-            .text
-            .layers
-            .iter()
-            .map(|l| l.cross.keys_t_values(&image))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderState {
-            self_kv: vec![None; self.text.layers.len()],
-            cross_kv,
-            cross_mask: None,
-            len: 0,
-        })
+        DecoderState::start(
+            self.text.layers.iter().map(|l| &l.cross),
+            image,
+            None,
+            repeat,
+        )
     }
 
     /// Runs the decoder on `tokens` (rows, t) after what `state` has seen;

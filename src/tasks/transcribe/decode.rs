@@ -313,13 +313,7 @@ impl Transcriber {
             self.filter(&mut row, &out);
             let lp = log_softmax(&row);
             let next = if temperature <= 0.0 {
-                row.iter()
-                    .enumerate()
-                    .fold(
-                        (0, f32::NEG_INFINITY),
-                        |b, (i, &v)| if v > b.1 { (i, v) } else { b },
-                    )
-                    .0
+                crate::tasks::nn::argmax(&row)
             } else {
                 let probs: Vec<f32> = lp.iter().map(|l| (l / temperature).exp()).collect();
                 let total: f32 = probs.iter().sum();

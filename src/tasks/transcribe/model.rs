@@ -265,26 +265,7 @@ impl Whisper {
     /// Decoder state for `encoded` (b, t, d), each row repeated `repeat`
     /// times (one per beam).
     pub fn start(&self, encoded: &Tensor, repeat: usize) -> Result<DecoderState> {
-        let (b, t, d) = encoded.dims3()?;
-        let enc = if repeat > 1 {
-            encoded
-                .unsqueeze(1)?
-                .expand((b, repeat, t, d))?
-                .reshape((b * repeat, t, d))?
-        } else {
-            encoded.clone()
-        };
-        let cross_kv = self
-            .decoder
-            .iter()
-            .map(|l| l.cross.keys_t_values(&enc))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderState {
-            self_kv: vec![None; self.decoder.len()],
-            cross_kv,
-            cross_mask: None,
-            len: 0,
-        })
+        DecoderState::start(self.decoder.iter().map(|l| &l.cross), encoded, None, repeat)
     }
 
     /// Runs the decoder on `tokens` (rows, t) after what `state` has seen;

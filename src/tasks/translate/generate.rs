@@ -16,6 +16,7 @@ use super::model::{DecoderState, Marian, first_id, last_logits};
 use crate::tasks::CancelToken;
 use crate::tasks::generation::Beams;
 pub use crate::tasks::generation::{EarlyStopping, GenerationConfig};
+use crate::tasks::nn::argmax;
 
 fn ids_of(v: &Value) -> Vec<u32> {
     match v {
@@ -84,17 +85,6 @@ fn err(e: candle_core::Error) -> TranslateError {
 
 fn tokens_tensor(model: &Marian, last: &[u32]) -> Result<Tensor, TranslateError> {
     Tensor::from_slice(last, (last.len(), 1), model.device()).map_err(err)
-}
-
-/// Index of the largest value; the first one on ties (as `argmax`).
-fn argmax(row: &[f32]) -> usize {
-    let mut best = 0;
-    for (i, &v) in row.iter().enumerate() {
-        if v > row[best] {
-            best = i;
-        }
-    }
-    best
 }
 
 /// Encodes a batch of inputs (padded, with a mask) and prepares `beams`

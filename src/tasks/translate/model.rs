@@ -315,35 +315,7 @@ impl Marian {
         mask: Option<&Tensor>,
         repeat: usize,
     ) -> Result<DecoderState> {
-        let (b, t, d) = encoded.dims3()?;
-        let enc = if repeat > 1 {
-            encoded
-                .unsqueeze(1)?
-                .expand((b, repeat, t, d))?
-                .reshape((b * repeat, t, d))?
-        } else {
-            encoded.clone()
-        };
-        let cross_mask = match mask {
-            Some(m) if repeat > 1 => Some(
-                m.unsqueeze(1)?
-                    .expand((b, repeat, 1, 1, t))?
-                    .reshape((b * repeat, 1, 1, t))?,
-            ),
-            Some(m) => Some(m.clone()),
-            None => None,
-        };
-        let cross_kv = self
-            .decoder
-            .iter()
-            .map(|l| l.cross.keys_t_values(&enc))
-            .collect::<Result<Vec<_>>>()?;
-        Ok(DecoderState {
-            self_kv: vec![None; self.decoder.len()],
-            cross_kv,
-            cross_mask,
-            len: 0,
-        })
+        DecoderState::start(self.decoder.iter().map(|l| &l.cross), encoded, mask, repeat)
     }
 
     /// Runs the decoder on `tokens` (rows, t) after what `state` has seen and
