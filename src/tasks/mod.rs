@@ -5,6 +5,7 @@
 
 pub mod caption;
 pub mod device;
+pub mod gemm;
 pub mod generation;
 pub mod nn;
 pub mod transcribe;

@@ -94,10 +94,16 @@ impl Linear {
         let dims = xs.dims().to_vec();
         let d = dims[dims.len() - 1];
         let rows = xs.elem_count() / d.max(1);
-        let y = project(&self.w, &xs.contiguous()?.reshape((rows, d))?)?;
-        let y = match &self.b {
-            Some(b) => y.broadcast_add(b)?,
-            None => y,
+        let x = xs.contiguous()?.reshape((rows, d))?;
+        let y = match wide_product(&self.w, self.b.as_ref(), &x)? {
+            Some(y) => y,
+            None => {
+                let y = project(&self.w, &x)?;
+                match &self.b {
+                    Some(b) => y.broadcast_add(b)?,
+                    None => y,
+                }
+            }
         };
         let mut out = dims;
         let last = out.len() - 1;
@@ -111,7 +117,61 @@ pub(crate) fn project(w: &Tensor, x: &Tensor) -> Result<Tensor> {
     if let Some(y) = thin_product(w, x)? {
         return Ok(y);
     }
+    if let Some(y) = wide_product(w, None, x)? {
+        return Ok(y);
+    }
     w.matmul(&x.t()?)?.t()?.contiguous()
+}
+
+/// A contiguous f32 CPU tensor's values, borrowed.
+fn cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<Option<R>> {
+    if !t.device().is_cpu() || t.dtype() != DType::F32 {
+        return Ok(None);
+    }
+    let (storage, layout) = t.storage_and_layout();
+    let (Some((start, end)), candle_core::Storage::Cpu(cpu)) =
+        (layout.contiguous_offsets(), &*storage)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(f(&cpu.as_slice::<f32>()?[start..end])))
+}
+
+/// `x · Wᵀ (+ b)` for more than [`THIN_ROWS`] rows on a CPU with our fast
+/// kernel ([`gemm`](super::gemm)), W read in place and the bias added as
+/// each tile is stored; `None` where it does not apply.
+fn wide_product(w: &Tensor, b: Option<&Tensor>, x: &Tensor) -> Result<Option<Tensor>> {
+    use super::gemm::{View, fast, gemm};
+    if !fast() || !w.device().is_cpu() {
+        return Ok(None);
+    }
+    let ((n, k), (r, k2)) = (w.dims2()?, x.dims2()?);
+    if r <= THIN_ROWS || k != k2 {
+        return Ok(None);
+    }
+    let bias = match b {
+        Some(b) => match cpu_f32(b, <[f32]>::to_vec)? {
+            Some(v) if v.len() == n => Some(v),
+            _ => return Ok(None),
+        },
+        None => None,
+    };
+    let mut out = vec![0f32; r * n];
+    let done = cpu_f32(w, |ws| {
+        cpu_f32(x, |xs| {
+            gemm(
+                View::rows(xs, r, k),
+                View::transposed(ws, n, k),
+                bias.as_deref(),
+                &mut out,
+            )
+        })
+    })?;
+    match done {
+        Some(Ok(Some(()))) => Ok(Some(Tensor::from_vec(out, (r, n), w.device())?)),
+        Some(Err(e)) => Err(e),
+        _ => Ok(None),
+    }
 }
 
 /// Up to this many rows of x, [`project`] uses [`thin_product`].
@@ -241,6 +301,81 @@ impl Attention {
         Ok((k.t()?.contiguous()?, v))
     }
 
+    /// Self-attention over `xs` without a mask (the encoders). On a CPU
+    /// with our fast kernel each head is read in place from the (b, t, d)
+    /// projections and its scores stay in a per-head buffer; otherwise
+    /// [`Self::keys_values`] and [`Self::attend`].
+    pub(crate) fn self_attend(&self, xs: &Tensor) -> Result<Tensor> {
+        if let Some(o) = self.attend_in_place(xs)? {
+            return self.out.forward(&o);
+        }
+        let (k, v) = self.keys_values(xs)?;
+        self.attend(xs, &k, &v, None)
+    }
+
+    /// The heads' outputs (b, t, d) before the output projection, or
+    /// `None` where the fast path does not apply.
+    fn attend_in_place(&self, xs: &Tensor) -> Result<Option<Tensor>> {
+        use super::gemm::{View, fast, gemm};
+        use rayon::prelude::*;
+        if !fast() || !xs.device().is_cpu() || xs.dtype() != DType::F32 {
+            return Ok(None);
+        }
+        let (b, t, d) = xs.dims3()?;
+        let hd = self.head_dim;
+        if t <= THIN_ROWS || hd * self.heads != d {
+            return Ok(None);
+        }
+        let values = |l: &Linear| -> Result<Vec<f32>> { l.forward(xs)?.flatten_all()?.to_vec1() };
+        let (q, k, v) = (values(&self.q)?, values(&self.k)?, values(&self.v)?);
+        // As `(q · kᵀ) * scaling` in f32.
+        let scaling = (hd as f64).powf(-0.5) as f32;
+        let heads: Vec<Vec<f32>> = (0..b * self.heads)
+            .into_par_iter()
+            .map(|bh| {
+                let base = (bh / self.heads) * t * d + (bh % self.heads) * hd;
+                // A head's (t, head_dim) columns of a (b, t, d) matrix.
+                fn view(m: &[f32], base: usize, t: usize, hd: usize, d: usize) -> View<'_> {
+                    View {
+                        data: &m[base..],
+                        rows: t,
+                        cols: hd,
+                        rs: d,
+                        cs: 1,
+                    }
+                }
+                let kt = View {
+                    data: &k[base..],
+                    rows: hd,
+                    cols: t,
+                    rs: 1,
+                    cs: d,
+                };
+                let mut scores = vec![0f32; t * t];
+                gemm(view(&q, base, t, hd, d), kt, None, &mut scores);
+                for row in scores.chunks_exact_mut(t) {
+                    softmax_scaled(row, scaling);
+                }
+                let mut o = vec![0f32; t * hd];
+                gemm(
+                    View::rows(&scores, t, t),
+                    view(&v, base, t, hd, d),
+                    None,
+                    &mut o,
+                );
+                o
+            })
+            .collect();
+        let mut out = vec![0f32; b * t * d];
+        for (bh, o) in heads.iter().enumerate() {
+            let base = (bh / self.heads) * t * d + (bh % self.heads) * hd;
+            for (r, row) in o.chunks_exact(hd).enumerate() {
+                out[base + r * d..base + r * d + hd].copy_from_slice(row);
+            }
+        }
+        Ok(Some(Tensor::from_vec(out, (b, t, d), xs.device())?))
+    }
+
     pub(crate) fn attend(
         &self,
         xs: &Tensor,
@@ -288,6 +423,24 @@ impl Attention {
         };
         let o = o.transpose(1, 2)?.reshape((b, t, d))?;
         self.out.forward(&o)
+    }
+}
+
+/// `softmax(row * scale)` in place, as candle's `softmax_last_dim` after
+/// the scaling: the maximum subtracted, `exp`, divided by the sum.
+fn softmax_scaled(row: &mut [f32], scale: f32) {
+    let mut max = f32::NEG_INFINITY;
+    for x in row.iter_mut() {
+        *x *= scale;
+        max = max.max(*x);
+    }
+    let mut sum = 0f32;
+    for x in row.iter_mut() {
+        *x = (*x - max).exp();
+        sum += *x;
+    }
+    for x in row.iter_mut() {
+        *x /= sum;
     }
 }
 

@@ -207,8 +207,7 @@ impl Vision {
         let mut x = x.broadcast_add(&self.positions.narrow(1, 0, n)?)?;
         for l in &self.layers {
             let h = l.norm1.forward(&x)?;
-            let (k, v) = l.attn.keys_values(&h)?;
-            x = (&x + l.attn.attend(&h, &k, &v, None)?)?;
+            x = (&x + l.attn.self_attend(&h)?)?;
             let h = l.norm2.forward(&x)?;
             x = (&x + l.mlp.forward(&h)?)?;
         }

@@ -254,8 +254,7 @@ impl Whisper {
         let mut x = x.broadcast_add(&self.enc_positions.narrow(0, 0, t)?.unsqueeze(0)?)?;
         for l in &self.encoder {
             let h = l.attn_norm.forward(&x)?;
-            let (k, v) = l.attn.keys_values(&h)?;
-            x = (x + l.attn.attend(&h, &k, &v, None)?)?;
+            x = (x + l.attn.self_attend(&h)?)?;
             let h = l.ffn_norm.forward(&x)?;
             x = (&x + l.ffn.forward(&h)?)?;
         }

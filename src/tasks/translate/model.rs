@@ -298,8 +298,13 @@ impl Marian {
     pub fn encode(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
         let mut x = self.embed(&self.enc_embed, ids, 0)?;
         for l in &self.encoder {
-            let (k, v) = l.attn.keys_values(&x)?;
-            let h = l.attn.attend(&x, &k, &v, mask)?;
+            let h = match mask {
+                None => l.attn.self_attend(&x)?,
+                Some(_) => {
+                    let (k, v) = l.attn.keys_values(&x)?;
+                    l.attn.attend(&x, &k, &v, mask)?
+                }
+            };
             x = l.attn_norm.forward(&(x + h)?)?;
             let h = l.ffn.forward(&x)?;
             x = l.ffn_norm.forward(&(x + h)?)?;
