@@ -1,7 +1,9 @@
-//! Building blocks shared by the encoder-decoder models (Marian, Whisper):
-//! linear layers computed as `W·xᵀ`, multi-head attention over keys and
-//! values kept by the caller (so decoders can cache and reorder them),
-//! feed-forward blocks and activations.
+//! Building blocks shared by the encoder-decoder models (Marian, Whisper,
+//! BLIP): linear layers computed as `W·xᵀ` (our matrix-vector product for
+//! a decoding step's few rows, [`gemm`](super::gemm) for many),
+//! multi-head attention over keys and values kept by the caller (so
+//! decoders can cache and reorder them) or, for an encoder, read in place
+//! from its projections, feed-forward blocks and activations.
 
 use std::path::Path;
 
