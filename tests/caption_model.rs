@@ -2,7 +2,8 @@
 //! made by scripts/fixtures/make_blip.py (transformers 5.24.0, committed in
 //! tests/fixtures/blip/tiny with what transformers computed): the vision
 //! encoder's output and the decoder's logits within 1e-4 (relative to the
-//! largest value), greedy captions with and without a prompt exactly. The
+//! largest value), greedy captions with and without a prompt exactly, the
+//! same from the weights in PyTorch's zip format (pytorch_model.bin). The
 //! fixture's config leaves out the text encoder_hidden_size, and its
 //! bos/sep ids are not the real checkpoints', so both must come from the
 //! files.
@@ -162,4 +163,39 @@ fn a_missing_or_damaged_model_says_so() {
     std::fs::write(tmp.path().join("model.safetensors"), b"not weights").unwrap();
     let err = Blip::load(tmp.path(), &Device::Cpu).err().unwrap();
     assert!(err.to_string().contains("model.safetensors"), "{err}");
+}
+
+#[test]
+fn pytorch_zip_weights_load_the_same() {
+    // The fixture without model.safetensors: the loader reads
+    // pytorch_model.bin (torch.save of the same state dict, the tied output
+    // weight stored under its own name too).
+    let tmp = tempfile::tempdir().unwrap();
+    for e in std::fs::read_dir(dir()).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "model.safetensors" {
+            std::fs::copy(e.path(), tmp.path().join(e.file_name())).unwrap();
+        }
+    }
+    let r = reference();
+    let m = Blip::load(tmp.path(), &Device::Cpu).expect("pytorch_model.bin loads");
+    let image = m.encode_image(&pixels()).unwrap();
+    let got: Vec<f32> = image.flatten_all().unwrap().to_vec1().unwrap();
+    assert_close(&got, &floats(&r["vision"]), "vision encoder from .bin");
+    let tokens = ids(&r["tokens"]);
+    let mut state = m.start(&image, 1).unwrap();
+    let t = Tensor::from_slice(&tokens, (1, tokens.len()), &Device::Cpu).unwrap();
+    let logits: Vec<f32> = m
+        .decode(&t, &mut state)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap();
+    assert_close(&logits, &floats(&r["logits"]), "logits from .bin");
+
+    // Damaged weights are a sentence naming the file, not a panic.
+    std::fs::write(tmp.path().join("pytorch_model.bin"), b"not a zip").unwrap();
+    let err = Blip::load(tmp.path(), &Device::Cpu).err().expect("refused");
+    assert!(err.to_string().contains("pytorch_model.bin"), "{err}");
 }
