@@ -1,8 +1,11 @@
 //! The Caption page driven through its widgets with the tiny BLIP fixture
 //! installed in the cache as Salesforce/blip-image-captioning-base: a
 //! picture dropped on the window, or pasted, gets the caption transformers
-//! gave for it; a dropped folder of five pictures fills five rows, and "Write .txt
-//! beside each picture" writes five caption files.
+//! gave for it; a dropped folder of five pictures fills five rows, "Write
+//! .txt beside each picture" writes five caption files, Export… writes the
+//! five captions as JSON or CSV by the name chosen, and Open a folder…
+//! captions the folder chosen. The file dialogs are answered by a stand-in
+//! (`App::chooser`) with the paths a person would pick.
 
 mod support;
 
@@ -14,8 +17,9 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::Value;
 use spaceport::app::App;
+use spaceport::app::dialogs::DialogKind;
 use spaceport::settings::Settings;
-use support::ui::{Dropped, wait_for, window_text};
+use support::ui::{Dropped, answer_dialogs, wait_for, wait_for_file, window_text};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -118,5 +122,59 @@ fn drop_a_picture_then_a_folder() {
     assert!(
         shown.iter().any(|t| t == text.trim()),
         "the file holds the caption shown: {text:?}"
+    );
+
+    // Export… through the file dialog (a stand-in answers it with a path,
+    // as a person would choose one): JSON by the name's ending, then CSV.
+    let asked = answer_dialogs(&mut h, vec![tmp.path().join("captions.json")]);
+    h.get_by_label("Export…").click();
+    let json = wait_for_file(&mut h, &tmp.path().join("captions.json"));
+    {
+        let asked = asked.lock().unwrap();
+        assert_eq!(asked.len(), 1);
+        assert_eq!(asked[0].kind, DialogKind::Save);
+        assert_eq!(asked[0].file_name.as_deref(), Some("captions.csv"));
+    }
+    let rows: Vec<Value> = serde_json::from_str(&json).unwrap();
+    assert_eq!(rows.len(), 5, "{json}");
+    for n in names {
+        let row = rows
+            .iter()
+            .find(|r| r["image"].as_str().unwrap().ends_with(n))
+            .unwrap_or_else(|| panic!("{n} in {json}"));
+        let caption = std::fs::read_to_string(folder.join(n).with_extension("txt")).unwrap();
+        assert_eq!(row["text"].as_str().unwrap(), caption.trim(), "{n}");
+    }
+    answer_dialogs(&mut h, vec![tmp.path().join("captions.csv")]);
+    h.get_by_label("Export…").click();
+    let csv = wait_for_file(&mut h, &tmp.path().join("captions.csv"));
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "image,caption");
+    assert_eq!(lines.len(), 6, "{csv}");
+    assert!(lines.iter().any(|l| l.contains("gray.png")), "{csv}");
+
+    // Open a folder… (answered with another folder of two pictures): its
+    // rows replace the batch.
+    let more = tmp.path().join("more");
+    std::fs::create_dir(&more).unwrap();
+    for n in ["frames.gif", "plain.tiff"] {
+        std::fs::copy(
+            root().join("tests/fixtures/blip/images").join(n),
+            more.join(n),
+        )
+        .unwrap();
+    }
+    let asked = answer_dialogs(&mut h, vec![more.clone()]);
+    h.get_by_label("Open a folder…").click();
+    wait_for(&mut h, "the chosen folder's captions", |h| {
+        h.query_by_label("frames.gif").is_some()
+            && h.query_by_label("plain.tiff").is_some()
+            && h.query_all_by_label("waiting…").next().is_none()
+    });
+    assert_eq!(asked.lock().unwrap()[0].kind, DialogKind::OpenFolder);
+    assert!(
+        h.query_by_label("gray.png").is_none(),
+        "{:?}",
+        window_text(&h)
     );
 }

@@ -1,7 +1,8 @@
 //! The Transcribe page driven through its widgets with the real tiny.en
 //! weights (CTranslate2, fetched by the test command) installed in the
 //! cache: a WAV dropped on the window is transcribed, its segments appear,
-//! "Save .srt" writes subtitles beside it and "Translate" carries the text
+//! "Save .srt" writes subtitles beside it, "Save as…" writes WebVTT to the
+//! name chosen in the file dialog (a stand-in answers it), and "Translate" carries the text
 //! to the Translate panel; and dictation through a real sound server shows
 //! partial words while speaking and final segments at each pause.
 
@@ -14,7 +15,7 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use spaceport::app::App;
 use spaceport::settings::Settings;
-use support::ui::{Dropped, wait_for, window_text};
+use support::ui::{Dropped, answer_dialogs, wait_for, wait_for_file, window_text};
 
 #[test]
 fn drop_a_recording_see_segments_save_subtitles() {
@@ -70,11 +71,29 @@ fn drop_a_recording_see_segments_save_subtitles() {
     );
     assert!(text.to_lowercase().contains("bowls"));
 
+    // Save as… through the file dialog (a stand-in answers with a .vtt
+    // name, as a person would type one): WebVTT, by the ending chosen.
+    let asked = answer_dialogs(&mut h, vec![tmp.path().join("talk.vtt")]);
+    h.get_by_label("Save as…").click();
+    let vtt = wait_for_file(&mut h, &tmp.path().join("talk.vtt"));
+    assert!(
+        vtt.starts_with("WEBVTT") && vtt.to_lowercase().contains("bowls"),
+        "{vtt}"
+    );
+    {
+        let asked = asked.lock().unwrap();
+        assert_eq!(asked[0].file_name.as_deref(), Some("dictation.srt"));
+        assert_eq!(asked[0].directory.as_deref(), Some(tmp.path()));
+    }
+
     // "Translate" beside the transcript (the side bar's page button shares
     // the name and comes first) opens the Translate panel with the text.
     // The "Saved …" notice floats in the corner; the page stays put.
     wait_for(&mut h, "the saved notice", |h| {
-        h.query_by_label_contains("Saved ").is_some()
+        let shown = window_text(h);
+        shown
+            .iter()
+            .any(|t| t.starts_with("Saved ") && t.contains("talk.vtt"))
     });
     h.query_all_by_label("Translate")
         .last()

@@ -3,6 +3,7 @@
 //! [`ui`] draws it and turns clicks into [`Command`]s. Nothing here touches
 //! the network or the disk: that is the workers' job.
 
+pub mod dialogs;
 pub mod logic;
 pub mod ui;
 
@@ -274,6 +275,9 @@ pub struct App {
     pub markdown: egui_commonmark::CommonMarkCache,
     /// Put the cursor in the search box on the first frame.
     pub focus_search: bool,
+    /// Who answers the file dialogs: the desktop's (rfd), or a test's
+    /// stand-in.
+    pub chooser: dialogs::Chooser,
     workers: Workers,
     events: Receiver<Event>,
     first_frame_probe: bool,
@@ -334,6 +338,7 @@ impl App {
             device_note: crate::tasks::device::build_note(settings.device),
             markdown: Default::default(),
             focus_search: true,
+            chooser: dialogs::system(),
             unreachable: None,
             env_offline,
             config: effective,
@@ -354,6 +359,17 @@ impl App {
     }
 
     /// Queues a command; a full queue is said, not swallowed.
+    /// Opens a file dialog for `purpose`; what it yields is handled on a
+    /// worker ([`Command::Dialog`]).
+    pub fn open_dialog(
+        &mut self,
+        request: dialogs::DialogRequest,
+        purpose: crate::workers::DialogPurpose,
+    ) {
+        let dialog = (self.chooser)(&request);
+        self.send(Command::Dialog { purpose, dialog });
+    }
+
     pub fn send(&mut self, cmd: Command) {
         if !self.workers.send(cmd) {
             self.notify_error("Spaceport is busy; try again in a moment.".into());

@@ -1,11 +1,15 @@
 //! Driving the real `App` in egui_kittest: step until something shows,
 //! and read everything the window says.
 
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use spaceport::app::App;
+use spaceport::app::dialogs::DialogRequest;
+use spaceport::workers::Dialog;
 
 /// Every label and value in the window, in tree order.
 pub fn window_text(h: &Harness<'_, App>) -> Vec<String> {
@@ -48,5 +52,41 @@ impl egui::DroppedFile for Dropped {
     }
     fn bytes(&self) -> Result<Vec<u8>, String> {
         std::fs::read(&self.0).map_err(|e| e.to_string())
+    }
+}
+
+/// From now on the file dialogs answer with `paths`; returns what they
+/// were asked.
+pub fn answer_dialogs(
+    h: &mut Harness<'_, App>,
+    paths: Vec<PathBuf>,
+) -> Arc<Mutex<Vec<DialogRequest>>> {
+    let asked = Arc::new(Mutex::new(Vec::new()));
+    let log = asked.clone();
+    h.state_mut().chooser = Arc::new(move |req: &DialogRequest| {
+        log.lock().unwrap().push(req.clone());
+        let paths = paths.clone();
+        Dialog(Box::pin(async move { paths }))
+    });
+    asked
+}
+
+/// Steps the UI until `path` has been written; its text.
+pub fn wait_for_file(h: &mut Harness<'_, App>, path: &Path) -> String {
+    let start = Instant::now();
+    loop {
+        h.step();
+        if let Ok(text) = std::fs::read_to_string(path)
+            && !text.is_empty()
+        {
+            return text;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{} not written; the window shows {:?}",
+            path.display(),
+            window_text(h)
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
 }

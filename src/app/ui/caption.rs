@@ -10,9 +10,10 @@ use std::path::PathBuf;
 
 use super::demo::{drop_frame, dropped_files, model_picker};
 use crate::app::App;
+use crate::app::dialogs::{DialogKind, DialogRequest};
 use crate::catalog::Panel;
 use crate::tasks::caption::CaptionRequest;
-use crate::workers::{CaptionJob, Command, Dialog, DialogPurpose};
+use crate::workers::{CaptionJob, Command, DialogPurpose};
 
 const PICTURE_EXTENSIONS: [&str; 9] = [
     "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jfif",
@@ -53,31 +54,15 @@ impl App {
         }));
     }
 
-    fn open_dialog(&mut self, purpose: DialogPurpose) {
-        let dialog = rfd::AsyncFileDialog::new().set_title("Caption pictures");
-        let dialog = match purpose {
+    fn open_pictures_dialog(&mut self, purpose: DialogPurpose) {
+        let request = match purpose {
             DialogPurpose::OpenFolder => {
-                let f = dialog.pick_folder();
-                Dialog(Box::pin(async move {
-                    f.await
-                        .map(|h| vec![h.path().to_path_buf()])
-                        .unwrap_or_default()
-                }))
+                DialogRequest::new(DialogKind::OpenFolder, "Caption pictures")
             }
-            _ => {
-                let f = dialog
-                    .add_filter("Pictures", &PICTURE_EXTENSIONS)
-                    .pick_files();
-                Dialog(Box::pin(async move {
-                    f.await
-                        .unwrap_or_default()
-                        .into_iter()
-                        .map(|h| h.path().to_path_buf())
-                        .collect()
-                }))
-            }
+            _ => DialogRequest::new(DialogKind::OpenFiles, "Caption pictures")
+                .filter("Pictures", &PICTURE_EXTENSIONS),
         };
-        self.send(Command::Dialog { purpose, dialog });
+        self.open_dialog(request, purpose);
     }
 
     pub(super) fn caption_page_ui(&mut self, ui: &mut egui::Ui) {
@@ -135,14 +120,14 @@ impl App {
             });
             ui.horizontal(|ui| {
                 if ui.button("Open pictures…").clicked() {
-                    self.open_dialog(DialogPurpose::OpenPictures);
+                    self.open_pictures_dialog(DialogPurpose::OpenPictures);
                 }
                 if ui
                     .button("Open a folder…")
                     .on_hover_text("Caption every picture in a folder")
                     .clicked()
                 {
-                    self.open_dialog(DialogPurpose::OpenFolder);
+                    self.open_pictures_dialog(DialogPurpose::OpenFolder);
                 }
                 ui.small(if hovering {
                     "Drop to caption"
@@ -245,21 +230,13 @@ impl App {
                     .on_hover_text("Save the captions as CSV, or JSON when the name ends in .json")
                     .clicked()
                 {
-                    let dialog = rfd::AsyncFileDialog::new()
-                        .set_title("Save the captions")
-                        .set_file_name("captions.csv")
-                        .add_filter("CSV", &["csv"])
-                        .add_filter("JSON", &["json"])
-                        .save_file();
-                    self.send(Command::Dialog {
-                        purpose: DialogPurpose::SaveCaptions(finished.clone()),
-                        dialog: Dialog(Box::pin(async move {
-                            dialog
-                                .await
-                                .map(|h| vec![h.path().to_path_buf()])
-                                .unwrap_or_default()
-                        })),
-                    });
+                    self.open_dialog(
+                        DialogRequest::new(DialogKind::Save, "Save the captions")
+                            .file_name("captions.csv")
+                            .filter("CSV", &["csv"])
+                            .filter("JSON", &["json"]),
+                        DialogPurpose::SaveCaptions(finished.clone()),
+                    );
                 }
                 if ui
                     .button("Write .txt beside each picture")

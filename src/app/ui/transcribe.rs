@@ -10,11 +10,12 @@
 use std::path::PathBuf;
 
 use super::demo::{drop_frame, dropped_files, model_picker};
+use crate::app::dialogs::{DialogKind, DialogRequest};
 use crate::app::{App, TranscribeStatus};
 use crate::catalog::Panel;
 use crate::tasks::transcribe::decode::{Task, TranscribeOptions};
 use crate::tasks::transcribe::formats::{Format, render};
-use crate::workers::{AudioSource, Command, Dialog, DialogPurpose, LiveJob, TranscribeJob};
+use crate::workers::{AudioSource, Command, DialogPurpose, LiveJob, TranscribeJob};
 
 const AUDIO_EXTENSIONS: [&str; 10] = [
     "wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm",
@@ -152,21 +153,11 @@ impl App {
                     .on_hover_text("Choose audio files to transcribe")
                     .clicked()
                 {
-                    let dialog = rfd::AsyncFileDialog::new()
-                        .set_title("Transcribe audio files")
-                        .add_filter("Audio", &AUDIO_EXTENSIONS)
-                        .pick_files();
-                    self.send(Command::Dialog {
-                        purpose: DialogPurpose::OpenAudio,
-                        dialog: Dialog(Box::pin(async move {
-                            dialog
-                                .await
-                                .unwrap_or_default()
-                                .into_iter()
-                                .map(|h| h.path().to_path_buf())
-                                .collect()
-                        })),
-                    });
+                    self.open_dialog(
+                        DialogRequest::new(DialogKind::OpenFiles, "Transcribe audio files")
+                            .filter("Audio", &AUDIO_EXTENSIONS),
+                        DialogPurpose::OpenAudio,
+                    );
                 }
             });
             ui.small(if hovering {
@@ -313,26 +304,20 @@ impl App {
                         .and_then(|f| f.file_stem())
                         .map(|s| format!("{}.srt", s.to_string_lossy()))
                         .unwrap_or_else(|| "dictation.txt".into());
-                    let mut dialog = rfd::AsyncFileDialog::new()
-                        .set_title("Save the transcript")
-                        .set_file_name(name)
-                        .add_filter("Subtitles (SubRip)", &["srt"])
-                        .add_filter("Subtitles (WebVTT)", &["vtt"])
-                        .add_filter("Text", &["txt"])
-                        .add_filter("JSON", &["json"]);
-                    if let Some(dir) = file.as_ref().and_then(|f| f.parent()) {
-                        dialog = dialog.set_directory(dir);
-                    }
-                    let dialog = dialog.save_file();
-                    self.send(Command::Dialog {
-                        purpose: DialogPurpose::SaveTranscript(Box::new(t.clone())),
-                        dialog: Dialog(Box::pin(async move {
-                            dialog
-                                .await
-                                .map(|h| vec![h.path().to_path_buf()])
-                                .unwrap_or_default()
-                        })),
-                    });
+                    self.open_dialog(
+                        DialogRequest::new(DialogKind::Save, "Save the transcript")
+                            .file_name(name)
+                            .filter("Subtitles (SubRip)", &["srt"])
+                            .filter("Subtitles (WebVTT)", &["vtt"])
+                            .filter("Text", &["txt"])
+                            .filter("JSON", &["json"])
+                            .directory(
+                                file.as_ref()
+                                    .and_then(|f| f.parent())
+                                    .map(|d| d.to_path_buf()),
+                            ),
+                        DialogPurpose::SaveTranscript(Box::new(t.clone())),
+                    );
                 }
                 if let Some(file) = &file {
                     for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
