@@ -199,3 +199,23 @@ fn pytorch_zip_weights_load_the_same() {
     let err = Blip::load(tmp.path(), &Device::Cpu).err().expect("refused");
     assert!(err.to_string().contains("pytorch_model.bin"), "{err}");
 }
+
+#[test]
+fn the_vision_encoder_stops_between_layers_when_cancelled() {
+    let r = reference();
+    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
+    let go = CancelToken::new();
+    let image = m
+        .encode_image_cancellable(&pixels(), &go)
+        .unwrap()
+        .expect("runs to the end when not cancelled");
+    let got: Vec<f32> = image.flatten_all().unwrap().to_vec1().unwrap();
+    assert_close(&got, &floats(&r["vision"]), "vision encoder");
+    let stop = CancelToken::new();
+    stop.cancel();
+    assert!(
+        m.encode_image_cancellable(&pixels(), &stop)
+            .unwrap()
+            .is_none()
+    );
+}

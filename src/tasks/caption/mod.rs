@@ -87,7 +87,10 @@ impl Captioner {
         req: &CaptionRequest,
         cancel: &CancelToken,
     ) -> Result<Caption, CaptionError> {
-        let embeds = self.model.encode_image(&self.pixels(img)?)?;
+        let embeds = self
+            .model
+            .encode_image_cancellable(&self.pixels(img)?, cancel)?
+            .ok_or(CaptionError::Cancelled)?;
         let prompt_ids = match req.prompt.as_deref().map(str::trim) {
             Some(p) if !p.is_empty() => Some(
                 self.tokenizer

@@ -13,6 +13,7 @@ use candle_core::{Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use crate::tasks::CancelToken;
 use crate::tasks::nn::{
     Act, Attention, DecoderState, FeedForward, Linear, causal_mask, load_weights, project,
 };
@@ -193,8 +194,9 @@ impl Vision {
         })
     }
 
-    /// (b, 3, h, w) pixels → (b, 1 + patches, d).
-    fn forward(&self, pixels: &Tensor) -> Result<Tensor> {
+    /// (b, 3, h, w) pixels → (b, 1 + patches, d); `None` when `cancel`
+    /// is set (checked between layers).
+    fn forward(&self, pixels: &Tensor, cancel: Option<&CancelToken>) -> Result<Option<Tensor>> {
         let b = pixels.dim(0)?;
         let x = pixels
             .conv2d(&self.patch_w, 0, self.patch, 1, 1)?
@@ -206,12 +208,15 @@ impl Vision {
         let n = x.dim(1)?;
         let mut x = x.broadcast_add(&self.positions.narrow(1, 0, n)?)?;
         for l in &self.layers {
+            if cancel.is_some_and(CancelToken::is_cancelled) {
+                return Ok(None);
+            }
             let h = l.norm1.forward(&x)?;
             x = (&x + l.attn.self_attend(&h)?)?;
             let h = l.norm2.forward(&x)?;
             x = (&x + l.mlp.forward(&h)?)?;
         }
-        self.post_norm.forward(&x)
+        self.post_norm.forward(&x).map(Some)
     }
 }
 
@@ -355,7 +360,19 @@ impl Blip {
     /// (b, 3, size, size) normalised pixels → image embeddings
     /// (b, 1 + patches, vision hidden size).
     pub fn encode_image(&self, pixels: &Tensor) -> Result<Tensor> {
-        self.vision.forward(pixels)
+        self.vision
+            .forward(pixels, None)?
+            .ok_or_else(|| candle_core::Error::Msg("cancelled".into()))
+    }
+
+    /// [`Self::encode_image`], stopping between layers once `cancel` is
+    /// set (`None` then): a large ViT takes seconds on a CPU.
+    pub fn encode_image_cancellable(
+        &self,
+        pixels: &Tensor,
+        cancel: &CancelToken,
+    ) -> Result<Option<Tensor>> {
+        self.vision.forward(pixels, Some(cancel))
     }
 
     /// Decoder state for `image` (b, n, d), each row repeated `repeat`
