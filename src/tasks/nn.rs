@@ -139,6 +139,14 @@ fn cpu_f32<R>(t: &Tensor, f: impl FnOnce(&[f32]) -> R) -> Result<Option<R>> {
     Ok(Some(f(&cpu.as_slice::<f32>()?[start..end])))
 }
 
+/// From this many rows [`wide_product`] takes any weight matrix; below,
+/// only one that stays in the cache ([`CACHED_WEIGHT`] values): packing a
+/// large W (an output projection over the vocabulary) costs more than a
+/// few rows' products with it save (BLIP's 30524×768 with 32 rows: 35 ms
+/// against candle's 25; with 48 rows of Marian's 58101×512, 45 against 58).
+const WIDE_ROWS: usize = 40;
+const CACHED_WEIGHT: usize = 4 << 20;
+
 /// `x · Wᵀ (+ b)` for more than [`THIN_ROWS`] rows on a CPU with our fast
 /// kernel ([`gemm`](super::gemm)), W read in place and the bias added as
 /// each tile is stored; `None` where it does not apply.
@@ -148,7 +156,7 @@ fn wide_product(w: &Tensor, b: Option<&Tensor>, x: &Tensor) -> Result<Option<Ten
         return Ok(None);
     }
     let ((n, k), (r, k2)) = (w.dims2()?, x.dims2()?);
-    if r <= THIN_ROWS || k != k2 {
+    if r <= THIN_ROWS || k != k2 || (r < WIDE_ROWS && k * n > CACHED_WEIGHT) {
         return Ok(None);
     }
     let bias = match b {
