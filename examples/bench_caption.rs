@@ -11,6 +11,7 @@ use spaceport::tasks::caption::Captioner;
 use spaceport::tasks::caption::image::open;
 
 fn main() {
+    spaceport::tasks::tune_allocator();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (model, rest) = args
         .split_first()

@@ -17,6 +17,7 @@ use spaceport::tasks::transcribe::Transcriber;
 use spaceport::tasks::transcribe::decode::TranscribeOptions;
 
 fn main() -> anyhow::Result<()> {
+    spaceport::tasks::tune_allocator();
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(
         args.len() >= 3,

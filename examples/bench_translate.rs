@@ -11,6 +11,7 @@ use spaceport::tasks::CancelToken;
 use spaceport::tasks::translate::{TranslateOptions, Translator};
 
 fn main() -> anyhow::Result<()> {
+    spaceport::tasks::tune_allocator();
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(
         args.len() == 4,

@@ -98,6 +98,7 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     crate::app::process_start();
+    crate::tasks::tune_allocator();
     let cli = Cli::parse();
     let mut config = HubConfig::from_env();
     config.offline |= cli.offline;
