@@ -30,6 +30,15 @@ fn photos() -> PathBuf {
     dir
 }
 
+/// A reference's picture: "skimage:NAME" from scikit-image's wheel,
+/// otherwise from the fixtures.
+fn picture(name: &str) -> PathBuf {
+    match name.strip_prefix("skimage:") {
+        Some(n) => photos().join(n),
+        None => fixtures().join(name),
+    }
+}
+
 #[test]
 fn pixels_match_blip_image_processor() {
     let refs: Vec<Value> =
@@ -39,10 +48,7 @@ fn pixels_match_blip_image_processor() {
     let cfg = ImageConfig::default();
     for r in &refs {
         let name = r["name"].as_str().unwrap();
-        let path = match name.strip_prefix("skimage:") {
-            Some(n) => photos().join(n),
-            None => fixtures().join(name),
-        };
+        let path = picture(name);
         let img = open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         let (sized, pv) = pixel_values(&img, &cfg);
         assert_eq!((sized.width, sized.height), (384, 384), "{name}");
@@ -113,10 +119,7 @@ fn jpegs_decode_as_pil_does_within_a_few_levels() {
     assert_eq!(refs.len(), 2);
     for r in &refs {
         let name = r["name"].as_str().unwrap();
-        let path = match name.strip_prefix("skimage:") {
-            Some(n) => photos().join(n),
-            None => fixtures().join(name),
-        };
+        let path = picture(name);
         let img = open(&path).unwrap_or_else(|e| panic!("{name}: {e}"));
         let size = [img.width as u64, img.height as u64];
         assert_eq!(

@@ -72,17 +72,16 @@ fn assert_close(got: &[f32], want: &[f32], what: &str) {
     );
 }
 
-#[test]
-fn vision_features_and_logits_match_transformers() {
-    let r = reference();
-    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
-    assert_eq!(m.config.text_config.encoder_hidden_size, 32);
-    assert_eq!(m.config.text_config.bos_token_id, 998);
+/// The vision encoder's output and the logits for the reference tokens
+/// (all at once) against transformers'; the image embeddings.
+fn features_and_logits_match(m: &Blip, r: &Value, what: &str) -> Tensor {
     let image = m.encode_image(&pixels()).unwrap();
-    assert_eq!(image.dims(), [1, 145, 32]);
     let got: Vec<f32> = image.flatten_all().unwrap().to_vec1().unwrap();
-    assert_close(&got, &floats(&r["vision"]), "vision encoder");
-
+    assert_close(
+        &got,
+        &floats(&r["vision"]),
+        &format!("vision encoder{what}"),
+    );
     let tokens = ids(&r["tokens"]);
     let mut state = m.start(&image, 1).unwrap();
     let t = Tensor::from_slice(&tokens, (1, tokens.len()), &Device::Cpu).unwrap();
@@ -93,7 +92,23 @@ fn vision_features_and_logits_match_transformers() {
         .unwrap()
         .to_vec1()
         .unwrap();
-    assert_close(&logits, &floats(&r["logits"]), "logits, all at once");
+    assert_close(
+        &logits,
+        &floats(&r["logits"]),
+        &format!("logits, all at once{what}"),
+    );
+    image
+}
+
+#[test]
+fn vision_features_and_logits_match_transformers() {
+    let r = reference();
+    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
+    assert_eq!(m.config.text_config.encoder_hidden_size, 32);
+    assert_eq!(m.config.text_config.bos_token_id, 998);
+    let image = features_and_logits_match(&m, &r, "");
+    assert_eq!(image.dims(), [1, 145, 32]);
+    let tokens = ids(&r["tokens"]);
 
     // The same logits a token at a time through the cache.
     let mut state = m.start(&image, 1).unwrap();
@@ -179,20 +194,7 @@ fn pytorch_zip_weights_load_the_same() {
     }
     let r = reference();
     let m = Blip::load(tmp.path(), &Device::Cpu).expect("pytorch_model.bin loads");
-    let image = m.encode_image(&pixels()).unwrap();
-    let got: Vec<f32> = image.flatten_all().unwrap().to_vec1().unwrap();
-    assert_close(&got, &floats(&r["vision"]), "vision encoder from .bin");
-    let tokens = ids(&r["tokens"]);
-    let mut state = m.start(&image, 1).unwrap();
-    let t = Tensor::from_slice(&tokens, (1, tokens.len()), &Device::Cpu).unwrap();
-    let logits: Vec<f32> = m
-        .decode(&t, &mut state)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
-    assert_close(&logits, &floats(&r["logits"]), "logits from .bin");
+    features_and_logits_match(&m, &r, " from .bin");
 
     // Damaged weights are a sentence naming the file, not a panic.
     std::fs::write(tmp.path().join("pytorch_model.bin"), b"not a zip").unwrap();

@@ -257,17 +257,32 @@ fn pack_b(b: View, p0: usize, kc: usize, j0: usize, cols: usize, bp: &mut [f32])
                 dst[nr..].fill(0.0);
             }
         } else {
-            for j in 0..NR {
-                if j < nr {
-                    let base = (jj + j) * b.cs + p0 * b.rs;
-                    for p in 0..kc {
-                        panel[p * NR + j] = b.data[base + p * b.rs];
-                    }
-                } else {
-                    for p in 0..kc {
-                        panel[p * NR + j] = 0.0;
-                    }
-                }
+            gather(b.data, |j| (jj + j) * b.cs + p0 * b.rs, b.rs, nr, kc, panel);
+        }
+    }
+}
+
+/// Fills a panel of `kc` rows of `W = panel.len() / kc` lanes: lane `j <
+/// valid` reads `data[base(j) + p * step]` for row p, the other lanes are
+/// zero.
+fn gather(
+    data: &[f32],
+    base: impl Fn(usize) -> usize,
+    step: usize,
+    valid: usize,
+    kc: usize,
+    panel: &mut [f32],
+) {
+    let w = panel.len() / kc;
+    for j in 0..w {
+        if j < valid {
+            let base = base(j);
+            for p in 0..kc {
+                panel[p * w + j] = data[base + p * step];
+            }
+        } else {
+            for p in 0..kc {
+                panel[p * w + j] = 0.0;
             }
         }
     }
@@ -277,18 +292,14 @@ fn pack_b(b: View, p0: usize, kc: usize, j0: usize, cols: usize, bp: &mut [f32])
 /// `kc × MR` values (zero beyond the last row).
 fn pack_a(a: View, i0: usize, p0: usize, kc: usize, panel: &mut [f32]) {
     let mr = MR.min(a.rows - i0);
-    for r in 0..MR {
-        if r < mr {
-            let base = (i0 + r) * a.rs + p0 * a.cs;
-            for p in 0..kc {
-                panel[p * MR + r] = a.data[base + p * a.cs];
-            }
-        } else {
-            for p in 0..kc {
-                panel[p * MR + r] = 0.0;
-            }
-        }
-    }
+    gather(
+        a.data,
+        |r| (i0 + r) * a.rs + p0 * a.cs,
+        a.cs,
+        mr,
+        kc,
+        &mut panel[..kc * MR],
+    );
 }
 
 /// One `MR × NR` tile: the sum over `kc` of A-panel column × B-panel row.
