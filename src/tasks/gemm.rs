@@ -170,7 +170,7 @@ unsafe fn block(
         bp.resize(KC * panels * NR, 0.0);
         for p0 in (0..k).step_by(KC) {
             let kc = KC.min(k - p0);
-            pack_b(b, p0, kc, j0, cols, bp);
+            pack_b(b, p0, kc, j0, cols, bp, fast);
             let ablock = &ap[p0 * mp..(p0 + kc) * mp];
             for pj in 0..panels {
                 let jj = j0 + pj * NR;
@@ -241,7 +241,8 @@ unsafe fn block(
 
 /// B's rows `p0 .. p0 + kc`, columns `j0 .. j0 + cols`, as panels of
 /// `kc × NR` (zero beyond the last column).
-fn pack_b(b: View, p0: usize, kc: usize, j0: usize, cols: usize, bp: &mut [f32]) {
+#[allow(clippy::too_many_arguments)]
+fn pack_b(b: View, p0: usize, kc: usize, j0: usize, cols: usize, bp: &mut [f32], fast: bool) {
     for (pj, panel) in bp
         .chunks_exact_mut(kc * NR)
         .take(cols.div_ceil(NR))
@@ -256,8 +257,81 @@ fn pack_b(b: View, p0: usize, kc: usize, j0: usize, cols: usize, bp: &mut [f32])
                 dst[..nr].copy_from_slice(src);
                 dst[nr..].fill(0.0);
             }
+        } else if cfg!(target_arch = "x86_64") && b.rs == 1 && nr == NR && fast {
+            // A transposed row-major matrix (a weight W read as Wᵀ): 8×8
+            // blocks turned in registers, the rest of kc by gathering.
+            let whole = kc / 8 * 8;
+            #[cfg(target_arch = "x86_64")]
+            // SAFETY: fast() saw AVX2.
+            unsafe {
+                pack_transposed_avx2(&b.data[jj * b.cs + p0..], b.cs, whole, panel)
+            };
+            if whole < kc {
+                let tail = &mut panel[whole * NR..];
+                gather(
+                    b.data,
+                    |j| (jj + j) * b.cs + p0 + whole,
+                    1,
+                    nr,
+                    kc - whole,
+                    tail,
+                );
+            }
         } else {
             gather(b.data, |j| (jj + j) * b.cs + p0 * b.rs, b.rs, nr, kc, panel);
+        }
+    }
+}
+
+/// `panel[p * 16 + j] = w[j * ld + p]` for j < 16 and p < `kc` (a
+/// multiple of 8): sixteen rows of W turned into a B panel, 8×8 at a time.
+///
+/// # Safety
+/// The CPU has AVX2 (the sizes are checked here).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn pack_transposed_avx2(w: &[f32], ld: usize, kc: usize, panel: &mut [f32]) {
+    use std::arch::x86_64::*;
+    assert!(kc.is_multiple_of(8) && panel.len() >= kc * NR);
+    assert!(kc == 0 || w.len() >= (NR - 1) * ld + kc);
+    let (src, dst) = (w.as_ptr(), panel.as_mut_ptr());
+    for half in 0..2 {
+        for p in (0..kc).step_by(8) {
+            // SAFETY: as the caller promised.
+            unsafe {
+                let row = |j: usize| _mm256_loadu_ps(src.add((half * 8 + j) * ld + p));
+                let (r0, r1, r2, r3) = (row(0), row(1), row(2), row(3));
+                let (r4, r5, r6, r7) = (row(4), row(5), row(6), row(7));
+                let t0 = _mm256_unpacklo_ps(r0, r1);
+                let t1 = _mm256_unpackhi_ps(r0, r1);
+                let t2 = _mm256_unpacklo_ps(r2, r3);
+                let t3 = _mm256_unpackhi_ps(r2, r3);
+                let t4 = _mm256_unpacklo_ps(r4, r5);
+                let t5 = _mm256_unpackhi_ps(r4, r5);
+                let t6 = _mm256_unpacklo_ps(r6, r7);
+                let t7 = _mm256_unpackhi_ps(r6, r7);
+                let u0 = _mm256_shuffle_ps::<0x44>(t0, t2);
+                let u1 = _mm256_shuffle_ps::<0xEE>(t0, t2);
+                let u2 = _mm256_shuffle_ps::<0x44>(t1, t3);
+                let u3 = _mm256_shuffle_ps::<0xEE>(t1, t3);
+                let u4 = _mm256_shuffle_ps::<0x44>(t4, t6);
+                let u5 = _mm256_shuffle_ps::<0xEE>(t4, t6);
+                let u6 = _mm256_shuffle_ps::<0x44>(t5, t7);
+                let u7 = _mm256_shuffle_ps::<0xEE>(t5, t7);
+                let cols = [
+                    _mm256_permute2f128_ps::<0x20>(u0, u4),
+                    _mm256_permute2f128_ps::<0x20>(u1, u5),
+                    _mm256_permute2f128_ps::<0x20>(u2, u6),
+                    _mm256_permute2f128_ps::<0x20>(u3, u7),
+                    _mm256_permute2f128_ps::<0x31>(u0, u4),
+                    _mm256_permute2f128_ps::<0x31>(u1, u5),
+                    _mm256_permute2f128_ps::<0x31>(u2, u6),
+                    _mm256_permute2f128_ps::<0x31>(u3, u7),
+                ];
+                for (q, c) in cols.into_iter().enumerate() {
+                    _mm256_storeu_ps(dst.add((p + q) * NR + half * 8), c);
+                }
+            }
         }
     }
 }
@@ -292,6 +366,17 @@ fn gather(
 /// `kc × MR` values (zero beyond the last row).
 fn pack_a(a: View, i0: usize, p0: usize, kc: usize, panel: &mut [f32]) {
     let mr = MR.min(a.rows - i0);
+    if a.cs == 1 && mr == MR {
+        // Row-major A: the six rows read side by side, the panel written
+        // in order.
+        let rows: [&[f32]; MR] = std::array::from_fn(|r| &a.data[(i0 + r) * a.rs + p0..][..kc]);
+        for (p, out) in panel.chunks_exact_mut(MR).take(kc).enumerate() {
+            for (o, row) in out.iter_mut().zip(&rows) {
+                *o = row[p];
+            }
+        }
+        return;
+    }
     gather(
         a.data,
         |r| (i0 + r) * a.rs + p0 * a.cs,
