@@ -178,6 +178,16 @@ fn a_missing_or_damaged_model_says_so() {
     std::fs::write(tmp.path().join("model.safetensors"), b"not weights").unwrap();
     let err = Blip::load(tmp.path(), &Device::Cpu).err().unwrap();
     assert!(err.to_string().contains("model.safetensors"), "{err}");
+    // Cut short (the weights are mapped, not read: a short file must be
+    // refused, not read past).
+    let whole = std::fs::read(dir().join("model.safetensors")).unwrap();
+    std::fs::write(
+        tmp.path().join("model.safetensors"),
+        &whole[..whole.len() / 2],
+    )
+    .unwrap();
+    let err = Blip::load(tmp.path(), &Device::Cpu).err().unwrap();
+    assert!(err.to_string().contains("model.safetensors"), "{err}");
 }
 
 #[test]

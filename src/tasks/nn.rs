@@ -554,10 +554,17 @@ pub(crate) fn load_weights(
         file: file.into(),
         reason,
     };
-    if dir.join("model.safetensors").exists() {
-        let bytes = std::fs::read(dir.join("model.safetensors"))
+    let safetensors = dir.join("model.safetensors");
+    if safetensors.exists() {
+        std::fs::File::open(&safetensors)
             .map_err(|e| fail(true, "model.safetensors", e.to_string()))?;
-        VarBuilder::from_buffered_safetensors(bytes, DType::F32, device)
+        // Mapped, not read: each tensor is copied out of the page cache as
+        // it is loaded, so loading takes the model's size in memory, not
+        // twice it. SAFETY: the file is a finished download in the Hub
+        // cache (blobs are written once, under another name, then moved
+        // into place) or a folder the user chose; nothing rewrites it
+        // while the model loads.
+        unsafe { VarBuilder::from_mmaped_safetensors(&[&safetensors], DType::F32, device) }
             .map_err(|e| fail(false, "model.safetensors", e.to_string()))
     } else if dir.join("pytorch_model.bin").exists() {
         VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device)
