@@ -704,19 +704,26 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     }
 }
 
+/// A model thread's next job: the newest waiting (a newer one replaces
+/// those sent before it), one already cancelled skipped; `None` once the
+/// UI has gone.
+fn newest_job<J>(rx: &Receiver<(J, CancelToken)>) -> Option<(J, CancelToken)> {
+    loop {
+        let mut next = rx.recv().ok()?;
+        while let Ok(newer) = rx.try_recv() {
+            next = newer;
+        }
+        if !next.1.is_cancelled() {
+            return Some(next);
+        }
+    }
+}
+
 /// The translation thread: keeps the loaded models (one per folder, so a
 /// pivot pair stays loaded) and serves jobs, always the newest first.
 fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
     let mut loaded: Vec<(PathBuf, DeviceChoice, Translator)> = Vec::new();
-    while let Ok(mut next) = rx.recv() {
-        // Jobs that a newer one replaced are skipped.
-        while let Ok(newer) = rx.try_recv() {
-            next = newer;
-        }
-        let (job, cancel) = next;
-        if cancel.is_cancelled() {
-            continue;
-        }
+    while let Some((job, cancel)) = newest_job(&rx) {
         let selected = device::select(job.device);
         let mut text = job.text.clone();
         let mut result = Ok(());
@@ -781,14 +788,7 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
 /// The transcription thread: keeps the loaded Whisper model and serves
 /// jobs, newest first; decodes the file, streams segments.
 fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCache, sink: Sink) {
-    while let Ok(mut next) = rx.recv() {
-        while let Ok(newer) = rx.try_recv() {
-            next = newer;
-        }
-        let (job, cancel) = next;
-        if cancel.is_cancelled() {
-            continue;
-        }
+    while let Some((job, cancel)) = newest_job(&rx) {
         let fail = |error: String| Event::TranscriptionFailed {
             generation: job.generation,
             error,
@@ -908,14 +908,7 @@ fn thumbnail(img: &crate::tasks::caption::image::Rgb, side: usize) -> Thumbnail 
 fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
     use crate::tasks::caption::Captioner;
     let mut loaded: Option<(PathBuf, DeviceChoice, Captioner)> = None;
-    while let Ok(mut next) = rx.recv() {
-        while let Ok(newer) = rx.try_recv() {
-            next = newer;
-        }
-        let (job, cancel) = next;
-        if cancel.is_cancelled() {
-            continue;
-        }
+    while let Some((job, cancel)) = newest_job(&rx) {
         let generation = job.generation;
         let mut paths = expand_pictures(&job.paths);
         let files = paths.len();

@@ -17,6 +17,7 @@ use spaceport::tasks::caption::generate::{
     CaptionOptions, beam_search, generation_config, greedy, prefix,
 };
 use spaceport::tasks::caption::model::Blip;
+use spaceport::tasks::nn::DecoderState;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blip/tiny")
@@ -72,6 +73,17 @@ fn assert_close(got: &[f32], want: &[f32], what: &str) {
     );
 }
 
+/// The decoder's logits for `tokens` (one row) after what `state` holds.
+fn decode(m: &Blip, tokens: &[u32], state: &mut DecoderState) -> Vec<f32> {
+    let t = Tensor::from_slice(tokens, (1, tokens.len()), &Device::Cpu).unwrap();
+    m.decode(&t, state)
+        .unwrap()
+        .flatten_all()
+        .unwrap()
+        .to_vec1()
+        .unwrap()
+}
+
 /// The vision encoder's output and the logits for the reference tokens
 /// (all at once) against transformers'; the image embeddings.
 fn features_and_logits_match(m: &Blip, r: &Value, what: &str) -> Tensor {
@@ -82,16 +94,8 @@ fn features_and_logits_match(m: &Blip, r: &Value, what: &str) -> Tensor {
         &floats(&r["vision"]),
         &format!("vision encoder{what}"),
     );
-    let tokens = ids(&r["tokens"]);
     let mut state = m.start(&image, 1).unwrap();
-    let t = Tensor::from_slice(&tokens, (1, tokens.len()), &Device::Cpu).unwrap();
-    let logits: Vec<f32> = m
-        .decode(&t, &mut state)
-        .unwrap()
-        .flatten_all()
-        .unwrap()
-        .to_vec1()
-        .unwrap();
+    let logits = decode(m, &ids(&r["tokens"]), &mut state);
     assert_close(
         &logits,
         &floats(&r["logits"]),
@@ -114,15 +118,7 @@ fn vision_features_and_logits_match_transformers() {
     let mut state = m.start(&image, 1).unwrap();
     let mut stepped = Vec::new();
     for &tok in &tokens {
-        let t = Tensor::from_slice(&[tok], (1, 1), &Device::Cpu).unwrap();
-        let l: Vec<f32> = m
-            .decode(&t, &mut state)
-            .unwrap()
-            .flatten_all()
-            .unwrap()
-            .to_vec1()
-            .unwrap();
-        stepped.extend(l);
+        stepped.extend(decode(&m, &[tok], &mut state));
     }
     assert_close(&stepped, &floats(&r["logits"]), "logits, cached steps");
 }

@@ -150,7 +150,7 @@ impl CliError {
             Self::Input(_) => 2,
             Self::Model(_) => 8,
             Self::Translate(T::NeedsTarget(_) | T::UnknownTarget { .. }) => 2,
-            Self::Translate(T::MissingFile { .. } | T::BadFile { .. } | T::Unsupported(_)) => 8,
+            Self::Translate(T::File(_) | T::Unsupported(_)) => 8,
             Self::Translate(T::Cancelled) => 130,
             Self::Translate(T::Model(_)) => 1,
         }

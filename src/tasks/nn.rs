@@ -536,11 +536,31 @@ impl DecoderState {
     }
 }
 
-/// Why a model folder's weights could not be opened: the file and reason.
-pub(crate) struct WeightsError {
-    pub missing: bool,
-    pub file: String,
-    pub reason: String,
+/// Why a model folder cannot be used, file by file: shared by the tasks'
+/// errors (`CaptionError::File`, `WhisperError::File`,
+/// `TranslateError::File`), so each says it the same way.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelFileError {
+    #[error("The model folder has no {file} ({reason}).")]
+    Missing { file: String, reason: String },
+    #[error("{file} in the model folder could not be read: {reason}.")]
+    Bad { file: String, reason: String },
+}
+
+impl ModelFileError {
+    pub fn missing(file: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Missing {
+            file: file.into(),
+            reason: reason.to_string(),
+        }
+    }
+
+    pub fn bad(file: impl Into<String>, reason: impl std::fmt::Display) -> Self {
+        Self::Bad {
+            file: file.into(),
+            reason: reason.to_string(),
+        }
+    }
 }
 
 /// The weights of a Hugging Face model folder: `model.safetensors`, else a
@@ -548,11 +568,13 @@ pub(crate) struct WeightsError {
 pub(crate) fn load_weights(
     dir: &Path,
     device: &Device,
-) -> std::result::Result<VarBuilder<'static>, WeightsError> {
-    let fail = |missing, file: &str, reason: String| WeightsError {
-        missing,
-        file: file.into(),
-        reason,
+) -> std::result::Result<VarBuilder<'static>, ModelFileError> {
+    let fail = |missing, file: &str, reason: String| {
+        if missing {
+            ModelFileError::missing(file, reason)
+        } else {
+            ModelFileError::bad(file, reason)
+        }
     };
     let safetensors = dir.join("model.safetensors");
     if safetensors.exists() {

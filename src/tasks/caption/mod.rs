@@ -18,6 +18,7 @@ use image::{ImageConfig, Rgb, pixel_values};
 use model::{Blip, CaptionError};
 
 use crate::tasks::CancelToken;
+use crate::tasks::nn::ModelFileError;
 
 /// A caption: its text and the generated ids (the prefix included).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -52,15 +53,9 @@ impl Captioner {
         let tokenizer =
             tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| {
                 if dir.join("tokenizer.json").exists() {
-                    CaptionError::BadFile {
-                        file: "tokenizer.json".into(),
-                        reason: e.to_string(),
-                    }
+                    CaptionError::File(ModelFileError::bad("tokenizer.json", e))
                 } else {
-                    CaptionError::MissingFile {
-                        file: "tokenizer.json".into(),
-                        reason: "no such file".into(),
-                    }
+                    CaptionError::File(ModelFileError::missing("tokenizer.json", "no such file"))
                 }
             })?;
         Ok(Self {

@@ -14,6 +14,7 @@ use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
 use crate::tasks::CancelToken;
+use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
     Act, Attention, DecoderState, FeedForward, Linear, causal_mask, load_weights, project,
 };
@@ -110,10 +111,8 @@ impl BlipConfig {
 /// Why a BLIP model cannot be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum CaptionError {
-    #[error("The model folder has no {file} ({reason}).")]
-    MissingFile { file: String, reason: String },
-    #[error("{file} in the model folder could not be read: {reason}.")]
-    BadFile { file: String, reason: String },
+    #[error(transparent)]
+    File(#[from] ModelFileError),
     #[error("This model can't be used: {0}.")]
     Unsupported(String),
     #[error("The model failed while running: {0}")]
@@ -316,33 +315,12 @@ impl Blip {
     /// Loads a model folder: `config.json` and `model.safetensors` or a
     /// zip-format `pytorch_model.bin`.
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, CaptionError> {
-        let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
-            CaptionError::MissingFile {
-                file: "config.json".into(),
-                reason: e.to_string(),
-            }
-        })?;
-        let config = BlipConfig::from_json(&text).map_err(|e| CaptionError::BadFile {
-            file: "config.json".into(),
-            reason: e.to_string(),
-        })?;
-        let vb = load_weights(dir, device).map_err(|e| {
-            if e.missing {
-                CaptionError::MissingFile {
-                    file: e.file,
-                    reason: e.reason,
-                }
-            } else {
-                CaptionError::BadFile {
-                    file: e.file,
-                    reason: e.reason,
-                }
-            }
-        })?;
-        let bad = |e: candle_core::Error| CaptionError::BadFile {
-            file: "the weights".into(),
-            reason: e.to_string(),
-        };
+        let text = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| CaptionError::File(ModelFileError::missing("config.json", e)))?;
+        let config = BlipConfig::from_json(&text)
+            .map_err(|e| CaptionError::File(ModelFileError::bad("config.json", e)))?;
+        let vb = load_weights(dir, device)?;
+        let bad = |e: candle_core::Error| CaptionError::File(ModelFileError::bad("the weights", e));
         let vision = Vision::load(&config.vision_config, vb.pp("vision_model")).map_err(bad)?;
         let text = TextDecoder::load(&config.text_config, vb.pp("text_decoder")).map_err(bad)?;
         Ok(Self {

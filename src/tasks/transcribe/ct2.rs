@@ -11,6 +11,7 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 
 use super::model::{Whisper, WhisperConfig, WhisperError};
+use crate::tasks::nn::ModelFileError;
 
 struct Var {
     dims: Vec<usize>,
@@ -24,10 +25,7 @@ struct Reader<'a> {
 }
 
 fn malformed(what: &str) -> WhisperError {
-    WhisperError::BadFile {
-        file: "model.bin".into(),
-        reason: what.into(),
-    }
+    WhisperError::File(ModelFileError::bad("model.bin", what))
 }
 
 impl<'a> Reader<'a> {
@@ -161,10 +159,8 @@ pub fn load(dir: &Path, device: &Device) -> Result<Whisper, WhisperError> {
 /// `model.safetensors` (float32), `config.json`, and the tokenizer files.
 pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), WhisperError> {
     let (config, tensors) = read(dir, &Device::Cpu)?;
-    let io = |file: &str, e: &dyn std::fmt::Display| WhisperError::BadFile {
-        file: file.into(),
-        reason: e.to_string(),
-    };
+    let io =
+        |file: &str, e: &dyn std::fmt::Display| WhisperError::File(ModelFileError::bad(file, e));
     std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
         .map_err(|e| io("model.safetensors", &e))?;
@@ -230,10 +226,8 @@ fn read(
     dir: &Path,
     device: &Device,
 ) -> Result<(WhisperConfig, HashMap<String, Tensor>), WhisperError> {
-    let buf = std::fs::read(dir.join("model.bin")).map_err(|e| WhisperError::MissingFile {
-        file: "model.bin".into(),
-        reason: e.to_string(),
-    })?;
+    let buf = std::fs::read(dir.join("model.bin"))
+        .map_err(|e| WhisperError::File(ModelFileError::missing("model.bin", e)))?;
     let vars = parse(&buf)?;
     let dims = |n: &str| {
         vars.get(n)

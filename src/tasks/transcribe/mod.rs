@@ -16,6 +16,7 @@ use std::path::Path;
 use candle_core::Device;
 use serde_json::Value;
 
+use crate::tasks::nn::ModelFileError;
 use mel::{FeatureConfig, LogMel};
 use model::{Whisper, WhisperError};
 
@@ -71,13 +72,8 @@ impl Transcriber {
         } else {
             Whisper::load(dir, device)?
         };
-        let tokenizer =
-            tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| {
-                WhisperError::BadFile {
-                    file: "tokenizer.json".into(),
-                    reason: e.to_string(),
-                }
-            })?;
+        let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
+            .map_err(|e| WhisperError::File(ModelFileError::bad("tokenizer.json", e)))?;
         // Special ids: from the tokenizer, or CTranslate2's vocabulary.txt
         // (which also has the timestamp tokens).
         let vocab: Vec<String> = std::fs::read_to_string(dir.join("vocabulary.txt"))
@@ -87,9 +83,11 @@ impl Transcriber {
             tokenizer
                 .token_to_id(t)
                 .or_else(|| vocab.iter().position(|v| v == t).map(|i| i as u32))
-                .ok_or_else(|| WhisperError::BadFile {
-                    file: "tokenizer.json".into(),
-                    reason: format!("it has no {t}"),
+                .ok_or_else(|| {
+                    WhisperError::File(ModelFileError::bad(
+                        "tokenizer.json",
+                        format!("it has no {t}"),
+                    ))
                 })
         };
         let token = |i: u32| {

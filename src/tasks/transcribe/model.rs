@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
     Act, Attention, DecoderState, FeedForward, causal_mask, load_weights, project,
 };
@@ -60,10 +61,8 @@ impl Default for WhisperConfig {
 /// Why a Whisper model cannot be loaded or run.
 #[derive(Debug, thiserror::Error)]
 pub enum WhisperError {
-    #[error("The model folder has no {file} ({reason}).")]
-    MissingFile { file: String, reason: String },
-    #[error("{file} in the model folder could not be read: {reason}.")]
-    BadFile { file: String, reason: String },
+    #[error(transparent)]
+    File(#[from] ModelFileError),
     #[error("This model can't be used: {0}.")]
     Unsupported(String),
     #[error("The model failed while running: {0}")]
@@ -123,22 +122,15 @@ pub struct Whisper {
 }
 
 fn bad(file: &str, e: impl std::fmt::Display) -> WhisperError {
-    WhisperError::BadFile {
-        file: file.into(),
-        reason: e.to_string(),
-    }
+    WhisperError::File(ModelFileError::bad(file, e))
 }
 
 impl Whisper {
     /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`)
     /// from a Hugging Face layout folder.
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, WhisperError> {
-        let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
-            WhisperError::MissingFile {
-                file: "config.json".into(),
-                reason: e.to_string(),
-            }
-        })?;
+        let text = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| WhisperError::File(ModelFileError::missing("config.json", e)))?;
         let config: WhisperConfig =
             serde_json::from_str(&text).map_err(|e| bad("config.json", e))?;
         let act = Act::parse(&config.activation_function).ok_or_else(|| {
@@ -159,19 +151,7 @@ impl Whisper {
                 "d_model is not a multiple of the attention heads",
             ));
         }
-        let vb = load_weights(dir, device).map_err(|e| {
-            if e.missing {
-                WhisperError::MissingFile {
-                    file: e.file,
-                    reason: e.reason,
-                }
-            } else {
-                WhisperError::BadFile {
-                    file: e.file,
-                    reason: e.reason,
-                }
-            }
-        })?;
+        let vb = load_weights(dir, device)?;
         Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
     }
 

@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 use candle_core::Device;
 
 use crate::tasks::CancelToken;
+use crate::tasks::nn::ModelFileError;
 use generate::GenerationConfig;
 use model::Marian;
 use tokenizer::MarianTokenizer;
@@ -22,10 +23,8 @@ use tokenizer::MarianTokenizer;
 /// Why a translation model cannot be loaded or run, in words.
 #[derive(Debug, thiserror::Error)]
 pub enum TranslateError {
-    #[error("The model folder has no {file} ({reason}).")]
-    MissingFile { file: String, reason: String },
-    #[error("{file} in the model folder could not be read: {reason}.")]
-    BadFile { file: String, reason: String },
+    #[error(transparent)]
+    File(#[from] ModelFileError),
     #[error("This model can't be used: {0}.")]
     Unsupported(String),
     #[error("This model translates into several languages; choose one with --to ({0}).")]
@@ -124,14 +123,14 @@ impl Translator {
         let tokenizer = MarianTokenizer::load(dir)?;
         let model = Marian::load(dir, device)?;
         if tokenizer.vocab_size() > model.config.vocab_size {
-            return Err(TranslateError::BadFile {
+            return Err(TranslateError::File(ModelFileError::Bad {
                 file: "vocab.json".into(),
                 reason: format!(
                     "it has {} entries but the model only {}",
                     tokenizer.vocab_size(),
                     model.config.vocab_size
                 ),
-            });
+            }));
         }
         let generation = GenerationConfig::load(dir, &model);
         Ok(Self {

@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 
 pub use crate::tasks::nn::DecoderState;
+use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{Act, Attention, FeedForward, causal_mask, load_weights, project};
 use serde::Deserialize;
 use serde_json::Value;
@@ -128,17 +129,10 @@ fn model_err(e: candle_core::Error) -> TranslateError {
 impl Marian {
     /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`).
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TranslateError> {
-        let text = std::fs::read_to_string(dir.join("config.json")).map_err(|e| {
-            TranslateError::MissingFile {
-                file: "config.json".into(),
-                reason: e.to_string(),
-            }
-        })?;
-        let config: MarianConfig =
-            serde_json::from_str(&text).map_err(|e| TranslateError::BadFile {
-                file: "config.json".into(),
-                reason: e.to_string(),
-            })?;
+        let text = std::fs::read_to_string(dir.join("config.json"))
+            .map_err(|e| TranslateError::File(ModelFileError::missing("config.json", e)))?;
+        let config: MarianConfig = serde_json::from_str(&text)
+            .map_err(|e| TranslateError::File(ModelFileError::bad("config.json", e)))?;
         if !config.share_encoder_decoder_embeddings {
             return Err(TranslateError::Unsupported(
                 "its encoder and decoder have separate vocabularies, which Spaceport does not support yet".into(),
@@ -159,28 +153,14 @@ impl Marian {
                 .d_model
                 .is_multiple_of(config.decoder_attention_heads)
         {
-            return Err(TranslateError::BadFile {
-                file: "config.json".into(),
-                reason: "d_model is not a multiple of the attention heads".into(),
-            });
+            return Err(TranslateError::File(ModelFileError::bad(
+                "config.json",
+                "d_model is not a multiple of the attention heads",
+            )));
         }
-        let vb = load_weights(dir, device).map_err(|e| {
-            if e.missing {
-                TranslateError::MissingFile {
-                    file: e.file,
-                    reason: e.reason,
-                }
-            } else {
-                TranslateError::BadFile {
-                    file: e.file,
-                    reason: e.reason,
-                }
-            }
-        })?;
-        Self::from_vb(config, act, vb, device).map_err(|e| TranslateError::BadFile {
-            file: "the weights".into(),
-            reason: e.to_string(),
-        })
+        let vb = load_weights(dir, device)?;
+        Self::from_vb(config, act, vb, device)
+            .map_err(|e| TranslateError::File(ModelFileError::bad("the weights", e)))
     }
 
     fn from_vb(config: MarianConfig, act: Act, vb: VarBuilder, device: &Device) -> Result<Self> {

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::TranslateError;
 use super::spm::SpmModel;
+use crate::tasks::nn::ModelFileError;
 
 pub struct MarianTokenizer {
     source: SpmModel,
@@ -31,10 +32,8 @@ pub struct MarianTokenizer {
 }
 
 fn read(dir: &Path, name: &str) -> Result<Vec<u8>, TranslateError> {
-    std::fs::read(dir.join(name)).map_err(|e| TranslateError::MissingFile {
-        file: name.to_string(),
-        reason: e.to_string(),
-    })
+    std::fs::read(dir.join(name))
+        .map_err(|e| TranslateError::File(ModelFileError::missing(name, e)))
 }
 
 impl MarianTokenizer {
@@ -51,16 +50,10 @@ impl MarianTokenizer {
                 "it has separate source and target vocabularies, which Spaceport does not support yet".into(),
             ));
         }
-        let source =
-            SpmModel::parse(&read(dir, "source.spm")?).map_err(|e| TranslateError::BadFile {
-                file: "source.spm".into(),
-                reason: e.to_string(),
-            })?;
+        let source = SpmModel::parse(&read(dir, "source.spm")?)
+            .map_err(|e| TranslateError::File(ModelFileError::bad("source.spm", e)))?;
         let vocab: HashMap<String, u32> = serde_json::from_slice(&read(dir, "vocab.json")?)
-            .map_err(|e| TranslateError::BadFile {
-                file: "vocab.json".into(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| TranslateError::File(ModelFileError::bad("vocab.json", e)))?;
         let name = |key: &str, default: &str| {
             config
                 .get(key)
@@ -77,13 +70,12 @@ impl MarianTokenizer {
             name("pad_token", "<pad>"),
         );
         let id = |t: &str| {
-            vocab
-                .get(t)
-                .copied()
-                .ok_or_else(|| TranslateError::BadFile {
-                    file: "vocab.json".into(),
-                    reason: format!("it has no {t} token"),
-                })
+            vocab.get(t).copied().ok_or_else(|| {
+                TranslateError::File(ModelFileError::bad(
+                    "vocab.json",
+                    format!("it has no {t} token"),
+                ))
+            })
         };
         let (unk_id, eos_id, pad_id) = (id(&unk)?, id(&eos)?, id(&pad)?);
         let mut added: Vec<String> = vec![unk.clone(), eos.clone(), pad.clone()];
