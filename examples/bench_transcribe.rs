@@ -12,9 +12,9 @@ use std::time::Instant;
 
 use candle_core::Device;
 use spaceport::audio::decode::decode_file;
-use spaceport::tasks::CancelToken;
 use spaceport::tasks::transcribe::Transcriber;
 use spaceport::tasks::transcribe::decode::TranscribeOptions;
+use spaceport::work::CancelToken;
 
 fn main() -> anyhow::Result<()> {
     spaceport::tasks::tune_allocator();

@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use candle_core::Device;
-use spaceport::tasks::CancelToken;
 use spaceport::tasks::translate::{TranslateOptions, Translator};
+use spaceport::work::CancelToken;
 
 fn main() -> anyhow::Result<()> {
     spaceport::tasks::tune_allocator();

@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 
 use candle_core::Device;
 use spaceport::audio::decode::decode_file;
-use spaceport::tasks::CancelToken;
 use spaceport::tasks::transcribe::Transcriber;
 use spaceport::tasks::transcribe::decode::TranscribeOptions;
 use spaceport::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+use spaceport::work::CancelToken;
 
 const RATE: u32 = 48000;
 const GAP_SECS: f64 = 1.2;
@@ -42,9 +42,16 @@ fn main() {
     let decoder = std::thread::spawn(move || {
         let mut live =
             LiveDictation::new(RATE, TranscribeOptions::default(), LiveConfig::default());
-        run_live(&rx, &mut live, &t, &CancelToken::new(), &mut |ev| {
-            let _ = etx.send((Instant::now(), ev));
-        })
+        run_live(
+            &rx,
+            &mut Some,
+            &mut live,
+            &t,
+            &CancelToken::new(),
+            &mut |ev| {
+                let _ = etx.send((Instant::now(), ev));
+            },
+        )
         .expect("decoding");
         live.decodes
     });

@@ -5,7 +5,7 @@
 //!
 //!     cargo run --example standin_hub -- --mb 200
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use support::standin_hub::StandinHub;

@@ -5,7 +5,7 @@
 //!
 //!     cargo run --example ui_during_download -- --mb 1000
 
-#[path = "../tests/support/mod.rs"]
+#[path = "../tests/it/support/mod.rs"]
 mod support;
 
 use std::time::{Duration, Instant};

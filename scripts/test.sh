@@ -17,4 +17,10 @@ cargo fmt --all -- --check
 say "cargo clippy --all-targets -- -D warnings"
 cargo clippy --quiet --all-targets -- -D warnings
 say "cargo test"
-cargo test -- --test-threads="${SPACEPORT_TEST_THREADS:-4}"
+# One test binary (tests/it). The tests named alone_* run afterwards, one
+# at a time: those recording the null sink's monitor in real time (no
+# other test takes the CPU from under the microphone) and the one that
+# measures the process's peak memory.
+cargo test -- --test-threads="${SPACEPORT_TEST_THREADS:-4}" --skip alone_
+say "cargo test: the tests that run alone"
+cargo test --test it -- --test-threads=1 alone_

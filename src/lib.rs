@@ -26,4 +26,5 @@ pub mod format;
 pub mod hub;
 pub mod settings;
 pub mod tasks;
+pub mod work;
 pub mod workers;

@@ -296,32 +296,29 @@ impl App {
                     self.transcribe.segments.extend(segments);
                 }
             }
-            Event::LiveDone {
+            Event::DictationDone {
                 generation,
                 language,
                 error,
+                note,
             } => {
                 if generation == self.transcribe.generation {
                     let page = &mut self.transcribe;
                     page.dictating = false;
                     page.partial = None;
-                    let failed = error.is_some();
+                    page.recording = None;
+                    page.note = note;
                     if let Some(e) = error {
                         page.status = TranscribeStatus::Failed(e);
                     } else if page.status == TranscribeStatus::LoadingModel {
                         page.status = TranscribeStatus::Idle;
                     }
                     if !page.segments.is_empty() {
-                        let transcript = crate::tasks::transcribe::decode::Transcript {
-                            text: page
-                                .segments
-                                .iter()
-                                .map(|s| s.text.as_str())
-                                .collect::<Vec<_>>()
-                                .join(" "),
-                            language,
-                            segments: page.segments.clone(),
-                        };
+                        let transcript =
+                            crate::tasks::transcribe::decode::Transcript::from_segments(
+                                page.segments.clone(),
+                                language,
+                            );
                         page.dictations += 1;
                         page.history.push((
                             format!("Dictation {}", page.dictations),
@@ -330,27 +327,17 @@ impl App {
                         ));
                         page.transcript = Some(transcript);
                     }
-                    if failed {
-                        // No transcription is coming: do not keep recording.
-                        self.send(crate::workers::Command::StopRecording);
-                    }
                 }
             }
             Event::RecordingLevel {
+                generation,
                 dbfs,
                 seconds,
                 overflow,
             } => {
-                self.transcribe.recording = Some((dbfs, seconds, overflow));
-            }
-            Event::RecordingDone { note, .. } => {
-                // Live dictation finalises what was said (LiveDone).
-                self.transcribe.recording = None;
-                self.transcribe.note = note;
-            }
-            Event::RecordingFailed(e) => {
-                self.transcribe.recording = None;
-                self.transcribe.status = TranscribeStatus::Failed(e);
+                if generation == self.transcribe.generation && self.transcribe.dictating {
+                    self.transcribe.recording = Some((dbfs, seconds, overflow));
+                }
             }
             Event::Saved { path } => self.notify(format!("Saved {}.", path.display())),
             Event::SaveFailed { path, error } => {

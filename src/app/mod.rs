@@ -216,7 +216,7 @@ pub struct CaptionRow {
     /// `None` while waiting; the caption or why there is none.
     pub result: Option<Result<crate::tasks::caption::Caption, String>>,
     /// The preview as it came from the worker, until the page uploads it.
-    pub preview: Option<crate::workers::Thumbnail>,
+    pub preview: Option<crate::tasks::caption::image::Thumbnail>,
     pub thumbnail: Option<egui::TextureHandle>,
 }
 

@@ -35,9 +35,17 @@ impl Audio {
     }
 }
 
+/// The file name endings of the audio files Spaceport opens (what the file
+/// dialogs offer).
+pub const AUDIO_EXTENSIONS: [&str; 10] = [
+    "wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm",
+];
+
 /// Why a file could not be used, in words.
 #[derive(Debug, thiserror::Error)]
 pub enum AudioError {
+    #[error("{path} was not found.")]
+    Missing { path: String },
     #[error("Could not open {path}: {reason}.")]
     Open { path: String, reason: String },
     #[error(
@@ -48,20 +56,46 @@ pub enum AudioError {
     Empty { path: String },
     #[error("{path} contains no sound that could be decoded.")]
     NoSound { path: String },
+    #[error("{path} is damaged: {reason}.")]
+    Damaged { path: String, reason: String },
     #[error("{path} uses an audio codec Spaceport can't decode.")]
     UnsupportedCodec { path: String },
+}
+
+impl AudioError {
+    /// Whether the file is not there at all (rather than unreadable).
+    pub fn is_missing(&self) -> bool {
+        matches!(self, Self::Missing { .. })
+    }
 }
 
 /// Decodes `path` to mono at `rate_hz`.
 pub fn decode_file(path: &Path, rate_hz: u32) -> Result<Audio, AudioError> {
     let shown = path.display().to_string();
-    let file = File::open(path).map_err(|e| AudioError::Open {
-        path: shown.clone(),
-        reason: e.to_string(),
+    let file = File::open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => AudioError::Missing {
+            path: shown.clone(),
+        },
+        _ => AudioError::Open {
+            path: shown.clone(),
+            reason: e.to_string(),
+        },
     })?;
     if file.metadata().map(|m| m.len()).unwrap_or(1) == 0 {
         return Err(AudioError::Empty { path: shown });
     }
+    // A damaged header can make a third-party decoder panic (a zero
+    // sample rate inside symphonia's WAV reader): that is a damaged file.
+    crate::work::catch_panic(|| decode_stream(file, path, &shown, rate_hz)).unwrap_or_else(|why| {
+        Err(AudioError::Damaged {
+            path: shown.clone(),
+            reason: why,
+        })
+    })
+}
+
+fn decode_stream(file: File, path: &Path, shown: &str, rate_hz: u32) -> Result<Audio, AudioError> {
+    let shown = shown.to_string();
     let mss = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
@@ -92,6 +126,12 @@ pub fn decode_file(path: &Path, rate_hz: u32) -> Result<Audio, AudioError> {
         .map_err(|_| AudioError::UnsupportedCodec {
             path: shown.clone(),
         })?;
+    if params.sample_rate == Some(0) || params.channels.is_some_and(|c| c.count() == 0) {
+        return Err(AudioError::Damaged {
+            path: shown,
+            reason: "its header gives no sample rate or no channels".into(),
+        });
+    }
     let mut source_rate = params.sample_rate.unwrap_or(0);
     let mut channels = params.channels.map(|c| c.count()).unwrap_or(0);
     let mut mono: Vec<f32> = Vec::new();

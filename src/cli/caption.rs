@@ -1,14 +1,11 @@
 //! `spaceport caption`: the Caption panel without the window.
 
-use std::io::Write;
-
 use clap::Args;
 
-use super::CliError;
 use super::translate::model_dir;
+use super::{CliError, outln};
 use crate::catalog::Panel;
 use crate::hub::Hub;
-use crate::tasks::CancelToken;
 use crate::tasks::caption::{CaptionRequest, Captioner, image};
 use crate::tasks::device::{self, DeviceChoice};
 
@@ -41,39 +38,35 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: CaptionArgs) -> Result<(), Cli
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
     }
-    let captioner =
-        Captioner::load(&dir, &selected.device).map_err(|e| CliError::Model(e.to_string()))?;
+    let captioner = Captioner::load(&dir, &selected.device)?;
     let req = CaptionRequest {
         prompt: args.prompt.clone(),
         beams: args.beam,
         max_new_tokens: args.max_tokens,
     };
     let mut failed = None;
-    let mut out = std::io::stdout().lock();
     for path in &args.images {
         // A bad picture is reported and the others still get captions.
         let img = match image::open(path) {
             Ok(i) => i,
             Err(e) => {
                 eprintln!("{e}");
-                failed = Some(CliError::Input(e.to_string()));
+                failed = Some(CliError::from(e));
                 continue;
             }
         };
-        let c = captioner
-            .caption(&img, &req, &CancelToken::new())
-            .map_err(|e| CliError::Model(e.to_string()))?;
+        let c = captioner.caption(&img, &req, &crate::work::cancel_on_interrupt())?;
         if args.json {
             let v = serde_json::json!({
                 "image": path.display().to_string(),
                 "text": c.text,
                 "token_ids": c.token_ids,
             });
-            let _ = writeln!(out, "{v}");
+            outln!("{v}");
         } else if args.images.len() > 1 {
-            let _ = writeln!(out, "{}: {}", path.display(), c.text);
+            outln!("{}: {}", path.display(), c.text);
         } else {
-            let _ = writeln!(out, "{}", c.text);
+            outln!("{}", c.text);
         }
     }
     match failed {

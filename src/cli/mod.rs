@@ -15,7 +15,6 @@ pub mod translate;
 use crate::format::{count_models, format_bytes, format_duration};
 use crate::hub::cache;
 use crate::hub::{DownloadProgress, Hub, HubConfig, HubError, SearchQuery, Sort, TaskFilter};
-use crate::tasks::CancelToken;
 use crate::tasks::device::DeviceChoice;
 
 #[derive(Parser, Debug)]
@@ -99,6 +98,7 @@ pub enum Command {
 pub fn main() -> ExitCode {
     crate::app::process_start();
     crate::tasks::tune_allocator();
+    crate::work::quiet_caught_panics();
     let cli = Cli::parse();
     let mut config = HubConfig::from_env();
     config.offline |= cli.offline;
@@ -115,7 +115,11 @@ pub fn main() -> ExitCode {
                 }
             };
         }
-        Some(cmd) => run(cmd, config, cli.device),
+        Some(cmd) => {
+            // From here Ctrl-C stops the command's work (exit 130).
+            crate::work::cancel_on_interrupt();
+            run(cmd, config, cli.device)
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -126,33 +130,99 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes to standard output: `outln!` a line, `out!` as it is. A full
+/// disk or a closed output is a failure in words (exit 1), never a panic
+/// as `println!` would give; a reader that stopped early (`| head`) ends
+/// the program quietly.
+macro_rules! outln {
+    ($($t:tt)*) => { $crate::cli::write_out(format_args!($($t)*), true)? };
+}
+macro_rules! out {
+    ($($t:tt)*) => { $crate::cli::write_out(format_args!($($t)*), false)? };
+}
+pub(crate) use {out, outln};
+
+pub(crate) fn write_out(args: std::fmt::Arguments, line: bool) -> Result<(), CliError> {
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| {
+            if line {
+                stdout.write_all(b"\n")
+            } else {
+                Ok(())
+            }
+        })
+        .and_then(|()| stdout.flush());
+    match written {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        Err(e) => Err(CliError::Failed(format!(
+            "Could not write the output: {e}."
+        ))),
+    }
+}
+
 /// Any failure of a subcommand.
 #[derive(Debug, thiserror::Error)]
 pub enum CliError {
     #[error(transparent)]
     Hub(#[from] HubError),
+    /// A model task's failure (loading, running, cancelled).
     #[error(transparent)]
-    Translate(#[from] crate::tasks::translate::TranslateError),
+    Task(#[from] crate::tasks::TaskError),
+    /// Bad arguments or an input that can't be used.
     #[error("{0}")]
     Input(String),
+    /// An input file or device that is not there.
     #[error("{0}")]
-    Model(String),
+    Missing(String),
+    /// A failure while running that is not the model's.
+    #[error("{0}")]
+    Failed(String),
 }
 
 impl CliError {
-    /// The exit code (documented in the README): hub errors as
-    /// [`HubError::exit_code`]; 2 bad input or options; 8 a model that
-    /// can't be used; 1 a model failure; 130 cancelled.
+    /// The exit code (the README's table): hub errors as
+    /// [`HubError::exit_code`], task errors as
+    /// [`crate::tasks::TaskError::exit_code`]; 2 bad arguments or input;
+    /// 3 a missing file, model or device; 1 other failures.
     pub fn exit_code(&self) -> u8 {
-        use crate::tasks::translate::TranslateError as T;
         match self {
             Self::Hub(e) => e.exit_code(),
+            Self::Task(e) => e.exit_code(),
             Self::Input(_) => 2,
-            Self::Model(_) => 8,
-            Self::Translate(T::NeedsTarget(_) | T::UnknownTarget { .. }) => 2,
-            Self::Translate(T::File(_) | T::Unsupported(_)) => 8,
-            Self::Translate(T::Cancelled) => 130,
-            Self::Translate(T::Model(_)) => 1,
+            Self::Missing(_) => 3,
+            Self::Failed(_) => 1,
+        }
+    }
+}
+
+impl From<crate::audio::decode::AudioError> for CliError {
+    fn from(e: crate::audio::decode::AudioError) -> Self {
+        if e.is_missing() {
+            Self::Missing(e.to_string())
+        } else {
+            Self::Input(e.to_string())
+        }
+    }
+}
+
+impl From<crate::tasks::caption::image::PictureError> for CliError {
+    fn from(e: crate::tasks::caption::image::PictureError) -> Self {
+        match e {
+            crate::tasks::caption::image::PictureError::Missing(_) => Self::Missing(e.to_string()),
+            _ => Self::Input(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::audio::capture::CaptureError> for CliError {
+    fn from(e: crate::audio::capture::CaptureError) -> Self {
+        use crate::audio::capture::CaptureError as C;
+        match e {
+            C::NoDevice | C::UnknownDevice(_) => Self::Missing(e.to_string()),
+            C::Open(_) | C::Stopped(_) => Self::Failed(e.to_string()),
         }
     }
 }
@@ -219,11 +289,11 @@ impl Default for ProgressBar {
     }
 }
 
-fn print_json(v: &impl serde::Serialize) -> Result<(), HubError> {
+fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
     let text = serde_json::to_string_pretty(v).map_err(|e| HubError::Malformed {
         what: e.to_string(),
     })?;
-    println!("{text}");
+    outln!("{text}");
     Ok(())
 }
 
@@ -264,13 +334,13 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
             }
             models.truncate(limit);
             if json {
-                return Ok(print_json(&models)?);
+                return print_json(&models);
             }
             if models.is_empty() {
-                println!("No models found.");
+                outln!("No models found.");
             }
             for m in &models {
-                println!(
+                outln!(
                     "{:<50} {:<28} {:>10} dl {:>6} likes  {:>9}  {}",
                     m.id,
                     m.pipeline_tag.as_deref().unwrap_or("-"),
@@ -294,12 +364,12 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
                 other => other?,
             };
             if json {
-                return Ok(print_json(&d)?);
+                return print_json(&d);
             }
-            println!("{}  (commit {})", d.summary.id, d.commit);
-            println!("{}", d.summary.verdict.explain());
+            outln!("{}  (commit {})", d.summary.id, d.commit);
+            outln!("{}", d.summary.verdict.explain());
             if let Some(t) = &d.summary.pipeline_tag {
-                println!("Task: {t}");
+                outln!("Task: {t}");
             }
             if let Some(c) = &d.config {
                 let arch = c
@@ -311,23 +381,23 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
                     .get("model_type")
                     .and_then(serde_json::Value::as_str)
                     .unwrap_or("-");
-                println!("Architecture: {arch} ({kind})");
+                outln!("Architecture: {arch} ({kind})");
             }
-            println!("Licence: {}", d.license.as_deref().unwrap_or("not stated"));
+            outln!("Licence: {}", d.license.as_deref().unwrap_or("not stated"));
             if let Some(g) = &d.gated_mode {
-                println!("Gated ({g}): accept its licence on the Hub and set a token to download.");
+                outln!("Gated ({g}): accept its licence on the Hub and set a token to download.");
             }
             if d.summary.private {
-                println!("Private.");
+                outln!("Private.");
             }
-            println!(
+            outln!(
                 "Download: {} in {} files",
                 format_bytes(d.download_bytes),
                 d.needed.len()
             );
             for f in &d.files {
                 let mark = if d.needed.contains(&f.path) { "*" } else { " " };
-                println!(" {mark} {:>10}  {}", format_bytes(f.size), f.path);
+                outln!(" {mark} {:>10}  {}", format_bytes(f.size), f.path);
             }
             Ok(())
         }
@@ -337,14 +407,18 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
             json,
         } => {
             let mut bar = ProgressBar::new();
-            let snap =
-                hub.download_model(&repo, &revision, &CancelToken::new(), &mut |p| bar.show(p));
+            let snap = hub.download_model(
+                &repo,
+                &revision,
+                &crate::work::cancel_on_interrupt(),
+                &mut |p| bar.show(p),
+            );
             bar.finish();
             let snap = snap?;
             if json {
-                return Ok(print_json(&snap)?);
+                return print_json(&snap);
             }
-            println!(
+            outln!(
                 "{} at {} in {}",
                 snap.repo,
                 snap.commit,
@@ -355,12 +429,12 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
         Command::Models { json } => {
             let models = cache::scan(&hub.config.cache_dir)?;
             if json {
-                return Ok(print_json(&models)?);
+                return print_json(&models);
             }
             let total: u64 = models.iter().map(|m| m.size_bytes).sum();
             for m in &models {
                 let rev = m.main_revision();
-                println!(
+                outln!(
                     "{:<50} {:>10}  {}{}",
                     m.repo,
                     format_bytes(m.size_bytes),
@@ -373,7 +447,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
                     }
                 );
             }
-            println!(
+            outln!(
                 "{}, {} in {}",
                 count_models(models.len()),
                 format_bytes(total),
@@ -396,11 +470,9 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
                 None => cache::delete_model(&hub.config.cache_dir, &repo)?,
             };
             if json {
-                return Ok(print_json(
-                    &serde_json::json!({"repo": repo, "freed_bytes": freed}),
-                )?);
+                return print_json(&serde_json::json!({"repo": repo, "freed_bytes": freed}));
             }
-            println!("Deleted {repo}, freed {}.", format_bytes(freed));
+            outln!("Deleted {repo}, freed {}.", format_bytes(freed));
             Ok(())
         }
     }

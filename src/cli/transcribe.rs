@@ -2,16 +2,16 @@
 
 use clap::Args;
 
-use super::CliError;
 use super::translate::model_dir;
+use super::{CliError, out};
 use crate::audio::decode::decode_file;
 use crate::catalog::Panel;
 use crate::hub::Hub;
-use crate::tasks::CancelToken;
 use crate::tasks::device::{self, DeviceChoice};
 use crate::tasks::transcribe::Transcriber;
 use crate::tasks::transcribe::decode::{Task, TranscribeOptions};
 use crate::tasks::transcribe::formats::{Format, render};
+use crate::work::CancelToken;
 
 #[derive(Args, Debug)]
 pub struct TranscribeArgs {
@@ -55,7 +55,7 @@ pub struct TranscribeArgs {
 pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), CliError> {
     let format = Format::parse(&args.format).ok_or_else(|| {
         CliError::Input(format!(
-            "unknown format \"{}\" (use txt, srt, vtt or json)",
+            "Unknown format \"{}\": use txt, srt, vtt or json.",
             args.format
         ))
     })?;
@@ -64,7 +64,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
         "translate" => Task::Translate,
         other => {
             return Err(CliError::Input(format!(
-                "unknown task \"{other}\" (use transcribe or translate)"
+                "Unknown task \"{other}\": use transcribe or translate."
             )));
         }
     };
@@ -73,14 +73,13 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
     }
-    let transcriber =
-        Transcriber::load(&dir, &selected.device).map_err(|e| CliError::Model(e.to_string()))?;
+    let transcriber = Transcriber::load(&dir, &selected.device)?;
     if let Some(l) = &args.language
         && !transcriber.languages().is_empty()
         && !transcriber.languages().iter().any(|(c, _)| c == l)
     {
         return Err(CliError::Input(format!(
-            "this model does not know the language \"{l}\""
+            "This model does not know the language \"{l}\"."
         )));
     }
     let opts = TranscribeOptions {
@@ -95,14 +94,14 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
     }
     if args.mic {
         let samples = record(args.input_device.as_deref(), args.seconds)?;
-        let t = transcriber
-            .transcribe(&samples, &opts, &CancelToken::new(), &mut |_, _| {})
-            .map_err(|e| CliError::Model(e.to_string()))?;
-        print!("{}", render(&t, format));
+        // Ctrl-C ended the recording; what was recorded is still
+        // transcribed (a second Ctrl-C ends the program).
+        let t = transcriber.transcribe(&samples, &opts, &CancelToken::new(), &mut |_, _| {})?;
+        out!("{}", render(&t, format));
         return Ok(());
     }
     for file in &args.files {
-        let audio = decode_file(file, 16000).map_err(|e| CliError::Input(e.to_string()))?;
+        let audio = decode_file(file, 16000)?;
         if audio.damaged {
             eprintln!(
                 "note: {} is damaged or ends early; transcribing the {:.1} s that could be read.",
@@ -110,10 +109,13 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
                 audio.duration_secs()
             );
         }
-        let t = transcriber
-            .transcribe(&audio.samples, &opts, &CancelToken::new(), &mut |_, _| {})
-            .map_err(|e| CliError::Model(e.to_string()))?;
-        print!("{}", render(&t, format));
+        let t = transcriber.transcribe(
+            &audio.samples,
+            &opts,
+            &crate::work::cancel_on_interrupt(),
+            &mut |_, _| {},
+        )?;
+        out!("{}", render(&t, format));
     }
     Ok(())
 }
@@ -126,131 +128,104 @@ fn dictate(
     opts: TranscribeOptions,
     format: Format,
 ) -> Result<(), CliError> {
+    use crate::audio::recorder::{RATE_HZ, Recorded, Recorder};
     use crate::tasks::transcribe::decode::Transcript;
     use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
     use std::io::{IsTerminal, Write};
-    let (tx, rx) = std::sync::mpsc::channel::<Vec<f32>>();
-    let (rate_tx, rate_rx) = std::sync::mpsc::channel();
-    let (device, seconds) = (args.input_device.clone(), args.seconds);
-    let recorder = crate::tasks::worker::spawn_named("spaceport-record", move || {
-        use crate::audio::capture::Capture;
-        let mut cap = match Capture::open(device.as_deref()) {
-            Ok(c) => c,
-            Err(e) => {
-                let _ = rate_tx.send(Err(e.to_string()));
-                return;
-            }
-        };
-        let _ = rate_tx.send(Ok(cap.sample_rate_hz));
-        eprintln!(
-            "recording {seconds:.0} s from {} ({} Hz, {} channels); speak, and pause between sentences",
-            cap.device, cap.sample_rate_hz, cap.channels
-        );
-        let start = std::time::Instant::now();
-        while start.elapsed().as_secs_f64() < seconds {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            match cap.take() {
-                Ok(s) => {
-                    if tx.send(s).is_err() {
-                        return;
-                    }
-                }
-                Err(e) => {
-                    eprintln!("note: {e}");
-                    break;
-                }
-            }
+    let recorder = Recorder::start(args.input_device.as_deref())?;
+    let info = &recorder.info;
+    eprintln!(
+        "recording {:.0} s from {} ({} Hz, {} channels); speak, and pause between sentences",
+        args.seconds, info.device, info.rate_hz, info.channels
+    );
+    // Ends the recording after `seconds`; the live loop then finalises.
+    let (stop, seconds) = (recorder.stopper(), args.seconds);
+    let timer = crate::work::spawn_named("spaceport-timer", move || {
+        let started = std::time::Instant::now();
+        // Ctrl-C ends the dictation early; what was said is finalised.
+        let interrupt = crate::work::cancel_on_interrupt();
+        while started.elapsed().as_secs_f64() < seconds
+            && !stop.is_cancelled()
+            && !interrupt.is_cancelled()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
-        if let Ok(s) = cap.take() {
-            let _ = tx.send(s);
-        }
-        if cap.overflowed() > 0 {
-            eprintln!(
-                "note: {} samples were lost because reading fell behind.",
-                cap.overflowed()
-            );
-        }
+        stop.cancel();
     })
-    .map_err(|e| CliError::Input(format!("could not start recording: {e}")))?;
-    let rate = rate_rx
-        .recv()
-        .map_err(|_| CliError::Input("the microphone could not be opened".into()))?
-        .map_err(CliError::Input)?;
+    .map_err(|e| CliError::Failed(format!("Could not start recording: {e}.")))?;
+    let mut lost = 0;
+    let mut take = |r: Recorded| match r {
+        Recorded::Audio(c) => {
+            lost = c.lost;
+            Some(c.samples)
+        }
+        Recorded::Failed(e) => {
+            eprintln!("note: {e}");
+            None
+        }
+    };
     let tty = std::io::stderr().is_terminal();
-    let mut live = LiveDictation::new(rate, opts, LiveConfig::default());
+    let mut live = LiveDictation::new(RATE_HZ, opts, LiveConfig::default());
     let mut segments = Vec::new();
     let started = std::time::Instant::now();
-    let result = run_live(&rx, &mut live, t, &CancelToken::new(), &mut |ev| match ev {
-        LiveEvent::Partial { text, .. } => {
-            if tty {
-                eprint!("\r\x1b[K… {text}");
-            } else {
-                eprintln!("partial {:.2}: {text}", started.elapsed().as_secs_f64());
-            }
-        }
-        LiveEvent::Final { segments: segs } => {
-            if tty {
-                eprint!("\r\x1b[K");
-            }
-            if format == Format::Txt {
-                let mut out = std::io::stdout().lock();
-                for s in &segs {
-                    let _ = writeln!(out, "{}", s.text);
+    let chunks = recorder.chunks();
+    let result = run_live(
+        chunks,
+        &mut take,
+        &mut live,
+        t,
+        &CancelToken::new(),
+        &mut |ev| match ev {
+            LiveEvent::Partial { text, .. } => {
+                if tty {
+                    eprint!("\r\x1b[K… {text}");
+                } else {
+                    eprintln!("partial {:.2}: {text}", started.elapsed().as_secs_f64());
                 }
-                let _ = out.flush();
             }
-            segments.extend(segs);
-        }
-    });
-    let _ = recorder.join();
-    result.map_err(|e| CliError::Model(e.to_string()))?;
+            LiveEvent::Final { segments: segs } => {
+                if tty {
+                    eprint!("\r\x1b[K");
+                }
+                if format == Format::Txt {
+                    let mut out = std::io::stdout().lock();
+                    for s in &segs {
+                        let _ = writeln!(out, "{}", s.text);
+                    }
+                    let _ = out.flush();
+                }
+                segments.extend(segs);
+            }
+        },
+    );
+    recorder.stop();
+    let _ = timer.join();
+    if lost > 0 {
+        eprintln!("note: {lost} samples were lost because reading fell behind.");
+    }
+    result?;
     if format != Format::Txt {
-        let transcript = Transcript {
-            text: segments
-                .iter()
-                .map(|s| s.text.as_str())
-                .collect::<Vec<_>>()
-                .join(" "),
-            language: live.language.clone().unwrap_or_else(|| "en".into()),
-            segments,
-        };
-        print!("{}", render(&transcript, format));
+        let language = live.language.clone().unwrap_or_else(|| "en".into());
+        let transcript = Transcript::from_segments(segments, language);
+        out!("{}", render(&transcript, format));
     }
     Ok(())
 }
 
-/// Records `seconds` from the microphone, resampled to 16 kHz mono.
+/// Records `seconds` from the microphone, at 16 kHz mono.
 fn record(device: Option<&str>, seconds: f64) -> Result<Vec<f32>, CliError> {
-    use crate::audio::capture::Capture;
-    let mut cap = Capture::open(device).map_err(|e| CliError::Input(e.to_string()))?;
+    let recorder = crate::audio::recorder::Recorder::start(device)?;
+    let info = &recorder.info;
     eprintln!(
         "recording {seconds:.0} s from {} ({} Hz, {} channels)",
-        cap.device, cap.sample_rate_hz, cap.channels
+        info.device, info.rate_hz, info.channels
     );
-    let start = std::time::Instant::now();
-    let mut samples = Vec::new();
-    while start.elapsed().as_secs_f64() < seconds {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-        match cap.take() {
-            Ok(s) => samples.extend(s),
-            Err(e) => {
-                eprintln!("note: {e}");
-                break;
-            }
-        }
+    let (samples, note, lost) = recorder.record_for(seconds, &crate::work::cancel_on_interrupt());
+    if let Some(note) = note {
+        eprintln!("note: {note}");
     }
-    if let Ok(s) = cap.take() {
-        samples.extend(s);
+    if lost > 0 {
+        eprintln!("note: {lost} samples were lost because reading fell behind.");
     }
-    if cap.overflowed() > 0 {
-        eprintln!(
-            "note: {} samples were lost because reading fell behind.",
-            cap.overflowed()
-        );
-    }
-    Ok(crate::audio::resample::resample(
-        &samples,
-        cap.sample_rate_hz,
-        16000,
-    ))
+    Ok(samples)
 }

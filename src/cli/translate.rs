@@ -5,10 +5,9 @@ use std::path::PathBuf;
 
 use clap::Args;
 
-use super::{CliError, ProgressBar};
+use super::{CliError, ProgressBar, outln};
 use crate::catalog::Panel;
 use crate::hub::Hub;
-use crate::tasks::CancelToken;
 use crate::tasks::device::{self, DeviceChoice};
 use crate::tasks::translate::{TranslateOptions, Translator};
 
@@ -50,7 +49,12 @@ pub fn model_dir(hub: &Hub, model: &str, panel: Panel) -> Result<PathBuf, CliErr
     if !hub.config.offline {
         eprintln!("{model} is not downloaded yet; fetching it.");
     }
-    let snap = hub.download_model(model, "main", &CancelToken::new(), &mut |p| bar.show(p));
+    let snap = hub.download_model(
+        model,
+        "main",
+        &crate::work::cancel_on_interrupt(),
+        &mut |p| bar.show(p),
+    );
     bar.finish();
     Ok(snap?.path)
 }
@@ -67,7 +71,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranslateArgs) -> Result<(), C
         max_new_tokens: args.max_tokens,
         target: args.to.clone(),
     };
-    let cancel = CancelToken::new();
+    let cancel = crate::work::cancel_on_interrupt();
     let emit = |text: &str| -> Result<(), CliError> {
         let t = translator.translate(text, &opts, &cancel, &mut |_| {})?;
         if args.json {
@@ -77,23 +81,23 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranslateArgs) -> Result<(), C
                 "token_ids": t.token_ids(),
                 "sentences": t.sentences,
             });
-            println!("{v}");
+            outln!("{v}");
         } else {
-            println!("{}", t.text);
+            outln!("{}", t.text);
         }
         Ok(())
     };
     if args.text.len() == 1 && args.text[0] == "-" {
         for line in std::io::stdin().lock().lines() {
             let line =
-                line.map_err(|e| CliError::Input(format!("could not read standard input: {e}")))?;
+                line.map_err(|e| CliError::Input(format!("Could not read standard input: {e}.")))?;
             emit(&line)?;
         }
         return Ok(());
     }
     if args.text.is_empty() {
         return Err(CliError::Input(
-            "give the text to translate, or - to read lines from standard input".into(),
+            "Give the text to translate, or - to read lines from standard input.".into(),
         ));
     }
     emit(&args.text.join(" "))

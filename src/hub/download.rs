@@ -21,8 +21,8 @@ use super::paths::{
     is_commit, repo_folder_name, url_encode, url_encode_path,
 };
 use super::{Hub, HubError, Result, cache};
-use crate::tasks::CancelToken;
-use crate::tasks::worker::Throttle;
+use crate::work::CancelToken;
+use crate::work::Throttle;
 
 /// Where a download stands, reported several times a second.
 #[derive(Clone, Debug, Default, serde::Serialize)]
@@ -325,6 +325,10 @@ impl Hub {
         std::fs::create_dir_all(&blobs).map_err(|e| HubError::io("create", &blobs, e))?;
         check_no_symlink_between(repo_dir, &blobs.join(&meta.etag))?;
         let blob = blobs.join(&meta.etag);
+        // Another download of this blob — ours in another process, or
+        // Python's — writes it under the same lock; wait for it, then find
+        // the blob done.
+        let _lock = lock_blob(repo_dir, &meta.etag, cancel)?;
         let have_blob = blob
             .symlink_metadata()
             .is_ok_and(|m| m.is_file() && m.len() == meta.size);
@@ -531,6 +535,49 @@ fn fill(
         }
     }
     (n, None)
+}
+
+/// Takes the lock `huggingface_hub` takes while it writes a blob:
+/// `<cache>/.locks/<repo folder>/<etag>.lock`, an exclusive `flock` held
+/// until the returned file is dropped. Waits (cancellably) while another
+/// process holds it.
+fn lock_blob(repo_dir: &Path, etag: &str, cancel: &CancelToken) -> Result<File> {
+    let (Some(cache), Some(folder)) = (repo_dir.parent(), repo_dir.file_name()) else {
+        return Err(HubError::io(
+            "lock",
+            repo_dir,
+            std::io::Error::other("the cache folder has no parent"),
+        ));
+    };
+    let dir = cache.join(".locks").join(folder);
+    std::fs::create_dir_all(&dir).map_err(|e| HubError::io("create", &dir, e))?;
+    let path = dir.join(format!("{etag}.lock"));
+    let mut options = OpenOptions::new();
+    options.create(true).truncate(false).read(true).write(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o664);
+    let lock = options
+        .open(&path)
+        .map_err(|e| HubError::io("create", &path, e))?;
+    loop {
+        match lock.try_lock() {
+            Ok(()) => return Ok(lock),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                if cancel.is_cancelled() {
+                    return Err(HubError::Cancelled);
+                }
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                // A file system without locks: go on unguarded, as
+                // huggingface_hub does.
+                if e.kind() == std::io::ErrorKind::Unsupported {
+                    return Ok(lock);
+                }
+                return Err(HubError::io("lock", &path, e));
+            }
+        }
+    }
 }
 
 fn sleep_cancellable(d: Duration, cancel: &CancelToken) {

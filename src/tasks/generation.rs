@@ -16,6 +16,11 @@ pub enum EarlyStopping {
     Never,
 }
 
+/// The most beams any search keeps (a model's config or a person may ask
+/// for more; each beam holds a decoder cache, so a damaged config asking
+/// for millions would exhaust the memory).
+pub const MAX_BEAMS: usize = 64;
+
 /// The generation settings, from `generation_config.json` (falling back
 /// to the same keys in `config.json`, as old checkpoints keep them there).
 #[derive(Clone, Debug)]

@@ -1,18 +1,21 @@
-//! Inference-side plumbing shared by every demo: the compute device chosen
-//! once for all tasks ([`device`]) and the worker primitives — named
-//! threads, cancellation tokens, throttled progress ([`worker`]). The demo
-//! tasks themselves (translate, caption, transcribe) will live beside them.
+//! The models and what they do: the demo tasks ([`translate`], [`caption`],
+//! [`transcribe`]), the blocks they share ([`nn`], [`gemm`],
+//! [`generation`]), the compute device chosen once for all of them
+//! ([`device`]), the one error every task reports ([`TaskError`]), and the
+//! allocator setting that keeps tensor buffers in the process
+//! ([`tune_allocator`]). Cancellation and named threads come from
+//! [`crate::work`], below this layer.
 
 pub mod caption;
 pub mod device;
+pub mod error;
 pub mod gemm;
 pub mod generation;
 pub mod nn;
 pub mod transcribe;
 pub mod translate;
-pub mod worker;
 
-pub use worker::CancelToken;
+pub use error::TaskError;
 
 /// Keeps freed memory in the process instead of handing it back to the
 /// system after every tensor (glibc on Linux; elsewhere nothing): a model's

@@ -537,8 +537,8 @@ impl DecoderState {
 }
 
 /// Why a model folder cannot be used, file by file: shared by the tasks'
-/// errors (`CaptionError::File`, `WhisperError::File`,
-/// `TranslateError::File`), so each says it the same way.
+/// errors (`TaskError::File`, `TaskError::File`,
+/// `TaskError::File`), so each says it the same way.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelFileError {
     #[error("The model folder has no {file} ({reason}).")]
@@ -561,6 +561,21 @@ impl ModelFileError {
             reason: reason.to_string(),
         }
     }
+}
+
+/// `tokenizer.json` of a model folder. The tokenizers crate panics on
+/// some damaged files (an `expect` in its decoder's deserialiser); that
+/// too is a file that can't be read, not the end of the program.
+pub(crate) fn load_tokenizer(
+    dir: &Path,
+) -> std::result::Result<tokenizers::Tokenizer, ModelFileError> {
+    let path = dir.join("tokenizer.json");
+    if !path.is_file() {
+        return Err(ModelFileError::missing("tokenizer.json", "no such file"));
+    }
+    crate::work::catch_panic(|| tokenizers::Tokenizer::from_file(&path))
+        .map_err(|why| ModelFileError::bad("tokenizer.json", why))?
+        .map_err(|e| ModelFileError::bad("tokenizer.json", e))
 }
 
 /// The weights of a Hugging Face model folder: `model.safetensors`, else a

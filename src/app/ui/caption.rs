@@ -15,10 +15,7 @@ use crate::catalog::Panel;
 use crate::tasks::caption::CaptionRequest;
 use crate::workers::{CaptionJob, Command, DialogPurpose};
 
-const PICTURE_EXTENSIONS: [&str; 9] = [
-    "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jfif",
-];
-
+use crate::tasks::caption::image::{PICTURE_EXTENSIONS, Rgb};
 impl App {
     /// Captions `paths` (files, or folders of pictures); replaces the
     /// batch on the page.
@@ -30,7 +27,7 @@ impl App {
         &mut self,
         model: PathBuf,
         paths: Vec<PathBuf>,
-        pasted: Vec<std::sync::Arc<egui::ColorImage>>,
+        pasted: Vec<std::sync::Arc<Rgb>>,
     ) {
         let page = &mut self.caption;
         page.generation += 1;
@@ -90,11 +87,20 @@ impl App {
             self.start_captions(model_dir.clone(), dropped);
         }
         // A picture pasted from the clipboard (Ctrl+V).
-        let pasted: Vec<std::sync::Arc<egui::ColorImage>> = ui.ctx().input(|i| {
+        // Converted to the task's own pixel type here: nothing below the
+        // app knows egui's.
+        let pasted: Vec<std::sync::Arc<Rgb>> = ui.ctx().input(|i| {
             i.events
                 .iter()
                 .filter_map(|e| match e {
-                    egui::Event::PasteImage(img) => Some(img.clone()),
+                    egui::Event::PasteImage(img) => {
+                        let rgba = img
+                            .pixels
+                            .iter()
+                            .flat_map(|c| c.to_srgba_unmultiplied())
+                            .collect();
+                        Rgb::from_rgba(img.size[0], img.size[1], rgba).map(std::sync::Arc::new)
+                    }
                     _ => None,
                 })
                 .collect()

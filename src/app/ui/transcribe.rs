@@ -15,39 +15,31 @@ use crate::app::{App, TranscribeStatus};
 use crate::catalog::Panel;
 use crate::tasks::transcribe::decode::{Task, TranscribeOptions};
 use crate::tasks::transcribe::formats::{Format, render};
-use crate::workers::{AudioSource, Command, DialogPurpose, LiveJob, TranscribeJob};
+use crate::workers::{Command, DialogPurpose, DictationJob, TranscribeJob};
 
-const AUDIO_EXTENSIONS: [&str; 10] = [
-    "wav", "flac", "mp3", "ogg", "oga", "m4a", "mp4", "aac", "opus", "webm",
-];
-
+use crate::audio::decode::AUDIO_EXTENSIONS;
 fn clock(secs: f64) -> String {
     let t = secs.max(0.0);
     format!("{:02}:{:04.1}", (t / 60.0) as u64, t % 60.0)
 }
 
 impl App {
-    /// Starts transcribing a file or a recording.
-    pub(crate) fn start_transcription(&mut self, model: PathBuf, source: AudioSource) {
+    /// Starts transcribing an audio file.
+    pub(crate) fn start_transcription(&mut self, model: PathBuf, file: PathBuf) {
         let page = &mut self.transcribe;
         page.generation += 1;
         page.status = TranscribeStatus::LoadingModel;
         page.segments.clear();
         page.transcript = None;
         page.note = None;
-        page.file = match &source {
-            AudioSource::File(f) => {
-                page.path_input = f.display().to_string();
-                Some(f.clone())
-            }
-            AudioSource::Recording(_) => None,
-        };
+        page.path_input = file.display().to_string();
+        page.file = Some(file.clone());
         let generation = page.generation;
         let options = self.transcribe_options();
         self.send(Command::Transcribe(TranscribeJob {
             generation,
             model,
-            source,
+            file,
             options,
             device: self.settings.device,
         }));
@@ -79,7 +71,7 @@ impl App {
     /// Starts the next waiting file, if any.
     pub(crate) fn next_in_queue(&mut self) {
         if let Some((model, file)) = self.transcribe.queue.pop_front() {
-            self.start_transcription(model, AudioSource::File(file));
+            self.start_transcription(model, file);
         }
     }
 
@@ -97,15 +89,13 @@ impl App {
         page.recording = Some((f32::NEG_INFINITY, 0.0, 0));
         let (generation, device) = (page.generation, page.input_device.clone());
         let options = self.transcribe_options();
-        self.send(Command::StartRecording {
-            device,
-            live: Some(LiveJob {
-                generation,
-                model,
-                options,
-                device: self.settings.device,
-            }),
-        });
+        self.send(Command::Dictate(DictationJob {
+            generation,
+            input: device,
+            model,
+            options,
+            device: self.settings.device,
+        }));
     }
 
     pub(super) fn transcribe_page_ui(&mut self, ui: &mut egui::Ui) {
@@ -146,7 +136,7 @@ impl App {
                     )
                     .clicked()
                 {
-                    self.start_transcription(model_dir.clone(), AudioSource::File(path));
+                    self.start_transcription(model_dir.clone(), path);
                 }
                 if ui
                     .button("Open…")
@@ -199,7 +189,7 @@ impl App {
             match self.transcribe.recording {
                 Some((dbfs, secs, overflow)) => {
                     if ui.button("Stop").clicked() {
-                        self.send(Command::StopRecording);
+                        self.send(Command::StopDictation);
                     }
                     // -60 dBFS (silence) to 0 dBFS (full scale).
                     let level = ((dbfs + 60.0) / 60.0).clamp(0.0, 1.0);

@@ -7,10 +7,11 @@
 
 use candle_core::Tensor;
 
-use super::model::{Blip, CaptionError};
-use crate::tasks::CancelToken;
-use crate::tasks::generation::{Beams, EarlyStopping, GenerationConfig};
+use super::model::Blip;
+use crate::tasks::TaskError;
+use crate::tasks::generation::{Beams, EarlyStopping, GenerationConfig, MAX_BEAMS};
 use crate::tasks::nn::argmax;
+use crate::work::CancelToken;
 
 /// How to caption.
 #[derive(Clone, Debug, Default)]
@@ -52,7 +53,7 @@ pub fn greedy(
     prefix: &[u32],
     opts: &CaptionOptions,
     cancel: &CancelToken,
-) -> Result<Vec<u32>, CaptionError> {
+) -> Result<Vec<u32>, TaskError> {
     let c = &model.config.text_config;
     let max_length = max_length(model, prefix.len(), opts);
     let mut state = model.start(image, 1)?;
@@ -60,7 +61,7 @@ pub fn greedy(
     let mut input = seq.clone();
     while seq.len() < max_length {
         if cancel.is_cancelled() {
-            return Err(CaptionError::Cancelled);
+            return Err(TaskError::Cancelled);
         }
         let t = Tensor::from_slice(&input, (1, input.len()), model.device())?;
         let logits = model.decode(&t, &mut state)?;
@@ -87,7 +88,7 @@ pub fn generation_config(
 ) -> GenerationConfig {
     let c = &model.config.text_config;
     GenerationConfig {
-        num_beams: beams.max(1),
+        num_beams: beams.clamp(1, MAX_BEAMS),
         max_length: max_length(model, prefix_len, opts),
         min_length: 0,
         length_penalty: opts.length_penalty.unwrap_or(1.0),
@@ -108,8 +109,8 @@ pub fn beam_search(
     prefix: &[u32],
     cfg: &GenerationConfig,
     cancel: &CancelToken,
-) -> Result<Vec<u32>, CaptionError> {
-    let beams = cfg.num_beams.max(1);
+) -> Result<Vec<u32>, TaskError> {
+    let beams = cfg.num_beams.clamp(1, MAX_BEAMS);
     let mut state = model.start(image, beams)?;
     let mut item = Beams::new(prefix, beams);
     // Every row reads the whole prefix first, then its last token.
@@ -118,7 +119,7 @@ pub fn beam_search(
     let mut cur_len = prefix.len();
     loop {
         if cancel.is_cancelled() {
-            return Err(CaptionError::Cancelled);
+            return Err(TaskError::Cancelled);
         }
         let t = Tensor::from_vec(input, (beams, width), model.device())?;
         let logits = model.decode(&t, &mut state)?;

@@ -8,7 +8,7 @@
 //! and normalised with the processor's mean and std. 16-bit images keep
 //! their high byte (PIL does so for RGB; for 16-bit grey it would clip).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use image::{DynamicImage, ImageDecoder, ImageReader};
 use serde_json::Value;
@@ -114,7 +114,38 @@ impl ImageConfig {
         }
         c
     }
+
+    /// Settings a picture can be prepared with: a size neither zero nor
+    /// absurd, a known filter, finite factors and no zero deviation.
+    pub fn check(&self) -> Result<(), String> {
+        if self.width == 0 || self.height == 0 || self.width > 8192 || self.height > 8192 {
+            return Err(format!(
+                "its picture size {}×{} can't be used",
+                self.width, self.height
+            ));
+        }
+        if self.resample > 5 {
+            return Err(format!(
+                "its resampling filter {} is unknown",
+                self.resample
+            ));
+        }
+        if !self.rescale_factor.is_finite()
+            || self.mean.iter().chain(&self.std).any(|x| !x.is_finite())
+            || self.std.contains(&0.0)
+        {
+            return Err("its rescale factor, mean or deviation is not a usable number".into());
+        }
+        Ok(())
+    }
 }
+
+/// The largest picture Spaceport decodes, on either side, and the memory
+/// a decoder may take for it: a 12000×9000 photograph (324 MB decoded)
+/// opens; a damaged header claiming 60000×60000 pixels is refused before
+/// anything is allocated.
+const MAX_SIDE: u32 = 40_000;
+const MAX_DECODE_BYTES: u64 = 2 << 30;
 
 /// Opens a picture file: decoded, EXIF orientation applied, made RGB.
 pub fn open(path: &Path) -> Result<Rgb, PictureError> {
@@ -136,15 +167,25 @@ pub fn decode(bytes: &[u8], name: &str) -> Result<Rgb, PictureError> {
         return Err(PictureError::NotAPicture(name.into()));
     }
     // Big photographs (12000×9000 and more) are fine: the picture is
-    // shrunk right after decoding.
-    reader.no_limits();
-    let mut decoder = reader.into_decoder().map_err(|e| match e {
-        image::ImageError::Unsupported(_) => PictureError::NotAPicture(name.into()),
-        e => PictureError::Damaged(name.into(), e.to_string()),
-    })?;
-    let orientation = decoder.orientation().ok();
-    let mut img = DynamicImage::from_decoder(decoder)
-        .map_err(|e| PictureError::Damaged(name.into(), e.to_string()))?;
+    // shrunk right after decoding. Sizes a damaged header claims are not.
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODE_BYTES);
+    reader.limits(limits);
+    let decoded = crate::work::catch_panic(|| -> Result<_, PictureError> {
+        let mut decoder = reader.into_decoder().map_err(|e| match e {
+            image::ImageError::Unsupported(_) => PictureError::NotAPicture(name.into()),
+            e => PictureError::Damaged(name.into(), e.to_string()),
+        })?;
+        let orientation = decoder.orientation().ok();
+        let img = DynamicImage::from_decoder(decoder)
+            .map_err(|e| PictureError::Damaged(name.into(), e.to_string()))?;
+        Ok((img, orientation))
+    });
+    let (mut img, orientation) = decoded.map_err(|why| {
+        PictureError::Damaged(name.into(), format!("its decoder failed ({why})"))
+    })??;
     if let Some(o) = orientation {
         img.apply_orientation(o);
     }
@@ -164,6 +205,74 @@ fn over_white(c: u8, a: u8) -> u8 {
     // opaque; 7 bits of precision and rounded divisions, as PIL.
     let t = c * (a << 7) + 255 * ((255 - a) << 7) + (0x80 << 7);
     ((((t >> 8) + t) >> 8) >> 7) as u8
+}
+
+/// The file name endings of the pictures Spaceport opens (what the file
+/// dialogs offer and what a dropped folder is searched for).
+pub const PICTURE_EXTENSIONS: [&str; 9] = [
+    "jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff", "jfif",
+];
+
+/// Picture files among `paths`, a folder standing for the pictures in it
+/// (by name ending, not looking inside sub-folders), in name order.
+pub fn expand_pictures(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let mut inside: Vec<PathBuf> = std::fs::read_dir(p)
+                .map(|d| d.flatten().map(|e| e.path()).collect())
+                .unwrap_or_default();
+            inside.retain(|f| {
+                f.is_file()
+                    && f.extension().is_some_and(|e| {
+                        PICTURE_EXTENSIONS.contains(&e.to_string_lossy().to_lowercase().as_str())
+                    })
+            });
+            inside.sort();
+            out.extend(inside);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    out
+}
+
+impl Rgb {
+    /// A picture from unpremultiplied 8-bit RGBA rows (a pasted picture),
+    /// transparency over white as for files; `None` when the sizes do not
+    /// match the bytes.
+    pub fn from_rgba(width: usize, height: usize, rgba: Vec<u8>) -> Option<Rgb> {
+        let (w, h) = (u32::try_from(width).ok()?, u32::try_from(height).ok()?);
+        let buf = image::RgbaImage::from_raw(w, h, rgba)?;
+        Some(to_rgb(&DynamicImage::ImageRgba8(buf)))
+    }
+}
+
+/// A small RGBA preview of a picture.
+#[derive(Clone, Debug)]
+pub struct Thumbnail {
+    pub width: usize,
+    pub height: usize,
+    pub rgba: Vec<u8>,
+}
+
+/// A preview at most `side` pixels on its longer side.
+pub fn thumbnail(img: &Rgb, side: usize) -> Thumbnail {
+    let scale = (side as f64 / img.width.max(img.height).max(1) as f64).min(1.0);
+    let (w, h) = (
+        ((img.width as f64 * scale).round() as usize).max(1),
+        ((img.height as f64 * scale).round() as usize).max(1),
+    );
+    let small = resize(img, w, h, 2);
+    let mut rgba = Vec::with_capacity(w * h * 4);
+    for px in small.data.chunks_exact(3) {
+        rgba.extend_from_slice(&[px[0], px[1], px[2], 255]);
+    }
+    Thumbnail {
+        width: w,
+        height: h,
+        rgba,
+    }
 }
 
 /// Any decoded picture as 8-bit RGB, the way transformers' convert_to_rgb

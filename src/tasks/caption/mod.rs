@@ -13,12 +13,13 @@ use std::path::Path;
 
 use candle_core::{Device, Tensor};
 
+use crate::tasks::TaskError;
 use generate::{CaptionOptions, beam_search, generation_config, greedy, prefix};
 use image::{ImageConfig, Rgb, pixel_values};
-use model::{Blip, CaptionError};
+use model::Blip;
 
-use crate::tasks::CancelToken;
 use crate::tasks::nn::ModelFileError;
+use crate::work::CancelToken;
 
 /// A caption: its text and the generated ids (the prefix included).
 #[derive(Clone, Debug, serde::Serialize)]
@@ -48,25 +49,22 @@ pub struct Captioner {
 impl Captioner {
     /// Loads a model folder (`config.json`, weights, `tokenizer.json`,
     /// `preprocessor_config.json`).
-    pub fn load(dir: &Path, device: &Device) -> Result<Self, CaptionError> {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
         let model = Blip::load(dir, device)?;
-        let tokenizer =
-            tokenizers::Tokenizer::from_file(dir.join("tokenizer.json")).map_err(|e| {
-                if dir.join("tokenizer.json").exists() {
-                    CaptionError::File(ModelFileError::bad("tokenizer.json", e))
-                } else {
-                    CaptionError::File(ModelFileError::missing("tokenizer.json", "no such file"))
-                }
-            })?;
+        let tokenizer = crate::tasks::nn::load_tokenizer(dir)?;
+        let image = ImageConfig::load(dir);
+        image
+            .check()
+            .map_err(|e| TaskError::File(ModelFileError::bad("preprocessor_config.json", e)))?;
         Ok(Self {
             model,
             tokenizer,
-            image: ImageConfig::load(dir),
+            image,
         })
     }
 
     /// The model's input tensor (1, 3, h, w) for a picture.
-    pub fn pixels(&self, img: &Rgb) -> Result<Tensor, CaptionError> {
+    pub fn pixels(&self, img: &Rgb) -> Result<Tensor, TaskError> {
         let (sized, v) = pixel_values(img, &self.image);
         Ok(Tensor::from_vec(
             v,
@@ -81,16 +79,16 @@ impl Captioner {
         img: &Rgb,
         req: &CaptionRequest,
         cancel: &CancelToken,
-    ) -> Result<Caption, CaptionError> {
+    ) -> Result<Caption, TaskError> {
         let embeds = self
             .model
             .encode_image_cancellable(&self.pixels(img)?, cancel)?
-            .ok_or(CaptionError::Cancelled)?;
+            .ok_or(TaskError::Cancelled)?;
         let prompt_ids = match req.prompt.as_deref().map(str::trim) {
             Some(p) if !p.is_empty() => Some(
                 self.tokenizer
                     .encode(p, true)
-                    .map_err(|e| CaptionError::Model(e.to_string()))?
+                    .map_err(|e| TaskError::Model(e.to_string()))?
                     .get_ids()
                     .to_vec(),
             ),
@@ -111,7 +109,7 @@ impl Captioner {
         let text = self
             .tokenizer
             .decode(&ids, true)
-            .map_err(|e| CaptionError::Model(e.to_string()))?;
+            .map_err(|e| TaskError::Model(e.to_string()))?;
         Ok(Caption {
             text: text.trim().to_string(),
             token_ids: ids,

@@ -13,11 +13,12 @@ use candle_core::{Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
-use crate::tasks::CancelToken;
+use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
     Act, Attention, DecoderState, FeedForward, Linear, causal_mask, load_weights, project,
 };
+use crate::work::CancelToken;
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
 
@@ -100,30 +101,59 @@ pub struct BlipConfig {
 }
 
 impl BlipConfig {
+    /// Sizes the model can be built with: none zero, heads that divide the
+    /// widths, pictures a whole number of patches across, ids inside the
+    /// vocabulary (the weights' shapes are checked as they load).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let (v, t) = (&self.vision_config, &self.text_config);
+        let sizes = [
+            ("vision hidden_size", v.hidden_size),
+            ("vision intermediate_size", v.intermediate_size),
+            ("vision num_hidden_layers", v.num_hidden_layers),
+            ("vision num_attention_heads", v.num_attention_heads),
+            ("image_size", v.image_size),
+            ("patch_size", v.patch_size),
+            ("text vocab_size", t.vocab_size),
+            ("text hidden_size", t.hidden_size),
+            ("text intermediate_size", t.intermediate_size),
+            ("text num_hidden_layers", t.num_hidden_layers),
+            ("text num_attention_heads", t.num_attention_heads),
+            ("max_position_embeddings", t.max_position_embeddings),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, n)| *n == 0) {
+            return Err(format!("{name} is 0"));
+        }
+        if !v.hidden_size.is_multiple_of(v.num_attention_heads)
+            || !t.hidden_size.is_multiple_of(t.num_attention_heads)
+        {
+            return Err("a hidden size is not a multiple of its attention heads".into());
+        }
+        if v.patch_size > v.image_size || v.image_size > 16_384 {
+            return Err(format!(
+                "pictures of {} pixels in patches of {} can't be made",
+                v.image_size, v.patch_size
+            ));
+        }
+        let ids = [
+            t.bos_token_id,
+            t.eos_token_id,
+            t.pad_token_id,
+            t.sep_token_id,
+        ];
+        if ids.iter().any(|&i| i as usize >= t.vocab_size) {
+            return Err(format!(
+                "a special token id is outside the vocabulary of {}",
+                t.vocab_size
+            ));
+        }
+        Ok(())
+    }
+
     /// Reads and completes `config.json` as transformers does.
     pub fn from_json(text: &str) -> serde_json::Result<Self> {
         let mut c: Self = serde_json::from_str(text)?;
         c.text_config.encoder_hidden_size = c.vision_config.hidden_size;
         Ok(c)
-    }
-}
-
-/// Why a BLIP model cannot be loaded or run.
-#[derive(Debug, thiserror::Error)]
-pub enum CaptionError {
-    #[error(transparent)]
-    File(#[from] ModelFileError),
-    #[error("This model can't be used: {0}.")]
-    Unsupported(String),
-    #[error("The model failed while running: {0}")]
-    Model(String),
-    #[error("Stopped.")]
-    Cancelled,
-}
-
-impl From<candle_core::Error> for CaptionError {
-    fn from(e: candle_core::Error) -> Self {
-        Self::Model(e.to_string())
     }
 }
 
@@ -314,13 +344,16 @@ pub struct Blip {
 impl Blip {
     /// Loads a model folder: `config.json` and `model.safetensors` or a
     /// zip-format `pytorch_model.bin`.
-    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, CaptionError> {
+    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TaskError> {
         let text = std::fs::read_to_string(dir.join("config.json"))
-            .map_err(|e| CaptionError::File(ModelFileError::missing("config.json", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::missing("config.json", e)))?;
         let config = BlipConfig::from_json(&text)
-            .map_err(|e| CaptionError::File(ModelFileError::bad("config.json", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
+        config
+            .check()
+            .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
         let vb = load_weights(dir, device)?;
-        let bad = |e: candle_core::Error| CaptionError::File(ModelFileError::bad("the weights", e));
+        let bad = |e: candle_core::Error| TaskError::File(ModelFileError::bad("the weights", e));
         let vision = Vision::load(&config.vision_config, vb.pp("vision_model")).map_err(bad)?;
         let text = TextDecoder::load(&config.text_config, vb.pp("text_decoder")).map_err(bad)?;
         Ok(Self {

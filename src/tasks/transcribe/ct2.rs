@@ -10,7 +10,8 @@ use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 
-use super::model::{Whisper, WhisperConfig, WhisperError};
+use super::model::{Whisper, WhisperConfig};
+use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 
 struct Var {
@@ -24,12 +25,12 @@ struct Reader<'a> {
     pos: usize,
 }
 
-fn malformed(what: &str) -> WhisperError {
-    WhisperError::File(ModelFileError::bad("model.bin", what))
+fn malformed(what: &str) -> TaskError {
+    TaskError::File(ModelFileError::bad("model.bin", what))
 }
 
 impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], WhisperError> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8], TaskError> {
         let end = self
             .pos
             .checked_add(n)
@@ -39,35 +40,35 @@ impl<'a> Reader<'a> {
         self.pos = end;
         Ok(s)
     }
-    fn u8(&mut self) -> Result<u8, WhisperError> {
+    fn u8(&mut self) -> Result<u8, TaskError> {
         Ok(self.take(1)?[0])
     }
-    fn u16(&mut self) -> Result<u16, WhisperError> {
+    fn u16(&mut self) -> Result<u16, TaskError> {
         let b = self.take(2)?;
         Ok(u16::from_le_bytes([b[0], b[1]]))
     }
-    fn u32(&mut self) -> Result<u32, WhisperError> {
+    fn u32(&mut self) -> Result<u32, TaskError> {
         let b = self.take(4)?;
         Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
     }
-    fn string(&mut self) -> Result<String, WhisperError> {
+    fn string(&mut self) -> Result<String, TaskError> {
         let n = self.u16()? as usize;
         let b = self.take(n)?;
         Ok(String::from_utf8_lossy(b.strip_suffix(&[0]).unwrap_or(b)).into_owned())
     }
 }
 
-fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, WhisperError> {
+fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, TaskError> {
     let mut r = Reader { buf, pos: 0 };
     let version = r.u32()?;
     if !(5..=6).contains(&version) {
-        return Err(WhisperError::Unsupported(format!(
+        return Err(TaskError::Unsupported(format!(
             "its model.bin is CTranslate2 format version {version}; versions 5 and 6 are supported"
         )));
     }
     let spec = r.string()?;
     if spec != "WhisperSpec" {
-        return Err(WhisperError::Unsupported(format!(
+        return Err(TaskError::Unsupported(format!(
             "its model.bin holds a {spec}, not a Whisper model"
         )));
     }
@@ -83,6 +84,24 @@ fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, WhisperError> {
         let dtype = r.u8()?;
         let n_bytes = r.u32()? as usize;
         let bytes = r.take(n_bytes)?.to_vec();
+        // The bytes must hold exactly the shape's elements (a damaged
+        // header would otherwise send a wrong size to the tensor code).
+        let width = match dtype {
+            0 | 3 => 4,
+            4 | 5 | 2 => 2,
+            1 => 1,
+            _ => 0,
+        };
+        let elements = dims
+            .iter()
+            .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+            .ok_or_else(|| malformed(&format!("{name} has an impossible shape")))?;
+        if width > 0 && elements.checked_mul(width) != Some(bytes.len()) {
+            return Err(malformed(&format!(
+                "{name} has {} bytes for a shape of {elements} values",
+                bytes.len()
+            )));
+        }
         vars.insert(name, Var { dims, dtype, bytes });
     }
     let aliases = r.u32().unwrap_or(0);
@@ -101,11 +120,7 @@ fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, WhisperError> {
 }
 
 /// A variable as f32, int8 ones dequantised with `<name>_scale`.
-fn tensor(
-    vars: &HashMap<String, Var>,
-    name: &str,
-    device: &Device,
-) -> Result<Tensor, WhisperError> {
+fn tensor(vars: &HashMap<String, Var>, name: &str, device: &Device) -> Result<Tensor, TaskError> {
     let v = vars
         .get(name)
         .ok_or_else(|| malformed(&format!("it has no {name}")))?;
@@ -150,17 +165,16 @@ pub fn is_ct2(dir: &Path) -> bool {
 }
 
 /// Loads a CTranslate2 Whisper folder.
-pub fn load(dir: &Path, device: &Device) -> Result<Whisper, WhisperError> {
+pub fn load(dir: &Path, device: &Device) -> Result<Whisper, TaskError> {
     let (config, tensors) = read(dir, device)?;
     Whisper::from_tensors(config, tensors, device)
 }
 
 /// Writes a CTranslate2 Whisper folder out in the Hugging Face layout:
 /// `model.safetensors` (float32), `config.json`, and the tokenizer files.
-pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), WhisperError> {
+pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
     let (config, tensors) = read(dir, &Device::Cpu)?;
-    let io =
-        |file: &str, e: &dyn std::fmt::Display| WhisperError::File(ModelFileError::bad(file, e));
+    let io = |file: &str, e: &dyn std::fmt::Display| TaskError::File(ModelFileError::bad(file, e));
     std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
         .map_err(|e| io("model.safetensors", &e))?;
@@ -225,17 +239,23 @@ pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), WhisperError> {
 fn read(
     dir: &Path,
     device: &Device,
-) -> Result<(WhisperConfig, HashMap<String, Tensor>), WhisperError> {
+) -> Result<(WhisperConfig, HashMap<String, Tensor>), TaskError> {
     let buf = std::fs::read(dir.join("model.bin"))
-        .map_err(|e| WhisperError::File(ModelFileError::missing("model.bin", e)))?;
+        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
     let vars = parse(&buf)?;
-    let dims = |n: &str| {
-        vars.get(n)
+    // A variable's shape, of the rank the layout has, no size zero.
+    let dims = |n: &str, rank: usize| {
+        let d = vars
+            .get(n)
             .map(|v| v.dims.clone())
-            .ok_or_else(|| malformed(&format!("it has no {n}")))
+            .ok_or_else(|| malformed(&format!("it has no {n}")))?;
+        if d.len() != rank || d.contains(&0) {
+            return Err(malformed(&format!("{n} has the shape {d:?}")));
+        }
+        Ok(d)
     };
-    let emb = dims("decoder/embeddings/weight")?;
-    let conv1 = dims("encoder/conv1/weight")?;
+    let emb = dims("decoder/embeddings/weight", 2)?;
+    let conv1 = dims("encoder/conv1/weight", 3)?;
     let count = |prefix: &str| {
         (0..)
             .take_while(|i| vars.contains_key(&format!("{prefix}/layer_{i}/ffn/linear_0/weight")))
@@ -249,10 +269,10 @@ fn read(
         decoder_layers: count("decoder"),
         encoder_attention_heads: scalar(&vars, "encoder/num_heads").unwrap_or(emb[1] / 64),
         decoder_attention_heads: scalar(&vars, "decoder/num_heads").unwrap_or(emb[1] / 64),
-        encoder_ffn_dim: dims("encoder/layer_0/ffn/linear_0/weight")?[0],
-        decoder_ffn_dim: dims("decoder/layer_0/ffn/linear_0/weight")?[0],
-        max_source_positions: dims("encoder/position_encodings/encodings")?[0],
-        max_target_positions: dims("decoder/position_encodings/encodings")?[0],
+        encoder_ffn_dim: dims("encoder/layer_0/ffn/linear_0/weight", 2)?[0],
+        decoder_ffn_dim: dims("decoder/layer_0/ffn/linear_0/weight", 2)?[0],
+        max_source_positions: dims("encoder/position_encodings/encodings", 2)?[0],
+        max_target_positions: dims("decoder/position_encodings/encodings", 2)?[0],
         activation_function: "gelu".into(),
         decoder_start_token_id: 50257,
     };
@@ -261,13 +281,13 @@ fn read(
     let get = |n: &str| tensor(&vars, n, device);
     let split = |t: &Tensor, i: usize| t.narrow(0, i * d, d).map_err(|e| malformed(&e.to_string()));
     let put_norm =
-        |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), WhisperError> {
+        |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), TaskError> {
             out.insert(format!("{to}.weight"), get(&format!("{from}/gamma"))?);
             out.insert(format!("{to}.bias"), get(&format!("{from}/beta"))?);
             Ok(())
         };
     let put_linear =
-        |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), WhisperError> {
+        |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), TaskError> {
             out.insert(format!("{to}.weight"), get(&format!("{from}/weight"))?);
             if vars.contains_key(&format!("{from}/bias")) {
                 out.insert(format!("{to}.bias"), get(&format!("{from}/bias"))?);

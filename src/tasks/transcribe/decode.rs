@@ -13,8 +13,8 @@ use std::io::Write;
 use candle_core::Tensor;
 
 use super::Transcriber;
-use super::model::WhisperError;
-use crate::tasks::CancelToken;
+use crate::tasks::TaskError;
+use crate::work::CancelToken;
 
 /// Speech recognition or translation into English.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -86,6 +86,23 @@ pub struct Transcript {
     pub segments: Vec<Segment>,
 }
 
+impl Transcript {
+    /// A transcript of `segments` (a dictation's finals), their texts
+    /// joined by spaces.
+    pub fn from_segments(segments: Vec<Segment>, language: String) -> Self {
+        let text = segments
+            .iter()
+            .map(|s| s.text.as_str())
+            .collect::<Vec<_>>()
+            .join(" ");
+        Self {
+            text,
+            language,
+            segments,
+        }
+    }
+}
+
 struct Decoded {
     tokens: Vec<u32>,
     avg_logprob: f32,
@@ -133,8 +150,8 @@ const SAMPLE_LEN_DIV: usize = 2;
 const TIME_PRECISION: f64 = 0.02;
 
 impl Transcriber {
-    fn err(e: candle_core::Error) -> WhisperError {
-        WhisperError::Model(e.to_string())
+    fn err(e: candle_core::Error) -> TaskError {
+        TaskError::Model(e.to_string())
     }
 
     /// The language codes this model knows (`<|en|>` …), with their ids.
@@ -149,7 +166,7 @@ impl Transcriber {
         seek: usize,
         size: usize,
         pad: Option<f32>,
-    ) -> Result<Tensor, WhisperError> {
+    ) -> Result<Tensor, TaskError> {
         let cfg = &self.mel.config;
         let full = cfg.chunk_frames();
         let frames = match pad {
@@ -170,7 +187,7 @@ impl Transcriber {
     }
 
     /// The most likely language of an encoded window.
-    fn detect_language(&self, enc: &Tensor) -> Result<String, WhisperError> {
+    fn detect_language(&self, enc: &Tensor) -> Result<String, TaskError> {
         let langs = &self.specials.languages;
         let Some(first) = langs.first() else {
             return Ok("en".into());
@@ -276,7 +293,7 @@ impl Transcriber {
         initial: &[u32],
         temperature: f32,
         rng: &mut Rng,
-    ) -> Result<Decoded, WhisperError> {
+    ) -> Result<Decoded, TaskError> {
         let s = &self.specials;
         let mut tokens: Vec<u32> = Vec::new();
         if !prompt.is_empty() {
@@ -362,7 +379,7 @@ impl Transcriber {
         prompt: &[u32],
         initial: &[u32],
         beam: usize,
-    ) -> Result<Decoded, WhisperError> {
+    ) -> Result<Decoded, TaskError> {
         let s = &self.specials;
         let mut prefix: Vec<u32> = Vec::new();
         if !prompt.is_empty() {
@@ -392,7 +409,7 @@ impl Transcriber {
             }
             None => 0.0,
         };
-        let last = |l: &Tensor| -> Result<Vec<Vec<f32>>, WhisperError> {
+        let last = |l: &Tensor| -> Result<Vec<Vec<f32>>, TaskError> {
             let n = l.dim(1).map_err(Self::err)?;
             l.narrow(1, n - 1, 1)
                 .and_then(|x| x.squeeze(1))
@@ -483,7 +500,7 @@ impl Transcriber {
         })
     }
 
-    fn text_of(&self, tokens: &[u32]) -> Result<String, WhisperError> {
+    fn text_of(&self, tokens: &[u32]) -> Result<String, TaskError> {
         let text: Vec<u32> = tokens
             .iter()
             .copied()
@@ -491,7 +508,7 @@ impl Transcriber {
             .collect();
         self.tokenizer
             .decode(&text, true)
-            .map_err(|e| WhisperError::Model(e.to_string()))
+            .map_err(|e| TaskError::Model(e.to_string()))
     }
 
     /// Transcribes 16 kHz mono `samples`; `on_segment` sees each segment as
@@ -502,7 +519,7 @@ impl Transcriber {
         opts: &TranscribeOptions,
         cancel: &CancelToken,
         on_segment: &mut dyn FnMut(&Segment, f32),
-    ) -> Result<Transcript, WhisperError> {
+    ) -> Result<Transcript, TaskError> {
         let cfg = self.mel.config.clone();
         let n_frames = cfg.chunk_frames();
         let mut padded = samples.to_vec();
@@ -534,7 +551,7 @@ impl Transcriber {
         let mut seek = 0usize;
         while seek < content_frames {
             if cancel.is_cancelled() {
-                return Err(WhisperError::Model("cancelled".into()));
+                return Err(TaskError::Cancelled);
             }
             let size = n_frames.min(content_frames - seek).min(total_frames - seek);
             let window =
@@ -568,6 +585,7 @@ impl Transcriber {
             for &t in &opts.temperatures {
                 let d = match opts.beam_size {
                     Some(b) if b > 1 && t <= 0.0 => {
+                        let b = b.min(crate::tasks::generation::MAX_BEAMS);
                         self.decode_window_beam(&enc, prompt, &initial, b)?
                     }
                     _ => self.decode_window(&enc, prompt, &initial, t, &mut rng)?,

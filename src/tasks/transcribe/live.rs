@@ -14,8 +14,8 @@ use std::time::Duration;
 
 use super::Transcriber;
 use super::decode::{Segment, TranscribeOptions};
-use super::model::WhisperError;
-use crate::tasks::CancelToken;
+use crate::tasks::TaskError;
+use crate::work::CancelToken;
 
 /// How the stream is cut; times in seconds.
 #[derive(Clone, Debug)]
@@ -379,7 +379,7 @@ impl LiveDictation {
         &mut self,
         t: &Transcriber,
         cancel: &CancelToken,
-    ) -> Result<Option<LiveEvent>, WhisperError> {
+    ) -> Result<Option<LiveEvent>, TaskError> {
         let Some(work) = self.seg.next_work() else {
             return Ok(None);
         };
@@ -436,33 +436,39 @@ impl LiveDictation {
     }
 }
 
-/// The live loop: takes audio chunks (at the dictation's rate) until the
-/// sender hangs up or `cancel` fires, decoding as it goes. All audio that
-/// has arrived is taken in before deciding what to decode next, so a slow
-/// decode is followed by the newest partial, not a backlog of stale ones.
-/// When the sender hangs up, what was being said is finalised.
-pub fn run_live(
-    rx: &Receiver<Vec<f32>>,
+/// The live loop: takes chunks from `rx` until the sender hangs up, `take`
+/// says the stream ended (it turns a chunk into 16 kHz samples, or `None`
+/// for an end such as a device failure), or `cancel` fires, decoding as it
+/// goes. All audio that has arrived is taken in before deciding what to
+/// decode next, so a slow decode is followed by the newest partial, not a
+/// backlog of stale ones. When the stream ends, what was being said is
+/// finalised.
+pub fn run_live<C>(
+    rx: &Receiver<C>,
+    take: &mut dyn FnMut(C) -> Option<Vec<f32>>,
     live: &mut LiveDictation,
     t: &Transcriber,
     cancel: &CancelToken,
     on_event: &mut dyn FnMut(LiveEvent),
-) -> Result<(), WhisperError> {
+) -> Result<(), TaskError> {
+    let mut closed = false;
     loop {
-        let mut closed = false;
-        match rx.recv_timeout(Duration::from_millis(30)) {
-            Ok(c) => live.push(&c),
-            Err(RecvTimeoutError::Timeout) => {}
-            Err(RecvTimeoutError::Disconnected) => closed = true,
+        let mut feed = |c: C, closed: &mut bool| match take(c) {
+            Some(samples) => live.push(&samples),
+            None => *closed = true,
+        };
+        if !closed {
+            match rx.recv_timeout(Duration::from_millis(30)) {
+                Ok(c) => feed(c, &mut closed),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => closed = true,
+            }
         }
-        loop {
+        while !closed {
             match rx.try_recv() {
-                Ok(c) => live.push(&c),
+                Ok(c) => feed(c, &mut closed),
                 Err(TryRecvError::Empty) => break,
-                Err(TryRecvError::Disconnected) => {
-                    closed = true;
-                    break;
-                }
+                Err(TryRecvError::Disconnected) => closed = true,
             }
         }
         if cancel.is_cancelled() {

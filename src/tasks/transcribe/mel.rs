@@ -54,6 +54,31 @@ impl FeatureConfig {
         }
     }
 
+    /// Sizes the features can be computed with: none zero, the FFT no
+    /// longer than a window, nothing absurd (a damaged file).
+    pub fn check(&self) -> Result<(), String> {
+        let sizes = [
+            ("feature_size", self.n_mels),
+            ("n_fft", self.n_fft),
+            ("hop_length", self.hop_length),
+            ("sampling_rate", self.sampling_rate),
+            ("n_samples", self.chunk_samples),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} is 0"));
+        }
+        if self.n_fft > 1 << 16 || self.n_mels > 4096 || self.sampling_rate > 384_000 {
+            return Err("its feature sizes are far beyond any audio model".into());
+        }
+        if self.chunk_samples > self.sampling_rate * 600 || self.chunk_samples < self.n_fft {
+            return Err(format!(
+                "a window of {} samples does not fit an FFT of {}",
+                self.chunk_samples, self.n_fft
+            ));
+        }
+        Ok(())
+    }
+
     /// Feature frames in one chunk.
     pub fn chunk_frames(&self) -> usize {
         self.chunk_samples / self.hop_length

@@ -16,9 +16,10 @@ use std::path::Path;
 use candle_core::Device;
 use serde_json::Value;
 
+use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use mel::{FeatureConfig, LogMel};
-use model::{Whisper, WhisperError};
+use model::Whisper;
 
 /// The special tokens decoding needs, read from the model's own files.
 struct Specials {
@@ -66,14 +67,13 @@ fn ids(v: Option<&Value>) -> Vec<u32> {
 
 impl Transcriber {
     /// Loads a model folder in either layout.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self, WhisperError> {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
         let model = if ct2::is_ct2(dir) {
             ct2::load(dir, device)?
         } else {
             Whisper::load(dir, device)?
         };
-        let tokenizer = tokenizers::Tokenizer::from_file(dir.join("tokenizer.json"))
-            .map_err(|e| WhisperError::File(ModelFileError::bad("tokenizer.json", e)))?;
+        let tokenizer = crate::tasks::nn::load_tokenizer(dir)?;
         // Special ids: from the tokenizer, or CTranslate2's vocabulary.txt
         // (which also has the timestamp tokens).
         let vocab: Vec<String> = std::fs::read_to_string(dir.join("vocabulary.txt"))
@@ -84,7 +84,7 @@ impl Transcriber {
                 .token_to_id(t)
                 .or_else(|| vocab.iter().position(|v| v == t).map(|i| i as u32))
                 .ok_or_else(|| {
-                    WhisperError::File(ModelFileError::bad(
+                    TaskError::File(ModelFileError::bad(
                         "tokenizer.json",
                         format!("it has no {t}"),
                     ))
@@ -134,6 +134,23 @@ impl Transcriber {
             FeatureConfig::from_json(&pre)
         };
         features.n_mels = model.config.num_mel_bins;
+        features
+            .check()
+            .map_err(|e| TaskError::File(ModelFileError::bad("preprocessor_config.json", e)))?;
+        // Every id the decoder will index its logits with must be one of
+        // the model's (a damaged or mismatched file could name others).
+        let vocab_size = model.config.vocab_size as u32;
+        suppress.retain(|&i| i < vocab_size);
+        blank.retain(|&i| i < vocab_size);
+        let outside = [sot, eot, no_timestamps, translate]
+            .into_iter()
+            .find(|&i| i >= vocab_size);
+        if let Some(i) = outside.or((no_timestamps + 1 >= vocab_size).then_some(no_timestamps)) {
+            return Err(TaskError::File(ModelFileError::bad(
+                "tokenizer.json",
+                format!("its special token {i} is outside the model's {vocab_size} tokens"),
+            )));
+        }
         let specials = Specials {
             sot,
             eot,

@@ -12,6 +12,7 @@ use candle_core::{DType, Device, Module, Tensor};
 use candle_nn::{LayerNorm, VarBuilder};
 use serde::Deserialize;
 
+use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
     Act, Attention, DecoderState, FeedForward, causal_mask, load_weights, project,
@@ -56,17 +57,6 @@ impl Default for WhisperConfig {
             decoder_start_token_id: 50257,
         }
     }
-}
-
-/// Why a Whisper model cannot be loaded or run.
-#[derive(Debug, thiserror::Error)]
-pub enum WhisperError {
-    #[error(transparent)]
-    File(#[from] ModelFileError),
-    #[error("This model can't be used: {0}.")]
-    Unsupported(String),
-    #[error("The model failed while running: {0}")]
-    Model(String),
 }
 
 struct Conv {
@@ -121,36 +111,53 @@ pub struct Whisper {
     device: Device,
 }
 
-fn bad(file: &str, e: impl std::fmt::Display) -> WhisperError {
-    WhisperError::File(ModelFileError::bad(file, e))
+impl WhisperConfig {
+    /// Sizes the model can be built with: none zero, heads that divide the
+    /// width (the weights' shapes are checked against these as they load).
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let sizes = [
+            ("d_model", self.d_model),
+            ("vocab_size", self.vocab_size),
+            ("num_mel_bins", self.num_mel_bins),
+            ("encoder_layers", self.encoder_layers),
+            ("decoder_layers", self.decoder_layers),
+            ("encoder_ffn_dim", self.encoder_ffn_dim),
+            ("decoder_ffn_dim", self.decoder_ffn_dim),
+            ("max_source_positions", self.max_source_positions),
+            ("max_target_positions", self.max_target_positions),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} is 0"));
+        }
+        let heads_ok = [self.encoder_attention_heads, self.decoder_attention_heads]
+            .iter()
+            .all(|&h| h > 0 && self.d_model.is_multiple_of(h));
+        if !heads_ok {
+            return Err("d_model is not a multiple of the attention heads".into());
+        }
+        Ok(())
+    }
+}
+
+fn bad(file: &str, e: impl std::fmt::Display) -> TaskError {
+    TaskError::File(ModelFileError::bad(file, e))
 }
 
 impl Whisper {
     /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`)
     /// from a Hugging Face layout folder.
-    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, WhisperError> {
+    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TaskError> {
         let text = std::fs::read_to_string(dir.join("config.json"))
-            .map_err(|e| WhisperError::File(ModelFileError::missing("config.json", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::missing("config.json", e)))?;
         let config: WhisperConfig =
             serde_json::from_str(&text).map_err(|e| bad("config.json", e))?;
         let act = Act::parse(&config.activation_function).ok_or_else(|| {
-            WhisperError::Unsupported(format!(
+            TaskError::Unsupported(format!(
                 "its activation \"{}\" is unknown",
                 config.activation_function
             ))
         })?;
-        let heads_ok = [
-            config.encoder_attention_heads,
-            config.decoder_attention_heads,
-        ]
-        .iter()
-        .all(|&h| h > 0 && config.d_model.is_multiple_of(h));
-        if !heads_ok {
-            return Err(bad(
-                "config.json",
-                "d_model is not a multiple of the attention heads",
-            ));
-        }
+        config.check().map_err(|e| bad("config.json", e))?;
         let vb = load_weights(dir, device)?;
         Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
     }
@@ -161,13 +168,14 @@ impl Whisper {
         config: WhisperConfig,
         tensors: std::collections::HashMap<String, Tensor>,
         device: &Device,
-    ) -> std::result::Result<Self, WhisperError> {
+    ) -> std::result::Result<Self, TaskError> {
         let act = Act::parse(&config.activation_function).ok_or_else(|| {
-            WhisperError::Unsupported(format!(
+            TaskError::Unsupported(format!(
                 "its activation \"{}\" is unknown",
                 config.activation_function
             ))
         })?;
+        config.check().map_err(|e| bad("the weights", e))?;
         let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
         Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
     }

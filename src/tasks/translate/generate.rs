@@ -11,12 +11,12 @@ use std::path::Path;
 use candle_core::Tensor;
 use serde_json::Value;
 
-use super::TranslateError;
 use super::model::{DecoderState, Marian, first_id, last_logits};
-use crate::tasks::CancelToken;
-use crate::tasks::generation::Beams;
+use crate::tasks::TaskError;
+use crate::tasks::generation::{Beams, MAX_BEAMS};
 pub use crate::tasks::generation::{EarlyStopping, GenerationConfig};
 use crate::tasks::nn::argmax;
+use crate::work::CancelToken;
 
 fn ids_of(v: &Value) -> Vec<u32> {
     match v {
@@ -55,7 +55,10 @@ impl GenerationConfig {
             eos = ids_of(&c.eos_token_id);
         }
         Self {
-            num_beams: get("num_beams").and_then(Value::as_u64).unwrap_or(1).max(1) as usize,
+            num_beams: get("num_beams")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .clamp(1, MAX_BEAMS as u64) as usize,
             max_length: (get("max_length").and_then(Value::as_u64).unwrap_or(20) as usize)
                 .min(model.max_positions()),
             min_length: get("min_length").and_then(Value::as_u64).unwrap_or(0) as usize,
@@ -79,11 +82,11 @@ impl GenerationConfig {
     }
 }
 
-fn err(e: candle_core::Error) -> TranslateError {
-    TranslateError::Model(e.to_string())
+fn err(e: candle_core::Error) -> TaskError {
+    TaskError::Model(e.to_string())
 }
 
-fn tokens_tensor(model: &Marian, last: &[u32]) -> Result<Tensor, TranslateError> {
+fn tokens_tensor(model: &Marian, last: &[u32]) -> Result<Tensor, TaskError> {
     Tensor::from_slice(last, (last.len(), 1), model.device()).map_err(err)
 }
 
@@ -94,7 +97,7 @@ fn prepare(
     cfg: &GenerationConfig,
     inputs: &[Vec<u32>],
     beams: usize,
-) -> Result<DecoderState, TranslateError> {
+) -> Result<DecoderState, TaskError> {
     let t = inputs.iter().map(Vec::len).max().unwrap_or(1).max(1);
     let mut ids = Vec::with_capacity(inputs.len() * t);
     for inp in inputs {
@@ -121,7 +124,7 @@ pub fn greedy(
     input_ids: &[u32],
     cancel: &CancelToken,
     on_token: &mut dyn FnMut(&[u32]),
-) -> Result<Vec<u32>, TranslateError> {
+) -> Result<Vec<u32>, TaskError> {
     let mut cfg = cfg.clone();
     cfg.num_beams = 1;
     generate_one(model, &cfg, input_ids, cancel, on_token)
@@ -134,7 +137,7 @@ pub fn beam_search(
     input_ids: &[u32],
     cancel: &CancelToken,
     on_best: &mut dyn FnMut(&[u32]),
-) -> Result<Vec<u32>, TranslateError> {
+) -> Result<Vec<u32>, TaskError> {
     generate_one(model, cfg, input_ids, cancel, on_best)
 }
 
@@ -144,7 +147,7 @@ fn generate_one(
     input_ids: &[u32],
     cancel: &CancelToken,
     on_best: &mut dyn FnMut(&[u32]),
-) -> Result<Vec<u32>, TranslateError> {
+) -> Result<Vec<u32>, TaskError> {
     let mut out = generate(model, cfg, &[input_ids.to_vec()], cancel, &mut |best| {
         on_best(&best[0])
     })?;
@@ -161,11 +164,11 @@ pub fn generate(
     inputs: &[Vec<u32>],
     cancel: &CancelToken,
     on_step: &mut dyn FnMut(&[Vec<u32>]),
-) -> Result<Vec<Vec<u32>>, TranslateError> {
+) -> Result<Vec<Vec<u32>>, TaskError> {
     if inputs.is_empty() {
         return Ok(Vec::new());
     }
-    let beams = cfg.num_beams.max(1);
+    let beams = cfg.num_beams.clamp(1, MAX_BEAMS);
     let start = cfg.decoder_start_token_id;
     let mut state = prepare(model, cfg, inputs, beams)?;
     if beams == 1 {
@@ -174,7 +177,7 @@ pub fn generate(
         let mut len = 1;
         while len < cfg.max_length && done.iter().any(|d| !d) {
             if cancel.is_cancelled() {
-                return Err(TranslateError::Cancelled);
+                return Err(TaskError::Cancelled);
             }
             // Finished rows are fed padding, as transformers does.
             let last: Vec<u32> = seqs
@@ -206,7 +209,7 @@ pub fn generate(
     let mut cur_len = 1usize;
     loop {
         if cancel.is_cancelled() {
-            return Err(TranslateError::Cancelled);
+            return Err(TaskError::Cancelled);
         }
         let last: Vec<u32> = items
             .iter()

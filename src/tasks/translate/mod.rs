@@ -7,6 +7,7 @@
 
 pub mod generate;
 pub mod model;
+pub mod route;
 pub mod spm;
 pub mod tokenizer;
 
@@ -14,28 +15,12 @@ use std::path::{Path, PathBuf};
 
 use candle_core::Device;
 
-use crate::tasks::CancelToken;
+use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
+use crate::work::CancelToken;
 use generate::GenerationConfig;
 use model::Marian;
 use tokenizer::MarianTokenizer;
-
-/// Why a translation model cannot be loaded or run, in words.
-#[derive(Debug, thiserror::Error)]
-pub enum TranslateError {
-    #[error(transparent)]
-    File(#[from] ModelFileError),
-    #[error("This model can't be used: {0}.")]
-    Unsupported(String),
-    #[error("This model translates into several languages; choose one with --to ({0}).")]
-    NeedsTarget(String),
-    #[error("This model can't translate into \"{wanted}\"; it offers {offered}.")]
-    UnknownTarget { wanted: String, offered: String },
-    #[error("The model failed while running: {0}")]
-    Model(String),
-    #[error("Cancelled.")]
-    Cancelled,
-}
 
 /// How to translate.
 #[derive(Clone, Debug, Default)]
@@ -119,11 +104,11 @@ pub fn split_sentences(paragraph: &str) -> Vec<String> {
 }
 
 impl Translator {
-    pub fn load(dir: &Path, device: &Device) -> Result<Self, TranslateError> {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
         let tokenizer = MarianTokenizer::load(dir)?;
         let model = Marian::load(dir, device)?;
         if tokenizer.vocab_size() > model.config.vocab_size {
-            return Err(TranslateError::File(ModelFileError::Bad {
+            return Err(TaskError::File(ModelFileError::Bad {
                 file: "vocab.json".into(),
                 reason: format!(
                     "it has {} entries but the model only {}",
@@ -142,7 +127,7 @@ impl Translator {
     }
 
     /// The `>>xx<<` prefix for `target`, if this model needs one.
-    fn target_prefix(&self, target: Option<&str>) -> Result<String, TranslateError> {
+    fn target_prefix(&self, target: Option<&str>) -> Result<String, TaskError> {
         let codes = &self.tokenizer.language_codes;
         if codes.is_empty() {
             return Ok(String::new());
@@ -155,17 +140,39 @@ impl Translator {
                 .join(", ")
         };
         let Some(t) = target else {
-            return Err(TranslateError::NeedsTarget(offered()));
+            return Err(TaskError::NeedsTarget(offered()));
         };
         let code = format!(">>{}<<", t.trim_start_matches(">>").trim_end_matches("<<"));
         if codes.contains(&code) {
             Ok(format!("{code} "))
         } else {
-            Err(TranslateError::UnknownTarget {
+            Err(TaskError::UnknownTarget {
                 wanted: t.to_string(),
                 offered: offered(),
             })
         }
+    }
+
+    /// The text to translate and its target: a multi-target model's text
+    /// may start with its own `>>xx<<` code, as transformers users write
+    /// it, which then stands for the target (unless one was given).
+    fn text_and_target<'a>(
+        &self,
+        text: &'a str,
+        target: Option<&'a str>,
+    ) -> (&'a str, Option<&'a str>) {
+        if target.is_some() || self.tokenizer.language_codes.is_empty() {
+            return (text, target);
+        }
+        let trimmed = text.trim_start();
+        if let Some(rest) = trimmed.strip_prefix(">>")
+            && let Some(end) = rest.find("<<")
+            && end > 0
+            && !rest[..end].contains(char::is_whitespace)
+        {
+            return (rest[end + 2..].trim_start(), Some(&rest[..end]));
+        }
+        (text, None)
     }
 
     /// The generation settings for `opts`.
@@ -199,8 +206,9 @@ impl Translator {
         opts: &TranslateOptions,
         cancel: &CancelToken,
         on_partial: &mut dyn FnMut(&str),
-    ) -> Result<TranslatedSentence, TranslateError> {
-        let prefix = self.target_prefix(opts.target.as_deref())?;
+    ) -> Result<TranslatedSentence, TaskError> {
+        let (sentence, target) = self.text_and_target(sentence, opts.target.as_deref());
+        let prefix = self.target_prefix(target)?;
         let input = self.input_ids(&prefix, sentence);
         let cfg = self.generation_for(opts);
         let tok = &self.tokenizer;
@@ -223,8 +231,9 @@ impl Translator {
         opts: &TranslateOptions,
         cancel: &CancelToken,
         on_partial: &mut dyn FnMut(&str),
-    ) -> Result<Translation, TranslateError> {
-        let prefix = self.target_prefix(opts.target.as_deref())?;
+    ) -> Result<Translation, TaskError> {
+        let (text, target) = self.text_and_target(text, opts.target.as_deref());
+        let prefix = self.target_prefix(target)?;
         let cfg = self.generation_for(opts);
         let lines: Vec<Vec<String>> = text.split('\n').map(split_sentences).collect();
         let flat: Vec<(usize, &String)> = lines

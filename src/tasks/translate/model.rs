@@ -17,7 +17,7 @@ use crate::tasks::nn::{Act, Attention, FeedForward, causal_mask, load_weights, p
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::TranslateError;
+use crate::tasks::TaskError;
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
 
@@ -44,6 +44,44 @@ pub struct MarianConfig {
     pub forced_eos_token_id: Value,
     pub share_encoder_decoder_embeddings: bool,
     pub tie_word_embeddings: bool,
+}
+
+impl MarianConfig {
+    /// Sizes the model can be built with: none zero, heads that divide the
+    /// width, positions a sinusoid table can hold (it is computed, not
+    /// read, so an absurd count would allocate that much), ids inside the
+    /// vocabulary.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let sizes = [
+            ("vocab_size", self.vocab_size),
+            ("d_model", self.d_model),
+            ("encoder_layers", self.encoder_layers),
+            ("decoder_layers", self.decoder_layers),
+            ("encoder_ffn_dim", self.encoder_ffn_dim),
+            ("decoder_ffn_dim", self.decoder_ffn_dim),
+            ("encoder_attention_heads", self.encoder_attention_heads),
+            ("decoder_attention_heads", self.decoder_attention_heads),
+        ];
+        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} is 0"));
+        }
+        if !self.d_model.is_multiple_of(self.encoder_attention_heads)
+            || !self.d_model.is_multiple_of(self.decoder_attention_heads)
+        {
+            return Err("d_model is not a multiple of the attention heads".into());
+        }
+        if !(2..=65_536).contains(&self.max_position_embeddings) {
+            return Err(format!(
+                "max_position_embeddings {} is not a usable length",
+                self.max_position_embeddings
+            ));
+        }
+        let vocab = self.decoder_vocab_size.unwrap_or(self.vocab_size);
+        if vocab == 0 || self.decoder_start_token_id as usize >= vocab {
+            return Err("decoder_start_token_id is outside the vocabulary".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for MarianConfig {
@@ -122,45 +160,34 @@ fn sinusoidal(n_pos: usize, dim: usize, device: &Device) -> Result<Tensor> {
     Tensor::from_vec(out, (n_pos, dim), device)
 }
 
-fn model_err(e: candle_core::Error) -> TranslateError {
-    TranslateError::Model(e.to_string())
+fn model_err(e: candle_core::Error) -> TaskError {
+    TaskError::Model(e.to_string())
 }
 
 impl Marian {
     /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`).
-    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TranslateError> {
+    pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TaskError> {
         let text = std::fs::read_to_string(dir.join("config.json"))
-            .map_err(|e| TranslateError::File(ModelFileError::missing("config.json", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::missing("config.json", e)))?;
         let config: MarianConfig = serde_json::from_str(&text)
-            .map_err(|e| TranslateError::File(ModelFileError::bad("config.json", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
         if !config.share_encoder_decoder_embeddings {
-            return Err(TranslateError::Unsupported(
+            return Err(TaskError::Unsupported(
                 "its encoder and decoder have separate vocabularies, which Spaceport does not support yet".into(),
             ));
         }
         let act = Act::parse(&config.activation_function).ok_or_else(|| {
-            TranslateError::Unsupported(format!(
+            TaskError::Unsupported(format!(
                 "its activation \"{}\" is unknown",
                 config.activation_function
             ))
         })?;
-        if config.encoder_attention_heads == 0
-            || config.decoder_attention_heads == 0
-            || !config
-                .d_model
-                .is_multiple_of(config.encoder_attention_heads)
-            || !config
-                .d_model
-                .is_multiple_of(config.decoder_attention_heads)
-        {
-            return Err(TranslateError::File(ModelFileError::bad(
-                "config.json",
-                "d_model is not a multiple of the attention heads",
-            )));
-        }
+        config
+            .check()
+            .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
         let vb = load_weights(dir, device)?;
         Self::from_vb(config, act, vb, device)
-            .map_err(|e| TranslateError::File(ModelFileError::bad("the weights", e)))
+            .map_err(|e| TaskError::File(ModelFileError::bad("the weights", e)))
     }
 
     fn from_vb(config: MarianConfig, act: Act, vb: VarBuilder, device: &Device) -> Result<Self> {
@@ -338,7 +365,7 @@ impl Marian {
         &self,
         input_ids: &[u32],
         decoder_ids: &[u32],
-    ) -> std::result::Result<Vec<Vec<f32>>, TranslateError> {
+    ) -> std::result::Result<Vec<Vec<f32>>, TaskError> {
         let run = || -> Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_slice(input_ids, (1, input_ids.len()), &self.device)?;
             let enc = self.encode(&ids, None)?;
@@ -362,7 +389,7 @@ pub fn log_softmax(row: &[f32]) -> Vec<f32> {
 }
 
 /// Last-position logits of each row as plain vectors.
-pub fn last_logits(logits: &Tensor) -> std::result::Result<Vec<Vec<f32>>, TranslateError> {
+pub fn last_logits(logits: &Tensor) -> std::result::Result<Vec<Vec<f32>>, TaskError> {
     let run = || -> Result<Vec<Vec<f32>>> {
         let t = logits.dim(1)?;
         logits

@@ -12,8 +12,8 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use super::TranslateError;
 use super::spm::SpmModel;
+use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 
 pub struct MarianTokenizer {
@@ -31,14 +31,13 @@ pub struct MarianTokenizer {
     clean_up_spaces: bool,
 }
 
-fn read(dir: &Path, name: &str) -> Result<Vec<u8>, TranslateError> {
-    std::fs::read(dir.join(name))
-        .map_err(|e| TranslateError::File(ModelFileError::missing(name, e)))
+fn read(dir: &Path, name: &str) -> Result<Vec<u8>, TaskError> {
+    std::fs::read(dir.join(name)).map_err(|e| TaskError::File(ModelFileError::missing(name, e)))
 }
 
 impl MarianTokenizer {
     /// Loads `source.spm`, `vocab.json` and (if present) `tokenizer_config.json`.
-    pub fn load(dir: &Path) -> Result<Self, TranslateError> {
+    pub fn load(dir: &Path) -> Result<Self, TaskError> {
         let config: Value = read(dir, "tokenizer_config.json")
             .ok()
             .and_then(|b| serde_json::from_slice(&b).ok())
@@ -46,14 +45,14 @@ impl MarianTokenizer {
         if config.get("separate_vocabs").and_then(Value::as_bool) == Some(true)
             || dir.join("target_vocab.json").exists()
         {
-            return Err(TranslateError::Unsupported(
+            return Err(TaskError::Unsupported(
                 "it has separate source and target vocabularies, which Spaceport does not support yet".into(),
             ));
         }
         let source = SpmModel::parse(&read(dir, "source.spm")?)
-            .map_err(|e| TranslateError::File(ModelFileError::bad("source.spm", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::bad("source.spm", e)))?;
         let vocab: HashMap<String, u32> = serde_json::from_slice(&read(dir, "vocab.json")?)
-            .map_err(|e| TranslateError::File(ModelFileError::bad("vocab.json", e)))?;
+            .map_err(|e| TaskError::File(ModelFileError::bad("vocab.json", e)))?;
         let name = |key: &str, default: &str| {
             config
                 .get(key)
@@ -71,7 +70,7 @@ impl MarianTokenizer {
         );
         let id = |t: &str| {
             vocab.get(t).copied().ok_or_else(|| {
-                TranslateError::File(ModelFileError::bad(
+                TaskError::File(ModelFileError::bad(
                     "vocab.json",
                     format!("it has no {t} token"),
                 ))

@@ -8,6 +8,13 @@ use serde_json::json;
 use standin_hub::{FileSpec, RepoSpec, StandinHub};
 use std::path::Path;
 
+/// One test at a time plays into the shared PulseAudio null sink (its
+/// monitor is the test microphone): hold the guard while recording.
+pub fn sink_turn() -> std::sync::MutexGuard<'static, ()> {
+    static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    SINK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Deterministic pseudo-random bytes (xorshift), so fixtures need no files.
 pub fn noise(len: usize, seed: u64) -> Vec<u8> {
     let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;

@@ -1,7 +1,7 @@
 //! The `spaceport` binary's hub commands against the stand-in Hub: JSON
 //! shapes, messages and exit codes fit for scripts.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Output};
 

@@ -7,18 +7,15 @@
 //! captions the folder chosen. The file dialogs are answered by a stand-in
 //! (`App::chooser`) with the paths a person would pick.
 
-mod support;
+use crate::support;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
 use serde_json::Value;
-use spaceport::app::App;
 use spaceport::app::dialogs::DialogKind;
-use spaceport::settings::Settings;
 use support::ui::{Dropped, answer_dialogs, wait_for, wait_for_file, window_text};
 
 fn root() -> PathBuf {
@@ -44,12 +41,7 @@ fn drop_a_picture_then_a_folder() {
         .unwrap()
         .to_string();
 
-    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", &cache);
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
-        });
+    let mut h = support::ui::local_app(&cache);
     h.get_by_label("Caption").click();
     wait_for(&mut h, "the page", |h| {
         h.query_by_label("Open pictures…").is_some()

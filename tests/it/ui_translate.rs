@@ -3,14 +3,11 @@
 //! gives the reference translation (as you type, after a pause); Swap turns
 //! the pair round and offers the model that pair needs.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
-use spaceport::app::App;
-use spaceport::settings::Settings;
 use support::ui::wait_for;
 
 #[test]
@@ -32,12 +29,7 @@ fn type_text_get_the_translation_then_swap() {
         .to_string();
 
     // No Hub is needed: everything is local.
-    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", tmp.path());
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
-        });
+    let mut h = support::ui::local_app(tmp.path());
     h.get_by_label("Translate").click();
     wait_for(&mut h, "the model", |h| {
         h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
@@ -71,8 +63,8 @@ fn type_text_get_the_translation_then_swap() {
 
 #[test]
 fn a_multi_target_model_gets_its_language_code() {
-    use spaceport::tasks::CancelToken;
     use spaceport::tasks::translate::{TranslateOptions, Translator};
+    use spaceport::work::CancelToken;
     let tmp = tempfile::tempdir().unwrap();
     let fixture = Path::new("tests/fixtures/marian/tiny-en-mul");
     support::install_fixture(tmp.path(), "Helsinki-NLP/opus-mt-en-mul", fixture);
@@ -101,12 +93,7 @@ fn a_multi_target_model_gets_its_language_code() {
             .is_err()
     );
 
-    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", tmp.path());
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
-        });
+    let mut h = support::ui::local_app(tmp.path());
     h.get_by_label("Translate").click();
     // English to German is offered through the model's >>deu<< code.
     wait_for(&mut h, "the model", |h| {

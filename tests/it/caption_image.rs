@@ -181,7 +181,7 @@ fn peak_mb() -> Option<u64> {
 }
 
 #[test]
-fn a_huge_photograph_is_prepared_without_running_out_of_memory() {
+fn alone_a_huge_photograph_is_prepared_without_running_out_of_memory() {
     let tmp = tempfile::tempdir().unwrap();
     let path = tmp.path().join("huge.jpg");
     let (w, h) = (12000u32, 9000u32);

@@ -3,14 +3,14 @@
 //! microphone's 48 kHz in 100 ms chunks, come out as a partial transcript
 //! while each is spoken and as final, timed text at each pause.
 
-mod support;
+use crate::support;
 
 use candle_core::Device;
 use spaceport::audio::decode::decode_file;
-use spaceport::tasks::CancelToken;
 use spaceport::tasks::transcribe::Transcriber;
 use spaceport::tasks::transcribe::decode::TranscribeOptions;
 use spaceport::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent};
+use spaceport::work::CancelToken;
 
 const RATE: u32 = 48000;
 

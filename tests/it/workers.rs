@@ -1,7 +1,7 @@
 //! The worker protocol on its own: commands in, events out, against the
 //! stand-in Hub — stale searches, deleting a model while it downloads.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -12,12 +12,12 @@ use std::path::PathBuf;
 
 use candle_core::{Device, Tensor};
 use serde_json::Value;
-use spaceport::tasks::CancelToken;
 use spaceport::tasks::caption::generate::{
     CaptionOptions, beam_search, generation_config, greedy, prefix,
 };
 use spaceport::tasks::caption::model::Blip;
 use spaceport::tasks::nn::DecoderState;
+use spaceport::work::CancelToken;
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blip/tiny")

@@ -3,7 +3,7 @@
 //! a cancel and a killed process, checksum failures, retries, Hub errors,
 //! hostile names, offline mode and deletion.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 use spaceport::hub::cache;
 use spaceport::hub::{Hub, HubError, SearchQuery, Sort, TaskFilter, Token};
-use spaceport::tasks::CancelToken;
+use spaceport::work::CancelToken;
 use support::standin_hub::{Fault, FileSpec, RepoSpec, StandinHub};
 
 const MARIAN: &str = "Helsinki-NLP/opus-mt-tiny-en-de";

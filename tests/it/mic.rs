@@ -3,20 +3,17 @@
 //! it, and `spaceport transcribe --mic` recording the sink's monitor
 //! through cpal — recorded, then transcribed; and dictated live.
 
-mod support;
+use crate::support;
 
 use std::process::{Command, Stdio};
 use std::time::Duration;
-
-/// One test at a time speaks into the shared sink.
-static SINK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Runs `spaceport transcribe --mic ARGS` while `wav` plays into the
 /// test sink 1.5 s after it starts.
 fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::Output {
     let sink = std::env::var("SPACEPORT_TEST_SINK")
         .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
-    let _turn = SINK.lock().unwrap_or_else(|e| e.into_inner());
+    let _turn = support::sink_turn();
     let model = support::whisper_ct2_dir();
     let child = Command::new(env!("CARGO_BIN_EXE_spaceport"))
         .args(["transcribe", "--mic"])
@@ -38,7 +35,7 @@ fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::O
 }
 
 #[test]
-fn dictation_through_the_microphone() {
+fn alone_dictation_through_the_microphone() {
     let tmp = tempfile::tempdir().unwrap();
     let wav = tmp.path().join("say.wav");
     let said = "Rice is often served in round bowls. The juice of lemons makes fine punch.";
@@ -55,7 +52,7 @@ fn dictation_through_the_microphone() {
 }
 
 #[test]
-fn live_dictation_through_the_microphone() {
+fn alone_live_dictation_through_the_microphone() {
     let tmp = tempfile::tempdir().unwrap();
     let wav = tmp.path().join("live.wav");
     let said =

@@ -67,8 +67,8 @@ fn logits_match_transformers() {
 }
 
 fn check_generation(model: &str) {
-    use spaceport::tasks::CancelToken;
     use spaceport::tasks::translate::generate::{GenerationConfig, beam_search, greedy};
+    use spaceport::work::CancelToken;
     let dir = Path::new("tests/fixtures/marian").join(model);
     let m = Marian::load(&dir, &Device::Cpu).unwrap();
     let cfg = GenerationConfig::load(&dir, &m);
@@ -127,9 +127,9 @@ fn pytorch_zip_weights_load_the_same() {
 
 #[test]
 fn a_padded_batch_gives_the_reference_beams() {
-    use spaceport::tasks::CancelToken;
     use spaceport::tasks::translate::generate::{GenerationConfig, generate};
     use spaceport::tasks::translate::tokenizer::MarianTokenizer;
+    use spaceport::work::CancelToken;
     for model in ["tiny-en-de", "tiny-en-mul"] {
         let dir = Path::new("tests/fixtures/marian").join(model);
         let m = Marian::load(&dir, &Device::Cpu).unwrap();

@@ -3,7 +3,7 @@
 //! details, download, see it in the Library, delete it; cancel and resume;
 //! offline mode.
 
-mod support;
+use crate::support;
 
 use egui_kittest::Harness;
 use egui_kittest::kittest::Queryable;
@@ -15,12 +15,7 @@ use support::ui::wait_for;
 const MARIAN: &str = "Helsinki-NLP/opus-mt-tiny-en-de";
 
 fn harness(s: &StandinHub, cache: &std::path::Path, settings: Settings) -> Harness<'static, App> {
-    let cfg = support::config(s, cache);
-    Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, cfg, settings).expect("workers start")
-        })
+    support::ui::app_harness(support::config(s, cache), settings)
 }
 
 #[test]

@@ -3,16 +3,16 @@
 //! command) transcribes espeak-ng speech of Harvard sentences. WAV, FLAC
 //! and MP3 copies are made with `sox`, which the test command installs.
 
-mod support;
+use crate::support;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use candle_core::Device;
 use spaceport::audio::decode::decode_file;
-use spaceport::tasks::CancelToken;
 use spaceport::tasks::transcribe::Transcriber;
 use spaceport::tasks::transcribe::decode::TranscribeOptions;
+use spaceport::work::CancelToken;
 
 /// The first eight Harvard sentences (lists 1 and 2), about 30 s spoken.
 const HARVARD: [&str; 8] = [

@@ -6,15 +6,12 @@
 //! to the Translate panel; and dictation through a real sound server shows
 //! partial words while speaking and final segments at each pause.
 
-mod support;
+use crate::support;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
-use spaceport::app::App;
-use spaceport::settings::Settings;
 use support::ui::{Dropped, answer_dialogs, wait_for, wait_for_file, window_text};
 
 #[test]
@@ -26,12 +23,7 @@ fn drop_a_recording_see_segments_save_subtitles() {
     let wav = tmp.path().join("dictation.wav");
     support::speak("Rice is often served in round bowls.", &wav);
 
-    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", &cache);
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
-        });
+    let mut h = support::ui::local_app(&cache);
     h.get_by_label("Transcribe").click();
     wait_for(&mut h, "the page", |h| {
         h.query_by_label("Audio file").is_some()
@@ -110,7 +102,8 @@ fn drop_a_recording_see_segments_save_subtitles() {
 }
 
 #[test]
-fn dictate_through_the_microphone_and_see_words_while_speaking() {
+fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
+    let _turn = support::sink_turn();
     let sink = std::env::var("SPACEPORT_TEST_SINK")
         .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
     let tmp = tempfile::tempdir().unwrap();
@@ -126,12 +119,7 @@ fn dictate_through_the_microphone_and_see_words_while_speaking() {
         "Four hours of steady work faced us.",
     ];
     support::speak_with_pauses(&sentences, 1500, &wav);
-    let cfg = spaceport::hub::HubConfig::local("http://127.0.0.1:9", &cache);
-    let mut h = Harness::builder()
-        .with_size(egui::Vec2::new(1280.0, 900.0))
-        .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, cfg, Settings::default()).unwrap()
-        });
+    let mut h = support::ui::local_app(&cache);
     h.get_by_label("Transcribe").click();
     // The page has read the model's languages (tiny.en: English only).
     wait_for(&mut h, "the page", |h| {

@@ -6,13 +6,13 @@
 //! The test command installs `huggingface_hub` in a virtual environment
 //! and points `SPACEPORT_PYTHON` at its interpreter.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::process::Command;
 
 use spaceport::hub::{Hub, cache};
-use spaceport::tasks::CancelToken;
+use spaceport::work::CancelToken;
 
 /// `SPACEPORT_PYTHON`, else the venv `scripts/test.sh` makes, else `python3`.
 fn python() -> String {
@@ -110,4 +110,108 @@ print(snapshot_download("{repo}"))
         .download_model(repo, "main", &CancelToken::new(), &mut |_| {})
         .unwrap();
     assert_eq!(again.bytes_fetched, 0);
+}
+
+/// Starts `spaceport download REPO` against the stand-in Hub.
+fn spaceport_download(endpoint: &str, cache_dir: &Path, repo: &str) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(["download", repo])
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HUB_CACHE", cache_dir)
+        .env("HF_HOME", cache_dir.join("home"))
+        .env_remove("HF_HUB_OFFLINE")
+        .env_remove("HF_TOKEN")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A repo whose weights the stand-in sends slowly, so two downloads of
+/// it overlap.
+fn slow_hub(repo: &str, weights: usize) -> support::standin_hub::StandinHub {
+    let s = support::start_hub();
+    s.set_repos(vec![support::marian_repo(repo, weights)]);
+    s.inject(
+        repo,
+        "model.safetensors",
+        support::standin_hub::Fault::Slow(400_000),
+    );
+    s
+}
+
+fn succeeded(out: std::process::Output, who: &str) {
+    assert!(
+        out.status.success(),
+        "{who}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn two_spaceport_downloads_of_one_model_wait_for_each_other() {
+    let repo = "Helsinki-NLP/opus-mt-twice-en-de";
+    let weights = 600_000;
+    let s = slow_hub(repo, weights);
+    let tmp = tempfile::tempdir().unwrap();
+    let a = spaceport_download(&s.url, tmp.path(), repo);
+    std::thread::sleep(std::time::Duration::from_millis(200));
+    let b = spaceport_download(&s.url, tmp.path(), repo);
+    succeeded(a.wait_with_output().unwrap(), "first download");
+    succeeded(b.wait_with_output().unwrap(), "second download");
+    // The second found the blob the first wrote: it was sent once.
+    let served = s.served(repo, "model.safetensors");
+    assert!(
+        served <= weights as u64 + weights as u64 / 10,
+        "served {served} bytes of a {weights}-byte file"
+    );
+    let lock_dir = tmp
+        .path()
+        .join(".locks/models--Helsinki-NLP--opus-mt-twice-en-de");
+    assert!(lock_dir.is_dir(), "huggingface_hub's lock folder is used");
+    let snap = Hub::new(support::config(&s, tmp.path()))
+        .download_model(repo, "main", &CancelToken::new(), &mut |_| {})
+        .unwrap();
+    let data = std::fs::read(snap.path.join("model.safetensors")).unwrap();
+    assert_eq!(data, support::noise(weights, 3));
+}
+
+#[test]
+fn spaceport_and_python_download_one_model_side_by_side() {
+    let repo = "Helsinki-NLP/opus-mt-shared-en-de";
+    let weights = 600_000;
+    let s = slow_hub(repo, weights);
+    let tmp = tempfile::tempdir().unwrap();
+    let script = format!(
+        r#"
+from huggingface_hub import hf_hub_download
+print(hf_hub_download("{repo}", "model.safetensors"))
+"#
+    );
+    let (url, cache) = (s.url.clone(), tmp.path().to_path_buf());
+    let python = std::thread::spawn(move || run_python(&script, &url, &cache));
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let ours = spaceport_download(&s.url, tmp.path(), repo);
+    succeeded(ours.wait_with_output().unwrap(), "spaceport download");
+    let path = python.join().expect("python downloads too");
+    let data = std::fs::read(path.trim()).unwrap();
+    assert_eq!(data, support::noise(weights, 3), "the blob is whole");
+    let served = s.served(repo, "model.safetensors");
+    assert!(
+        served <= weights as u64 + weights as u64 / 10,
+        "served {served} bytes of a {weights}-byte file: one waited for the other"
+    );
+    // Both see the same blob, and nothing unfinished is left.
+    let blobs = tmp
+        .path()
+        .join("models--Helsinki-NLP--opus-mt-shared-en-de/blobs");
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(
+        !names.iter().any(|n| n.ends_with(".incomplete")),
+        "{names:?}"
+    );
 }

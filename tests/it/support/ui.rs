@@ -9,7 +9,26 @@ use egui_kittest::Harness;
 use egui_kittest::kittest::{NodeT, Queryable};
 use spaceport::app::App;
 use spaceport::app::dialogs::DialogRequest;
+use spaceport::settings::Settings;
 use spaceport::workers::Dialog;
+
+/// The real `App` in a 1280×900 window, its workers on `config` (a
+/// stand-in Hub, or a dead address where everything is local).
+pub fn app_harness(config: spaceport::hub::HubConfig, settings: Settings) -> Harness<'static, App> {
+    Harness::builder()
+        .with_size(egui::Vec2::new(1280.0, 900.0))
+        .build_eframe(move |cc| {
+            App::with_settings(&cc.egui_ctx, config, settings).expect("workers start")
+        })
+}
+
+/// The app with everything local: no Hub is reached.
+pub fn local_app(cache: &Path) -> Harness<'static, App> {
+    app_harness(
+        spaceport::hub::HubConfig::local("http://127.0.0.1:9", cache),
+        Settings::default(),
+    )
+}
 
 /// Every label and value in the window, in tree order.
 pub fn window_text(h: &Harness<'_, App>) -> Vec<String> {

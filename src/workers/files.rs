@@ -1,0 +1,107 @@
+//! File jobs: awaiting a file dialog that the UI thread opened
+//! (`spaceport-dialog`), writing exports (`spaceport-save`), listing the
+//! microphones (`spaceport-devices`) and reading which languages a
+//! Whisper model folder knows (`spaceport-model-info`) — none of which may
+//! block a frame.
+
+use std::path::{Path, PathBuf};
+
+use super::{Event, Sink, job};
+use crate::tasks::transcribe::decode::Transcript;
+use crate::tasks::transcribe::formats::{Format, render};
+
+/// A file dialog, opened on the UI thread (where macOS wants it) and
+/// awaited on a worker so the window keeps drawing.
+pub struct Dialog(pub std::pin::Pin<Box<dyn std::future::Future<Output = Vec<PathBuf>> + Send>>);
+
+impl std::fmt::Debug for Dialog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dialog")
+    }
+}
+
+/// What a file dialog was for.
+#[derive(Clone, Debug)]
+pub enum DialogPurpose {
+    /// Audio files to transcribe.
+    OpenAudio,
+    /// Where to save a transcript; the format follows the extension
+    /// chosen (`.txt` when there is none).
+    SaveTranscript(Box<Transcript>),
+    /// Pictures to caption.
+    OpenPictures,
+    /// A folder of pictures to caption.
+    OpenFolder,
+    /// Where to save a batch's captions, (image, caption) pairs: CSV, or
+    /// JSON when the name ends in `.json`.
+    SaveCaptions(Vec<(String, String)>),
+}
+
+/// Waits for `dialog`; a save dialog's file is written here, an open
+/// dialog's choice goes back to the page.
+pub(crate) fn await_dialog(purpose: DialogPurpose, dialog: Dialog, sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-dialog", sink, move || {
+        let paths = pollster::block_on(dialog.0);
+        match (purpose, paths.first()) {
+            (DialogPurpose::SaveTranscript(t), Some(path)) => {
+                let format = path
+                    .extension()
+                    .and_then(|e| Format::parse(&e.to_string_lossy()))
+                    .unwrap_or(Format::Txt);
+                let path = if path.extension().is_none() {
+                    path.with_extension("txt")
+                } else {
+                    path.clone()
+                };
+                write(&sink2, &path, render(&t, format));
+            }
+            (DialogPurpose::SaveCaptions(rows), Some(path)) => {
+                let text = if path.extension().is_some_and(|e| e == "json") {
+                    crate::tasks::caption::to_json(&rows)
+                } else {
+                    crate::tasks::caption::to_csv(&rows)
+                };
+                write(&sink2, path, text);
+            }
+            // A save dialog that was cancelled: nothing to do.
+            (DialogPurpose::SaveTranscript(_) | DialogPurpose::SaveCaptions(_), None) => {}
+            (purpose, _) => {
+                sink2.send(Event::FilesChosen { purpose, paths });
+            }
+        }
+    });
+}
+
+/// Writes an export on a worker.
+pub(crate) fn save_text(path: PathBuf, text: String, sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-save", sink, move || write(&sink2, &path, text));
+}
+
+fn write(sink: &Sink, path: &Path, text: String) {
+    sink.send(match std::fs::write(path, text) {
+        Ok(()) => Event::Saved {
+            path: path.to_path_buf(),
+        },
+        Err(e) => Event::SaveFailed {
+            error: crate::hub::HubError::io("write", path, e).to_string(),
+            path: path.to_path_buf(),
+        },
+    });
+}
+
+pub(crate) fn list_input_devices(sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-devices", sink, move || {
+        sink2.send(Event::InputDevices(crate::audio::capture::input_devices()));
+    });
+}
+
+pub(crate) fn model_languages(dir: PathBuf, sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-model-info", sink, move || {
+        let languages = crate::tasks::transcribe::model_languages(&dir);
+        sink2.send(Event::ModelLanguages { dir, languages });
+    });
+}

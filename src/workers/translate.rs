@@ -1,0 +1,105 @@
+//! Translation jobs: the `spaceport-translate` thread keeps the loaded
+//! Marian models (up to two, so a pivot pair through English stays
+//! loaded) and serves the newest job; typing replaces the running one.
+
+use std::path::PathBuf;
+use std::sync::mpsc::Receiver;
+
+use super::{Event, ModelThread, Sink, newest_job};
+use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::translate::{TranslateOptions, Translator};
+use crate::work::CancelToken;
+
+/// One translation request: the text through each step in turn (two
+/// steps when pivoting through English).
+#[derive(Clone, Debug)]
+pub struct TranslateJob {
+    pub generation: u64,
+    pub steps: Vec<TranslateStep>,
+    pub text: String,
+    pub device: DeviceChoice,
+}
+
+/// One model folder and how to use it.
+#[derive(Clone, Debug)]
+pub struct TranslateStep {
+    pub model: PathBuf,
+    pub options: TranslateOptions,
+}
+
+/// Queues a translation on the model thread (started on first use).
+pub(crate) fn submit(thread: &mut ModelThread<TranslateJob>, job: TranslateJob, sink: &Sink) {
+    let (generation, sink2) = (job.generation, sink.clone());
+    if !thread.submit(job, move |rx| translate_loop(rx, sink2)) {
+        sink.send(Event::TranslationFailed {
+            generation,
+            error: "Spaceport could not start translating; try again.".into(),
+        });
+    }
+}
+
+/// The translation thread: keeps the loaded models (one per folder, so a
+/// pivot pair stays loaded) and serves jobs, always the newest first.
+fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
+    let mut loaded: Vec<(PathBuf, DeviceChoice, Translator)> = Vec::new();
+    while let Some((job, cancel)) = newest_job(&rx) {
+        let selected = device::select(job.device);
+        let mut text = job.text.clone();
+        let mut result = Ok(());
+        for (i, step) in job.steps.iter().enumerate() {
+            let dir = &step.model;
+            if !loaded.iter().any(|(d, c, _)| d == dir && *c == job.device) {
+                sink.send(Event::TranslationLoading {
+                    generation: job.generation,
+                    model: dir.clone(),
+                });
+                match Translator::load(dir, &selected.device) {
+                    Ok(t) => {
+                        loaded.retain(|(_, c, _)| *c == job.device);
+                        if loaded.len() >= 2 {
+                            loaded.remove(0);
+                        }
+                        loaded.push((dir.clone(), job.device, t));
+                    }
+                    Err(e) => {
+                        result = Err(e.to_string());
+                        break;
+                    }
+                }
+            }
+            let Some((_, _, t)) = loaded.iter().find(|(d, c, _)| d == dir && *c == job.device)
+            else {
+                break;
+            };
+            let last = i + 1 == job.steps.len();
+            let mut partial = |p: &str| {
+                if last {
+                    sink.send(Event::TranslationPartial {
+                        generation: job.generation,
+                        text: p.to_string(),
+                    });
+                }
+            };
+            match t.translate(&text, &step.options, &cancel, &mut partial) {
+                Ok(out) => text = out.text,
+                Err(e) => {
+                    result = Err(e.to_string());
+                    break;
+                }
+            }
+        }
+        sink.send(match result {
+            Ok(()) => Event::TranslationDone {
+                generation: job.generation,
+                text,
+                device: selected.describe(),
+            },
+            // A cancelled job was replaced or stopped on purpose.
+            Err(_) if cancel.is_cancelled() => continue,
+            Err(error) => Event::TranslationFailed {
+                generation: job.generation,
+                error,
+            },
+        });
+    }
+}
