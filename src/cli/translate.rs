@@ -9,14 +9,22 @@ use super::{CliError, ProgressBar, outln};
 use crate::catalog::Panel;
 use crate::hub::Hub;
 use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::translate::route::{self, Route};
 use crate::tasks::translate::{TranslateOptions, Translator};
 
 #[derive(Args, Debug)]
 pub struct TranslateArgs {
-    /// A Hub model id (from the cache, downloaded if needed) or a local folder.
+    /// A Hub model id (from the cache, downloaded if needed) or a local
+    /// folder. Without it, --from and --to choose the model as the window
+    /// does (through English when no direct model is downloaded).
     #[arg(long)]
-    pub model: String,
-    /// Target language, for models that translate into several (e.g. fra).
+    pub model: Option<String>,
+    /// Source language (e.g. de), to choose the model by languages.
+    #[arg(long)]
+    pub from: Option<String>,
+    /// Target language: with --model, the target code of a model that
+    /// translates into several (e.g. fra; or start the text with >>fra<<);
+    /// with --from, the language to translate into (e.g. fr).
     #[arg(long)]
     pub to: Option<String>,
     /// Beam width (1 = greedy); default: the model's generation config.
@@ -59,21 +67,77 @@ pub fn model_dir(hub: &Hub, model: &str, panel: Panel) -> Result<PathBuf, CliErr
     Ok(snap?.path)
 }
 
+/// The models to run in turn, each with its options: the one named by
+/// `--model`, or the route from `--from` to `--to` (downloading the direct
+/// model when neither it nor a pivot pair is in the cache).
+fn steps(hub: &Hub, args: &TranslateArgs) -> Result<Vec<(PathBuf, TranslateOptions)>, CliError> {
+    let options = |target: Option<String>| TranslateOptions {
+        num_beams: args.beam,
+        max_new_tokens: args.max_tokens,
+        target,
+    };
+    if let Some(model) = &args.model {
+        let dir = model_dir(hub, model, Panel::Translate)?;
+        return Ok(vec![(dir, options(args.to.clone()))]);
+    }
+    let (Some(from), Some(to)) = (&args.from, &args.to) else {
+        return Err(CliError::Input(
+            "Choose the model with --model, or the languages with --from and --to.".into(),
+        ));
+    };
+    let scan = || -> Result<Vec<route::InstalledModel>, CliError> {
+        Ok(route::installed(&crate::hub::cache::scan(
+            &hub.config.cache_dir,
+        )?))
+    };
+    let mut chosen = route::route(&scan()?, from, to);
+    if let Route::Get { repo, .. } = &chosen {
+        model_dir(hub, repo, Panel::Translate)?;
+        chosen = route::route(&scan()?, from, to);
+    }
+    match chosen.steps() {
+        Some(steps) => {
+            if let Route::Pivot(a, b) = &chosen {
+                eprintln!(
+                    "note: no direct model; through English with {} and {}",
+                    a.repo, b.repo
+                );
+            }
+            Ok(steps
+                .into_iter()
+                .map(|p| (p.dir.clone(), options(p.code.clone())))
+                .collect())
+        }
+        None => Err(CliError::Missing(format!(
+            "No downloaded model translates from {from} to {to}, directly or through English."
+        ))),
+    }
+}
+
 pub fn run(hub: &Hub, choice: DeviceChoice, args: TranslateArgs) -> Result<(), CliError> {
-    let dir = model_dir(hub, &args.model, Panel::Translate)?;
+    let steps = steps(hub, &args)?;
     let selected = device::select(choice);
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
     }
-    let translator = Translator::load(&dir, &selected.device)?;
-    let opts = TranslateOptions {
-        num_beams: args.beam,
-        max_new_tokens: args.max_tokens,
-        target: args.to.clone(),
-    };
+    let translators = steps
+        .iter()
+        .map(|(dir, _)| Translator::load(dir, &selected.device))
+        .collect::<Result<Vec<_>, _>>()?;
     let cancel = crate::work::cancel_on_interrupt();
     let emit = |text: &str| -> Result<(), CliError> {
-        let t = translator.translate(text, &opts, &cancel, &mut |_| {})?;
+        // Each step translates the one before's text (a pivot: into
+        // English, then out of it).
+        let mut input = text.to_string();
+        let mut last = None;
+        for (t, (_, opts)) in translators.iter().zip(&steps) {
+            let out = t.translate(&input, opts, &cancel, &mut |_| {})?;
+            input = out.text.clone();
+            last = Some(out);
+        }
+        let Some(t) = last else {
+            return Ok(());
+        };
         if args.json {
             let v = serde_json::json!({
                 "source": text,

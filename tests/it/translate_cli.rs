@@ -143,3 +143,38 @@ fn a_multi_target_model_needs_a_known_target() {
     );
     assert_eq!(out.status.code(), Some(5), "offline and not cached");
 }
+
+/// A text that starts with the model's own `>>xx<<` code — how
+/// transformers users drive a multi-target model — needs no `--to`, and
+/// translates as `--to xx` does; an unknown code names the known ones.
+#[test]
+fn a_leading_language_code_chooses_the_target() {
+    let model = "tests/fixtures/marian/tiny-en-mul";
+    let run = |args: &[&str]| {
+        let mut all = vec!["translate", "--model", model, "--json"];
+        all.extend(args);
+        let out = spaceport(&all, None);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()
+    };
+    for code in ["fra", "deu", "spa"] {
+        let coded = run(&[&format!(">>{code}<< The house is small.")]);
+        let chosen = run(&["--to", code, "The house is small."]);
+        assert_eq!(coded["token_ids"], chosen["token_ids"], "{code}");
+        assert_eq!(coded["text"], chosen["text"], "{code}");
+    }
+    // Without the code (and without --to) the model asks for a target.
+    let out = spaceport(&["translate", "--model", model, "Hello."], None);
+    assert_eq!(out.status.code(), Some(2));
+    let out = spaceport(&["translate", "--model", model, ">>xx<< Hello."], None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("\"xx\"") && err.contains("deu, fra, spa"),
+        "{err}"
+    );
+}

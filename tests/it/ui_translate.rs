@@ -110,3 +110,87 @@ fn a_multi_target_model_gets_its_language_code() {
             == Some(expected.as_str())
     });
 }
+
+/// German to French with no direct model: the window and
+/// `spaceport translate --from de --to fr` both go through English (a
+/// de→en model, then the multi-target en→mul model's >>fra<<), and give
+/// the same text as the two models run in turn.
+#[test]
+fn the_window_and_the_cli_pivot_through_english_alike() {
+    use spaceport::tasks::translate::{TranslateOptions, Translator};
+    use spaceport::work::CancelToken;
+    let tmp = tempfile::tempdir().unwrap();
+    // The tiny random weights stand in for the real pair's; the names
+    // decide the route.
+    support::install_fixture(
+        tmp.path(),
+        "Helsinki-NLP/opus-mt-de-en",
+        Path::new("tests/fixtures/marian/tiny-en-de"),
+    );
+    support::install_fixture(
+        tmp.path(),
+        "Helsinki-NLP/opus-mt-en-mul",
+        Path::new("tests/fixtures/marian/tiny-en-mul"),
+    );
+    let text = "Ein kurzer Satz.";
+    let cpu = candle_core::Device::Cpu;
+    let first = Translator::load(Path::new("tests/fixtures/marian/tiny-en-de"), &cpu).unwrap();
+    let second = Translator::load(Path::new("tests/fixtures/marian/tiny-en-mul"), &cpu).unwrap();
+    let cancel = CancelToken::new();
+    let english = first
+        .translate(text, &TranslateOptions::default(), &cancel, &mut |_| {})
+        .unwrap()
+        .text;
+    let to_french = TranslateOptions {
+        target: Some("fra".into()),
+        ..Default::default()
+    };
+    let expected = second
+        .translate(&english, &to_french, &cancel, &mut |_| {})
+        .unwrap()
+        .text;
+
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(["translate", "--from", "de", "--to", "fr", text])
+        .env("HF_HUB_CACHE", tmp.path())
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("through English"), "{err}");
+    let cli = String::from_utf8_lossy(&out.stdout).trim_end().to_string();
+    assert_eq!(cli, expected);
+
+    let mut h = support::ui::local_app(tmp.path());
+    h.get_by_label("Translate").click();
+    // English → German by default (the en→mul model's >>deu<<); Swap,
+    // then pick French as the target.
+    wait_for(&mut h, "the models", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-mul")
+            .is_some()
+    });
+    h.get_by_label("Swap").click();
+    h.step();
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "To")
+        .click();
+    wait_for(&mut h, "the target languages", |h| {
+        h.query_by_label("French").is_some()
+    });
+    h.get_by_label("French").click();
+    wait_for(&mut h, "the pivot", |h| {
+        h.query_by_label(
+            "No direct model: through English with Helsinki-NLP/opus-mt-de-en and Helsinki-NLP/opus-mt-en-mul",
+        )
+        .is_some()
+    });
+    h.get_by_label("Text to translate").focus();
+    h.step();
+    h.get_by_label("Text to translate").type_text(text);
+    wait_for(&mut h, "the translation", |h| {
+        h.query_by_label("Translation")
+            .and_then(|n| n.value())
+            .as_deref()
+            == Some(cli.as_str())
+    });
+}

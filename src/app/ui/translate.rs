@@ -4,12 +4,11 @@
 //! cancelled. Without a direct model it pivots through English when both
 //! halves are downloaded, or offers the model to download.
 
-use std::path::PathBuf;
-
 use crate::app::{App, DownloadState, TranslateStatus};
-use crate::catalog::{Panel, catalog, language_name, marian_pair, short_code};
+use crate::catalog::language_name;
 use crate::format::format_bytes;
 use crate::tasks::translate::TranslateOptions;
+use crate::tasks::translate::route::{self, InstalledModel, Pair, Route};
 use crate::workers::{Command, TranslateJob, TranslateStep};
 
 use super::progress_ui;
@@ -17,133 +16,14 @@ use super::progress_ui;
 /// How long typing must pause before a translation starts.
 const PAUSE_SECS: f64 = 0.4;
 
-/// A downloaded model for one language pair (a multi-target model gives
-/// one per target code it accepts).
-#[derive(Clone)]
-struct Pair {
-    src: String,
-    tgt: String,
-    repo: String,
-    dir: PathBuf,
-    /// The `>>code<<` to put before the text, for multi-target models.
-    code: Option<String>,
-}
-
-/// What the chosen pair will run on.
-enum Route {
-    Direct(Pair),
-    Pivot(Pair, Pair),
-    /// A model to get first; `size_mb` when the catalog knows it.
-    Get {
-        repo: String,
-        size_mb: Option<u64>,
-    },
-}
-
 fn words(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
 impl App {
-    /// Downloaded translation models with their language pairs.
-    fn translation_models(&self) -> Vec<Pair> {
-        let mut out = Vec::new();
-        for m in self
-            .cached()
-            .iter()
-            .filter(|m| m.verdict.panel() == Some(Panel::Translate))
-        {
-            let (Some((src, tgt)), Some(rev)) = (marian_pair(&m.repo), m.main_revision()) else {
-                continue;
-            };
-            let pair = |tgt: String, code: Option<String>| Pair {
-                src: src.clone(),
-                tgt,
-                repo: m.repo.clone(),
-                dir: rev.path.clone(),
-                code,
-            };
-            if m.language_codes.is_empty() {
-                out.push(pair(tgt, None));
-            } else {
-                out.extend(
-                    m.language_codes
-                        .iter()
-                        .map(|c| pair(short_code(c).to_string(), Some(c.clone()))),
-                );
-            }
-        }
-        out
-    }
-
-    fn route(&self, from: &str, to: &str) -> Route {
-        let have = self.translation_models();
-        let find = |a: &str, b: &str| {
-            have.iter()
-                .find(|p| p.src == a && p.tgt == b)
-                .or_else(|| {
-                    (b == "en")
-                        .then(|| have.iter().find(|p| p.src == "mul" && p.tgt == "en"))
-                        .flatten()
-                })
-                .cloned()
-        };
-        if let Some(p) = find(from, to) {
-            return Route::Direct(p);
-        }
-        if from != "en"
-            && to != "en"
-            && let (Some(first), Some(second)) = (find(from, "en"), find("en", to))
-        {
-            return Route::Pivot(first, second);
-        }
-        let listed = catalog().for_panel(Panel::Translate).find(|m| {
-            m.languages.first().map(String::as_str) == Some(from)
-                && m.languages.get(1).map(String::as_str) == Some(to)
-        });
-        match listed {
-            Some(m) => Route::Get {
-                repo: m.repo.clone(),
-                size_mb: Some(m.size_mb),
-            },
-            None => Route::Get {
-                repo: format!("Helsinki-NLP/opus-mt-{from}-{to}"),
-                size_mb: None,
-            },
-        }
-    }
-
-    /// Languages to offer: from downloaded models and the catalog.
-    fn languages(&self) -> (Vec<String>, Vec<String>) {
-        let mut from: Vec<String> = Vec::new();
-        let mut to: Vec<String> = Vec::new();
-        let pairs = self
-            .translation_models()
-            .into_iter()
-            .map(|p| (p.src, p.tgt))
-            .chain(
-                catalog()
-                    .for_panel(Panel::Translate)
-                    .filter_map(|m| marian_pair(&m.repo)),
-            );
-        for (s, t) in pairs {
-            if s != "mul" && !from.contains(&s) {
-                from.push(s.clone());
-            }
-            if !to.contains(&t) {
-                to.push(t);
-            }
-        }
-        for l in ["en", "de", "fr", "es"] {
-            for v in [&mut from, &mut to] {
-                if !v.iter().any(|x| x == l) {
-                    v.push(l.to_string());
-                }
-            }
-        }
-        from.sort_by_key(|c| language_name(c));
-        to.sort_by_key(|c| language_name(c));
-        (from, to)
+    /// The downloaded translation models.
+    fn installed_translators(&self) -> Vec<InstalledModel> {
+        route::installed(self.cached())
     }
 
     fn send_translation(&mut self, route: Vec<Pair>) {
@@ -175,18 +55,22 @@ impl App {
 
     pub(super) fn translate_page_ui(&mut self, ui: &mut egui::Ui) {
         ui.heading("Translate");
-        let (froms, tos) = self.languages();
+        let installed = self.installed_translators();
+        let (froms, tos) = route::languages(&installed);
         let before = (self.translate.from.clone(), self.translate.to.clone());
         let mut swap = false;
         ui.horizontal(|ui| {
-            ui.label("From");
+            // Labelled for screen readers (and the UI tests).
+            let label = ui.label("From");
             egui::ComboBox::from_id_salt("translate-from")
                 .selected_text(language_name(&self.translate.from))
                 .show_ui(ui, |ui| {
                     for l in &froms {
                         ui.selectable_value(&mut self.translate.from, l.clone(), language_name(l));
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             if ui
                 .button("Swap")
                 .on_hover_text("Swap the languages and the texts")
@@ -194,14 +78,16 @@ impl App {
             {
                 swap = true;
             }
-            ui.label("To");
+            let label = ui.label("To");
             egui::ComboBox::from_id_salt("translate-to")
                 .selected_text(language_name(&self.translate.to))
                 .show_ui(ui, |ui| {
                     for l in &tos {
                         ui.selectable_value(&mut self.translate.to, l.clone(), language_name(l));
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
         });
         if swap {
             let t = &mut self.translate;
@@ -214,8 +100,8 @@ impl App {
         if before != (self.translate.from.clone(), self.translate.to.clone()) {
             self.translate.changed_at = Some(now);
         }
-        let route = self.route(&self.translate.from, &self.translate.to);
-        let models = match &route {
+        let chosen = route::route(&installed, &self.translate.from, &self.translate.to);
+        let models = match &chosen {
             Route::Direct(p) => {
                 ui.small(format!("Model: {}", p.repo));
                 Some(vec![p.clone()])

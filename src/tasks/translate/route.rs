@@ -7,6 +7,7 @@
 use std::path::PathBuf;
 
 use crate::catalog::{Panel, catalog, language_name, marian_pair, short_code};
+use crate::hub::cache::CachedModel;
 
 /// A downloaded translation model: its repo, folder, and the target codes
 /// of a multi-target model (empty for one target).
@@ -51,6 +52,21 @@ impl Route {
             Route::Get { .. } => None,
         }
     }
+}
+
+/// The translation models in a cache scan, at their main revision.
+pub fn installed(cached: &[CachedModel]) -> Vec<InstalledModel> {
+    cached
+        .iter()
+        .filter(|m| m.verdict.panel() == Some(Panel::Translate))
+        .filter_map(|m| {
+            Some(InstalledModel {
+                repo: m.repo.clone(),
+                dir: m.main_revision()?.path.clone(),
+                language_codes: m.language_codes.clone(),
+            })
+        })
+        .collect()
 }
 
 /// Every language pair the downloaded models offer.
