@@ -12,7 +12,7 @@ pub mod caption;
 pub mod transcribe;
 pub mod translate;
 
-use crate::format::{count_models, format_bytes, format_duration};
+use crate::format::{count_models, format_bytes};
 use crate::hub::cache;
 use crate::hub::{DownloadProgress, Hub, HubConfig, HubError, SearchQuery, Sort, TaskFilter};
 use crate::tasks::device::DeviceChoice;
@@ -227,58 +227,69 @@ impl From<crate::audio::capture::CaptureError> for CliError {
     }
 }
 
-/// A download progress bar on stderr (a line per file when it is not a
-/// terminal).
+/// A download's progress on stderr (indicatif): on a terminal, one bar
+/// for the whole model (bytes, rate, time left) and one for the file being
+/// fetched; elsewhere (a log, a pipe) a plain line per file.
 pub struct ProgressBar {
-    tty: bool,
+    bars: Option<(indicatif::ProgressBar, indicatif::ProgressBar)>,
     last_file: String,
-    drew: bool,
 }
 
 impl ProgressBar {
     pub fn new() -> Self {
+        let bars = std::io::stderr().is_terminal().then(|| {
+            let multi = indicatif::MultiProgress::new();
+            let style = |template: &str| {
+                indicatif::ProgressStyle::with_template(template)
+                    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                    .progress_chars("=> ")
+            };
+            let model = multi.add(indicatif::ProgressBar::new(0));
+            model.set_style(style(
+                "{prefix} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} ETA {eta}",
+            ));
+            let file = multi.add(indicatif::ProgressBar::new(0));
+            file.set_style(style("  {msg} [{bar:30}] {bytes}/{total_bytes}"));
+            (model, file)
+        });
         Self {
-            tty: std::io::stderr().is_terminal(),
+            bars,
             last_file: String::new(),
-            drew: false,
         }
     }
 
     pub fn show(&mut self, p: &DownloadProgress) {
-        let mut err = std::io::stderr();
-        if self.tty {
-            let pct = if p.total > 0 {
-                p.bytes as f64 / p.total as f64
-            } else {
-                0.0
-            };
-            let filled = ((pct * 30.0) as usize).min(30);
-            let _ = write!(
-                err,
-                "\r[{}{}] {:>5.1}% {:>9}/{:<9} {:>9}/s ETA {:<8} {}/{} {}\x1b[K",
-                "#".repeat(filled),
-                " ".repeat(30 - filled),
-                pct * 100.0,
-                format_bytes(p.bytes),
-                format_bytes(p.total),
-                format_bytes(p.rate_bps as u64),
-                p.eta_secs
-                    .map(format_duration)
-                    .unwrap_or_else(|| "-".into()),
-                (p.files_done + 1).min(p.files_total),
-                p.files_total,
-                p.file
-            );
-            self.drew = true;
-        } else if p.file != self.last_file {
+        let new_file = p.file != self.last_file;
+        if new_file {
             self.last_file = p.file.clone();
-            let _ = writeln!(err, "fetching {} ({})", p.file, format_bytes(p.file_total));
+        }
+        match &self.bars {
+            Some((model, file)) => {
+                model.set_length(p.total);
+                model.set_position(p.bytes.min(p.total));
+                model.set_prefix(format!(
+                    "file {}/{}",
+                    (p.files_done + 1).min(p.files_total),
+                    p.files_total
+                ));
+                if new_file {
+                    file.reset();
+                    file.set_message(p.file.clone());
+                }
+                file.set_length(p.file_total);
+                file.set_position(p.file_bytes.min(p.file_total));
+            }
+            None if new_file => {
+                eprintln!("fetching {} ({})", p.file, format_bytes(p.file_total));
+            }
+            None => {}
         }
     }
 
     pub fn finish(&mut self) {
-        if self.drew {
-            eprintln!();
+        if let Some((model, file)) = &self.bars {
+            file.finish_and_clear();
+            model.finish();
         }
     }
 }

@@ -38,7 +38,7 @@ impl App {
                 }
             },
         }
-        ui.label("The interactive demo arrives in a coming version; models downloaded now are used by it.");
+        ui.label("Download a model below to start; it is kept in the Hugging Face cache and works offline.");
         ui.add_space(8.0);
         ui.strong("Models for this panel");
         let entries: Vec<_> = catalog().for_panel(panel).cloned().collect();

@@ -119,12 +119,21 @@ impl Captioner {
 
 /// Captions of a batch as CSV (`image,caption`; quoted as RFC 4180).
 pub fn to_csv(rows: &[(String, String)]) -> String {
-    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-    let mut out = String::from("image,caption\n");
-    for (image, text) in rows {
-        out.push_str(&format!("{},{}\n", quote(image), quote(text)));
-    }
-    out
+    // The csv crate quotes as RFC 4180 and spreadsheets expect: fields
+    // with commas, quotes or line breaks quoted, quotes doubled.
+    let mut w = csv::Writer::from_writer(Vec::new());
+    let mut write = || -> csv::Result<Vec<u8>> {
+        w.write_record(["image", "caption"])?;
+        for (image, text) in rows {
+            w.write_record([image, text])?;
+        }
+        w.flush()?;
+        Ok(w.get_ref().clone())
+    };
+    // Writing to memory fails only on a bug; say so in the file.
+    write()
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|e| format!("could not write CSV: {e}\n"))
 }
 
 /// Captions of a batch as a JSON list of `{"image", "text"}`.
@@ -145,6 +154,9 @@ mod tests {
             super::to_csv(&rows),
             "image,caption\n\"a, b.png\",\"a \"\"red\"\" cat\"\n"
         );
+        // A caption over two lines stays one field.
+        let two = vec![("x.png".to_string(), "one\ntwo".to_string())];
+        assert_eq!(super::to_csv(&two), "image,caption\nx.png,\"one\ntwo\"\n");
         let v: serde_json::Value = serde_json::from_str(&super::to_json(&rows)).unwrap();
         assert_eq!(v[0]["text"], "a \"red\" cat");
     }

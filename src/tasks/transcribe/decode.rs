@@ -12,7 +12,7 @@ use std::io::Write;
 
 use candle_core::Tensor;
 
-use super::Transcriber;
+use super::{Specials, Transcriber};
 use crate::tasks::TaskError;
 use crate::work::CancelToken;
 
@@ -148,6 +148,110 @@ impl Rng {
 const SAMPLE_LEN_DIV: usize = 2;
 /// Seconds a timestamp token stands for.
 const TIME_PRECISION: f64 = 0.02;
+
+/// What one decoded window gives: its segments (start and end in seconds,
+/// tokens) and how many mel frames to seek on.
+#[derive(Debug, PartialEq)]
+pub struct WindowCut {
+    pub segments: Vec<(f64, f64, Vec<u32>)>,
+    pub advance: usize,
+}
+
+/// Mel frames per encoder position (the second convolution's stride),
+/// the unit of the timestamp tokens' positions.
+const INPUT_STRIDE: usize = 2;
+
+/// Cuts a window's tokens into segments at its timestamp tokens and says
+/// where the next window starts (transcribe.py: `consecutive` timestamp
+/// pairs end segments; a window that ends on a single timestamp is done
+/// whole, else the next window starts at the last timestamp; without
+/// pairs, the window is one segment lasting to its last timestamp).
+/// `size` is the window's length in mel frames of `frame_secs` each.
+pub fn cut_window(
+    tokens: &[u32],
+    timestamp_begin: u32,
+    time_offset: f64,
+    size: usize,
+    frame_secs: f64,
+) -> WindowCut {
+    let is_ts: Vec<bool> = tokens.iter().map(|&t| t >= timestamp_begin).collect();
+    let single_ending = is_ts.len() >= 2 && !is_ts[is_ts.len() - 2] && is_ts[is_ts.len() - 1];
+    let consecutive: Vec<usize> = (1..is_ts.len())
+        .filter(|&i| is_ts[i - 1] && is_ts[i])
+        .collect();
+    let pos = |t: u32| (t - timestamp_begin) as f64;
+    let mut segments = Vec::new();
+    if consecutive.is_empty() {
+        let mut duration = size as f64 * frame_secs;
+        if let Some(&t) = tokens.iter().rev().find(|&&t| t >= timestamp_begin)
+            && t != timestamp_begin
+        {
+            duration = pos(t) * TIME_PRECISION;
+        }
+        segments.push((time_offset, time_offset + duration, tokens.to_vec()));
+        return WindowCut {
+            segments,
+            advance: size,
+        };
+    }
+    let mut slices = consecutive;
+    if single_ending {
+        slices.push(tokens.len());
+    }
+    let mut last = 0;
+    for cur in slices {
+        let sliced = &tokens[last..cur];
+        if let (Some(&a), Some(&b)) = (sliced.first(), sliced.last())
+            && a >= timestamp_begin
+            && b >= timestamp_begin
+        {
+            segments.push((
+                time_offset + pos(a) * TIME_PRECISION,
+                time_offset + pos(b) * TIME_PRECISION,
+                sliced.to_vec(),
+            ));
+        }
+        last = cur;
+    }
+    let advance = if single_ending {
+        size
+    } else {
+        ((pos(tokens[last - 1]) as usize) * INPUT_STRIDE).max(1)
+    };
+    WindowCut { segments, advance }
+}
+
+/// Whether a window's decoding should be retried at the next temperature:
+/// too repetitive or too unlikely, unless it is silence.
+fn needs_fallback(d: &Decoded, opts: &TranscribeOptions) -> bool {
+    let poor = d.compression_ratio > opts.compression_ratio_threshold
+        || d.avg_logprob < opts.logprob_threshold;
+    let silence =
+        d.no_speech_prob > opts.no_speech_threshold && d.avg_logprob < opts.logprob_threshold;
+    poor && !silence
+}
+
+/// Whether a window is skipped as silence (no text kept).
+fn is_silent(d: &Decoded, opts: &TranscribeOptions) -> bool {
+    d.no_speech_prob > opts.no_speech_threshold && d.avg_logprob <= opts.logprob_threshold
+}
+
+/// The decoder's start: `<|startoftranscript|>`, then for a multilingual
+/// model the language and the task.
+fn initial_tokens(s: &Specials, language: &str, task: Task) -> Vec<u32> {
+    let mut initial = vec![s.sot];
+    if !s.languages.is_empty() {
+        if let Some((_, id)) = s.languages.iter().find(|(c, _)| c == language) {
+            initial.push(*id);
+        }
+        initial.push(if task == Task::Translate {
+            s.translate
+        } else {
+            s.transcribe
+        });
+    }
+    initial
+}
 
 impl Transcriber {
     fn err(e: candle_core::Error) -> TaskError {
@@ -534,7 +638,6 @@ impl Transcriber {
         let mel = self.mel.features(&padded);
         let total_frames = mel.len() / cfg.n_mels;
         let content_frames = samples.len() / cfg.hop_length;
-        let input_stride = 2; // mel frames per encoder position
         let frame_secs = cfg.hop_length as f64 / cfg.sampling_rate as f64;
         let s = &self.specials;
         let mut language = opts.language.clone();
@@ -565,17 +668,7 @@ impl Transcriber {
                     l
                 }
             };
-            let mut initial = vec![s.sot];
-            if !s.languages.is_empty() {
-                if let Some((_, id)) = s.languages.iter().find(|(c, _)| *c == lang) {
-                    initial.push(*id);
-                }
-                initial.push(if opts.task == Task::Translate {
-                    s.translate
-                } else {
-                    s.transcribe
-                });
-            }
+            let initial = initial_tokens(s, &lang, opts.task);
             let prompt = if opts.condition_on_previous_text {
                 prompt_tokens.as_slice()
             } else {
@@ -590,13 +683,7 @@ impl Transcriber {
                     }
                     _ => self.decode_window(&enc, prompt, &initial, t, &mut rng)?,
                 };
-                let mut fallback = d.compression_ratio > opts.compression_ratio_threshold
-                    || d.avg_logprob < opts.logprob_threshold;
-                if d.no_speech_prob > opts.no_speech_threshold
-                    && d.avg_logprob < opts.logprob_threshold
-                {
-                    fallback = false; // silence
-                }
+                let fallback = needs_fallback(&d, opts);
                 result = Some(d);
                 if !fallback {
                     break;
@@ -605,58 +692,13 @@ impl Transcriber {
             let Some(d) = result else { break };
             let time_offset = seek as f64 * frame_secs;
             let seg_secs = size as f64 * frame_secs;
-            let silent = d.no_speech_prob > opts.no_speech_threshold
-                && d.avg_logprob <= opts.logprob_threshold;
-            if silent {
+            if is_silent(&d, opts) {
                 seek += size;
                 continue;
             }
-            let toks = &d.tokens;
-            let is_ts: Vec<bool> = toks.iter().map(|&t| t >= s.timestamp_begin).collect();
-            let single_ending =
-                is_ts.len() >= 2 && !is_ts[is_ts.len() - 2] && is_ts[is_ts.len() - 1];
-            let consecutive: Vec<usize> = (1..is_ts.len())
-                .filter(|&i| is_ts[i - 1] && is_ts[i])
-                .collect();
-            let mut new_segments = Vec::new();
-            let pos = |t: u32| (t - s.timestamp_begin) as f64;
-            if !consecutive.is_empty() {
-                let mut slices = consecutive.clone();
-                if single_ending {
-                    slices.push(toks.len());
-                }
-                let mut last = 0;
-                for cur in slices {
-                    let sliced = &toks[last..cur];
-                    if let (Some(&a), Some(&b)) = (sliced.first(), sliced.last())
-                        && a >= s.timestamp_begin
-                        && b >= s.timestamp_begin
-                    {
-                        new_segments.push((
-                            time_offset + pos(a) * TIME_PRECISION,
-                            time_offset + pos(b) * TIME_PRECISION,
-                            sliced.to_vec(),
-                        ));
-                    }
-                    last = cur;
-                }
-                if single_ending {
-                    seek += size;
-                } else {
-                    let last_pos = pos(toks[last - 1]) as usize;
-                    seek += (last_pos * input_stride).max(1);
-                }
-            } else {
-                let mut duration = seg_secs;
-                if let Some(&t) = toks.iter().rev().find(|&&t| t >= s.timestamp_begin)
-                    && t != s.timestamp_begin
-                {
-                    duration = pos(t) * TIME_PRECISION;
-                }
-                new_segments.push((time_offset, time_offset + duration, toks.clone()));
-                seek += size;
-            }
-            for (start, end, tokens) in new_segments {
+            let cut = cut_window(&d.tokens, s.timestamp_begin, time_offset, size, frame_secs);
+            seek += cut.advance;
+            for (start, end, tokens) in cut.segments {
                 // The model may place a timestamp in the padding after the
                 // audio (the reference keeps it); a subtitle never outlasts
                 // the sound it belongs to.
@@ -698,5 +740,80 @@ impl Transcriber {
             language: language.unwrap_or_else(|| "en".into()),
             segments,
         })
+    }
+}
+
+#[cfg(test)]
+mod window_tests {
+    use super::*;
+
+    /// tiny.en's first timestamp token; 0.02 s a position, 0.01 s a frame.
+    const TB: u32 = 50363;
+    const FRAME: f64 = 0.01;
+
+    fn ts(secs: f64) -> u32 {
+        TB + (secs / TIME_PRECISION).round() as u32
+    }
+
+    #[test]
+    fn pairs_of_timestamps_cut_segments_and_a_single_ending_finishes_the_window() {
+        // <0.0> a b <2.0><2.0> c <4.5> (ends on a single timestamp)
+        let toks = [ts(0.0), 1, 2, ts(2.0), ts(2.0), 3, ts(4.5)];
+        let cut = cut_window(&toks, TB, 30.0, 3000, FRAME);
+        assert_eq!(cut.advance, 3000, "the whole window is done");
+        assert_eq!(cut.segments.len(), 2);
+        assert_eq!(cut.segments[0].0, 30.0);
+        assert!((cut.segments[0].1 - 32.0).abs() < 1e-9);
+        assert_eq!(cut.segments[0].2, vec![ts(0.0), 1, 2, ts(2.0)]);
+        assert!((cut.segments[1].0 - 32.0).abs() < 1e-9);
+        assert!((cut.segments[1].1 - 34.5).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_window_cut_mid_sentence_seeks_to_its_last_timestamp() {
+        // <0.0> a <1.5><1.5> b c (no closing timestamp: b c is unfinished)
+        let toks = [ts(0.0), 1, ts(1.5), ts(1.5), 2, 3];
+        let cut = cut_window(&toks, TB, 0.0, 3000, FRAME);
+        assert_eq!(cut.segments.len(), 1);
+        assert!((cut.segments[0].1 - 1.5).abs() < 1e-9);
+        // 1.5 s is position 75, 150 mel frames.
+        assert_eq!(cut.advance, 150);
+    }
+
+    #[test]
+    fn without_pairs_the_window_is_one_segment_to_its_last_timestamp() {
+        let toks = [ts(0.0), 1, 2, ts(3.2)];
+        let cut = cut_window(&toks, TB, 10.0, 2000, FRAME);
+        assert_eq!(cut.advance, 2000);
+        assert_eq!(cut.segments.len(), 1);
+        assert!((cut.segments[0].1 - 13.2).abs() < 1e-9);
+        // No timestamps at all: the window's length.
+        let cut = cut_window(&[1, 2, 3], TB, 10.0, 2000, FRAME);
+        assert!((cut.segments[0].1 - 30.0).abs() < 1e-9);
+        assert_eq!(cut.advance, 2000);
+    }
+
+    fn decoded(logprob: f32, no_speech: f32, ratio: f32) -> Decoded {
+        Decoded {
+            tokens: Vec::new(),
+            avg_logprob: logprob,
+            no_speech_prob: no_speech,
+            compression_ratio: ratio,
+            temperature: 0.0,
+        }
+    }
+
+    #[test]
+    fn fallback_and_silence_follow_the_thresholds() {
+        let o = TranscribeOptions::default();
+        assert!(
+            !needs_fallback(&decoded(-0.3, 0.1, 1.5), &o),
+            "a good window"
+        );
+        assert!(needs_fallback(&decoded(-0.3, 0.1, 3.0), &o), "repetitive");
+        assert!(needs_fallback(&decoded(-1.5, 0.1, 1.5), &o), "unlikely");
+        assert!(!needs_fallback(&decoded(-1.5, 0.9, 1.5), &o), "silence");
+        assert!(is_silent(&decoded(-1.5, 0.9, 1.5), &o));
+        assert!(!is_silent(&decoded(-0.3, 0.9, 1.5), &o), "confident speech");
     }
 }

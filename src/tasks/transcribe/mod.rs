@@ -22,7 +22,7 @@ use mel::{FeatureConfig, LogMel};
 use model::Whisper;
 
 /// The special tokens decoding needs, read from the model's own files.
-struct Specials {
+pub(crate) struct Specials {
     sot: u32,
     eot: u32,
     sot_prev: u32,

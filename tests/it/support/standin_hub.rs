@@ -460,11 +460,14 @@ fn write_response(
             let mut sent = 0;
             while sent < limit {
                 let n = chunk.min(limit - sent);
+                // Counted before the write: the client may have the bytes
+                // (and a test may ask) before this thread runs again.
+                *state.lock().unwrap().served.entry(key.clone()).or_default() += n as u64;
                 if conn.write_all(&body[sent..sent + n]).is_err() {
+                    *state.lock().unwrap().served.entry(key.clone()).or_default() -= n as u64;
                     break;
                 }
                 sent += n;
-                *state.lock().unwrap().served.entry(key.clone()).or_default() += n as u64;
                 if let Some(bps) = slow {
                     std::thread::sleep(Duration::from_secs_f64(n as f64 / bps as f64));
                 }
