@@ -1,23 +1,36 @@
-//! Resampling to the rate a model takes, with rubato's FFT resampler (the
-//! ecosystem's resampler), for whole buffers ([`resample`]) and for a
-//! microphone stream fed in chunks of any length ([`StreamResampler`];
-//! its output equals [`resample`] of everything pushed).
+//! Resampling to the rate a model takes, with rubato (the ecosystem's
+//! resampler): its band-limited sinc resampler (256 taps, Blackman-Harris,
+//! the cutoff on the lower Nyquist frequency), for whole buffers
+//! ([`resample`]) and for a microphone stream fed in chunks of any length
+//! ([`StreamResampler`]; its output equals [`resample`] of everything
+//! pushed).
 //!
 //! Why rubato and not our own: Spaceport had a Blackman-windowed-sinc
-//! resampler of its own (32 zero crossings, a table-driven kernel).
-//! Measured side by side on test tones (`bench/resampler.sh`, 2 cores):
-//! 44.1 kHz → 16 kHz, a 12 kHz tone folds to 4 kHz at −107 dB with ours,
-//! −172 dB with rubato's FFT resampler; 48 kHz → 16 kHz, a 9 kHz tone
-//! folds to 7 kHz at −75 dB with ours, −180 dB with rubato's; a minute of
-//! audio took 1290 ms with ours and 24–48 ms with rubato's. Rubato rolls
-//! off the top of the band by 0.14 dB at 7 kHz, far below what Whisper's
-//! log-mel features (up to 8 kHz) resolve. So rubato it is.
+//! resampler of its own (32 zero crossings, a table-driven kernel, the
+//! same cutoff). Measured side by side on test tones (`bench/resampler.sh`,
+//! 2 cores): 44.1 kHz → 16 kHz, a 12 kHz tone folds to 4 kHz at −107 dB
+//! with ours, −162 dB with this one; 48 kHz → 16 kHz, a 9 kHz tone folds
+//! to 7 kHz at −75 dB with ours, −80 dB with this one; a minute of audio
+//! took 1290 ms with ours, 355–360 ms with this one; both flat to 7 kHz.
+//! Rubato's FFT resampler is faster still (30–60 ms) and rubato's default
+//! sinc cutoff aliases less near 8 kHz, but both cut the band from about
+//! 7.5 kHz, which Whisper's top mel bands hear: with a cutoff of 0.97 the
+//! tiny.en transcripts of the test speech lost words (MP3 WER 0.046 →
+//! 0.092, a dictation 12 → 11 of 14 words), with 1.0 they are as before.
 
 use rubato::audioadapter_buffers::direct::InterleavedSlice;
-use rubato::{Fft, FixedSync, Indexing, Resampler};
+use rubato::{
+    Async, FixedAsync, Indexing, Resampler, SincInterpolationParameters, SincInterpolationType,
+    WindowFunction,
+};
 
-/// Input frames per FFT chunk.
+/// Input frames per chunk (21 ms at 48 kHz: little delay for dictation).
 const CHUNK: usize = 1024;
+
+/// The anti-aliasing filter's cutoff, as a fraction of the lower Nyquist
+/// frequency: all of it, so Whisper's top mel bands (up to 8 kHz) keep
+/// their energy (see the module doc for what a lower one cost).
+const CUTOFF: f32 = 1.0;
 
 /// A resampler fed in chunks: it keeps what does not yet fill a chunk,
 /// drops the resampler's start-up delay, and on [`StreamResampler::finish`]
@@ -26,7 +39,7 @@ const CHUNK: usize = 1024;
 pub struct StreamResampler {
     /// `None` when the rates are equal (samples pass through) or the
     /// resampler can't be made for them.
-    inner: Option<Fft<f32>>,
+    inner: Option<Async<f32>>,
     ratio: f64,
     pending: Vec<f32>,
     out: Vec<f32>,
@@ -39,7 +52,15 @@ impl StreamResampler {
     pub fn new(from_hz: u32, to_hz: u32) -> Self {
         let inner = (from_hz != to_hz && from_hz > 0 && to_hz > 0)
             .then(|| {
-                Fft::<f32>::new(from_hz as usize, to_hz as usize, CHUNK, 1, FixedSync::Input).ok()
+                let params = SincInterpolationParameters {
+                    sinc_len: 256,
+                    f_cutoff: Some(CUTOFF),
+                    oversampling_factor: 256,
+                    interpolation: SincInterpolationType::Linear,
+                    window: WindowFunction::BlackmanHarris2,
+                };
+                let ratio = to_hz as f64 / from_hz as f64;
+                Async::<f32>::new_sinc(ratio, 1.0, &params, CHUNK, 1, FixedAsync::Input).ok()
             })
             .flatten();
         let (ratio, to_trim, out) = match &inner {

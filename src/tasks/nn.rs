@@ -563,6 +563,15 @@ impl ModelFileError {
     }
 }
 
+/// Refuses a size of zero read from a model's files, naming the first
+/// that is (they divide and size tensors later).
+pub(crate) fn no_zero_sizes(sizes: &[(&str, usize)]) -> std::result::Result<(), String> {
+    match sizes.iter().find(|(_, v)| *v == 0) {
+        Some((name, _)) => Err(format!("{name} is 0")),
+        None => Ok(()),
+    }
+}
+
 /// `tokenizer.json` of a model folder. The tokenizers crate panics on
 /// some damaged files (an `expect` in its decoder's deserialiser); that
 /// too is a file that can't be read, not the end of the program.

@@ -140,6 +140,16 @@ fn slow_hub(repo: &str, weights: usize) -> support::standin_hub::StandinHub {
     s
 }
 
+/// The stand-in sent `repo`'s weights once (within a tenth): the second
+/// download waited for the first's lock and found the blob done.
+fn sent_once(s: &support::standin_hub::StandinHub, repo: &str, weights: usize) {
+    let served = s.served(repo, "model.safetensors");
+    assert!(
+        served <= weights as u64 + weights as u64 / 10,
+        "served {served} bytes of a {weights}-byte file"
+    );
+}
+
 fn succeeded(out: std::process::Output, who: &str) {
     assert!(
         out.status.success(),
@@ -159,12 +169,7 @@ fn two_spaceport_downloads_of_one_model_wait_for_each_other() {
     let b = spaceport_download(&s.url, tmp.path(), repo);
     succeeded(a.wait_with_output().unwrap(), "first download");
     succeeded(b.wait_with_output().unwrap(), "second download");
-    // The second found the blob the first wrote: it was sent once.
-    let served = s.served(repo, "model.safetensors");
-    assert!(
-        served <= weights as u64 + weights as u64 / 10,
-        "served {served} bytes of a {weights}-byte file"
-    );
+    sent_once(&s, repo, weights);
     let lock_dir = tmp
         .path()
         .join(".locks/models--Helsinki-NLP--opus-mt-twice-en-de");
@@ -196,11 +201,7 @@ print(hf_hub_download("{repo}", "model.safetensors"))
     let path = python.join().expect("python downloads too");
     let data = std::fs::read(path.trim()).unwrap();
     assert_eq!(data, support::noise(weights, 3), "the blob is whole");
-    let served = s.served(repo, "model.safetensors");
-    assert!(
-        served <= weights as u64 + weights as u64 / 10,
-        "served {served} bytes of a {weights}-byte file: one waited for the other"
-    );
+    sent_once(&s, repo, weights);
     // Both see the same blob, and nothing unfinished is left.
     let blobs = tmp
         .path()

@@ -120,9 +120,7 @@ impl BlipConfig {
             ("text num_attention_heads", t.num_attention_heads),
             ("max_position_embeddings", t.max_position_embeddings),
         ];
-        if let Some((name, _)) = sizes.iter().find(|(_, n)| *n == 0) {
-            return Err(format!("{name} is 0"));
-        }
+        crate::tasks::nn::no_zero_sizes(&sizes)?;
         if !v.hidden_size.is_multiple_of(v.num_attention_heads)
             || !t.hidden_size.is_multiple_of(t.num_attention_heads)
         {

@@ -64,9 +64,7 @@ impl FeatureConfig {
             ("sampling_rate", self.sampling_rate),
             ("n_samples", self.chunk_samples),
         ];
-        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{name} is 0"));
-        }
+        crate::tasks::nn::no_zero_sizes(&sizes)?;
         if self.n_fft > 1 << 16 || self.n_mels > 4096 || self.sampling_rate > 384_000 {
             return Err("its feature sizes are far beyond any audio model".into());
         }

@@ -126,9 +126,7 @@ impl WhisperConfig {
             ("max_source_positions", self.max_source_positions),
             ("max_target_positions", self.max_target_positions),
         ];
-        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{name} is 0"));
-        }
+        crate::tasks::nn::no_zero_sizes(&sizes)?;
         let heads_ok = [self.encoder_attention_heads, self.decoder_attention_heads]
             .iter()
             .all(|&h| h > 0 && self.d_model.is_multiple_of(h));

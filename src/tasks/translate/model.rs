@@ -62,9 +62,7 @@ impl MarianConfig {
             ("encoder_attention_heads", self.encoder_attention_heads),
             ("decoder_attention_heads", self.decoder_attention_heads),
         ];
-        if let Some((name, _)) = sizes.iter().find(|(_, v)| *v == 0) {
-            return Err(format!("{name} is 0"));
-        }
+        crate::tasks::nn::no_zero_sizes(&sizes)?;
         if !self.d_model.is_multiple_of(self.encoder_attention_heads)
             || !self.d_model.is_multiple_of(self.decoder_attention_heads)
         {
