@@ -8,14 +8,17 @@
 //! - [`catalog`]: `models.toml` (the recommended models) and the rules that
 //!   decide whether a Hub model runs here, in which panel, and which of its
 //!   files it needs.
-//! - [`audio`]: audio files decoded and resampled to what the models take.
-//! - [`tasks`]: compute-device choice and the worker plumbing (named threads,
-//!   cancellation, progress) that every long job uses.
+//! - [`audio`]: audio files decoded and resampled to what the models take,
+//!   and the one [`audio::recorder::Recorder`] the window and CLI record with.
+//! - [`tasks`]: the models (translate, caption, transcribe), what they
+//!   share, the compute device, and the one [`tasks::TaskError`].
+//! - [`work`]: cancellation, named threads, throttled progress, caught
+//!   panics and Ctrl-C — below every other layer.
 //! - [`workers`]: the `Command`/`Event` protocol between the UI and the
-//!   worker threads.
+//!   worker threads, and one file per job family.
 //! - [`cli`]: the headless twin of every panel.
 //! - [`format`]: sizes, durations and counts as people read them.
-//! - [`app`]: the egui window (egui only: state, logic, drawing).
+//! - [`app`]: the egui window (the only module that names egui).
 //! - [`settings`]: what persists across restarts.
 
 pub mod app;
