@@ -284,9 +284,20 @@ fn transcribe_exit_codes() {
         "could not write the output",
         "a full disk",
     );
-    let child = spaceport(&["transcribe", "--model", m, w]).spawn().unwrap();
+    // Ctrl-C a second into two minutes of speech (several seconds of work
+    // even on a fast machine).
+    let long = tmp.path().join("long.wav");
+    let joined = Command::new("sox")
+        .args(std::iter::repeat_n(w, 8))
+        .arg(&long)
+        .status()
+        .unwrap();
+    assert!(joined.success(), "sox joins the clips");
+    let child = spaceport(&["transcribe", "--model", m, long.to_str().unwrap()])
+        .spawn()
+        .unwrap();
     let started = Instant::now();
-    std::thread::sleep(Duration::from_millis(700));
+    std::thread::sleep(Duration::from_millis(1000));
     interrupt(&child);
     let out = child.wait_with_output().unwrap();
     check(&out, 130, "cancelled", "Ctrl-C");
