@@ -1,9 +1,7 @@
 //! Turns worker events into UI state. Runs before every frame and also
 //! while the window is hidden; it never draws and never blocks.
 
-use super::{
-    App, DetailsState, DownloadState, LibraryState, SearchState, TranscribeStatus, TranslateStatus,
-};
+use super::{App, DetailsState, DownloadState, LibraryState, SearchState, TranscribeStatus};
 use crate::format::format_bytes;
 use crate::workers::Event;
 
@@ -16,6 +14,10 @@ impl App {
     }
 
     fn apply(&mut self, event: Event) {
+        // Pages that own their state take their own events.
+        if self.translate.on_event(&event) {
+            return;
+        }
         match event {
             Event::SearchResults {
                 generation,
@@ -117,33 +119,6 @@ impl App {
                 self.token_masked = masked;
             }
             Event::TokenFailed(e) => self.notify_error(format!("Could not save the token: {e}")),
-            Event::TranslationLoading { generation, .. } => {
-                if generation == self.translate.generation {
-                    self.translate.status = TranslateStatus::LoadingModel;
-                }
-            }
-            Event::TranslationPartial { generation, text } => {
-                if generation == self.translate.generation {
-                    self.translate.status = TranslateStatus::Running;
-                    self.translate.output = text;
-                }
-            }
-            Event::TranslationDone {
-                generation,
-                text,
-                device,
-            } => {
-                if generation == self.translate.generation {
-                    self.translate.status = TranslateStatus::Idle;
-                    self.translate.output = text;
-                    self.translate.device = Some(device);
-                }
-            }
-            Event::TranslationFailed { generation, error } => {
-                if generation == self.translate.generation {
-                    self.translate.status = TranslateStatus::Failed(error);
-                }
-            }
             Event::TranscriptionLoading { generation } => {
                 if generation == self.transcribe.generation {
                     self.transcribe.status = TranscribeStatus::LoadingModel;
@@ -343,6 +318,11 @@ impl App {
             Event::SaveFailed { path, error } => {
                 self.notify_error(format!("Could not save {}: {error}", path.display()));
             }
+            // The Translate page's, taken above.
+            Event::TranslationLoading { .. }
+            | Event::TranslationPartial { .. }
+            | Event::TranslationDone { .. }
+            | Event::TranslationFailed { .. } => {}
             Event::Busy => self.notify_error(
                 "Spaceport could not start a worker; close some downloads and try again.".into(),
             ),

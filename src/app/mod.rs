@@ -5,7 +5,10 @@
 
 pub mod dialogs;
 pub mod logic;
+pub mod pages;
 pub mod ui;
+
+pub use pages::translate::{TranslatePage, TranslateStatus};
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
@@ -107,50 +110,6 @@ pub enum LibraryState {
     Failed(String),
 }
 
-/// Where a translation stands.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub enum TranslateStatus {
-    #[default]
-    Idle,
-    LoadingModel,
-    Running,
-    Failed(String),
-}
-
-/// The Translate page.
-#[derive(Debug)]
-pub struct TranslatePage {
-    pub input: String,
-    pub output: String,
-    pub from: String,
-    pub to: String,
-    /// Which request the shown output belongs to.
-    pub generation: u64,
-    pub status: TranslateStatus,
-    /// Translate while typing (after a short pause).
-    pub live: bool,
-    /// When the input or languages last changed (egui time), for the pause.
-    pub changed_at: Option<f64>,
-    /// The device the last translation ran on.
-    pub device: Option<String>,
-}
-
-impl Default for TranslatePage {
-    fn default() -> Self {
-        Self {
-            input: String::new(),
-            output: String::new(),
-            from: "en".into(),
-            to: "de".into(),
-            generation: 0,
-            status: TranslateStatus::Idle,
-            live: true,
-            changed_at: None,
-            device: None,
-        }
-    }
-}
-
 /// Where a transcription stands.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub enum TranscribeStatus {
@@ -246,6 +205,16 @@ pub struct Notice {
     /// When it was first drawn (egui time, seconds); info notices fade
     /// after [`NOTICE_SECS`], errors stay until dismissed.
     pub shown_at: Option<f64>,
+}
+
+impl Notice {
+    pub fn new(text: String, is_error: bool) -> Self {
+        Self {
+            text,
+            is_error,
+            shown_at: None,
+        }
+    }
 }
 
 /// How long an info notice stays.
@@ -377,21 +346,51 @@ impl App {
     }
 
     pub fn notify(&mut self, text: String) {
-        self.notices.push(Notice {
-            text,
-            is_error: false,
-            shown_at: None,
-        });
+        self.notices.push(Notice::new(text, false));
     }
 
     pub fn notify_error(&mut self, text: String) {
         if !self.notices.iter().any(|n| n.text == text) {
-            self.notices.push(Notice {
-                text,
-                is_error: true,
-                shown_at: None,
-            });
+            self.notices.push(Notice::new(text, true));
         }
+    }
+
+    /// Draws a page that owns its state ([`pages`]) with a [`pages::Cx`]
+    /// over the app's shared state, then does what it asked.
+    fn page_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        draw: impl FnOnce(&mut Self, &mut egui::Ui) -> Vec<pages::Intent>,
+    ) {
+        for intent in draw(self, ui) {
+            match intent {
+                pages::Intent::StartDownload(repo) => self.start_download(repo),
+                pages::Intent::CancelDownload(repo) => self.cancel_download(&repo),
+                pages::Intent::OpenDetails(repo) => self.open_details(repo),
+            }
+        }
+    }
+
+    /// The Translate page, drawn with its context.
+    pub(crate) fn translate_page_ui(&mut self, ui: &mut egui::Ui) {
+        self.page_ui(ui, |app, ui| {
+            let offline = app.offline();
+            let cached: &[CachedModel] = match &app.library {
+                LibraryState::Ready(m) => m,
+                _ => &[],
+            };
+            let mut cx = pages::Cx {
+                workers: &app.workers,
+                notices: &mut app.notices,
+                cached,
+                downloads: &app.downloads,
+                settings: &app.settings,
+                offline,
+                intents: Vec::new(),
+            };
+            app.translate.ui(ui, &mut cx);
+            cx.intents
+        });
     }
 
     pub fn apply_theme(&self, ctx: &egui::Context) {

@@ -8,7 +8,6 @@ mod hub;
 mod library;
 mod settings;
 mod transcribe;
-mod translate;
 
 use super::{App, DownloadState, Page};
 use crate::format::{format_bytes, format_duration};

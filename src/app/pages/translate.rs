@@ -4,14 +4,14 @@
 //! cancelled. Without a direct model it pivots through English when both
 //! halves are downloaded, or offers the model to download.
 
-use crate::app::{App, DownloadState, TranslateStatus};
+use super::{Cx, Intent};
+use crate::app::DownloadState;
+use crate::app::ui::progress_ui;
 use crate::catalog::language_name;
 use crate::format::format_bytes;
 use crate::tasks::translate::TranslateOptions;
-use crate::tasks::translate::route::{self, InstalledModel, Pair, Route};
-use crate::workers::{Command, TranslateJob, TranslateStep};
-
-use super::progress_ui;
+use crate::tasks::translate::route::{self, Pair, Route};
+use crate::workers::{Command, Event, TranslateJob, TranslateStep};
 
 /// How long typing must pause before a translation starts.
 const PAUSE_SECS: f64 = 0.4;
@@ -20,24 +20,100 @@ fn words(s: &str) -> usize {
     s.split_whitespace().count()
 }
 
-impl App {
-    /// The downloaded translation models.
-    fn installed_translators(&self) -> Vec<InstalledModel> {
-        route::installed(self.cached())
+/// Where a translation stands.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub enum TranslateStatus {
+    #[default]
+    Idle,
+    LoadingModel,
+    Running,
+    Failed(String),
+}
+
+/// The Translate page.
+#[derive(Debug)]
+pub struct TranslatePage {
+    pub input: String,
+    pub output: String,
+    pub from: String,
+    pub to: String,
+    /// Which request the shown output belongs to.
+    pub generation: u64,
+    pub status: TranslateStatus,
+    /// Translate while typing (after a short pause).
+    pub live: bool,
+    /// When the input or languages last changed (egui time), for the pause.
+    pub changed_at: Option<f64>,
+    /// The device the last translation ran on.
+    pub device: Option<String>,
+}
+
+impl Default for TranslatePage {
+    fn default() -> Self {
+        Self {
+            input: String::new(),
+            output: String::new(),
+            from: "en".into(),
+            to: "de".into(),
+            generation: 0,
+            status: TranslateStatus::Idle,
+            live: true,
+            changed_at: None,
+            device: None,
+        }
+    }
+}
+
+impl TranslatePage {
+    /// Applies a translation event (one of the newest request's; older
+    /// ones are ignored); returns false for events that are not this
+    /// page's.
+    pub fn on_event(&mut self, event: &Event) -> bool {
+        match event {
+            Event::TranslationLoading { generation, .. } => {
+                if *generation == self.generation {
+                    self.status = TranslateStatus::LoadingModel;
+                }
+            }
+            Event::TranslationPartial { generation, text } => {
+                if *generation == self.generation {
+                    self.status = TranslateStatus::Running;
+                    self.output = text.clone();
+                }
+            }
+            Event::TranslationDone {
+                generation,
+                text,
+                device,
+            } => {
+                if *generation == self.generation {
+                    self.status = TranslateStatus::Idle;
+                    self.output = text.clone();
+                    self.device = Some(device.clone());
+                }
+            }
+            Event::TranslationFailed { generation, error } => {
+                if *generation == self.generation {
+                    self.status = TranslateStatus::Failed(error.clone());
+                }
+            }
+            _ => return false,
+        }
+        true
     }
 
-    fn send_translation(&mut self, route: Vec<Pair>) {
-        self.translate.generation += 1;
-        self.translate.changed_at = None;
-        if self.translate.input.trim().is_empty() {
-            self.translate.output.clear();
-            self.translate.status = TranslateStatus::Idle;
-            self.send(Command::CancelTranslation);
+    fn send_translation(&mut self, route: Vec<Pair>, cx: &mut Cx) {
+        self.generation += 1;
+        self.changed_at = None;
+        if self.input.trim().is_empty() {
+            self.output.clear();
+            self.status = TranslateStatus::Idle;
+            cx.send(Command::CancelTranslation);
             return;
         }
-        self.translate.status = TranslateStatus::Running;
-        self.send(Command::Translate(TranslateJob {
-            generation: self.translate.generation,
+        self.status = TranslateStatus::Running;
+        cx.send(Command::Translate(TranslateJob {
+            generation: self.generation,
             steps: route
                 .into_iter()
                 .map(|p| TranslateStep {
@@ -48,25 +124,25 @@ impl App {
                     },
                 })
                 .collect(),
-            text: self.translate.input.clone(),
-            device: self.settings.device,
+            text: self.input.clone(),
+            device: cx.settings.device,
         }));
     }
 
-    pub(super) fn translate_page_ui(&mut self, ui: &mut egui::Ui) {
+    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         ui.heading("Translate");
-        let installed = self.installed_translators();
+        let installed = route::installed(cx.cached);
         let (froms, tos) = route::languages(&installed);
-        let before = (self.translate.from.clone(), self.translate.to.clone());
+        let before = (self.from.clone(), self.to.clone());
         let mut swap = false;
         ui.horizontal(|ui| {
             // Labelled for screen readers (and the UI tests).
             let label = ui.label("From");
             egui::ComboBox::from_id_salt("translate-from")
-                .selected_text(language_name(&self.translate.from))
+                .selected_text(language_name(&self.from))
                 .show_ui(ui, |ui| {
                     for l in &froms {
-                        ui.selectable_value(&mut self.translate.from, l.clone(), language_name(l));
+                        ui.selectable_value(&mut self.from, l.clone(), language_name(l));
                     }
                 })
                 .response
@@ -80,27 +156,27 @@ impl App {
             }
             let label = ui.label("To");
             egui::ComboBox::from_id_salt("translate-to")
-                .selected_text(language_name(&self.translate.to))
+                .selected_text(language_name(&self.to))
                 .show_ui(ui, |ui| {
                     for l in &tos {
-                        ui.selectable_value(&mut self.translate.to, l.clone(), language_name(l));
+                        ui.selectable_value(&mut self.to, l.clone(), language_name(l));
                     }
                 })
                 .response
                 .labelled_by(label.id);
         });
         if swap {
-            let t = &mut self.translate;
+            let t = &mut *self;
             std::mem::swap(&mut t.from, &mut t.to);
             if !t.output.is_empty() {
                 t.input = std::mem::take(&mut t.output);
             }
         }
         let now = ui.input(|i| i.time);
-        if before != (self.translate.from.clone(), self.translate.to.clone()) {
-            self.translate.changed_at = Some(now);
+        if before != (self.from.clone(), self.to.clone()) {
+            self.changed_at = Some(now);
         }
-        let chosen = route::route(&installed, &self.translate.from, &self.translate.to);
+        let chosen = route::route(&installed, &self.from, &self.to);
         let models = match &chosen {
             Route::Direct(p) => {
                 ui.small(format!("Model: {}", p.repo));
@@ -114,7 +190,7 @@ impl App {
                 Some(vec![first.clone(), second.clone()])
             }
             Route::Get { repo, size_mb } => {
-                self.get_model_ui(ui, repo, *size_mb);
+                self.get_model_ui(ui, cx, repo, *size_mb);
                 None
             }
         };
@@ -122,7 +198,7 @@ impl App {
         let edited = ui.columns(2, |cols| {
             let label = cols[0].label("Text to translate");
             let edit = cols[0].add(
-                egui::TextEdit::multiline(&mut self.translate.input)
+                egui::TextEdit::multiline(&mut self.input)
                     .desired_rows(12)
                     .desired_width(f32::INFINITY)
                     .hint_text("Type or paste text here"),
@@ -130,11 +206,11 @@ impl App {
             let edit = edit.labelled_by(label.id);
             cols[0].small(format!(
                 "{} words, {} characters",
-                words(&self.translate.input),
-                self.translate.input.chars().count()
+                words(&self.input),
+                self.input.chars().count()
             ));
             let label = cols[1].label("Translation");
-            let mut shown = self.translate.output.as_str();
+            let mut shown = self.output.as_str();
             let frame = egui::Frame::new()
                 .fill(cols[1].visuals().extreme_bg_color)
                 .corner_radius(4.0)
@@ -149,40 +225,40 @@ impl App {
                 .labelled_by(label.id);
             cols[1].small(format!(
                 "{} words, {} characters",
-                words(&self.translate.output),
-                self.translate.output.chars().count()
+                words(&self.output),
+                self.output.chars().count()
             ));
             edit.changed()
         });
         if edited {
-            self.translate.changed_at = Some(now);
+            self.changed_at = Some(now);
         }
         ui.horizontal(|ui| {
-            ui.checkbox(&mut self.translate.live, "Translate as you type");
-            let can = models.is_some() && !self.translate.input.trim().is_empty();
+            ui.checkbox(&mut self.live, "Translate as you type");
+            let can = models.is_some() && !self.input.trim().is_empty();
             if ui
                 .add_enabled(can, egui::Button::new("Translate"))
                 .clicked()
                 && let Some(m) = models.clone()
             {
-                self.send_translation(m);
+                self.send_translation(m, cx);
             }
             let busy = matches!(
-                self.translate.status,
+                self.status,
                 TranslateStatus::Running | TranslateStatus::LoadingModel
             );
             if busy && ui.button("Stop").clicked() {
-                self.send(Command::CancelTranslation);
-                self.translate.status = TranslateStatus::Idle;
+                cx.send(Command::CancelTranslation);
+                self.status = TranslateStatus::Idle;
             }
             if ui
-                .add_enabled(!self.translate.output.is_empty(), egui::Button::new("Copy"))
+                .add_enabled(!self.output.is_empty(), egui::Button::new("Copy"))
                 .clicked()
             {
-                ui.ctx().copy_text(self.translate.output.clone());
-                self.notify("Translation copied.".into());
+                ui.ctx().copy_text(self.output.clone());
+                cx.notify("Translation copied.".into());
             }
-            match &self.translate.status {
+            match &self.status {
                 TranslateStatus::LoadingModel => {
                     ui.spinner();
                     ui.label("Loading the model…");
@@ -195,19 +271,17 @@ impl App {
                     ui.colored_label(ui.visuals().error_fg_color, e);
                 }
                 TranslateStatus::Idle => {
-                    if let Some(d) = &self.translate.device {
+                    if let Some(d) = &self.device {
                         ui.small(format!("On the {d}"));
                     }
                 }
             }
         });
         // Translate as you type, once typing pauses.
-        if let (Some(changed), true, Some(m)) =
-            (self.translate.changed_at, self.translate.live, models)
-        {
+        if let (Some(changed), true, Some(m)) = (self.changed_at, self.live, models) {
             let waited = now - changed;
             if waited >= PAUSE_SECS {
-                self.send_translation(m);
+                self.send_translation(m, cx);
             } else {
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_secs_f64(PAUSE_SECS - waited));
@@ -215,19 +289,19 @@ impl App {
         }
     }
 
-    fn get_model_ui(&mut self, ui: &mut egui::Ui, repo: &str, size_mb: Option<u64>) {
+    fn get_model_ui(&self, ui: &mut egui::Ui, cx: &mut Cx, repo: &str, size_mb: Option<u64>) {
         let pair = format!(
             "{} to {}",
-            language_name(&self.translate.from),
-            language_name(&self.translate.to)
+            language_name(&self.from),
+            language_name(&self.to)
         );
-        match self.downloads.get(repo).cloned() {
+        match cx.downloads.get(repo).cloned() {
             Some(DownloadState::Running(p) | DownloadState::Cancelling(p)) => {
                 ui.horizontal(|ui| {
                     ui.label(format!("Downloading {repo}"));
                     progress_ui(ui, &p);
                     if ui.button("Cancel").clicked() {
-                        self.cancel_download(repo);
+                        cx.intents.push(Intent::CancelDownload(repo.to_string()));
                     }
                 });
             }
@@ -237,7 +311,7 @@ impl App {
                         ui.label(format!("{pair} needs {repo}."));
                         if ui
                             .add_enabled(
-                                !self.offline(),
+                                !cx.offline,
                                 egui::Button::new(format!(
                                     "Download it ({})",
                                     format_bytes(mb * 1_000_000)
@@ -245,19 +319,19 @@ impl App {
                             )
                             .clicked()
                         {
-                            self.start_download(repo.to_string());
+                            cx.intents.push(Intent::StartDownload(repo.to_string()));
                         }
                     }
                     None => {
                         ui.label(format!("No {pair} model is downloaded."));
                         if ui
                             .add_enabled(
-                                !self.offline(),
+                                !cx.offline,
                                 egui::Button::new(format!("Look for {repo} on the Hub")),
                             )
                             .clicked()
                         {
-                            self.open_details(repo.to_string());
+                            cx.intents.push(Intent::OpenDetails(repo.to_string()));
                         }
                     }
                 });
