@@ -340,9 +340,7 @@ impl App {
     }
 
     pub fn send(&mut self, cmd: Command) {
-        if !self.workers.send(cmd) {
-            self.notify_error("Spaceport is busy; try again in a moment.".into());
-        }
+        pages::send(&self.workers, &mut self.notices, cmd);
     }
 
     pub fn notify(&mut self, text: String) {
@@ -350,9 +348,7 @@ impl App {
     }
 
     pub fn notify_error(&mut self, text: String) {
-        if !self.notices.iter().any(|n| n.text == text) {
-            self.notices.push(Notice::new(text, true));
-        }
+        pages::notify_error(&mut self.notices, text);
     }
 
     /// Draws a page that owns its state ([`pages`]) with a [`pages::Cx`]

@@ -41,18 +41,25 @@ pub struct Cx<'a> {
 impl Cx<'_> {
     /// Queues a command; a full queue is said, not swallowed.
     pub fn send(&mut self, cmd: Command) {
-        if !self.workers.send(cmd) {
-            self.notify_error("Spaceport is busy; try again in a moment.".into());
-        }
+        send(self.workers, self.notices, cmd);
     }
 
     pub fn notify(&mut self, text: String) {
         self.notices.push(Notice::new(text, false));
     }
+}
 
-    pub fn notify_error(&mut self, text: String) {
-        if !self.notices.iter().any(|n| n.text == text) {
-            self.notices.push(Notice::new(text, true));
-        }
+/// Queues `cmd` without waiting; a full queue becomes a notice (shared by
+/// `App::send` and the pages' `Cx::send`).
+pub(super) fn send(workers: &Workers, notices: &mut Vec<Notice>, cmd: Command) {
+    if !workers.send(cmd) {
+        notify_error(notices, "Spaceport is busy; try again in a moment.".into());
+    }
+}
+
+/// Adds an error notice unless the same one is showing.
+pub(super) fn notify_error(notices: &mut Vec<Notice>, text: String) {
+    if !notices.iter().any(|n| n.text == text) {
+        notices.push(Notice::new(text, true));
     }
 }
