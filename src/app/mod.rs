@@ -110,6 +110,16 @@ pub enum LibraryState {
     Failed(String),
 }
 
+impl LibraryState {
+    /// The cached models from the last scan (empty while scanning).
+    pub fn models(&self) -> &[CachedModel] {
+        match self {
+            Self::Ready(m) => m,
+            _ => &[],
+        }
+    }
+}
+
 /// Where a transcription stands.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub enum TranscribeStatus {
@@ -371,10 +381,7 @@ impl App {
     pub(crate) fn translate_page_ui(&mut self, ui: &mut egui::Ui) {
         self.page_ui(ui, |app, ui| {
             let offline = app.offline();
-            let cached: &[CachedModel] = match &app.library {
-                LibraryState::Ready(m) => m,
-                _ => &[],
-            };
+            let cached = app.library.models();
             let mut cx = pages::Cx {
                 workers: &app.workers,
                 notices: &mut app.notices,
@@ -406,10 +413,7 @@ impl App {
 
     /// The cached models from the last scan (empty while scanning).
     pub fn cached(&self) -> &[CachedModel] {
-        match &self.library {
-            LibraryState::Ready(m) => m,
-            _ => &[],
-        }
+        self.library.models()
     }
 
     pub fn is_cached(&self, repo: &str) -> bool {

@@ -76,6 +76,11 @@ fn steps(hub: &Hub, args: &TranslateArgs) -> Result<Vec<(PathBuf, TranslateOptio
         max_new_tokens: args.max_tokens,
         target,
     };
+    if let (Some(_), Some(_)) = (&args.model, &args.from) {
+        return Err(CliError::Input(
+            "Choose the model with --model or the languages with --from, not both.".into(),
+        ));
+    }
     if let Some(model) = &args.model {
         let dir = model_dir(hub, model, Panel::Translate)?;
         return Ok(vec![(dir, options(args.to.clone()))]);

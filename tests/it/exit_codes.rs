@@ -120,6 +120,21 @@ fn translate_exit_codes() {
         "give the text",
         "no text",
     );
+    check(
+        &run(&[
+            "translate",
+            "--model",
+            de,
+            "--from",
+            "de",
+            "--to",
+            "fr",
+            "Hallo.",
+        ]),
+        2,
+        "not both",
+        "--model and --from together",
+    );
     // Offline, a model that is not in the cache can't be fetched: the
     // hub's class (5, network or offline).
     check(
