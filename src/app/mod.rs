@@ -1,14 +1,25 @@
-//! The window (egui only). [`App`] holds plain state; [`logic`] drains
-//! worker [`Event`]s into it (and runs even while the window is hidden);
-//! [`ui`] draws it and turns clicks into [`Command`]s. Nothing here touches
-//! the network or the disk: that is the workers' job.
+//! The window (egui only). [`App`] is the page shown, one struct per page
+//! ([`pages`], each a [`View`] that owns its state) and the [`Cx`] they
+//! share; `frame` draws the sidebar, banners and notices around the page;
+//! `logic` hands worker [`Event`]s to the pages before every frame (and
+//! while the window is hidden); [`widgets`] are the small drawing helpers
+//! the pages share. Pages turn clicks into [`Command`]s and ask the app for
+//! what crosses pages with [`Intent`]s. Nothing here touches the network or
+//! the disk: that is the workers' job.
 
 pub mod dialogs;
-pub mod logic;
+mod frame;
+mod logic;
 pub mod pages;
-pub mod ui;
+pub mod widgets;
 
+pub use pages::caption::{CaptionPage, CaptionRow};
+pub use pages::hub::{DetailsState, HubPage, SearchState};
+pub use pages::library::LibraryPage;
+pub use pages::settings::SettingsPage;
+pub use pages::transcribe::{TranscribePage, TranscribeStatus};
 pub use pages::translate::{TranslatePage, TranslateStatus};
+pub use pages::{Cx, Intent, LibraryState, View};
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
@@ -16,9 +27,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use crate::catalog::Panel;
-use crate::hub::cache::CachedModel;
-use crate::hub::{DownloadProgress, HubConfig, ModelDetails, ModelSummary, token};
-use crate::settings::{STORAGE_KEY, Settings, Theme};
+use crate::hub::{DownloadProgress, HubConfig};
+use crate::settings::{STORAGE_KEY, Settings};
 use crate::tasks::device::DeviceChoice;
 use crate::workers::{Command, Event, Workers};
 
@@ -51,31 +61,6 @@ impl Page {
     }
 }
 
-/// A search in flight or done.
-#[derive(Debug, Default, PartialEq)]
-pub enum SearchState {
-    #[default]
-    Idle,
-    Searching,
-    LoadingMore,
-    Failed(String),
-}
-
-/// The details view.
-#[derive(Debug, Default)]
-pub enum DetailsState {
-    #[default]
-    Closed,
-    Loading {
-        repo: String,
-    },
-    Ready(Box<ModelDetails>),
-    Failed {
-        repo: String,
-        error: String,
-    },
-}
-
 /// One model's download, as the UI shows it.
 #[derive(Debug, Clone)]
 pub enum DownloadState {
@@ -87,124 +72,6 @@ pub enum DownloadState {
     },
     Failed(String),
     Cancelled,
-}
-
-/// The Hub page.
-#[derive(Debug, Default)]
-pub struct HubPage {
-    pub query: String,
-    /// Which search the current results belong to.
-    pub generation: u64,
-    pub search: SearchState,
-    pub results: Vec<ModelSummary>,
-    pub next: Option<String>,
-    pub details: DetailsState,
-}
-
-/// The cache as last scanned.
-#[derive(Debug, Default)]
-pub enum LibraryState {
-    #[default]
-    Scanning,
-    Ready(Vec<CachedModel>),
-    Failed(String),
-}
-
-impl LibraryState {
-    /// The cached models from the last scan (empty while scanning).
-    pub fn models(&self) -> &[CachedModel] {
-        match self {
-            Self::Ready(m) => m,
-            _ => &[],
-        }
-    }
-}
-
-/// Where a transcription stands.
-#[derive(Debug, Default, Clone, PartialEq)]
-pub enum TranscribeStatus {
-    #[default]
-    Idle,
-    LoadingModel,
-    Running {
-        progress: f32,
-    },
-    Failed(String),
-}
-
-/// The Transcribe page.
-#[derive(Debug, Default)]
-pub struct TranscribePage {
-    pub path_input: String,
-    /// The chosen model (repo id); the first downloaded one by default.
-    pub model: Option<String>,
-    pub generation: u64,
-    pub status: TranscribeStatus,
-    /// The file being (or last) transcribed, and its segments so far.
-    pub file: Option<std::path::PathBuf>,
-    pub segments: Vec<crate::tasks::transcribe::decode::Segment>,
-    /// The finished transcript of `file`.
-    pub transcript: Option<crate::tasks::transcribe::decode::Transcript>,
-    /// Earlier transcripts of this session, newest last: a name, the
-    /// audio file (none for a dictation) and the transcript.
-    pub history: Vec<(
-        String,
-        Option<std::path::PathBuf>,
-        crate::tasks::transcribe::decode::Transcript,
-    )>,
-    /// Files waiting their turn (several dropped or opened at once).
-    /// (model, file) pairs.
-    pub queue: std::collections::VecDeque<(std::path::PathBuf, std::path::PathBuf)>,
-    /// Spoken language (`None`: detect) and task.
-    pub language: Option<String>,
-    pub task: crate::tasks::transcribe::decode::Task,
-    /// The chosen model folder and the languages it knows (read on a
-    /// worker; empty for an English-only model).
-    pub languages: Option<(std::path::PathBuf, Vec<String>)>,
-    /// The microphones (listed on a worker) and the chosen one (`None`:
-    /// the system default).
-    pub input_devices: Option<Vec<String>>,
-    pub input_device: Option<String>,
-    /// Live dictation: running, and the utterance being spoken so far.
-    pub dictating: bool,
-    pub partial: Option<String>,
-    /// The model folder the page uses now, and the one whose languages
-    /// were asked for.
-    pub chosen_model: Option<std::path::PathBuf>,
-    pub languages_asked: Option<std::path::PathBuf>,
-    /// Dictations this session (names them).
-    pub dictations: usize,
-    pub note: Option<String>,
-    /// While recording: level (dBFS), seconds, lost samples.
-    pub recording: Option<(f32, f32, u64)>,
-}
-
-/// One picture on the Caption page.
-pub struct CaptionRow {
-    pub path: std::path::PathBuf,
-    /// `None` while waiting; the caption or why there is none.
-    pub result: Option<Result<crate::tasks::caption::Caption, String>>,
-    /// The preview as it came from the worker, until the page uploads it.
-    pub preview: Option<crate::tasks::caption::image::Thumbnail>,
-    pub thumbnail: Option<egui::TextureHandle>,
-}
-
-/// The Caption page.
-#[derive(Default)]
-pub struct CaptionPage {
-    /// The chosen model (repo id); the first downloaded one by default.
-    pub model: Option<String>,
-    pub chosen_model: Option<std::path::PathBuf>,
-    pub generation: u64,
-    /// A picture or folder typed in.
-    pub path_input: String,
-    /// Text captions start with (optional) and beam search on/off.
-    pub prompt: String,
-    pub beams: bool,
-    pub rows: Vec<CaptionRow>,
-    pub loading: bool,
-    pub running: bool,
-    pub error: Option<String>,
 }
 
 /// A message for the user, shown until dismissed.
@@ -230,34 +97,19 @@ impl Notice {
 /// How long an info notice stays.
 pub const NOTICE_SECS: f64 = 8.0;
 
-/// The application: state, worker handle and event queue.
+/// The application: the page shown, the pages, what they share, and the
+/// worker events waiting to be applied.
 pub struct App {
     pub page: Page,
-    pub settings: Settings,
-    /// Where the Hub and cache are, as the environment and settings say.
-    pub config: HubConfig,
-    /// Whether the environment forces offline mode (`HF_HUB_OFFLINE`).
-    pub env_offline: bool,
-    /// The last answer from the Hub said it cannot be reached.
-    pub unreachable: Option<String>,
+    /// What every page shares (settings, cache, downloads, notices, the
+    /// command sender).
+    pub cx: Cx,
     pub hub: HubPage,
+    pub library: LibraryPage,
     pub translate: TranslatePage,
     pub transcribe: TranscribePage,
     pub caption: CaptionPage,
-    pub library: LibraryState,
-    pub downloads: BTreeMap<String, DownloadState>,
-    pub confirm_delete: Option<String>,
-    pub notices: Vec<Notice>,
-    pub token_input: String,
-    pub token_masked: Option<String>,
-    pub device_note: Option<String>,
-    pub markdown: egui_commonmark::CommonMarkCache,
-    /// Put the cursor in the search box on the first frame.
-    pub focus_search: bool,
-    /// Who answers the file dialogs: the desktop's (rfd), or a test's
-    /// stand-in.
-    pub chooser: dialogs::Chooser,
-    workers: Workers,
+    pub settings: SettingsPage,
     events: Receiver<Event>,
     first_frame_probe: bool,
     frames: u64,
@@ -295,181 +147,104 @@ impl App {
     ) -> std::io::Result<Self> {
         let ctx2 = ctx.clone();
         let env_offline = config.offline;
-        let mut effective = config.clone();
+        let mut effective = config;
         effective.offline = env_offline || settings.offline;
         let (workers, events) =
             Workers::spawn(effective.clone(), Arc::new(move || ctx2.request_repaint()))?;
-        let token_masked = config.token.as_ref().map(token::Token::masked);
-        let mut app = Self {
+        pages::settings::apply_theme(ctx, settings.theme);
+        let mut cx = Cx {
+            workers,
+            notices: Vec::new(),
+            library: LibraryState::Scanning,
+            downloads: BTreeMap::new(),
+            settings,
+            config: effective,
+            env_offline,
+            unreachable: None,
+            chooser: dialogs::system(),
+            intents: Vec::new(),
+        };
+        cx.send(Command::ScanCache);
+        Ok(Self {
             page: Page::Hub,
-            hub: HubPage {
-                ..Default::default()
-            },
+            hub: HubPage::default(),
+            library: LibraryPage::default(),
             translate: TranslatePage::default(),
             transcribe: TranscribePage::default(),
             caption: CaptionPage::default(),
-            library: LibraryState::Scanning,
-            downloads: BTreeMap::new(),
-            confirm_delete: None,
-            notices: Vec::new(),
-            token_input: String::new(),
-            token_masked,
-            device_note: crate::tasks::device::build_note(settings.device),
-            markdown: Default::default(),
-            focus_search: true,
-            chooser: dialogs::system(),
-            unreachable: None,
-            env_offline,
-            config: effective,
-            settings,
-            workers,
+            settings: SettingsPage::new(&cx),
+            cx,
             events,
             first_frame_probe: false,
             frames: 0,
-        };
-        app.apply_theme(ctx);
-        app.send(Command::ScanCache);
-        Ok(app)
+        })
     }
 
-    /// Whether the app works from the cache only.
-    pub fn offline(&self) -> bool {
-        self.config.offline
+    /// Every page with the [`Page`] that shows it, and the shared
+    /// context beside them (disjoint borrows of `self`).
+    fn views(&mut self) -> ([(Page, &mut dyn View); 6], &mut Cx) {
+        let Self {
+            hub,
+            library,
+            translate,
+            transcribe,
+            caption,
+            settings,
+            cx,
+            ..
+        } = self;
+        (
+            [
+                (Page::Hub, hub as &mut dyn View),
+                (Page::Library, library),
+                (Page::Demo(Panel::Translate), translate),
+                (Page::Demo(Panel::Caption), caption),
+                (Page::Demo(Panel::Transcribe), transcribe),
+                (Page::Settings, settings),
+            ],
+            cx,
+        )
     }
 
-    /// Queues a command; a full queue is said, not swallowed.
-    /// Opens a file dialog for `purpose`; what it yields is handled on a
-    /// worker ([`Command::Dialog`]).
-    pub fn open_dialog(
-        &mut self,
-        request: dialogs::DialogRequest,
-        purpose: crate::workers::DialogPurpose,
-    ) {
-        let dialog = (self.chooser)(&request);
-        self.send(Command::Dialog { purpose, dialog });
+    /// Draws the page shown, then does what the pages asked.
+    fn page_ui(&mut self, ui: &mut egui::Ui) {
+        let shown = self.page;
+        let (views, cx) = self.views();
+        if let Some((_, view)) = views.into_iter().find(|(page, _)| *page == shown) {
+            view.ui(ui, cx);
+        }
+        let now = ui.input(|i| i.time);
+        self.follow_intents(now);
     }
 
-    pub fn send(&mut self, cmd: Command) {
-        pages::send(&self.workers, &mut self.notices, cmd);
-    }
-
-    pub fn notify(&mut self, text: String) {
-        self.notices.push(Notice::new(text, false));
-    }
-
-    pub fn notify_error(&mut self, text: String) {
-        pages::notify_error(&mut self.notices, text);
-    }
-
-    /// Draws a page that owns its state ([`pages`]) with a [`pages::Cx`]
-    /// over the app's shared state, then does what it asked.
-    fn page_ui(
-        &mut self,
-        ui: &mut egui::Ui,
-        draw: impl FnOnce(&mut Self, &mut egui::Ui) -> Vec<pages::Intent>,
-    ) {
-        for intent in draw(self, ui) {
+    /// Does what the pages asked: show a page, a model's details, text to
+    /// translate.
+    fn follow_intents(&mut self, now: f64) {
+        for intent in std::mem::take(&mut self.cx.intents) {
             match intent {
-                pages::Intent::StartDownload(repo) => self.start_download(repo),
-                pages::Intent::CancelDownload(repo) => self.cancel_download(&repo),
-                pages::Intent::OpenDetails(repo) => self.open_details(repo),
+                Intent::Open(page) => self.open_page(page),
+                Intent::OpenDetails(repo) => {
+                    self.hub.open_details(repo, &mut self.cx);
+                    self.page = Page::Hub;
+                }
+                Intent::Translate { text, from } => {
+                    self.translate.take_text(text, from, now);
+                    self.page = Page::Demo(Panel::Translate);
+                }
             }
         }
     }
 
-    /// The Translate page, drawn with its context.
-    pub(crate) fn translate_page_ui(&mut self, ui: &mut egui::Ui) {
-        self.page_ui(ui, |app, ui| {
-            let offline = app.offline();
-            let cached = app.library.models();
-            let mut cx = pages::Cx {
-                workers: &app.workers,
-                notices: &mut app.notices,
-                cached,
-                downloads: &app.downloads,
-                settings: &app.settings,
-                offline,
-                intents: Vec::new(),
-            };
-            app.translate.ui(ui, &mut cx);
-            cx.intents
-        });
-    }
-
-    pub fn apply_theme(&self, ctx: &egui::Context) {
-        ctx.set_theme(match self.settings.theme {
-            Theme::System => egui::ThemePreference::System,
-            Theme::Light => egui::ThemePreference::Light,
-            Theme::Dark => egui::ThemePreference::Dark,
-        });
-    }
-
-    /// Applies a settings change that affects the workers (offline mode).
-    pub fn reconfigure(&mut self) {
-        self.config.offline = self.env_offline || self.settings.offline;
-        self.unreachable = None;
-        self.send(Command::Configure(self.config.clone()));
-    }
-
-    /// The cached models from the last scan (empty while scanning).
-    pub fn cached(&self) -> &[CachedModel] {
-        self.library.models()
-    }
-
-    pub fn is_cached(&self, repo: &str) -> bool {
-        self.cached()
-            .iter()
-            .any(|m| m.repo == repo && m.verdict.runs_here())
-    }
-
-    /// Starts a new search with the current query and filters.
-    pub fn start_search(&mut self) {
-        self.hub.generation += 1;
-        self.hub.search = SearchState::Searching;
-        self.hub.details = DetailsState::Closed;
-        let query = crate::hub::SearchQuery {
-            text: self.hub.query.clone(),
-            task: self.settings.search_task,
-            sort: self.settings.search_sort,
-            limit: 30,
-        };
-        self.send(Command::Search {
-            generation: self.hub.generation,
-            query,
-        });
-    }
-
-    pub fn open_details(&mut self, repo: String) {
-        self.hub.details = DetailsState::Loading { repo: repo.clone() };
-        self.page = Page::Hub;
-        self.send(Command::Details {
-            repo,
-            revision: "main".into(),
-        });
-    }
-
-    pub fn start_download(&mut self, repo: String) {
-        self.downloads.insert(
-            repo.clone(),
-            DownloadState::Running(DownloadProgress {
-                repo: repo.clone(),
-                ..Default::default()
-            }),
-        );
-        self.send(Command::Download {
-            repo,
-            revision: "main".into(),
-        });
-    }
-
-    pub fn cancel_download(&mut self, repo: &str) {
-        if let Some(DownloadState::Running(p)) = self.downloads.get(repo).cloned() {
-            self.downloads
-                .insert(repo.to_string(), DownloadState::Cancelling(p));
+    /// Shows `page` (the Library looks through the cache again).
+    pub fn open_page(&mut self, page: Page) {
+        if page == Page::Hub && self.page == Page::Hub {
+            // Clicking Hub again goes back to the results.
+            self.hub.details = DetailsState::Closed;
         }
-        self.send(Command::CancelDownload {
-            repo: repo.to_string(),
-        });
+        self.page = page;
+        if page == Page::Library {
+            self.cx.send(Command::ScanCache);
+        }
     }
 }
 
@@ -494,7 +269,7 @@ impl eframe::App for App {
     }
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
-        eframe::set_value(storage, STORAGE_KEY, &self.settings);
+        eframe::set_value(storage, STORAGE_KEY, &self.cx.settings);
     }
 }
 

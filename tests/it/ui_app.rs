@@ -254,5 +254,8 @@ fn settings_persist_across_restarts() {
     let mut h2 = harness(&s, tmp.path(), saved);
     h2.step();
     assert!(h2.query_by_label_contains("Offline:").is_some());
-    assert_eq!(h2.state().settings.theme, spaceport::settings::Theme::Dark);
+    assert_eq!(
+        h2.state().cx.settings.theme,
+        spaceport::settings::Theme::Dark
+    );
 }

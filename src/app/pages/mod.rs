@@ -1,65 +1,253 @@
-//! Pages that own their state: each page is one struct with its state, a
-//! `ui(&mut self, ui, cx)` that draws it and turns clicks into commands,
-//! and an `on_event` for the worker events that are its own (as
-//! egui_demo_lib's `View`). [`Cx`] carries what every page needs from the
-//! app: sending a command, the downloaded models, the downloads running,
-//! the settings, notices, and [`Intent`]s for what only the app can do
-//! (open another page, start a download). The Translate page is the first
-//! in this shape; the others are still drawn by `ui/` over `App`.
+//! Pages that own their state. Each page is one struct with its state and
+//! the [`View`] trait: `ui(&mut self, ui, cx)` draws it and turns clicks
+//! into commands, `on_event` takes the worker events that are its own (as
+//! egui_demo_lib's `View`/`Demo`). [`Cx`] is what every page shares and
+//! the app owns: sending a command, the cache as last scanned, the
+//! downloads running, the settings, the file-dialog chooser, notices, and
+//! [`Intent`]s for what only the app can do (show another page, hand text
+//! to the Translate page). A new page is a file here, a [`super::Page`]
+//! variant, and a line in the app's page list.
 
+pub mod caption;
+pub mod demo;
+pub mod hub;
+pub mod library;
+pub mod settings;
+pub mod transcribe;
 pub mod translate;
 
 use std::collections::BTreeMap;
 
-use super::{DownloadState, Notice};
+use super::dialogs::{Chooser, DialogRequest};
+use super::{DownloadState, Notice, Page};
+use crate::format::format_bytes;
 use crate::hub::cache::CachedModel;
+use crate::hub::{DownloadProgress, HubConfig};
 use crate::settings::Settings;
-use crate::workers::{Command, Workers};
+use crate::workers::{Command, DialogPurpose, Event, Workers};
 
-/// What a page asks of the app, done after the page has drawn.
-#[derive(Debug, PartialEq)]
-pub enum Intent {
-    StartDownload(String),
-    CancelDownload(String),
-    OpenDetails(String),
+/// A page: its drawing and the worker events it owns.
+pub trait View {
+    /// Draws the page; what it needs beyond its own state is in `cx`.
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx);
+
+    /// Applies `event` if it is this page's, or gives it back for the
+    /// next page. Runs before frames and while the window is hidden;
+    /// never draws, never blocks.
+    fn on_event(&mut self, event: Event, _cx: &mut Cx) -> Option<Event> {
+        Some(event)
+    }
 }
 
-/// What every page may use while it draws.
-pub struct Cx<'a> {
-    pub(super) workers: &'a Workers,
-    pub(super) notices: &'a mut Vec<Notice>,
-    /// The models in the cache (the last scan).
-    pub cached: &'a [CachedModel],
-    pub downloads: &'a BTreeMap<String, DownloadState>,
-    pub settings: &'a Settings,
-    /// Whether the Hub must not be asked (offline mode).
-    pub offline: bool,
-    /// What the page asked of the app this frame.
+/// What a page asks of the app, done after the page has drawn (or taken
+/// its event).
+#[derive(Debug, PartialEq)]
+pub enum Intent {
+    /// Show this page.
+    Open(Page),
+    /// Show the Hub page's details of this model.
+    OpenDetails(String),
+    /// Put this text in the Translate page, spoken in `from`, and show it.
+    Translate { text: String, from: String },
+}
+
+/// The cache as last scanned.
+#[derive(Debug, Default)]
+pub enum LibraryState {
+    #[default]
+    Scanning,
+    Ready(Vec<CachedModel>),
+    Failed(String),
+}
+
+impl LibraryState {
+    /// The cached models from the last scan (empty while scanning).
+    pub fn models(&self) -> &[CachedModel] {
+        match self {
+            Self::Ready(m) => m,
+            _ => &[],
+        }
+    }
+}
+
+/// What every page shares: owned by the app, lent to the page it draws.
+pub struct Cx {
+    pub(super) workers: Workers,
+    pub notices: Vec<Notice>,
+    /// The cache as last scanned.
+    pub library: LibraryState,
+    /// Every download this session, by repo.
+    pub downloads: BTreeMap<String, DownloadState>,
+    pub settings: Settings,
+    /// Where the Hub and cache are (offline mode and token included).
+    pub config: HubConfig,
+    /// Whether the environment forces offline mode (`HF_HUB_OFFLINE`).
+    pub env_offline: bool,
+    /// The last answer from the Hub said it cannot be reached.
+    pub unreachable: Option<String>,
+    /// Who answers the file dialogs: the desktop's (rfd), or a test's
+    /// stand-in.
+    pub chooser: Chooser,
+    /// What the pages asked of the app since it last looked.
     pub intents: Vec<Intent>,
 }
 
-impl Cx<'_> {
-    /// Queues a command; a full queue is said, not swallowed.
+impl Cx {
+    /// Queues a command without waiting; a full queue is said, not
+    /// swallowed.
     pub fn send(&mut self, cmd: Command) {
-        send(self.workers, self.notices, cmd);
+        if !self.workers.send(cmd) {
+            self.notify_error("Spaceport is busy; try again in a moment.".into());
+        }
     }
 
     pub fn notify(&mut self, text: String) {
         self.notices.push(Notice::new(text, false));
     }
-}
 
-/// Queues `cmd` without waiting; a full queue becomes a notice (shared by
-/// `App::send` and the pages' `Cx::send`).
-pub(super) fn send(workers: &Workers, notices: &mut Vec<Notice>, cmd: Command) {
-    if !workers.send(cmd) {
-        notify_error(notices, "Spaceport is busy; try again in a moment.".into());
+    /// Adds an error notice unless the same one is showing.
+    pub fn notify_error(&mut self, text: String) {
+        if !self.notices.iter().any(|n| n.text == text) {
+            self.notices.push(Notice::new(text, true));
+        }
     }
-}
 
-/// Adds an error notice unless the same one is showing.
-pub(super) fn notify_error(notices: &mut Vec<Notice>, text: String) {
-    if !notices.iter().any(|n| n.text == text) {
-        notices.push(Notice::new(text, true));
+    /// Whether the Hub must not be asked (offline mode).
+    pub fn offline(&self) -> bool {
+        self.config.offline
+    }
+
+    /// The cached models from the last scan (empty while scanning).
+    pub fn cached(&self) -> &[CachedModel] {
+        self.library.models()
+    }
+
+    /// Whether `repo` is downloaded and runs here.
+    pub fn is_cached(&self, repo: &str) -> bool {
+        self.cached()
+            .iter()
+            .any(|m| m.repo == repo && m.verdict.runs_here())
+    }
+
+    /// Opens a file dialog for `purpose`; what it yields is handled on a
+    /// worker ([`Command::Dialog`]) and comes back as
+    /// [`Event::FilesChosen`] to the page that asked.
+    pub fn open_dialog(&mut self, request: DialogRequest, purpose: DialogPurpose) {
+        let dialog = (self.chooser)(&request);
+        self.send(Command::Dialog { purpose, dialog });
+    }
+
+    pub fn start_download(&mut self, repo: String) {
+        self.downloads.insert(
+            repo.clone(),
+            DownloadState::Running(DownloadProgress {
+                repo: repo.clone(),
+                ..Default::default()
+            }),
+        );
+        self.send(Command::Download {
+            repo,
+            revision: "main".into(),
+        });
+    }
+
+    pub fn cancel_download(&mut self, repo: &str) {
+        if let Some(DownloadState::Running(p)) = self.downloads.get(repo).cloned() {
+            self.downloads
+                .insert(repo.to_string(), DownloadState::Cancelling(p));
+        }
+        self.send(Command::CancelDownload {
+            repo: repo.to_string(),
+        });
+    }
+
+    /// Tells the workers the configuration changed (offline mode, token).
+    pub fn reconfigure(&mut self) {
+        self.config.offline = self.env_offline || self.settings.offline;
+        self.unreachable = None;
+        self.send(Command::Configure(self.config.clone()));
+    }
+
+    /// Applies the events that belong to no one page: downloads, the
+    /// cache, deletions, saved files, a worker that could not start.
+    pub fn on_event(&mut self, event: Event) {
+        match event {
+            Event::DownloadProgress(p) => {
+                let cancelling = matches!(
+                    self.downloads.get(&p.repo),
+                    Some(DownloadState::Cancelling(_))
+                );
+                let state = if cancelling {
+                    DownloadState::Cancelling(p.clone())
+                } else {
+                    DownloadState::Running(p.clone())
+                };
+                self.downloads.insert(p.repo, state);
+            }
+            Event::DownloadDone(s) => {
+                self.notify(format!("{} is downloaded and ready offline.", s.repo));
+                self.downloads
+                    .insert(s.repo, DownloadState::Done { commit: s.commit });
+            }
+            Event::DownloadFailed {
+                repo,
+                error,
+                cancelled,
+            } => {
+                if cancelled {
+                    self.downloads.insert(repo, DownloadState::Cancelled);
+                } else {
+                    self.notify_error(format!("Download of {repo} failed: {error}"));
+                    self.downloads.insert(repo, DownloadState::Failed(error));
+                }
+            }
+            Event::Cache(models) => self.library = LibraryState::Ready(models),
+            Event::CacheFailed(e) => self.library = LibraryState::Failed(e),
+            Event::Deleted { repo, freed_bytes } => {
+                self.downloads.remove(&repo);
+                self.notify(format!(
+                    "Deleted {repo} and freed {}.",
+                    format_bytes(freed_bytes)
+                ));
+            }
+            Event::DeleteFailed { repo, error } => {
+                self.notify_error(format!("Could not delete {repo}: {error}"));
+            }
+            Event::Saved { path } => self.notify(format!("Saved {}.", path.display())),
+            Event::SaveFailed { path, error } => {
+                self.notify_error(format!("Could not save {}: {error}", path.display()));
+            }
+            Event::Busy => self.notify_error(
+                "Spaceport could not start a worker; close some downloads and try again.".into(),
+            ),
+            // The pages' own, asked first (`App::apply`); one that comes
+            // here was not taken (a stale answer) and changes nothing.
+            Event::SearchResults { .. }
+            | Event::SearchFailed { .. }
+            | Event::Details(_)
+            | Event::DetailsFailed { .. }
+            | Event::TokenSaved { .. }
+            | Event::TokenFailed(_)
+            | Event::TranslationLoading { .. }
+            | Event::TranslationPartial { .. }
+            | Event::TranslationDone { .. }
+            | Event::TranslationFailed { .. }
+            | Event::TranscriptionLoading { .. }
+            | Event::TranscriptionSegment { .. }
+            | Event::TranscriptionDone { .. }
+            | Event::TranscriptionFailed { .. }
+            | Event::LiveReady { .. }
+            | Event::RecordingLevel { .. }
+            | Event::LivePartial { .. }
+            | Event::LiveFinal { .. }
+            | Event::DictationDone { .. }
+            | Event::InputDevices(_)
+            | Event::ModelLanguages { .. }
+            | Event::CaptionLoading { .. }
+            | Event::CaptionQueued { .. }
+            | Event::CaptionItem { .. }
+            | Event::CaptionFinished { .. }
+            | Event::FilesChosen { .. } => {}
+        }
     }
 }

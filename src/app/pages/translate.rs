@@ -4,9 +4,9 @@
 //! cancelled. Without a direct model it pivots through English when both
 //! halves are downloaded, or offers the model to download.
 
-use super::{Cx, Intent};
+use super::{Cx, Intent, View};
 use crate::app::DownloadState;
-use crate::app::ui::progress_ui;
+use crate::app::widgets::progress_ui;
 use crate::catalog::language_name;
 use crate::format::format_bytes;
 use crate::tasks::translate::TranslateOptions;
@@ -65,41 +65,66 @@ impl Default for TranslatePage {
 }
 
 impl TranslatePage {
-    /// Applies a translation event (one of the newest request's; older
-    /// ones are ignored); returns false for events that are not this
-    /// page's.
-    pub fn on_event(&mut self, event: &Event) -> bool {
-        match event {
-            Event::TranslationLoading { generation, .. } => {
-                if *generation == self.generation {
-                    self.status = TranslateStatus::LoadingModel;
-                }
-            }
-            Event::TranslationPartial { generation, text } => {
-                if *generation == self.generation {
-                    self.status = TranslateStatus::Running;
-                    self.output = text.clone();
-                }
-            }
-            Event::TranslationDone {
-                generation,
-                text,
-                device,
-            } => {
-                if *generation == self.generation {
-                    self.status = TranslateStatus::Idle;
-                    self.output = text.clone();
-                    self.device = Some(device.clone());
-                }
-            }
-            Event::TranslationFailed { generation, error } => {
-                if *generation == self.generation {
-                    self.status = TranslateStatus::Failed(error.clone());
-                }
-            }
-            _ => return false,
+    /// Puts `text`, spoken in `from`, in the page to be translated (the
+    /// Transcribe page's Translate button); the target changes when it is
+    /// the same language.
+    pub fn take_text(&mut self, text: String, from: String, now: f64) {
+        self.input = text;
+        self.from = from;
+        if self.to == self.from {
+            self.to = if self.from == "en" { "de" } else { "en" }.into();
         }
-        true
+        self.changed_at = Some(now);
+    }
+
+    fn get_model_ui(&self, ui: &mut egui::Ui, cx: &mut Cx, repo: &str, size_mb: Option<u64>) {
+        let pair = format!(
+            "{} to {}",
+            language_name(&self.from),
+            language_name(&self.to)
+        );
+        match cx.downloads.get(repo).cloned() {
+            Some(DownloadState::Running(p) | DownloadState::Cancelling(p)) => {
+                ui.horizontal(|ui| {
+                    ui.label(format!("Downloading {repo}"));
+                    progress_ui(ui, &p);
+                    if ui.button("Cancel").clicked() {
+                        cx.cancel_download(repo);
+                    }
+                });
+            }
+            _ => {
+                ui.horizontal(|ui| match size_mb {
+                    Some(mb) => {
+                        ui.label(format!("{pair} needs {repo}."));
+                        if ui
+                            .add_enabled(
+                                !cx.offline(),
+                                egui::Button::new(format!(
+                                    "Download it ({})",
+                                    format_bytes(mb * 1_000_000)
+                                )),
+                            )
+                            .clicked()
+                        {
+                            cx.start_download(repo.to_string());
+                        }
+                    }
+                    None => {
+                        ui.label(format!("No {pair} model is downloaded."));
+                        if ui
+                            .add_enabled(
+                                !cx.offline(),
+                                egui::Button::new(format!("Look for {repo} on the Hub")),
+                            )
+                            .clicked()
+                        {
+                            cx.intents.push(Intent::OpenDetails(repo.to_string()));
+                        }
+                    }
+                });
+            }
+        }
     }
 
     fn send_translation(&mut self, route: Vec<Pair>, cx: &mut Cx) {
@@ -128,10 +153,48 @@ impl TranslatePage {
             device: cx.settings.device,
         }));
     }
+}
 
-    pub fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+impl View for TranslatePage {
+    /// Applies a translation event (one of the newest request's; older
+    /// ones are ignored).
+    fn on_event(&mut self, event: Event, _cx: &mut Cx) -> Option<Event> {
+        match event {
+            Event::TranslationLoading { generation, .. } => {
+                if generation == self.generation {
+                    self.status = TranslateStatus::LoadingModel;
+                }
+            }
+            Event::TranslationPartial { generation, text } => {
+                if generation == self.generation {
+                    self.status = TranslateStatus::Running;
+                    self.output = text;
+                }
+            }
+            Event::TranslationDone {
+                generation,
+                text,
+                device,
+            } => {
+                if generation == self.generation {
+                    self.status = TranslateStatus::Idle;
+                    self.output = text;
+                    self.device = Some(device);
+                }
+            }
+            Event::TranslationFailed { generation, error } => {
+                if generation == self.generation {
+                    self.status = TranslateStatus::Failed(error);
+                }
+            }
+            other => return Some(other),
+        }
+        None
+    }
+
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         ui.heading("Translate");
-        let installed = route::installed(cx.cached);
+        let installed = route::installed(cx.cached());
         let (froms, tos) = route::languages(&installed);
         let before = (self.from.clone(), self.to.clone());
         let mut swap = false;
@@ -285,56 +348,6 @@ impl TranslatePage {
             } else {
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_secs_f64(PAUSE_SECS - waited));
-            }
-        }
-    }
-
-    fn get_model_ui(&self, ui: &mut egui::Ui, cx: &mut Cx, repo: &str, size_mb: Option<u64>) {
-        let pair = format!(
-            "{} to {}",
-            language_name(&self.from),
-            language_name(&self.to)
-        );
-        match cx.downloads.get(repo).cloned() {
-            Some(DownloadState::Running(p) | DownloadState::Cancelling(p)) => {
-                ui.horizontal(|ui| {
-                    ui.label(format!("Downloading {repo}"));
-                    progress_ui(ui, &p);
-                    if ui.button("Cancel").clicked() {
-                        cx.intents.push(Intent::CancelDownload(repo.to_string()));
-                    }
-                });
-            }
-            _ => {
-                ui.horizontal(|ui| match size_mb {
-                    Some(mb) => {
-                        ui.label(format!("{pair} needs {repo}."));
-                        if ui
-                            .add_enabled(
-                                !cx.offline,
-                                egui::Button::new(format!(
-                                    "Download it ({})",
-                                    format_bytes(mb * 1_000_000)
-                                )),
-                            )
-                            .clicked()
-                        {
-                            cx.intents.push(Intent::StartDownload(repo.to_string()));
-                        }
-                    }
-                    None => {
-                        ui.label(format!("No {pair} model is downloaded."));
-                        if ui
-                            .add_enabled(
-                                !cx.offline,
-                                egui::Button::new(format!("Look for {repo} on the Hub")),
-                            )
-                            .clicked()
-                        {
-                            cx.intents.push(Intent::OpenDetails(repo.to_string()));
-                        }
-                    }
-                });
             }
         }
     }

@@ -82,7 +82,7 @@ pub fn answer_dialogs(
 ) -> Arc<Mutex<Vec<DialogRequest>>> {
     let asked = Arc::new(Mutex::new(Vec::new()));
     let log = asked.clone();
-    h.state_mut().chooser = Arc::new(move |req: &DialogRequest| {
+    h.state_mut().cx.chooser = Arc::new(move |req: &DialogRequest| {
         log.lock().unwrap().push(req.clone());
         let paths = paths.clone();
         Dialog(Box::pin(async move { paths }))

@@ -2,24 +2,35 @@
 //! run; "open in panel", resume of unfinished downloads, delete with a
 //! confirmation, and the total disk use of the cache.
 
-use crate::app::{App, DownloadState, LibraryState, Page};
+use super::{Cx, Intent, LibraryState, View};
+use crate::app::widgets::{progress_ui, verdict_badge_ui};
+use crate::app::{DownloadState, Page};
 use crate::format::format_bytes;
+use crate::hub::cache::CachedModel;
 use crate::workers::Command;
 
-use super::hub::verdict_badge_ui;
-use super::progress_ui;
+/// The Library page; the list itself is the app's ([`Cx::library`]),
+/// shared with the demo pages.
+#[derive(Debug, Default)]
+pub struct LibraryPage {
+    /// The model a "Delete X?" dialog is asking about.
+    pub confirm_delete: Option<String>,
+}
 
-impl App {
-    pub(super) fn library_page_ui(&mut self, ui: &mut egui::Ui) {
+impl View for LibraryPage {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         ui.horizontal(|ui| {
             ui.heading("Library");
             if ui.button("Refresh").clicked() {
-                self.send(Command::ScanCache);
+                cx.send(Command::ScanCache);
             }
         });
-        // Borrow the list out of `self` for the frame instead of cloning it.
-        let models = match std::mem::take(&mut self.library) {
-            LibraryState::Ready(m) => m,
+        // Borrow the list out of `cx` for the frame instead of cloning it.
+        match std::mem::take(&mut cx.library) {
+            LibraryState::Ready(models) => {
+                self.models_ui(ui, cx, &models);
+                cx.library = LibraryState::Ready(models);
+            }
             other => {
                 match &other {
                     LibraryState::Failed(e) => {
@@ -32,25 +43,27 @@ impl App {
                         });
                     }
                 }
-                self.library = other;
-                return;
+                cx.library = other;
             }
-        };
-        self.models_ui(ui, &models);
-        self.library = LibraryState::Ready(models);
+        }
+        if self.confirm_delete.is_some() {
+            self.confirm_delete_ui(ui, cx);
+        }
     }
+}
 
-    fn models_ui(&mut self, ui: &mut egui::Ui, models: &[crate::hub::cache::CachedModel]) {
+impl LibraryPage {
+    fn models_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx, models: &[CachedModel]) {
         let total: u64 = models.iter().map(|m| m.size_bytes).sum();
         ui.label(format!(
             "{}, {} in {}",
             crate::format::count_models(models.len()),
             format_bytes(total),
-            self.config.cache_dir.display()
+            cx.config.cache_dir.display()
         ));
         ui.separator();
         // Downloads of models the last scan did not see yet.
-        let new: Vec<(String, crate::hub::DownloadProgress)> = self
+        let new: Vec<(String, crate::hub::DownloadProgress)> = cx
             .downloads
             .iter()
             .filter(|(repo, _)| !models.iter().any(|m| &m.repo == *repo))
@@ -66,12 +79,12 @@ impl App {
                 ui.label(format!("Downloading {repo}"));
                 progress_ui(ui, &p);
                 if ui.button("Cancel").clicked() {
-                    self.cancel_download(&repo);
+                    cx.cancel_download(&repo);
                 }
             });
         }
         if models.is_empty() {
-            if self.downloads.is_empty() {
+            if cx.downloads.is_empty() {
                 ui.label("Nothing downloaded yet. Find a model on the Hub page, or download a panel's recommended model from its page.");
             }
             return;
@@ -89,7 +102,7 @@ impl App {
                         ui.end_row();
                         for m in models {
                             if ui.link(&m.repo).clicked() {
-                                self.open_details(m.repo.clone());
+                                cx.intents.push(Intent::OpenDetails(m.repo.clone()));
                             }
                             ui.label(format_bytes(m.size_bytes));
                             let rev = m
@@ -109,18 +122,18 @@ impl App {
                                 if let Some(panel) = m.verdict.panel()
                                     && ui.button(format!("Open in {}", panel.label())).clicked()
                                 {
-                                    self.page = Page::Demo(panel);
+                                    cx.intents.push(Intent::Open(Page::Demo(panel)));
                                 }
                                 if let Some(
                                     DownloadState::Running(p) | DownloadState::Cancelling(p),
-                                ) = self.downloads.get(&m.repo).cloned()
+                                ) = cx.downloads.get(&m.repo).cloned()
                                 {
                                     progress_ui(ui, &p);
                                     if ui.button("Cancel").clicked() {
-                                        self.cancel_download(&m.repo);
+                                        cx.cancel_download(&m.repo);
                                     }
                                 } else if m.incomplete_bytes > 0 || !m.verdict.runs_here() {
-                                    let can = !self.offline();
+                                    let can = !cx.offline();
                                     if ui
                                         .add_enabled(can, egui::Button::new("Resume download"))
                                         .on_hover_text(format!(
@@ -129,7 +142,7 @@ impl App {
                                         ))
                                         .clicked()
                                     {
-                                        self.start_download(m.repo.clone());
+                                        cx.start_download(m.repo.clone());
                                     }
                                 }
                                 if ui
@@ -147,11 +160,11 @@ impl App {
     }
 
     /// The "Delete X?" dialog.
-    pub(super) fn confirm_delete_ui(&mut self, ui: &mut egui::Ui) {
+    fn confirm_delete_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         let Some(repo) = self.confirm_delete.clone() else {
             return;
         };
-        let size = self
+        let size = cx
             .cached()
             .iter()
             .find(|m| m.repo == repo)
@@ -164,7 +177,7 @@ impl App {
             ));
             ui.horizontal(|ui| {
                 if ui.button("Delete model").clicked() {
-                    self.send(Command::Delete { repo: repo.clone() });
+                    cx.send(Command::Delete { repo: repo.clone() });
                     self.confirm_delete = None;
                 }
                 if ui.button("Keep it").clicked() {

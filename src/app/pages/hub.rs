@@ -2,11 +2,66 @@
 //! "runs here" badge per model, "load more", and the details view with the
 //! rendered model card, the file list and the Download button.
 
-use super::progress_ui;
-use crate::app::{App, DetailsState, DownloadState, SearchState};
-use crate::catalog::Verdict;
+use super::{Cx, Intent, View};
+use crate::app::widgets::{progress_ui, verdict_badge_ui};
+use crate::app::{DownloadState, Page};
 use crate::format::format_bytes;
-use crate::hub::{ModelDetails, Sort, TaskFilter};
+use crate::hub::{ModelDetails, ModelSummary, Sort, TaskFilter};
+use crate::workers::{Command, Event};
+
+/// A search in flight or done.
+#[derive(Debug, Default, PartialEq)]
+pub enum SearchState {
+    #[default]
+    Idle,
+    Searching,
+    LoadingMore,
+    Failed(String),
+}
+
+/// The details view.
+#[derive(Debug, Default)]
+pub enum DetailsState {
+    #[default]
+    Closed,
+    Loading {
+        repo: String,
+    },
+    Ready(Box<ModelDetails>),
+    Failed {
+        repo: String,
+        error: String,
+    },
+}
+
+/// The Hub page.
+pub struct HubPage {
+    pub query: String,
+    /// Which search the current results belong to.
+    pub generation: u64,
+    pub search: SearchState,
+    pub results: Vec<ModelSummary>,
+    pub next: Option<String>,
+    pub details: DetailsState,
+    markdown: egui_commonmark::CommonMarkCache,
+    /// Put the cursor in the search box on the first frame.
+    focus_search: bool,
+}
+
+impl Default for HubPage {
+    fn default() -> Self {
+        Self {
+            query: String::new(),
+            generation: 0,
+            search: SearchState::Idle,
+            results: Vec::new(),
+            next: None,
+            details: DetailsState::Closed,
+            markdown: Default::default(),
+            focus_search: true,
+        }
+    }
+}
 
 /// A compact count: 1.2k, 3.4M.
 fn count(n: u64) -> String {
@@ -24,31 +79,40 @@ fn date(ts: &Option<String>) -> &str {
         .unwrap_or("—")
 }
 
-pub fn verdict_badge_ui(ui: &mut egui::Ui, v: &Verdict) {
-    let (text, color) = match v {
-        Verdict::Runs { .. } => (v.short(), egui::Color32::from_rgb(40, 150, 70)),
-        Verdict::NotHere { .. } => (v.short(), ui.visuals().weak_text_color()),
-    };
-    ui.colored_label(color, text).on_hover_text(v.explain());
-}
-
-impl App {
-    pub(super) fn hub_page_ui(&mut self, ui: &mut egui::Ui) {
-        if !matches!(self.hub.details, DetailsState::Closed) {
-            self.details_ui(ui);
-            return;
-        }
-        self.search_bar_ui(ui);
-        ui.separator();
-        self.results_ui(ui);
+impl HubPage {
+    /// Starts a new search with the current query and filters.
+    pub fn start_search(&mut self, cx: &mut Cx) {
+        self.generation += 1;
+        self.search = SearchState::Searching;
+        self.details = DetailsState::Closed;
+        let query = crate::hub::SearchQuery {
+            text: self.query.clone(),
+            task: cx.settings.search_task,
+            sort: cx.settings.search_sort,
+            limit: 30,
+        };
+        cx.send(Command::Search {
+            generation: self.generation,
+            query,
+        });
     }
 
-    fn search_bar_ui(&mut self, ui: &mut egui::Ui) {
+    /// Shows `repo`'s details (asked of the Hub, or read from the cache
+    /// offline).
+    pub fn open_details(&mut self, repo: String, cx: &mut Cx) {
+        self.details = DetailsState::Loading { repo: repo.clone() };
+        cx.send(Command::Details {
+            repo,
+            revision: "main".into(),
+        });
+    }
+
+    fn search_bar_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         let mut go = false;
         ui.horizontal(|ui| {
             let label = ui.label("Search models");
             let edit = ui.add(
-                egui::TextEdit::singleline(&mut self.hub.query)
+                egui::TextEdit::singleline(&mut self.query)
                     .hint_text("e.g. opus-mt, whisper, blip")
                     .desired_width(360.0),
             );
@@ -63,7 +127,7 @@ impl App {
             if ui.button("Search").clicked() {
                 go = true;
             }
-            if matches!(self.hub.search, SearchState::Searching) {
+            if matches!(self.search, SearchState::Searching) {
                 ui.spinner();
             }
         });
@@ -71,49 +135,49 @@ impl App {
             for task in TaskFilter::ALL {
                 if ui
                     .add(egui::Button::selectable(
-                        self.settings.search_task == task,
+                        cx.settings.search_task == task,
                         task.label(),
                     ))
                     .clicked()
-                    && self.settings.search_task != task
+                    && cx.settings.search_task != task
                 {
-                    self.settings.search_task = task;
+                    cx.settings.search_task = task;
                     go = true;
                 }
             }
             ui.separator();
-            let before = self.settings.search_sort;
+            let before = cx.settings.search_sort;
             egui::ComboBox::from_label("Sort")
-                .selected_text(self.settings.search_sort.label())
+                .selected_text(cx.settings.search_sort.label())
                 .show_ui(ui, |ui| {
                     for s in Sort::ALL {
-                        ui.selectable_value(&mut self.settings.search_sort, s, s.label());
+                        ui.selectable_value(&mut cx.settings.search_sort, s, s.label());
                     }
                 });
-            if before != self.settings.search_sort {
+            if before != cx.settings.search_sort {
                 go = true;
             }
         });
         if go {
-            self.start_search();
+            self.start_search(cx);
         }
     }
 
-    fn results_ui(&mut self, ui: &mut egui::Ui) {
-        match &self.hub.search {
-            SearchState::Failed(_) if self.offline() => {
+    fn results_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        match &self.search {
+            SearchState::Failed(_) if cx.offline() => {
                 ui.label("Searching needs the network, and offline mode is on. Your downloaded models are in the Library.");
             }
-            SearchState::Failed(_) if self.unreachable.is_some() => {
+            SearchState::Failed(_) if cx.unreachable.is_some() => {
                 ui.label("Can't search right now: the Hub can't be reached. Your downloaded models are in the Library.");
             }
             SearchState::Failed(e) => {
                 ui.colored_label(ui.visuals().error_fg_color, e);
             }
-            SearchState::Idle if self.hub.results.is_empty() && self.hub.generation > 0 => {
+            SearchState::Idle if self.results.is_empty() && self.generation > 0 => {
                 ui.label("No models match. Try fewer words or another task.");
             }
-            SearchState::Idle if self.hub.generation == 0 => {
+            SearchState::Idle if self.generation == 0 => {
                 ui.label("Search the Hugging Face Hub, or start from a recommended model:");
                 let recs: Vec<(String, String)> = crate::catalog::catalog()
                     .models
@@ -128,7 +192,7 @@ impl App {
                     .collect();
                 for (repo, text) in recs {
                     if ui.link(text).clicked() {
-                        self.open_details(repo);
+                        self.open_details(repo, cx);
                     }
                 }
             }
@@ -144,14 +208,14 @@ impl App {
                     .num_columns(7)
                     .spacing([14.0, 6.0])
                     .show(ui, |ui| {
-                        if !self.hub.results.is_empty() {
+                        if !self.results.is_empty() {
                             for h in ["Model", "Task", "Downloads", "Likes", "Updated", "Size", ""]
                             {
                                 ui.strong(h);
                             }
                             ui.end_row();
                         }
-                        for m in &self.hub.results {
+                        for m in &self.results {
                             ui.horizontal(|ui| {
                                 if ui.link(&m.id).clicked() {
                                     open = Some(m.id.clone());
@@ -174,8 +238,8 @@ impl App {
                             ui.end_row();
                         }
                     });
-                if self.hub.next.is_some() {
-                    let loading = self.hub.search == SearchState::LoadingMore;
+                if self.next.is_some() {
+                    let loading = self.search == SearchState::LoadingMore;
                     if ui
                         .add_enabled(!loading, egui::Button::new("Load more"))
                         .clicked()
@@ -185,23 +249,23 @@ impl App {
                 }
             });
         if let Some(repo) = open {
-            self.open_details(repo);
+            self.open_details(repo, cx);
         }
-        if more && let Some(url) = self.hub.next.clone() {
-            self.hub.search = SearchState::LoadingMore;
-            self.send(crate::workers::Command::LoadMore {
-                generation: self.hub.generation,
+        if more && let Some(url) = self.next.clone() {
+            self.search = SearchState::LoadingMore;
+            cx.send(Command::LoadMore {
+                generation: self.generation,
                 url,
             });
         }
     }
 
-    fn details_ui(&mut self, ui: &mut egui::Ui) {
+    fn details_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         if ui.button("Back to results").clicked() {
-            self.hub.details = DetailsState::Closed;
+            self.details = DetailsState::Closed;
             return;
         }
-        match &self.hub.details {
+        match &self.details {
             DetailsState::Closed => {}
             DetailsState::Loading { repo } => {
                 ui.horizontal(|ui| {
@@ -216,17 +280,17 @@ impl App {
             DetailsState::Ready(_) => {
                 // Borrow the details out of `self` for the frame instead of
                 // cloning a model card and file list every frame.
-                if let DetailsState::Ready(d) = std::mem::take(&mut self.hub.details) {
-                    self.model_details_ui(ui, &d);
-                    if matches!(self.hub.details, DetailsState::Closed) {
-                        self.hub.details = DetailsState::Ready(d);
+                if let DetailsState::Ready(d) = std::mem::take(&mut self.details) {
+                    self.model_details_ui(ui, cx, &d);
+                    if matches!(self.details, DetailsState::Closed) {
+                        self.details = DetailsState::Ready(d);
                     }
                 }
             }
         }
     }
 
-    fn model_details_ui(&mut self, ui: &mut egui::Ui, d: &ModelDetails) {
+    fn model_details_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx, d: &ModelDetails) {
         let repo = d.summary.id.clone();
         ui.heading(&repo);
         verdict_badge_ui(ui, &d.summary.verdict);
@@ -277,7 +341,7 @@ impl App {
             );
         }
         ui.add_space(6.0);
-        self.download_controls_ui(ui, &repo, d);
+        Self::download_controls_ui(ui, cx, &repo, d);
         ui.add_space(6.0);
         egui::CollapsingHeader::new(format!("Files ({})", d.files.len())).show(ui, |ui| {
             egui::Grid::new("files").striped(true).show(ui, |ui| {
@@ -317,14 +381,14 @@ impl App {
     }
 
     /// Download / progress + Cancel / downloaded, for one model.
-    pub(super) fn download_controls_ui(&mut self, ui: &mut egui::Ui, repo: &str, d: &ModelDetails) {
-        let state = self.downloads.get(repo).cloned();
-        let cached = self.is_cached(repo);
+    fn download_controls_ui(ui: &mut egui::Ui, cx: &mut Cx, repo: &str, d: &ModelDetails) {
+        let state = cx.downloads.get(repo).cloned();
+        let cached = cx.is_cached(repo);
         ui.horizontal(|ui| match state {
             Some(DownloadState::Running(p)) => {
                 progress_ui(ui, &p);
                 if ui.button("Cancel").clicked() {
-                    self.cancel_download(repo);
+                    cx.cancel_download(repo);
                 }
             }
             Some(DownloadState::Cancelling(p)) => {
@@ -336,7 +400,7 @@ impl App {
                 if let Some(panel) = d.summary.verdict.panel()
                     && ui.button(format!("Open in {}", panel.label())).clicked()
                 {
-                    self.page = crate::app::Page::Demo(panel);
+                    cx.intents.push(Intent::Open(Page::Demo(panel)));
                 }
             }
             other => {
@@ -345,8 +409,8 @@ impl App {
                     _ => "Download",
                 };
                 let runs = d.summary.verdict.runs_here();
-                let enabled = !self.offline() && runs && !d.needed.is_empty();
-                let why = if self.offline() {
+                let enabled = !cx.offline() && runs && !d.needed.is_empty();
+                let why = if cx.offline() {
                     "Offline mode is on."
                 } else if !runs {
                     "Spaceport can't run this model (see above), so it does not download it."
@@ -362,7 +426,7 @@ impl App {
                     .on_disabled_hover_text(why)
                     .clicked()
                 {
-                    self.start_download(repo.to_string());
+                    cx.start_download(repo.to_string());
                 }
                 if let Some(DownloadState::Failed(e)) = &other {
                     ui.colored_label(ui.visuals().error_fg_color, e);
@@ -372,5 +436,75 @@ impl App {
                 }
             }
         });
+    }
+}
+
+impl View for HubPage {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        if !matches!(self.details, DetailsState::Closed) {
+            self.details_ui(ui, cx);
+            return;
+        }
+        self.search_bar_ui(ui, cx);
+        ui.separator();
+        self.results_ui(ui, cx);
+    }
+
+    /// Search results and model details (the newest search's, the
+    /// details being waited for); an answer that says the Hub cannot be
+    /// reached also sets the window's offline banner.
+    fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
+        match event {
+            Event::SearchResults {
+                generation,
+                page,
+                append,
+            } => {
+                if generation != self.generation {
+                    return None; // a stale search
+                }
+                cx.unreachable = None;
+                if append {
+                    self.results.extend(page.models);
+                } else {
+                    self.results = page.models;
+                }
+                self.next = page.next;
+                self.search = SearchState::Idle;
+            }
+            Event::SearchFailed {
+                generation,
+                error,
+                offline,
+            } => {
+                if generation != self.generation {
+                    return None;
+                }
+                if offline {
+                    cx.unreachable = Some(error.clone());
+                }
+                self.search = SearchState::Failed(error);
+            }
+            Event::Details(d) => {
+                if matches!(&self.details, DetailsState::Loading { repo } if *repo == d.summary.id)
+                {
+                    self.details = DetailsState::Ready(d);
+                }
+            }
+            Event::DetailsFailed {
+                repo,
+                error,
+                offline,
+            } => {
+                if offline {
+                    cx.unreachable = Some(error.clone());
+                }
+                if matches!(&self.details, DetailsState::Loading { repo: r } if *r == repo) {
+                    self.details = DetailsState::Failed { repo, error };
+                }
+            }
+            other => return Some(other),
+        }
+        None
     }
 }

@@ -7,51 +7,145 @@
 //! files beside the pictures.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use super::demo::{drop_frame, dropped_files, model_picker};
-use crate::app::App;
+use super::demo::{downloaded_for, offer_ui};
+use super::{Cx, View};
 use crate::app::dialogs::{DialogKind, DialogRequest};
+use crate::app::widgets::{drop_frame, dropped_files, model_picker};
 use crate::catalog::Panel;
-use crate::tasks::caption::CaptionRequest;
-use crate::workers::{CaptionJob, Command, DialogPurpose};
+use crate::tasks::caption::image::{PICTURE_EXTENSIONS, Rgb, Thumbnail};
+use crate::tasks::caption::{Caption, CaptionRequest};
+use crate::workers::{CaptionJob, Command, DialogPurpose, Event};
 
-use crate::tasks::caption::image::{PICTURE_EXTENSIONS, Rgb};
-impl App {
+/// One picture on the Caption self.
+pub struct CaptionRow {
+    pub path: PathBuf,
+    /// `None` while waiting; the caption or why there is none.
+    pub result: Option<Result<Caption, String>>,
+    /// The preview as it came from the worker, until the page uploads it.
+    pub preview: Option<Thumbnail>,
+    pub thumbnail: Option<egui::TextureHandle>,
+}
+
+/// The Caption self.
+#[derive(Default)]
+pub struct CaptionPage {
+    /// The chosen model (repo id); the first downloaded one by default.
+    pub model: Option<String>,
+    pub chosen_model: Option<PathBuf>,
+    pub generation: u64,
+    /// A picture or folder typed in.
+    pub path_input: String,
+    /// Text captions start with (optional) and beam search on/off.
+    pub prompt: String,
+    pub beams: bool,
+    pub rows: Vec<CaptionRow>,
+    pub loading: bool,
+    pub running: bool,
+    pub error: Option<String>,
+}
+
+impl View for CaptionPage {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        self.page_ui(ui, cx);
+    }
+
+    /// The newest batch's progress and captions, and the pictures or
+    /// folder chosen in this page's dialogs.
+    fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
+        match event {
+            Event::CaptionLoading { generation } => {
+                if generation == self.generation {
+                    self.loading = true;
+                }
+            }
+            Event::CaptionQueued { generation, paths } => {
+                if generation == self.generation {
+                    self.rows = paths
+                        .into_iter()
+                        .map(|path| CaptionRow {
+                            path,
+                            result: None,
+                            preview: None,
+                            thumbnail: None,
+                        })
+                        .collect();
+                }
+            }
+            Event::CaptionItem {
+                generation,
+                index,
+                result,
+                thumbnail,
+            } => {
+                if generation == self.generation {
+                    self.loading = false;
+                    if let Some(row) = self.rows.get_mut(index) {
+                        row.result = Some(result);
+                        row.preview = thumbnail;
+                    }
+                }
+            }
+            Event::CaptionFinished { generation, error } => {
+                if generation == self.generation {
+                    self.loading = false;
+                    self.running = false;
+                    self.error = error;
+                }
+            }
+            Event::FilesChosen {
+                purpose: DialogPurpose::OpenPictures | DialogPurpose::OpenFolder,
+                paths,
+            } => {
+                if let Some(model) = self.chosen_model.clone()
+                    && !paths.is_empty()
+                {
+                    self.start_captions(model, paths, cx);
+                }
+            }
+            other => return Some(other),
+        }
+        None
+    }
+}
+
+impl CaptionPage {
     /// Captions `paths` (files, or folders of pictures); replaces the
-    /// batch on the page.
-    pub(crate) fn start_captions(&mut self, model: PathBuf, paths: Vec<PathBuf>) {
-        self.start_captions_with(model, paths, Vec::new());
+    /// batch on the self.
+    pub fn start_captions(&mut self, model: PathBuf, paths: Vec<PathBuf>, cx: &mut Cx) {
+        self.start_captions_with(model, paths, Vec::new(), cx);
     }
 
     fn start_captions_with(
         &mut self,
         model: PathBuf,
         paths: Vec<PathBuf>,
-        pasted: Vec<std::sync::Arc<Rgb>>,
+        pasted: Vec<Arc<Rgb>>,
+        cx: &mut Cx,
     ) {
-        let page = &mut self.caption;
-        page.generation += 1;
-        page.rows.clear();
-        page.error = None;
-        page.running = true;
-        let prompt = page.prompt.trim().to_string();
+        self.generation += 1;
+        self.rows.clear();
+        self.error = None;
+        self.running = true;
+        let prompt = self.prompt.trim().to_string();
         let request = CaptionRequest {
             prompt: (!prompt.is_empty()).then_some(prompt),
-            beams: page.beams.then_some(3),
+            beams: self.beams.then_some(3),
             max_new_tokens: None,
         };
-        let generation = page.generation;
-        self.send(Command::Caption(CaptionJob {
+        let generation = self.generation;
+        cx.send(Command::Caption(CaptionJob {
             generation,
             model,
             paths,
             pasted,
             request,
-            device: self.settings.device,
+            device: cx.settings.device,
         }));
     }
 
-    fn open_pictures_dialog(&mut self, purpose: DialogPurpose) {
+    fn open_pictures_dialog(cx: &mut Cx, purpose: DialogPurpose) {
         let request = match purpose {
             DialogPurpose::OpenFolder => {
                 DialogRequest::new(DialogKind::OpenFolder, "Caption pictures")
@@ -59,37 +153,37 @@ impl App {
             _ => DialogRequest::new(DialogKind::OpenFiles, "Caption pictures")
                 .filter("Pictures", &PICTURE_EXTENSIONS),
         };
-        self.open_dialog(request, purpose);
+        cx.open_dialog(request, purpose);
     }
 
-    pub(super) fn caption_page_ui(&mut self, ui: &mut egui::Ui) {
-        let models = self.downloaded_for(Panel::Caption);
+    fn page_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        let models = downloaded_for(cx.cached(), Panel::Caption);
         if models.is_empty() {
-            self.demo_page_ui(ui, Panel::Caption);
+            offer_ui(ui, cx, Panel::Caption);
             return;
         }
         ui.heading("Caption");
-        let model_dir = model_picker(ui, "caption-model", &models, &mut self.caption.model);
-        self.caption.chosen_model = Some(model_dir.clone());
+        let model_dir = model_picker(ui, "caption-model", &models, &mut self.model);
+        self.chosen_model = Some(model_dir.clone());
         ui.horizontal(|ui| {
             let label = ui.label("Start with");
             ui.add(
-                egui::TextEdit::singleline(&mut self.caption.prompt)
+                egui::TextEdit::singleline(&mut self.prompt)
                     .hint_text("optional, e.g. \"a photography of\"")
                     .desired_width(260.0),
             )
             .labelled_by(label.id);
-            ui.checkbox(&mut self.caption.beams, "Beam search (3 beams)");
+            ui.checkbox(&mut self.beams, "Beam search (3 beams)");
         });
         // Pictures or folders dropped on the window.
         let (hovering, dropped) = dropped_files(ui);
         if !dropped.is_empty() {
-            self.start_captions(model_dir.clone(), dropped);
+            self.start_captions(model_dir.clone(), dropped, cx);
         }
         // A picture pasted from the clipboard (Ctrl+V).
         // Converted to the task's own pixel type here: nothing below the
         // app knows egui's.
-        let pasted: Vec<std::sync::Arc<Rgb>> = ui.ctx().input(|i| {
+        let pasted: Vec<Arc<Rgb>> = ui.ctx().input(|i| {
             i.events
                 .iter()
                 .filter_map(|e| match e {
@@ -99,41 +193,41 @@ impl App {
                             .iter()
                             .flat_map(|c| c.to_srgba_unmultiplied())
                             .collect();
-                        Rgb::from_rgba(img.size[0], img.size[1], rgba).map(std::sync::Arc::new)
+                        Rgb::from_rgba(img.size[0], img.size[1], rgba).map(Arc::new)
                     }
                     _ => None,
                 })
                 .collect()
         });
         if !pasted.is_empty() {
-            self.start_captions_with(model_dir.clone(), Vec::new(), pasted);
+            self.start_captions_with(model_dir.clone(), Vec::new(), pasted, cx);
         }
         let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Picture or folder");
                 ui.add(
-                    egui::TextEdit::singleline(&mut self.caption.path_input).desired_width(380.0),
+                    egui::TextEdit::singleline(&mut self.path_input).desired_width(380.0),
                 )
                 .labelled_by(label.id);
-                let typed = self.caption.path_input.trim().to_string();
+                let typed = self.path_input.trim().to_string();
                 if ui
                     .add_enabled(!typed.is_empty(), egui::Button::new("Caption"))
                     .clicked()
                 {
-                    self.start_captions(model_dir.clone(), vec![PathBuf::from(typed)]);
+                    self.start_captions(model_dir.clone(), vec![PathBuf::from(typed)], cx);
                 }
             });
             ui.horizontal(|ui| {
                 if ui.button("Open pictures…").clicked() {
-                    self.open_pictures_dialog(DialogPurpose::OpenPictures);
+                    Self::open_pictures_dialog(cx, DialogPurpose::OpenPictures);
                 }
                 if ui
                     .button("Open a folder…")
                     .on_hover_text("Caption every picture in a folder")
                     .clicked()
                 {
-                    self.open_pictures_dialog(DialogPurpose::OpenFolder);
+                    Self::open_pictures_dialog(cx, DialogPurpose::OpenFolder);
                 }
                 ui.small(if hovering {
                     "Drop to caption"
@@ -142,19 +236,14 @@ impl App {
                 });
             });
         });
-        let total = self.caption.rows.len();
-        let done = self
-            .caption
-            .rows
-            .iter()
-            .filter(|r| r.result.is_some())
-            .count();
-        if self.caption.loading {
+        let total = self.rows.len();
+        let done = self.rows.iter().filter(|r| r.result.is_some()).count();
+        if self.loading {
             ui.horizontal(|ui| {
                 ui.spinner();
                 ui.label("Loading the model…");
             });
-        } else if self.caption.running && total > 0 {
+        } else if self.running && total > 0 {
             ui.horizontal(|ui| {
                 ui.add(
                     egui::ProgressBar::new(done as f32 / total as f32)
@@ -162,19 +251,19 @@ impl App {
                         .text(format!("{done} of {total}")),
                 );
                 if ui.button("Stop").clicked() {
-                    self.send(Command::CancelCaption);
-                    self.caption.running = false;
+                    cx.send(Command::CancelCaption);
+                    self.running = false;
                 }
             });
         }
-        if let Some(e) = &self.caption.error {
+        if let Some(e) = &self.error {
             ui.colored_label(ui.visuals().error_fg_color, e);
         }
         // Previews come from the worker as pixels; upload them once.
-        for (i, row) in self.caption.rows.iter_mut().enumerate() {
+        for (i, row) in self.rows.iter_mut().enumerate() {
             if let Some(t) = row.preview.take() {
                 row.thumbnail = Some(ui.ctx().load_texture(
-                    format!("caption-{}-{i}", self.caption.generation),
+                    format!("caption-{}-{i}", self.generation),
                     egui::ColorImage::from_rgba_unmultiplied([t.width, t.height], &t.rgba),
                     egui::TextureOptions::LINEAR,
                 ));
@@ -182,14 +271,14 @@ impl App {
         }
         ui.separator();
         if total == 1 {
-            self.single_caption_ui(ui);
+            self.single_caption_ui(ui, cx);
         } else if total > 1 {
-            self.caption_table_ui(ui);
+            self.caption_table_ui(ui, cx);
         }
     }
 
-    fn single_caption_ui(&mut self, ui: &mut egui::Ui) {
-        let row = &self.caption.rows[0];
+    fn single_caption_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        let row = &self.rows[0];
         let mut copy = None;
         ui.horizontal_top(|ui| {
             if let Some(t) = &row.thumbnail {
@@ -215,13 +304,12 @@ impl App {
         });
         if let Some(text) = copy {
             ui.ctx().copy_text(text);
-            self.notify("Caption copied.".into());
+            cx.notify("Caption copied.".into());
         }
     }
 
-    fn caption_table_ui(&mut self, ui: &mut egui::Ui) {
+    fn caption_table_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         let finished: Vec<(String, String)> = self
-            .caption
             .rows
             .iter()
             .filter_map(|r| match &r.result {
@@ -236,7 +324,7 @@ impl App {
                     .on_hover_text("Save the captions as CSV, or JSON when the name ends in .json")
                     .clicked()
                 {
-                    self.open_dialog(
+                    cx.open_dialog(
                         DialogRequest::new(DialogKind::Save, "Save the captions")
                             .file_name("captions.csv")
                             .filter("CSV", &["csv"])
@@ -250,7 +338,7 @@ impl App {
                     .clicked()
                 {
                     for (image, text) in &finished {
-                        self.send(Command::SaveText {
+                        cx.send(Command::SaveText {
                             path: PathBuf::from(image).with_extension("txt"),
                             text: format!("{text}\n"),
                         });
@@ -265,7 +353,7 @@ impl App {
                     .striped(true)
                     .spacing([12.0, 6.0])
                     .show(ui, |ui| {
-                        for row in &self.caption.rows {
+                        for row in &self.rows {
                             match &row.thumbnail {
                                 Some(t) => {
                                     ui.add(egui::Image::new(t).max_size(egui::vec2(72.0, 72.0)));

@@ -1,17 +1,8 @@
-//! Drawing: the frame around every page (sidebar, offline banner, notices)
-//! and one file per page. Drawing functions end in `_ui`; they read state
-//! and queue commands, never doing work themselves.
+//! The frame around every page: the sidebar, the offline banner and the
+//! notices floating over the bottom right corner. The page itself is
+//! drawn by its [`super::View`].
 
-mod caption;
-mod demo;
-mod hub;
-mod library;
-mod settings;
-mod transcribe;
-
-use super::{App, DownloadState, Page};
-use crate::format::{format_bytes, format_duration};
-use crate::hub::DownloadProgress;
+use super::{App, DownloadState, NOTICE_SECS, Page};
 
 impl App {
     /// The whole window.
@@ -20,22 +11,16 @@ impl App {
             .resizable(false)
             .exact_size(150.0)
             .show(ui, |ui| self.sidebar_ui(ui));
-        if self.offline() || self.unreachable.is_some() {
+        if self.cx.offline() || self.cx.unreachable.is_some() {
             egui::Panel::top("banners").show(ui, |ui| self.banners_ui(ui));
         }
-        egui::CentralPanel::default().show(ui, |ui| match self.page {
-            Page::Hub => self.hub_page_ui(ui),
-            Page::Library => self.library_page_ui(ui),
-            Page::Demo(crate::catalog::Panel::Translate) => self.translate_page_ui(ui),
-            Page::Demo(crate::catalog::Panel::Transcribe) => self.transcribe_page_ui(ui),
-            Page::Demo(crate::catalog::Panel::Caption) => self.caption_page_ui(ui),
-            Page::Settings => self.settings_page_ui(ui),
-        });
+        egui::CentralPanel::default().show(ui, |ui| self.page_ui(ui));
         // Expire first, so the last notice's frame is not drawn empty.
         let now = ui.input(|i| i.time);
-        self.notices
-            .retain(|n| n.is_error || n.shown_at.is_none_or(|t| now - t < super::NOTICE_SECS));
-        if !self.notices.is_empty() {
+        self.cx
+            .notices
+            .retain(|n| n.is_error || n.shown_at.is_none_or(|t| now - t < NOTICE_SECS));
+        if !self.cx.notices.is_empty() {
             // Notices float over the bottom right corner rather than taking a
             // row of the layout, so the page never shifts under the pointer.
             let ctx = ui.ctx().clone();
@@ -48,9 +33,6 @@ impl App {
                         self.notices_ui(ui);
                     });
                 });
-        }
-        if self.confirm_delete.is_some() {
-            self.confirm_delete_ui(ui);
         }
     }
 
@@ -67,17 +49,11 @@ impl App {
                 )
                 .clicked()
             {
-                if page == Page::Hub && self.page == Page::Hub {
-                    // Clicking Hub again goes back to the results.
-                    self.hub.details = super::DetailsState::Closed;
-                }
-                self.page = page;
-                if page == Page::Library {
-                    self.send(crate::workers::Command::ScanCache);
-                }
+                self.open_page(page);
             }
         }
         let running = self
+            .cx
             .downloads
             .values()
             .filter(|d| matches!(d, DownloadState::Running(_)))
@@ -89,12 +65,12 @@ impl App {
     }
 
     fn banners_ui(&mut self, ui: &mut egui::Ui) {
-        if self.offline() {
+        if self.cx.offline() {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 "Offline: showing and running what is already downloaded.",
             );
-        } else if let Some(e) = &self.unreachable {
+        } else if let Some(e) = &self.cx.unreachable {
             ui.colored_label(
                 ui.visuals().warn_fg_color,
                 format!("Working offline — the Hub can't be reached. {e}"),
@@ -105,12 +81,12 @@ impl App {
     fn notices_ui(&mut self, ui: &mut egui::Ui) {
         let now = ui.input(|i| i.time);
         let mut dismiss = None;
-        for (i, n) in self.notices.iter_mut().enumerate() {
+        for (i, n) in self.cx.notices.iter_mut().enumerate() {
             if !n.is_error {
                 let shown = *n.shown_at.get_or_insert(now);
                 ui.ctx()
                     .request_repaint_after(std::time::Duration::from_secs_f64(
-                        (super::NOTICE_SECS - (now - shown)).max(0.05),
+                        (NOTICE_SECS - (now - shown)).max(0.05),
                     ));
             }
             ui.horizontal(|ui| {
@@ -126,41 +102,7 @@ impl App {
             });
         }
         if let Some(i) = dismiss {
-            self.notices.remove(i);
+            self.cx.notices.remove(i);
         }
-    }
-}
-
-/// A progress bar with bytes, rate and time left.
-pub fn progress_ui(ui: &mut egui::Ui, p: &DownloadProgress) {
-    let frac = if p.total > 0 {
-        p.bytes as f32 / p.total as f32
-    } else {
-        0.0
-    };
-    let eta = p
-        .eta_secs
-        .map(format_duration)
-        .unwrap_or_else(|| "—".into());
-    ui.add(
-        egui::ProgressBar::new(frac)
-            .desired_width(320.0)
-            .text(format!(
-                "{} of {} · {}/s · {} left",
-                format_bytes(p.bytes),
-                format_bytes(p.total),
-                format_bytes(p.rate_bps as u64),
-                eta
-            )),
-    );
-    if !p.file.is_empty() {
-        ui.small(format!(
-            "File {}/{}: {} ({} of {})",
-            (p.files_done + 1).min(p.files_total.max(1)),
-            p.files_total,
-            p.file,
-            format_bytes(p.file_bytes),
-            format_bytes(p.file_total)
-        ));
     }
 }

@@ -1,0 +1,296 @@
+//! The Transcribe page: a Whisper model picker (downloaded models; the
+//! catalog's otherwise), language and task, audio files by path, from a
+//! file dialog or dropped on the window (several wait their turn), progress
+//! while one runs (segments appear as they are decoded), live dictation from
+//! a chosen microphone with a level meter (partial text while speaking,
+//! final text at each pause), the timed segments, Copy, Translate, Save as
+//! .txt/.srt/.vtt/.json beside the audio or anywhere, and this session's
+//! transcripts.
+
+mod draw;
+
+use std::collections::VecDeque;
+use std::path::PathBuf;
+
+use super::{Cx, View};
+use crate::tasks::transcribe::decode::{Segment, Task, TranscribeOptions, Transcript};
+use crate::workers::{Command, DialogPurpose, DictationJob, Event, TranscribeJob};
+
+/// Where a transcription stands.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub enum TranscribeStatus {
+    #[default]
+    Idle,
+    LoadingModel,
+    Running {
+        progress: f32,
+    },
+    Failed(String),
+}
+
+/// The Transcribe self.
+#[derive(Debug, Default)]
+pub struct TranscribePage {
+    pub path_input: String,
+    /// The chosen model (repo id); the first downloaded one by default.
+    pub model: Option<String>,
+    pub generation: u64,
+    pub status: TranscribeStatus,
+    /// The file being (or last) transcribed, and its segments so far.
+    pub file: Option<PathBuf>,
+    pub segments: Vec<Segment>,
+    /// The finished transcript of `file`.
+    pub transcript: Option<Transcript>,
+    /// Earlier transcripts of this session, newest last: a name, the
+    /// audio file (none for a dictation) and the transcript.
+    pub history: Vec<(String, Option<PathBuf>, Transcript)>,
+    /// Files waiting their turn (several dropped or opened at once):
+    /// (model, file) pairs.
+    pub queue: VecDeque<(PathBuf, PathBuf)>,
+    /// Spoken language (`None`: detect) and task.
+    pub language: Option<String>,
+    pub task: Task,
+    /// The chosen model folder and the languages it knows (read on a
+    /// worker; empty for an English-only model).
+    pub languages: Option<(PathBuf, Vec<String>)>,
+    /// The microphones (listed on a worker) and the chosen one (`None`:
+    /// the system default).
+    pub input_devices: Option<Vec<String>>,
+    pub input_device: Option<String>,
+    /// Live dictation: running, and the utterance being spoken so far.
+    pub dictating: bool,
+    pub partial: Option<String>,
+    /// The model folder the page uses now, and the one whose languages
+    /// were asked for.
+    pub chosen_model: Option<PathBuf>,
+    pub languages_asked: Option<PathBuf>,
+    /// Dictations this session (names them).
+    pub dictations: usize,
+    pub note: Option<String>,
+    /// While recording: level (dBFS), seconds, lost samples.
+    pub recording: Option<(f32, f32, u64)>,
+}
+
+impl TranscribePage {
+    /// Starts transcribing an audio file.
+    pub fn start_transcription(&mut self, model: PathBuf, file: PathBuf, cx: &mut Cx) {
+        let options = self.options();
+        self.generation += 1;
+        self.status = TranscribeStatus::LoadingModel;
+        self.segments.clear();
+        self.transcript = None;
+        self.note = None;
+        self.path_input = file.display().to_string();
+        self.file = Some(file.clone());
+        cx.send(Command::Transcribe(TranscribeJob {
+            generation: self.generation,
+            model,
+            file,
+            options,
+            device: cx.settings.device,
+        }));
+    }
+
+    /// The page's language and task over the reference defaults.
+    fn options(&self) -> TranscribeOptions {
+        TranscribeOptions {
+            language: self.language.clone(),
+            task: self.task,
+            ..Default::default()
+        }
+    }
+
+    /// Transcribes the audio files among `paths`, one after another.
+    pub fn transcribe_files(&mut self, model: PathBuf, paths: Vec<PathBuf>, cx: &mut Cx) {
+        let busy = matches!(
+            self.status,
+            TranscribeStatus::LoadingModel | TranscribeStatus::Running { .. }
+        );
+        self.queue
+            .extend(paths.into_iter().map(|p| (model.clone(), p)));
+        if !busy {
+            self.next_in_queue(cx);
+        }
+    }
+
+    /// Starts the next waiting file, if any.
+    fn next_in_queue(&mut self, cx: &mut Cx) {
+        if let Some((model, file)) = self.queue.pop_front() {
+            self.start_transcription(model, file, cx);
+        }
+    }
+
+    /// Starts live dictation from the chosen microphone.
+    fn start_dictation(&mut self, model: PathBuf, cx: &mut Cx) {
+        let options = self.options();
+        self.generation += 1;
+        self.status = TranscribeStatus::Idle;
+        self.segments.clear();
+        self.transcript = None;
+        self.note = None;
+        self.file = None;
+        self.partial = None;
+        self.dictating = true;
+        self.recording = Some((f32::NEG_INFINITY, 0.0, 0));
+        cx.send(Command::Dictate(DictationJob {
+            generation: self.generation,
+            input: self.input_device.clone(),
+            model,
+            options,
+            device: cx.settings.device,
+        }));
+    }
+}
+
+impl View for TranscribePage {
+    fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        self.page_ui(ui, cx);
+    }
+
+    /// The newest transcription's or dictation's progress and text, the
+    /// microphones and model languages listed, and the audio files chosen
+    /// in this page's dialog.
+    fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
+        match event {
+            Event::TranscriptionLoading { generation } => {
+                if generation == self.generation {
+                    self.status = TranscribeStatus::LoadingModel;
+                }
+            }
+            Event::TranscriptionSegment {
+                generation,
+                segment,
+                progress,
+            } => {
+                if generation == self.generation {
+                    self.status = TranscribeStatus::Running { progress };
+                    self.segments.push(segment);
+                }
+            }
+            Event::TranscriptionDone {
+                generation,
+                transcript,
+                note,
+            } => {
+                if generation == self.generation {
+                    self.status = TranscribeStatus::Idle;
+                    self.segments = transcript.segments.clone();
+                    self.note = note;
+                    if let Some(f) = &self.file {
+                        let name = f
+                            .file_name()
+                            .map(|n| n.to_string_lossy().into_owned())
+                            .unwrap_or_default();
+                        self.history
+                            .push((name, Some(f.clone()), transcript.clone()));
+                    }
+                    self.transcript = Some(transcript);
+                    self.next_in_queue(cx);
+                }
+            }
+            Event::TranscriptionFailed { generation, error } => {
+                if generation == self.generation {
+                    if self.queue.is_empty() {
+                        self.status = TranscribeStatus::Failed(error);
+                    } else {
+                        // Say what went wrong and go on with the next file.
+                        let name = self
+                            .file
+                            .as_ref()
+                            .map(|f| f.display().to_string())
+                            .unwrap_or_default();
+                        cx.notify_error(format!("{name}: {error}"));
+                        self.next_in_queue(cx);
+                    }
+                }
+            }
+            Event::InputDevices(devices) => {
+                if self
+                    .input_device
+                    .as_ref()
+                    .is_some_and(|d| !devices.contains(d))
+                {
+                    self.input_device = None; // unplugged: back to the default
+                }
+                self.input_devices = Some(devices);
+            }
+            Event::ModelLanguages { dir, languages } => {
+                if self
+                    .language
+                    .as_ref()
+                    .is_some_and(|l| !languages.is_empty() && !languages.contains(l))
+                {
+                    self.language = None;
+                }
+                self.languages = Some((dir, languages));
+            }
+            Event::LiveReady { generation } => {
+                if generation == self.generation && self.status == TranscribeStatus::LoadingModel {
+                    self.status = TranscribeStatus::Idle;
+                }
+            }
+            Event::LivePartial { generation, text } => {
+                if generation == self.generation {
+                    self.partial = Some(text);
+                }
+            }
+            Event::LiveFinal {
+                generation,
+                segments,
+            } => {
+                if generation == self.generation {
+                    self.partial = None;
+                    self.segments.extend(segments);
+                }
+            }
+            Event::DictationDone {
+                generation,
+                language,
+                error,
+                note,
+            } => {
+                if generation == self.generation {
+                    self.dictating = false;
+                    self.partial = None;
+                    self.recording = None;
+                    self.note = note;
+                    if let Some(e) = error {
+                        self.status = TranscribeStatus::Failed(e);
+                    } else if self.status == TranscribeStatus::LoadingModel {
+                        self.status = TranscribeStatus::Idle;
+                    }
+                    if !self.segments.is_empty() {
+                        let transcript = Transcript::from_segments(self.segments.clone(), language);
+                        self.dictations += 1;
+                        self.history.push((
+                            format!("Dictation {}", self.dictations),
+                            None,
+                            transcript.clone(),
+                        ));
+                        self.transcript = Some(transcript);
+                    }
+                }
+            }
+            Event::RecordingLevel {
+                generation,
+                dbfs,
+                seconds,
+                overflow,
+            } => {
+                if generation == self.generation && self.dictating {
+                    self.recording = Some((dbfs, seconds, overflow));
+                }
+            }
+            Event::FilesChosen {
+                purpose: DialogPurpose::OpenAudio,
+                paths,
+            } => {
+                if let Some(model) = self.chosen_model.clone() {
+                    self.transcribe_files(model, paths, cx);
+                }
+            }
+            other => return Some(other),
+        }
+        None
+    }
+}

@@ -1,0 +1,113 @@
+//! Small drawing helpers the pages share: a download's progress bar, the
+//! "runs here" badge, a model picker, and files dropped on the window with
+//! the highlighted drop area. They draw and return what was chosen; they
+//! keep no state and send nothing.
+
+use std::path::PathBuf;
+
+use crate::catalog::Verdict;
+use crate::format::{format_bytes, format_duration};
+use crate::hub::DownloadProgress;
+
+/// A progress bar with bytes, rate and time left.
+pub fn progress_ui(ui: &mut egui::Ui, p: &DownloadProgress) {
+    let frac = if p.total > 0 {
+        p.bytes as f32 / p.total as f32
+    } else {
+        0.0
+    };
+    let eta = p
+        .eta_secs
+        .map(format_duration)
+        .unwrap_or_else(|| "—".into());
+    ui.add(
+        egui::ProgressBar::new(frac)
+            .desired_width(320.0)
+            .text(format!(
+                "{} of {} · {}/s · {} left",
+                format_bytes(p.bytes),
+                format_bytes(p.total),
+                format_bytes(p.rate_bps as u64),
+                eta
+            )),
+    );
+    if !p.file.is_empty() {
+        ui.small(format!(
+            "File {}/{}: {} ({} of {})",
+            (p.files_done + 1).min(p.files_total.max(1)),
+            p.files_total,
+            p.file,
+            format_bytes(p.file_bytes),
+            format_bytes(p.file_total)
+        ));
+    }
+}
+
+/// Whether a model runs here, in a word, with the reason on hover.
+pub fn verdict_badge_ui(ui: &mut egui::Ui, v: &Verdict) {
+    let (text, color) = match v {
+        Verdict::Runs { .. } => (v.short(), egui::Color32::from_rgb(40, 150, 70)),
+        Verdict::NotHere { .. } => (v.short(), ui.visuals().weak_text_color()),
+    };
+    ui.colored_label(color, text).on_hover_text(v.explain());
+}
+
+/// A "Model" picker over `models` (not empty): keeps `choice` on one of
+/// them (the first by default) and returns its folder.
+pub fn model_picker(
+    ui: &mut egui::Ui,
+    id: &str,
+    models: &[(String, PathBuf)],
+    choice: &mut Option<String>,
+) -> PathBuf {
+    let mut pick = choice
+        .clone()
+        .filter(|m| models.iter().any(|(r, _)| r == m))
+        .unwrap_or_else(|| models[0].0.clone());
+    ui.horizontal(|ui| {
+        let label = ui.label("Model");
+        egui::ComboBox::from_id_salt(id)
+            .selected_text(&pick)
+            .show_ui(ui, |ui| {
+                for (r, _) in models {
+                    ui.selectable_value(&mut pick, r.clone(), r);
+                }
+            })
+            .response
+            .labelled_by(label.id);
+    });
+    let dir = models
+        .iter()
+        .find(|(r, _)| *r == pick)
+        .map(|(_, d)| d.clone())
+        .unwrap_or_else(|| models[0].1.clone());
+    *choice = Some(pick);
+    dir
+}
+
+/// Whether files hover over the window, and the files dropped on it this
+/// frame.
+pub fn dropped_files(ui: &egui::Ui) -> (bool, Vec<PathBuf>) {
+    ui.ctx().input(|i| {
+        (
+            !i.raw.hovered_files.is_empty(),
+            i.raw
+                .dropped_files
+                .iter()
+                .filter_map(|f| {
+                    let p = f.path();
+                    (!p.as_os_str().is_empty()).then(|| p.to_path_buf())
+                })
+                .collect(),
+        )
+    })
+}
+
+/// The frame around a drop area, highlighted while files hover.
+pub fn drop_frame(ui: &egui::Ui, hovering: bool) -> egui::Frame {
+    egui::Frame::group(ui.style()).stroke(if hovering {
+        egui::Stroke::new(2.0, ui.visuals().selection.bg_fill)
+    } else {
+        ui.visuals().widgets.noninteractive.bg_stroke
+    })
+}
