@@ -9,10 +9,10 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::demo::{downloaded_for, offer_ui};
+use super::demo::heading_and_model;
 use super::{Cx, View};
 use crate::app::dialogs::{DialogKind, DialogRequest};
-use crate::app::widgets::{drop_frame, dropped_files, model_picker};
+use crate::app::widgets::{drop_frame, dropped_files};
 use crate::catalog::Panel;
 use crate::tasks::caption::image::{PICTURE_EXTENSIONS, Rgb, Thumbnail};
 use crate::tasks::caption::{Caption, CaptionRequest};
@@ -157,13 +157,9 @@ impl CaptionPage {
     }
 
     fn page_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
-        let models = downloaded_for(cx.cached(), Panel::Caption);
-        if models.is_empty() {
-            offer_ui(ui, cx, Panel::Caption);
+        let Some(model_dir) = heading_and_model(ui, cx, Panel::Caption, &mut self.model) else {
             return;
-        }
-        ui.heading("Caption");
-        let model_dir = model_picker(ui, "caption-model", &models, &mut self.model);
+        };
         self.chosen_model = Some(model_dir.clone());
         ui.horizontal(|ui| {
             let label = ui.label("Start with");

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use super::{Cx, Intent};
 use crate::app::DownloadState;
-use crate::app::widgets::progress_ui;
+use crate::app::widgets::{model_picker, progress_ui};
 use crate::catalog::{Panel, catalog};
 use crate::format::format_bytes;
 use crate::hub::cache::CachedModel;
@@ -28,6 +28,30 @@ pub fn downloaded_for(cached: &[CachedModel], panel: Panel) -> Vec<(String, Path
     };
     models.sort_by_key(|(r, _)| rank(r));
     models
+}
+
+/// The top of a demo page: its heading and a picker over the panel's
+/// downloaded models, keeping `choice` and returning the chosen model's
+/// folder; with none downloaded, the download offer ([`offer_ui`]) in
+/// place of the page, and `None`.
+pub fn heading_and_model(
+    ui: &mut egui::Ui,
+    cx: &mut Cx,
+    panel: Panel,
+    choice: &mut Option<String>,
+) -> Option<PathBuf> {
+    let models = downloaded_for(cx.cached(), panel);
+    if models.is_empty() {
+        offer_ui(ui, cx, panel);
+        return None;
+    }
+    ui.heading(panel.label());
+    Some(model_picker(
+        ui,
+        &format!("{}-model", panel.label().to_lowercase()),
+        &models,
+        choice,
+    ))
 }
 
 /// A demo page with no model yet: what it will use and the catalog's

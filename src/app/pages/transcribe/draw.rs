@@ -7,9 +7,9 @@ use std::path::PathBuf;
 
 use super::{TranscribePage, TranscribeStatus};
 use crate::app::dialogs::{DialogKind, DialogRequest};
-use crate::app::pages::demo::{downloaded_for, offer_ui};
+use crate::app::pages::demo::heading_and_model;
 use crate::app::pages::{Cx, Intent};
-use crate::app::widgets::{drop_frame, dropped_files, model_picker};
+use crate::app::widgets::{drop_frame, dropped_files};
 use crate::audio::decode::AUDIO_EXTENSIONS;
 use crate::catalog::Panel;
 use crate::tasks::transcribe::decode::Task;
@@ -23,13 +23,9 @@ fn clock(secs: f64) -> String {
 
 impl TranscribePage {
     pub(super) fn page_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
-        let models = downloaded_for(cx.cached(), Panel::Transcribe);
-        if models.is_empty() {
-            offer_ui(ui, cx, Panel::Transcribe);
+        let Some(model_dir) = heading_and_model(ui, cx, Panel::Transcribe, &mut self.model) else {
             return;
-        }
-        ui.heading("Transcribe");
-        let model_dir = model_picker(ui, "transcribe-model", &models, &mut self.model);
+        };
         self.chosen_model = Some(model_dir.clone());
         if self.languages_asked.as_ref() != Some(&model_dir) {
             self.languages_asked = Some(model_dir.clone());
