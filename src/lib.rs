@@ -8,6 +8,8 @@
 //! - [`catalog`]: `models.toml` (the recommended models) and the rules that
 //!   decide whether a Hub model runs here, in which panel, and which of its
 //!   files it needs.
+//! - [`datasets`]: parquet datasets (Hub layouts or the user's files) read
+//!   a row group at a time, their column types and which demo they fit.
 //! - [`audio`]: audio files decoded and resampled to what the models take,
 //!   and the one [`audio::recorder::Recorder`] the window and CLI record with.
 //! - [`tasks`]: the models (translate, caption, transcribe), what they
@@ -25,6 +27,7 @@ pub mod app;
 pub mod audio;
 pub mod catalog;
 pub mod cli;
+pub mod datasets;
 pub mod format;
 pub mod hub;
 pub mod settings;

@@ -9,6 +9,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 
 pub mod caption;
+pub mod dataset;
 pub mod transcribe;
 pub mod translate;
 
@@ -83,6 +84,8 @@ pub enum Command {
     Transcribe(transcribe::TranscribeArgs),
     /// Caption pictures with a BLIP model.
     Caption(caption::CaptionArgs),
+    /// Datasets: what one holds and its rows.
+    Dataset(dataset::DatasetArgs),
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -315,6 +318,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
         Command::Translate(args) => translate::run(&hub, device, args),
         Command::Transcribe(args) => transcribe::run(&hub, device, args),
         Command::Caption(args) => caption::run(&hub, device, args),
+        Command::Dataset(args) => dataset::run(&hub.config, args),
         Command::Gui => Ok(()),
         Command::Search {
             query,

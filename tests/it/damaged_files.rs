@@ -497,3 +497,46 @@ fn the_cli_answers_damaged_files_with_exit_codes() {
     }
     eprintln!("CLI: {runs} runs on damaged files, 0 panics");
 }
+
+#[test]
+fn damaged_parquet_files_are_refused_in_words() {
+    use spaceport::datasets::parquet::ParquetFile;
+    use spaceport::work::CancelToken;
+    let root = support::dataset_fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let damaged = tmp.path().join("damaged.parquet");
+    let mut total = 0;
+    for (i, name) in [
+        "speech/data/test-00000-of-00001.parquet",
+        "pictures/data/train-00000-of-00001.parquet",
+        "translation/default/train/0000.parquet",
+        "multishard/default/train/0001.parquet",
+        "plain/plain.parquet",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let good = std::fs::read(root.join(name)).unwrap();
+        // Anywhere in the file, then within the footer (the schema, the
+        // row groups' offsets and sizes) that sits at its end.
+        let mut inputs = mutations(&good, good.len(), 150, 31 + i as u64);
+        let footer_len =
+            u32::from_le_bytes(good[good.len() - 8..good.len() - 4].try_into().unwrap()) as usize
+                + 8;
+        let (body, footer) = good.split_at(good.len() - footer_len);
+        for m in mutations(footer, footer.len(), 150, 47 + i as u64) {
+            inputs.push([body, &m].concat());
+        }
+        total += inputs.len();
+        never_panics(name, &inputs, |m| {
+            std::fs::write(&damaged, m).unwrap();
+            let file = std::fs::File::open(&damaged).unwrap();
+            let table = ParquetFile::open(file, "damaged.parquet").map_err(|e| e.to_string())?;
+            table
+                .rows(0, 1000, 0, &CancelToken::new())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        });
+    }
+    eprintln!("parquet: {total} mutations in all, 0 panics");
+}

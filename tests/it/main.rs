@@ -16,6 +16,7 @@ mod caption_image;
 mod caption_model;
 mod cli;
 mod damaged_files;
+mod datasets_local;
 mod exit_codes;
 mod hub_download;
 mod layers;

@@ -14,18 +14,7 @@ use std::process::Command;
 use spaceport::hub::{Hub, cache};
 use spaceport::work::CancelToken;
 
-/// `SPACEPORT_PYTHON`, else the venv `scripts/test.sh` makes, else `python3`.
-fn python() -> String {
-    if let Ok(p) = std::env::var("SPACEPORT_PYTHON") {
-        return p;
-    }
-    let home = std::env::var("HOME").unwrap_or_default();
-    let venv = Path::new(&home).join(".cache/spaceport/venv/bin/python");
-    if venv.exists() {
-        return venv.to_string_lossy().into_owned();
-    }
-    "python3".into()
-}
+use support::python;
 
 fn run_python(script: &str, endpoint: &str, cache_dir: &Path) -> String {
     let out = Command::new(python())

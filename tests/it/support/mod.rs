@@ -280,3 +280,38 @@ pub fn words(s: &str) -> Vec<String> {
 pub fn wer(reference: &str, hypothesis: &str) -> f64 {
     spaceport::tasks::transcribe::wer::word_error_rate(reference, hypothesis)
 }
+
+/// `SPACEPORT_PYTHON`, else the venv `scripts/test.sh` makes, else `python3`.
+pub fn python() -> String {
+    if let Ok(p) = std::env::var("SPACEPORT_PYTHON") {
+        return p;
+    }
+    let home = std::env::var("HOME").unwrap_or_default();
+    let venv = std::path::Path::new(&home).join(".cache/spaceport/venv/bin/python");
+    if venv.exists() {
+        return venv.to_string_lossy().into_owned();
+    }
+    "python3".into()
+}
+
+/// The dataset fixtures (scripts/fixtures/make_datasets.py, run once per
+/// test process with the test environment's pinned pyarrow and datasets).
+pub fn dataset_fixtures() -> &'static std::path::Path {
+    static DIR: std::sync::OnceLock<tempfile::TempDir> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/fixtures/make_datasets.py");
+        let out = std::process::Command::new(python())
+            .arg(script)
+            .arg(dir.path())
+            .output()
+            .expect("run python (the test command installs it)");
+        assert!(
+            out.status.success(),
+            "make_datasets.py failed — run the README's test command, which installs pyarrow, datasets, espeak-ng and sox.\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        dir
+    })
+    .path()
+}

@@ -1,0 +1,288 @@
+//! Datasets on disk: one parquet file, or a folder of them laid out as the
+//! Hub lays them out — `{config}/{split}/NNNN.parquet` (the parquet
+//! export), or files whose names say their split (`data/test-00000-of-
+//! 00001.parquet`, as `datasets` infers splits: train, test, validation).
+//! A split of several files reads as one table ([`Split`]).
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use super::parquet::{ParquetFile, Source};
+use super::{ConfigInfo, DataError, DatasetInfo, Row, SplitInfo};
+use crate::work::CancelToken;
+
+/// One split's files as one table.
+pub struct Split<R: Source> {
+    pub shards: Vec<ParquetFile<R>>,
+}
+
+impl<R: Source> Split<R> {
+    pub fn num_rows(&self) -> u64 {
+        self.shards.iter().map(|s| s.num_rows).sum()
+    }
+
+    /// Up to `limit` rows from row `offset`, across shards.
+    pub fn rows(
+        &self,
+        offset: u64,
+        limit: usize,
+        cancel: &CancelToken,
+    ) -> Result<Vec<Row>, DataError> {
+        let mut out = Vec::new();
+        let mut base = 0u64;
+        for shard in &self.shards {
+            let want = offset.saturating_add(out.len() as u64);
+            let end = offset.saturating_add(limit as u64);
+            if want >= end {
+                break;
+            }
+            if want < base + shard.num_rows {
+                let local = want.saturating_sub(base);
+                let n = (end - want) as usize;
+                out.extend(shard.rows(local, n, base, cancel)?);
+            }
+            base += shard.num_rows;
+        }
+        Ok(out)
+    }
+}
+
+/// The split a file belongs to by its name, as `datasets` infers it:
+/// `train`, `test` or `validation` (also `valid`, `dev`, `eval`) between
+/// delimiters anywhere in the path; `train` otherwise.
+pub fn split_of(relative: &Path) -> String {
+    let text = relative.to_string_lossy().to_lowercase();
+    let words: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    for (names, split) in [
+        (&["train", "training"][..], "train"),
+        (
+            &["validation", "valid", "val", "dev", "eval"][..],
+            "validation",
+        ),
+        (&["test", "testing"][..], "test"),
+    ] {
+        if words.iter().any(|w| names.contains(w)) {
+            return split.to_string();
+        }
+    }
+    "train".to_string()
+}
+
+/// A dataset on disk: its parquet files by (config, split).
+pub struct LocalDataset {
+    pub root: PathBuf,
+    pub files: BTreeMap<(String, String), Vec<PathBuf>>,
+}
+
+impl LocalDataset {
+    /// Finds the parquet files of `path` (a file or a folder).
+    pub fn open(path: &Path) -> Result<Self, DataError> {
+        let meta = std::fs::metadata(path)
+            .map_err(|e| DataError::Missing(format!("Could not open {}: {e}.", path.display())))?;
+        let mut files = BTreeMap::new();
+        if meta.is_file() {
+            let is_parquet = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+            if !is_parquet {
+                return Err(DataError::Unsupported(format!(
+                    "{} is not a parquet file; Spaceport reads parquet datasets.",
+                    path.display()
+                )));
+            }
+            files.insert(
+                ("default".to_string(), "train".to_string()),
+                vec![path.to_path_buf()],
+            );
+        } else {
+            let mut found = Vec::new();
+            collect_parquet(path, &mut found, 0);
+            found.sort();
+            for f in found {
+                let rel = f.strip_prefix(path).unwrap_or(&f).to_path_buf();
+                let parts: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                let key = if parts.len() == 3 && !parts[0].starts_with('.') {
+                    // The parquet export: {config}/{split}/NNNN.parquet
+                    // ({config}/partial-{split}/ when cut short).
+                    let split = parts[1].strip_prefix("partial-").unwrap_or(&parts[1]);
+                    let split = split.split("-part").next().unwrap_or(split);
+                    (parts[0].clone(), split.to_string())
+                } else {
+                    ("default".to_string(), split_of(&rel))
+                };
+                files.entry(key).or_insert_with(Vec::new).push(f);
+            }
+            if files.is_empty() {
+                return Err(DataError::Unsupported(format!(
+                    "{} holds no parquet files.",
+                    path.display()
+                )));
+            }
+        }
+        Ok(Self {
+            root: path.to_path_buf(),
+            files,
+        })
+    }
+
+    /// The configs and splits, in order (train, validation, test first).
+    pub fn configs(&self) -> Vec<(String, Vec<String>)> {
+        let mut out: Vec<(String, Vec<String>)> = Vec::new();
+        for (config, split) in self.files.keys() {
+            match out.iter_mut().find(|(c, _)| c == config) {
+                Some((_, s)) => s.push(split.clone()),
+                None => out.push((config.clone(), vec![split.clone()])),
+            }
+        }
+        let rank = |s: &str| match s {
+            "train" => 0,
+            "validation" => 1,
+            "test" => 2,
+            _ => 3,
+        };
+        for (_, splits) in &mut out {
+            splits.sort_by_key(|s| (rank(s), s.clone()));
+        }
+        out
+    }
+
+    /// The config and split meant by the user's (optional) names: the
+    /// first config, and its first split, when not given.
+    pub fn choose(
+        &self,
+        config: Option<&str>,
+        split: Option<&str>,
+    ) -> Result<(String, String), DataError> {
+        let configs = self.configs();
+        let (c, splits) = match config {
+            Some(name) => configs.iter().find(|(c, _)| c == name).ok_or_else(|| {
+                DataError::NotFound(format!(
+                    "This dataset has no config \"{name}\"; it has {}.",
+                    configs
+                        .iter()
+                        .map(|(c, _)| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ))
+            })?,
+            None => configs
+                .first()
+                .ok_or_else(|| DataError::Unsupported("This dataset has no data files.".into()))?,
+        };
+        let s = match split {
+            Some(name) => splits.iter().find(|s| *s == name).ok_or_else(|| {
+                DataError::NotFound(format!(
+                    "Config \"{c}\" has no split \"{name}\"; it has {}.",
+                    splits.join(", ")
+                ))
+            })?,
+            None => &splits[0],
+        };
+        Ok((c.clone(), s.clone()))
+    }
+
+    /// Opens one split's files (their footers read).
+    pub fn split(&self, config: &str, split: &str) -> Result<Split<File>, DataError> {
+        let files = self
+            .files
+            .get(&(config.to_string(), split.to_string()))
+            .ok_or_else(|| DataError::NotFound(format!("No split \"{config}/{split}\".")))?;
+        let shards = files
+            .iter()
+            .map(|f| {
+                let file = File::open(f).map_err(|e| {
+                    DataError::Missing(format!("Could not open {}: {e}.", f.display()))
+                })?;
+                ParquetFile::open(file, &f.display().to_string())
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(Split { shards })
+    }
+
+    /// Configs, splits with row counts and sizes, and the first split's
+    /// columns (every footer is read: cheap on disk).
+    pub fn info(&self) -> Result<DatasetInfo, DataError> {
+        let mut configs = Vec::new();
+        let mut features = Vec::new();
+        for (config, splits) in self.configs() {
+            let mut infos = Vec::new();
+            for s in splits {
+                let split = self.split(&config, &s)?;
+                if features.is_empty()
+                    && let Some(first) = split.shards.first()
+                {
+                    features = first.features.clone();
+                }
+                let bytes = self.files[&(config.clone(), s.clone())]
+                    .iter()
+                    .filter_map(|f| std::fs::metadata(f).ok())
+                    .map(|m| m.len())
+                    .sum();
+                infos.push(SplitInfo {
+                    name: s,
+                    num_rows: Some(split.num_rows()),
+                    num_bytes: Some(bytes),
+                });
+            }
+            configs.push(ConfigInfo {
+                name: config,
+                splits: infos,
+            });
+        }
+        Ok(DatasetInfo {
+            id: self.root.display().to_string(),
+            configs,
+            features,
+        })
+    }
+}
+
+/// Parquet files under `dir`, not following hidden folders, at most eight
+/// levels down.
+fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+    if depth > 8 {
+        return;
+    }
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let p = e.path();
+        let hidden = e.file_name().to_string_lossy().starts_with('.');
+        if hidden {
+            continue;
+        }
+        if p.is_dir() {
+            collect_parquet(&p, out, depth + 1);
+        } else if p
+            .extension()
+            .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
+        {
+            out.push(p);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_by_name_as_datasets_infers_them() {
+        assert_eq!(
+            split_of(Path::new("data/test-00000-of-00001.parquet")),
+            "test"
+        );
+        assert_eq!(split_of(Path::new("validation.parquet")), "validation");
+        assert_eq!(split_of(Path::new("data/dev/x.parquet")), "validation");
+        assert_eq!(split_of(Path::new("contest.parquet")), "train");
+        assert_eq!(split_of(Path::new("data.parquet")), "train");
+    }
+}

@@ -1,0 +1,299 @@
+//! Rows out of parquet files, a row group at a time: the footer first
+//! (schema, row counts, datasets' `huggingface` features), then only the
+//! row groups that hold the rows asked for — over a local file, or over a
+//! remote one whose [`Source::prefetch`] fetches each row group's byte
+//! range in one HTTP `Range` request before it is decoded.
+//!
+//! The parquet crate's row reader (no arrow) turns each row into nested
+//! fields; [`convert`] makes them [`Value`]s, with datasets' features
+//! saying which structs are pictures and sounds. The crate runs inside
+//! [`catch_panic`]: a damaged file is a sentence, never a crash.
+
+use std::fs::File;
+use std::sync::Arc;
+
+use parquet::file::reader::{ChunkReader, FileReader, Length, SerializedFileReader};
+use parquet::record::Field;
+
+use super::DataError;
+use super::features::{self, Feature};
+use super::value::{Media, MediaKind, Row, Value};
+use crate::work::{CancelToken, catch_panic};
+
+/// Where a parquet file's bytes come from.
+pub trait Source: ChunkReader + 'static {
+    /// Makes the bytes in `start..start + len` cheap to read (a remote
+    /// file fetches them in one request); a local file has nothing to do.
+    fn prefetch(&self, _start: u64, _len: u64) -> Result<(), DataError> {
+        Ok(())
+    }
+}
+
+impl Source for File {}
+
+/// One parquet file, its footer read.
+pub struct ParquetFile<R: Source> {
+    source: Arc<R>,
+    reader: SerializedFileReader<Shared<R>>,
+    /// The top-level columns and their types.
+    pub features: Vec<(String, Feature)>,
+    pub num_rows: u64,
+    /// The first row of each row group, and the group's byte range.
+    groups: Vec<(u64, u64, u64)>,
+    /// What the file is called in messages.
+    name: String,
+}
+
+/// A parquet error (or a panic inside the crate) as a sentence.
+fn damaged(name: &str, e: impl std::fmt::Display) -> DataError {
+    DataError::Damaged(format!("{name} is not a readable parquet file ({e})."))
+}
+
+impl<R: Source> ParquetFile<R> {
+    /// Reads the footer of `source`, called `name` in messages.
+    pub fn open(source: R, name: &str) -> Result<Self, DataError> {
+        let source = Arc::new(source);
+        let file_len = source.len();
+        let shared = Shared(Arc::clone(&source));
+        let reader = catch_panic(|| SerializedFileReader::new(shared))
+            .map_err(|p| damaged(name, p))?
+            .map_err(|e| damaged(name, e))?;
+        let meta = reader.metadata();
+        let file_meta = meta.file_metadata();
+        let hf = file_meta
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == "huggingface"))
+            .and_then(|k| k.value.as_deref());
+        let declared = features::from_metadata(hf).unwrap_or_default();
+        let root = file_meta.schema_descr().root_schema();
+        let features = root
+            .get_fields()
+            .iter()
+            .map(|f| {
+                let name = f.name().to_string();
+                let feature = declared
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, d)| d.clone())
+                    .unwrap_or_else(|| Feature::from_parquet(f));
+                (name, feature)
+            })
+            .collect();
+        let mut groups = Vec::with_capacity(meta.num_row_groups());
+        let mut first = 0u64;
+        for g in meta.row_groups() {
+            let rows = u64::try_from(g.num_rows())
+                .map_err(|_| damaged(name, "a row group with a negative row count"))?;
+            let (mut lo, mut hi) = (u64::MAX, 0u64);
+            for c in g.columns() {
+                // As the crate's `byte_range`, which asserts instead of
+                // saying a damaged footer is damaged.
+                let start = c.dictionary_page_offset().unwrap_or(c.data_page_offset());
+                let (Ok(start), Ok(len)) =
+                    (u64::try_from(start), u64::try_from(c.compressed_size()))
+                else {
+                    return Err(damaged(name, "a column chunk at a negative offset"));
+                };
+                lo = lo.min(start);
+                hi = hi.max(start.saturating_add(len));
+            }
+            if hi > file_len || (lo > hi && !g.columns().is_empty()) {
+                return Err(damaged(name, "a row group that lies outside the file"));
+            }
+            groups.push((first, lo.min(hi), hi.saturating_sub(lo.min(hi))));
+            first = first
+                .checked_add(rows)
+                .ok_or_else(|| damaged(name, "too many rows"))?;
+        }
+        Ok(Self {
+            source,
+            reader,
+            features,
+            num_rows: first,
+            groups,
+            name: name.to_string(),
+        })
+    }
+
+    /// Up to `limit` rows from row `offset` (of this file), numbered from
+    /// `index_base + offset`. Reads only the row groups that hold them.
+    pub fn rows(
+        &self,
+        offset: u64,
+        limit: usize,
+        index_base: u64,
+        cancel: &CancelToken,
+    ) -> Result<Vec<Row>, DataError> {
+        let end = offset.saturating_add(limit as u64).min(self.num_rows);
+        let mut out = Vec::new();
+        for (i, &(first, start, len)) in self.groups.iter().enumerate() {
+            let next = self.groups.get(i + 1).map(|g| g.0).unwrap_or(self.num_rows);
+            if next <= offset || first >= end || next == first {
+                continue;
+            }
+            if cancel.is_cancelled() {
+                return Err(DataError::Cancelled);
+            }
+            self.source.prefetch(start, len)?;
+            let skip = offset.saturating_sub(first) as usize;
+            let take = (end.min(next) - first.max(offset)) as usize;
+            let rows = catch_panic(|| -> Result<Vec<Row>, parquet::errors::ParquetError> {
+                let group = self.reader.get_row_group(i)?;
+                let mut rows = Vec::with_capacity(take);
+                for (k, row) in group.get_row_iter(None)?.skip(skip).take(take).enumerate() {
+                    let row = row?;
+                    let cells = row
+                        .get_column_iter()
+                        .map(|(name, field)| {
+                            let feature = self
+                                .features
+                                .iter()
+                                .find(|(n, _)| n == name)
+                                .map(|(_, f)| f);
+                            (name.clone(), convert(field, feature))
+                        })
+                        .collect();
+                    rows.push(Row {
+                        index: index_base + first.max(offset) + k as u64,
+                        cells,
+                    });
+                }
+                Ok(rows)
+            })
+            .map_err(|p| damaged(&self.name, p))?
+            .map_err(|e| damaged(&self.name, e))?;
+            out.extend(rows);
+        }
+        Ok(out)
+    }
+
+    /// The row groups' sizes: (rows, compressed bytes) each.
+    pub fn row_groups(&self) -> Vec<(u64, u64)> {
+        self.groups
+            .iter()
+            .enumerate()
+            .map(|(i, g)| {
+                let next = self.groups.get(i + 1).map(|n| n.0).unwrap_or(self.num_rows);
+                (next - g.0, g.2)
+            })
+            .collect()
+    }
+}
+
+/// The source shared between the reader and the prefetching (the crate
+/// keeps its reader to itself).
+struct Shared<R>(Arc<R>);
+
+impl<R: Source> Length for Shared<R> {
+    fn len(&self) -> u64 {
+        self.0.len()
+    }
+}
+
+impl<R: Source> ChunkReader for Shared<R> {
+    type T = R::T;
+
+    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
+        self.0.get_read(start)
+    }
+
+    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<bytes::Bytes> {
+        self.0.get_bytes(start, length)
+    }
+}
+
+/// A parquet field as a [`Value`], `feature` saying what datasets meant
+/// by it (which structs are media, which structs are lists of structs).
+pub fn convert(field: &Field, feature: Option<&Feature>) -> Value {
+    match (field, feature) {
+        (Field::Group(row), Some(Feature::Audio { .. } | Feature::Image)) => {
+            let kind = if matches!(feature, Some(Feature::Image)) {
+                MediaKind::Image
+            } else {
+                MediaKind::Audio
+            };
+            let mut media = Media {
+                kind,
+                bytes: None,
+                path: None,
+            };
+            for (name, f) in row.get_column_iter() {
+                match (name.as_str(), f) {
+                    ("bytes", Field::Bytes(b)) => media.bytes = Some(b.data().to_vec()),
+                    ("path", Field::Str(p)) => media.path = Some(p.clone()),
+                    _ => {}
+                }
+            }
+            Value::Media(media)
+        }
+        (Field::ListInternal(list), Some(Feature::List(inner))) => Value::List(
+            list.elements()
+                .iter()
+                .map(|e| convert(e, Some(inner)))
+                .collect(),
+        ),
+        // datasets stores a Sequence of a dict as a dict of lists.
+        (Field::Group(row), Some(Feature::List(inner))) => {
+            let fields = match inner.as_ref() {
+                Feature::Struct(f) => f.clone(),
+                _ => Vec::new(),
+            };
+            Value::Struct(
+                row.get_column_iter()
+                    .map(|(name, f)| {
+                        let inner = fields
+                            .iter()
+                            .find(|(n, _)| n == name)
+                            .map(|(_, t)| Feature::List(Box::new(t.clone())));
+                        (name.clone(), convert(f, inner.as_ref()))
+                    })
+                    .collect(),
+            )
+        }
+        (Field::Group(row), f) => {
+            let fields = match f {
+                Some(Feature::Struct(fields)) => fields.as_slice(),
+                _ => &[],
+            };
+            Value::Struct(
+                row.get_column_iter()
+                    .map(|(name, f)| {
+                        let inner = fields.iter().find(|(n, _)| n == name).map(|(_, t)| t);
+                        (name.clone(), convert(f, inner))
+                    })
+                    .collect(),
+            )
+        }
+        (Field::ListInternal(list), _) => {
+            Value::List(list.elements().iter().map(|e| convert(e, None)).collect())
+        }
+        (Field::MapInternal(map), _) => Value::List(
+            map.entries()
+                .iter()
+                .map(|(k, v)| {
+                    Value::Struct(vec![
+                        ("key".into(), convert(k, None)),
+                        ("value".into(), convert(v, None)),
+                    ])
+                })
+                .collect(),
+        ),
+        (Field::Null, _) => Value::Null,
+        (Field::Bool(b), _) => Value::Bool(*b),
+        (Field::Byte(v), _) => Value::Int(i64::from(*v)),
+        (Field::Short(v), _) => Value::Int(i64::from(*v)),
+        (Field::Int(v), _) => Value::Int(i64::from(*v)),
+        (Field::Long(v), _) => Value::Int(*v),
+        (Field::UByte(v), _) => Value::UInt(u64::from(*v)),
+        (Field::UShort(v), _) => Value::UInt(u64::from(*v)),
+        (Field::UInt(v), _) => Value::UInt(u64::from(*v)),
+        (Field::ULong(v), _) => Value::UInt(*v),
+        (Field::Float16(v), _) => Value::Float(f64::from(f32::from(*v))),
+        (Field::Float(v), _) => Value::Float(f64::from(*v)),
+        (Field::Double(v), _) => Value::Float(*v),
+        (Field::Str(s), _) => Value::Str(s.clone()),
+        (Field::Bytes(b), _) => Value::Bytes(b.data().to_vec()),
+        // Dates, times, decimals: as the crate writes them.
+        (other, _) => Value::Text(other.to_string()),
+    }
+}

@@ -1,0 +1,248 @@
+//! Datasets on disk: `spaceport dataset rows --json` prints what Python
+//! `datasets.load_dataset("parquet", data_files=…)` reads from the same
+//! files (text and numbers equal, pictures' and sounds' sha256 equal) for
+//! every fixture — speech (WAV and FLAC cells), pictures with lists of
+//! captions, ClassLabel and nested lists, a translation export, a split of
+//! three shards with 100-row row groups, and a plain pyarrow file — at
+//! offsets that cross row groups and shards. `dataset info` gives the
+//! configs, splits and column types; a damaged parquet file is a sentence.
+
+use crate::support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+
+fn spaceport(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run spaceport")
+}
+
+fn lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+/// What Python `datasets` reads: rows `offset..offset+limit` of `files`.
+fn reference(offset: u64, limit: usize, files: &[PathBuf]) -> Vec<Value> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/fixtures/datasets_rows.py"
+    );
+    let out = Command::new(support::python())
+        .arg(script)
+        .arg(offset.to_string())
+        .arg(limit.to_string())
+        .args(files)
+        .env(
+            "HF_DATASETS_CACHE",
+            std::env::temp_dir().join("spaceport-datasets-cache"),
+        )
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "datasets_rows.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines(&out.stdout)
+}
+
+fn check(dataset: &Path, split: Option<&str>, files: &[&str], offsets: &[u64], limit: usize) {
+    let files: Vec<PathBuf> = files.iter().map(|f| dataset.join(f)).collect();
+    for &offset in offsets {
+        let mut args = vec![
+            "dataset".to_string(),
+            "rows".into(),
+            dataset.display().to_string(),
+            "--offset".into(),
+            offset.to_string(),
+            "--limit".into(),
+            limit.to_string(),
+            "--json".into(),
+        ];
+        if let Some(s) = split {
+            args.extend(["--split".into(), s.into()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = spaceport(&args);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let ours = lines(&out.stdout);
+        let theirs = reference(offset, limit, &files);
+        assert_eq!(
+            ours.len(),
+            theirs.len(),
+            "{}: row count at offset {offset}",
+            dataset.display()
+        );
+        for (a, b) in ours.iter().zip(&theirs) {
+            assert_eq!(a, b, "{}: offset {offset}", dataset.display());
+        }
+    }
+}
+
+#[test]
+fn rows_equal_what_python_datasets_reads() {
+    let root = support::dataset_fixtures();
+    check(
+        &root.join("speech"),
+        None,
+        &["data/test-00000-of-00001.parquet"],
+        &[0, 4],
+        10,
+    );
+    check(
+        &root.join("pictures"),
+        None,
+        &["data/train-00000-of-00001.parquet"],
+        &[0, 5],
+        10,
+    );
+    check(&root.join("plain"), None, &["plain.parquet"], &[0, 2], 10);
+    check(
+        &root.join("translation"),
+        Some("train"),
+        &["default/train/0000.parquet"],
+        &[0, 1],
+        10,
+    );
+    // Three shards of 250 rows in 100-row row groups: pages that start
+    // inside a group, cross a group, and cross a shard.
+    check(
+        &root.join("multishard"),
+        None,
+        &[
+            "default/train/0000.parquet",
+            "default/train/0001.parquet",
+            "default/train/0002.parquet",
+        ],
+        &[0, 95, 240, 740],
+        30,
+    );
+}
+
+#[test]
+fn info_lists_configs_splits_rows_and_column_types() {
+    let root = support::dataset_fixtures();
+    let out = spaceport(&[
+        "dataset",
+        "info",
+        &root.join("translation").display().to_string(),
+        "--json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let splits: Vec<(String, u64)> = info["configs"][0]["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["num_rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(info["configs"][0]["name"], "default");
+    assert_eq!(splits, [("train".to_string(), 3), ("test".to_string(), 1)]);
+    assert_eq!(
+        info["features"]["translation"],
+        "Translation(languages=[de, en])"
+    );
+    assert_eq!(info["fits"], "Translate");
+
+    let out = spaceport(&[
+        "dataset",
+        "info",
+        &root.join("speech").display().to_string(),
+        "--json",
+    ]);
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["configs"][0]["splits"][0]["name"], "test");
+    assert_eq!(info["configs"][0]["splits"][0]["num_rows"], 6);
+    assert_eq!(info["features"]["audio"], "Audio(sampling_rate=16000)");
+    assert_eq!(
+        info["features"]["speaker"],
+        "ClassLabel(names=[alice, bob])"
+    );
+    assert_eq!(info["fits"], "Transcribe");
+    assert_eq!(info["fit"], "audio + text → Transcribe");
+
+    let out = spaceport(&[
+        "dataset",
+        "info",
+        &root.join("pictures").display().to_string(),
+        "--json",
+    ]);
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["features"]["captions"], "List(string)");
+    assert_eq!(info["features"]["grid"], "List(List(int32))");
+    assert_eq!(info["fits"], "Caption");
+}
+
+#[test]
+fn damaged_parquet_files_get_a_sentence_not_a_crash() {
+    let root = support::dataset_fixtures();
+    let good = std::fs::read(root.join("pictures/data/train-00000-of-00001.parquet")).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.parquet");
+    // Truncations (the footer lost, the data cut) and bit flips across
+    // the file, deterministic.
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let mut damaged = Vec::new();
+    for cut in [0, 3, 4, 8, good.len() / 2, good.len() - 9, good.len() - 1] {
+        damaged.push(good[..cut].to_vec());
+    }
+    for _ in 0..40 {
+        let mut b = good.clone();
+        let at = (next() as usize) % b.len();
+        b[at] ^= 1 << (next() % 8);
+        damaged.push(b);
+    }
+    let mut refused = 0;
+    for bytes in damaged {
+        std::fs::write(&bad, &bytes).unwrap();
+        let path = bad.display().to_string();
+        for args in [
+            vec!["dataset", "rows", path.as_str(), "--json"],
+            vec!["dataset", "info", path.as_str()],
+        ] {
+            let out = spaceport(&args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert!(!err.contains("panicked"), "{args:?}: {err}");
+            match out.status.code() {
+                Some(0) => {}
+                Some(2) => {
+                    refused += 1;
+                    assert!(
+                        err.starts_with("error: ") && err.contains("bad.parquet"),
+                        "{err}"
+                    );
+                }
+                other => panic!("{args:?}: exit {other:?}: {err}"),
+            }
+        }
+    }
+    // Every truncation at least is refused, with a sentence.
+    assert!(refused >= 14, "only {refused} refusals");
+}
