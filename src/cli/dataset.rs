@@ -1,15 +1,19 @@
 //! `spaceport dataset`: datasets without the window — what a dataset holds
-//! (`info`) and its rows (`rows`), from a local parquet file or folder, or
-//! a Hub dataset already in the cache.
+//! (`info`) and its rows (`rows`), from a local parquet file or folder, a
+//! Hub dataset in the cache, or one read in place from the Hub's parquet
+//! export (only the row groups the rows need).
 
 use std::path::{Path, PathBuf};
 
 use clap::{Args, Subcommand};
 
 use super::{CliError, outln};
-use crate::datasets::DataError;
-use crate::datasets::local::LocalDataset;
-use crate::hub::HubConfig;
+use crate::datasets::local::{LocalDataset, Split, choose};
+use crate::datasets::parquet::Source;
+use crate::datasets::remote::RemoteDataset;
+use crate::datasets::{DataError, DatasetInfo};
+use crate::hub::{Hub, HubConfig};
+use crate::work::CancelToken;
 
 #[derive(Args, Debug)]
 pub struct DatasetArgs {
@@ -21,7 +25,8 @@ pub struct DatasetArgs {
 pub enum DatasetCommand {
     /// Configs, splits (rows, bytes) and column types of a dataset.
     Info {
-        /// A Hub dataset id in the cache, or a local parquet file or folder.
+        /// A Hub dataset id (from the cache, else read from the Hub), or a
+        /// local parquet file or folder.
         dataset: String,
         #[arg(long, default_value = "main")]
         revision: String,
@@ -52,17 +57,26 @@ impl From<DataError> for CliError {
         match e {
             DataError::Missing(m) => CliError::Missing(m),
             DataError::Cancelled => CliError::Task(crate::tasks::TaskError::Cancelled),
+            DataError::Remote(h) => CliError::Hub(h),
             other => CliError::Input(other.to_string()),
         }
     }
 }
 
-/// A local path, or the cached snapshot of a Hub dataset id (the parquet
-/// export's ref first when `revision` is `main` and the export is cached).
-fn resolve(config: &HubConfig, dataset: &str, revision: &str) -> Result<PathBuf, CliError> {
+/// Where a dataset's rows come from.
+enum Where {
+    /// A local file or folder (or a cached snapshot).
+    Path(PathBuf),
+    /// A dataset on the Hub, read in place.
+    Hub(String),
+}
+
+/// A local path; else the cached snapshot of a Hub dataset id (the parquet
+/// export's ref first when `revision` is `main`); else, online, the Hub.
+fn resolve(config: &HubConfig, dataset: &str, revision: &str) -> Result<Where, CliError> {
     let path = Path::new(dataset);
     if path.exists() {
-        return Ok(path.to_path_buf());
+        return Ok(Where::Path(path.to_path_buf()));
     }
     if crate::hub::paths::check_repo_id(dataset).is_err() {
         return Err(CliError::Missing(format!(
@@ -88,17 +102,102 @@ fn resolve(config: &HubConfig, dataset: &str, revision: &str) -> Result<PathBuf,
         if let Some(commit) = commit {
             let snap = folder.join("snapshots").join(&commit);
             if snap.is_dir() {
-                return Ok(snap);
+                return Ok(Where::Path(snap));
             }
         }
     }
-    Err(CliError::Missing(format!(
-        "{dataset} is not in the cache ({}); download it first.",
-        config.cache_dir.display()
-    )))
+    if config.offline {
+        return Err(crate::hub::HubError::Offline {
+            what: format!("read {dataset}, which is not in the cache"),
+        }
+        .into());
+    }
+    Ok(Where::Hub(dataset.to_string()))
 }
 
-pub fn run(config: &HubConfig, args: DatasetArgs) -> Result<(), CliError> {
+/// An opened dataset, local or remote.
+enum Opened {
+    Local(LocalDataset),
+    Remote(RemoteDataset),
+}
+
+impl Opened {
+    fn open(
+        hub: &Hub,
+        dataset: &str,
+        revision: &str,
+        cancel: &CancelToken,
+    ) -> Result<Self, CliError> {
+        Ok(match resolve(&hub.config, dataset, revision)? {
+            Where::Path(p) => Opened::Local(LocalDataset::open(&p)?),
+            Where::Hub(id) => Opened::Remote(RemoteDataset::open(hub, &id, cancel.clone())?),
+        })
+    }
+
+    fn info(&self) -> Result<DatasetInfo, DataError> {
+        match self {
+            Opened::Local(d) => d.info(),
+            Opened::Remote(d) => d.info(),
+        }
+    }
+
+    /// Prints rows `offset..offset + limit` of one split, a page at a
+    /// time so a large `--limit` streams.
+    fn print_rows(
+        &self,
+        config: Option<&str>,
+        split: Option<&str>,
+        offset: u64,
+        limit: usize,
+        json: bool,
+        cancel: &CancelToken,
+    ) -> Result<(), CliError> {
+        match self {
+            Opened::Local(d) => {
+                let (c, s) = d.choose(config, split)?;
+                print_rows(&d.split(&c, &s)?, offset, limit, json, cancel)
+            }
+            Opened::Remote(d) => {
+                let (c, s) = choose(&d.configs(), config, split)?;
+                print_rows(&d.split(&c, &s)?, offset, limit, json, cancel)
+            }
+        }
+    }
+}
+
+fn print_rows<R: Source>(
+    table: &Split<R>,
+    offset: u64,
+    limit: usize,
+    json: bool,
+    cancel: &CancelToken,
+) -> Result<(), CliError> {
+    let mut at = offset;
+    let end = offset.saturating_add(limit as u64).min(table.num_rows());
+    while at < end {
+        let n = ((end - at) as usize).min(100);
+        let rows = table.rows(at, n, cancel)?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in &rows {
+            if json {
+                outln!("{}", row.to_json());
+            } else {
+                let cells: Vec<String> = row
+                    .cells
+                    .iter()
+                    .map(|(k, v)| format!("{k}={}", v.short(60)))
+                    .collect();
+                outln!("{}\t{}", row.index, cells.join("\t"));
+            }
+        }
+        at += rows.len() as u64;
+    }
+    Ok(())
+}
+
+pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
     let cancel = crate::work::cancel_on_interrupt();
     match args.command {
         DatasetCommand::Info {
@@ -106,8 +205,7 @@ pub fn run(config: &HubConfig, args: DatasetArgs) -> Result<(), CliError> {
             revision,
             json,
         } => {
-            let dir = resolve(config, &dataset, &revision)?;
-            let mut info = LocalDataset::open(&dir)?.info()?;
+            let mut info = Opened::open(hub, &dataset, &revision, &cancel)?.info()?;
             if !Path::new(&dataset).exists() {
                 info.id = dataset;
             }
@@ -143,40 +241,21 @@ pub fn run(config: &HubConfig, args: DatasetArgs) -> Result<(), CliError> {
         }
         DatasetCommand::Rows {
             dataset,
-            config: cfg,
+            config,
             split,
             offset,
             limit,
             revision,
             json,
         } => {
-            let dir = resolve(config, &dataset, &revision)?;
-            let local = LocalDataset::open(&dir)?;
-            let (c, s) = local.choose(cfg.as_deref(), split.as_deref())?;
-            let table = local.split(&c, &s)?;
-            // A page at a time, so a large --limit streams.
-            let mut at = offset;
-            let end = offset.saturating_add(limit as u64).min(table.num_rows());
-            while at < end {
-                let n = ((end - at) as usize).min(100);
-                let rows = table.rows(at, n, &cancel)?;
-                if rows.is_empty() {
-                    break;
-                }
-                for row in &rows {
-                    if json {
-                        outln!("{}", row.to_json());
-                    } else {
-                        let cells: Vec<String> = row
-                            .cells
-                            .iter()
-                            .map(|(k, v)| format!("{k}={}", v.short(60)))
-                            .collect();
-                        outln!("{}\t{}", row.index, cells.join("\t"));
-                    }
-                }
-                at += rows.len() as u64;
-            }
+            Opened::open(hub, &dataset, &revision, &cancel)?.print_rows(
+                config.as_deref(),
+                split.as_deref(),
+                offset,
+                limit,
+                json,
+                &cancel,
+            )?;
         }
     }
     Ok(())

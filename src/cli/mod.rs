@@ -318,7 +318,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
         Command::Translate(args) => translate::run(&hub, device, args),
         Command::Transcribe(args) => transcribe::run(&hub, device, args),
         Command::Caption(args) => caption::run(&hub, device, args),
-        Command::Dataset(args) => dataset::run(&hub.config, args),
+        Command::Dataset(args) => dataset::run(&hub, args),
         Command::Gui => Ok(()),
         Command::Search {
             query,

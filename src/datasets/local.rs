@@ -72,6 +72,16 @@ pub fn split_of(relative: &Path) -> String {
     "train".to_string()
 }
 
+/// Where a split comes in a list: train, validation, test, then others.
+pub fn split_rank(split: &str) -> u8 {
+    match split {
+        "train" => 0,
+        "validation" => 1,
+        "test" => 2,
+        _ => 3,
+    }
+}
+
 /// A dataset on disk: its parquet files by (config, split).
 pub struct LocalDataset {
     pub root: PathBuf,
@@ -141,51 +151,19 @@ impl LocalDataset {
                 None => out.push((config.clone(), vec![split.clone()])),
             }
         }
-        let rank = |s: &str| match s {
-            "train" => 0,
-            "validation" => 1,
-            "test" => 2,
-            _ => 3,
-        };
         for (_, splits) in &mut out {
-            splits.sort_by_key(|s| (rank(s), s.clone()));
+            splits.sort_by_key(|s| (split_rank(s), s.clone()));
         }
         out
     }
 
-    /// The config and split meant by the user's (optional) names: the
-    /// first config, and its first split, when not given.
+    /// The config and split meant by the user's (optional) names.
     pub fn choose(
         &self,
         config: Option<&str>,
         split: Option<&str>,
     ) -> Result<(String, String), DataError> {
-        let configs = self.configs();
-        let (c, splits) = match config {
-            Some(name) => configs.iter().find(|(c, _)| c == name).ok_or_else(|| {
-                DataError::NotFound(format!(
-                    "This dataset has no config \"{name}\"; it has {}.",
-                    configs
-                        .iter()
-                        .map(|(c, _)| c.as_str())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ))
-            })?,
-            None => configs
-                .first()
-                .ok_or_else(|| DataError::Unsupported("This dataset has no data files.".into()))?,
-        };
-        let s = match split {
-            Some(name) => splits.iter().find(|s| *s == name).ok_or_else(|| {
-                DataError::NotFound(format!(
-                    "Config \"{c}\" has no split \"{name}\"; it has {}.",
-                    splits.join(", ")
-                ))
-            })?,
-            None => &splits[0],
-        };
-        Ok((c.clone(), s.clone()))
+        choose(&self.configs(), config, split)
     }
 
     /// Opens one split's files (their footers read).
@@ -242,6 +220,42 @@ impl LocalDataset {
             features,
         })
     }
+}
+
+/// The config and split meant by the user's (optional) names among
+/// `configs`: the first config, and its first split, when not given.
+pub fn choose(
+    configs: &[(String, Vec<String>)],
+    config: Option<&str>,
+    split: Option<&str>,
+) -> Result<(String, String), DataError> {
+    let (c, splits) = match config {
+        Some(name) => configs.iter().find(|(c, _)| c == name).ok_or_else(|| {
+            DataError::NotFound(format!(
+                "This dataset has no config \"{name}\"; it has {}.",
+                configs
+                    .iter()
+                    .map(|(c, _)| c.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?,
+        None => configs
+            .first()
+            .ok_or_else(|| DataError::Unsupported("This dataset has no data files.".into()))?,
+    };
+    let s = match split {
+        Some(name) => splits.iter().find(|s| *s == name).ok_or_else(|| {
+            DataError::NotFound(format!(
+                "Config \"{c}\" has no split \"{name}\"; it has {}.",
+                splits.join(", ")
+            ))
+        })?,
+        None => splits
+            .first()
+            .ok_or_else(|| DataError::Unsupported(format!("Config \"{c}\" has no splits.")))?,
+    };
+    Ok((c.clone(), s.clone()))
 }
 
 /// Parquet files under `dir`, not following hidden folders, at most eight

@@ -10,6 +10,7 @@
 pub mod features;
 pub mod local;
 pub mod parquet;
+pub mod remote;
 pub mod value;
 
 pub use features::{Feature, Fit};
@@ -30,6 +31,9 @@ pub enum DataError {
     /// A config or split name the dataset does not have.
     #[error("{0}")]
     NotFound(String),
+    /// The Hub could not give the rows (network, access, offline).
+    #[error(transparent)]
+    Remote(crate::hub::HubError),
     #[error("Cancelled.")]
     Cancelled,
 }
@@ -41,6 +45,7 @@ impl DataError {
         match self {
             Self::Missing(_) => 3,
             Self::Damaged(_) | Self::Unsupported(_) | Self::NotFound(_) => 2,
+            Self::Remote(e) => e.exit_code(),
             Self::Cancelled => 130,
         }
     }

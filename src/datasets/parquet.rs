@@ -167,6 +167,11 @@ impl<R: Source> ParquetFile<R> {
         Ok(out)
     }
 
+    /// Where the file's bytes come from.
+    pub fn source(&self) -> &R {
+        &self.source
+    }
+
     /// The row groups' sizes: (rows, compressed bytes) each.
     pub fn row_groups(&self) -> Vec<(u64, u64)> {
         self.groups

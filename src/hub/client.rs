@@ -319,7 +319,7 @@ pub fn strip_front_matter(card: &str) -> &str {
     body
 }
 
-fn origin(url: &str) -> &str {
+pub(crate) fn origin(url: &str) -> &str {
     let after_scheme = url.find("://").map(|i| i + 3).unwrap_or(0);
     match url[after_scheme..].find('/') {
         Some(i) => &url[..after_scheme + i],
@@ -328,7 +328,7 @@ fn origin(url: &str) -> &str {
 }
 
 /// Resolves a `Location` header against the URL that sent it.
-fn resolve_location(base: &str, location: &str) -> String {
+pub(crate) fn resolve_location(base: &str, location: &str) -> String {
     if location.starts_with("http://") || location.starts_with("https://") {
         location.to_string()
     } else if location.starts_with('/') {
@@ -677,7 +677,10 @@ impl Hub {
     }
 }
 
-fn read_json<T: serde::de::DeserializeOwned>(resp: ureq::Response, url: &str) -> Result<T> {
+pub(crate) fn read_json<T: serde::de::DeserializeOwned>(
+    resp: ureq::Response,
+    url: &str,
+) -> Result<T> {
     let mut body = Vec::new();
     resp.into_reader()
         .take(256 * 1024 * 1024)

@@ -9,8 +9,10 @@
 
 pub mod cache;
 pub mod client;
+pub mod datasets;
 pub mod download;
 pub mod paths;
+pub mod range;
 pub mod token;
 
 use std::path::{Path, PathBuf};

@@ -74,6 +74,10 @@ pub struct RepoSpec {
     pub gated: bool,
     pub private: bool,
     pub license: Option<String>,
+    /// A dataset repo (served under `/datasets/` and `/api/datasets/`).
+    pub dataset: bool,
+    /// A dataset's parquet export, on `refs/convert/parquet`.
+    pub export: Vec<FileSpec>,
 }
 
 impl RepoSpec {
@@ -91,7 +95,29 @@ impl RepoSpec {
             gated: false,
             private: false,
             license: None,
+            dataset: false,
+            export: Vec::new(),
         }
+    }
+
+    /// A dataset repo: `files` on `main`, `export` on
+    /// `refs/convert/parquet` (paths `{config}/{split}/NNNN.parquet`).
+    pub fn dataset(id: &str, files: Vec<FileSpec>, export: Vec<FileSpec>) -> Self {
+        Self {
+            dataset: true,
+            export,
+            tags: Vec::new(),
+            ..Self::new(id, files)
+        }
+    }
+
+    /// The commit of the parquet export's branch.
+    fn export_commit(&self) -> String {
+        format!(
+            "{:x}",
+            Sha256::digest(format!("{}@parquet", self.id).as_bytes())
+        )[..40]
+            .to_string()
     }
 
     fn config(&self) -> Option<Value> {
@@ -261,6 +287,8 @@ enum Body {
     File {
         data: Arc<Vec<u8>>,
         start: usize,
+        /// One past the last byte sent.
+        end: usize,
         key: String,
         fault: Option<Fault>,
         slow: Option<u64>,
@@ -420,7 +448,7 @@ fn write_response(
     };
     let len = match &resp.body {
         Body::Bytes(b) => b.len(),
-        Body::File { data, start, .. } => data.len() - start,
+        Body::File { start, end, .. } => end - start,
     };
     let mut head = format!("HTTP/1.1 {} {reason}\r\n", resp.status);
     for (k, v) in &resp.headers {
@@ -438,11 +466,12 @@ fn write_response(
         Body::File {
             data,
             start,
+            end,
             key,
             fault,
             slow,
         } => {
-            let mut body = data[start..].to_vec();
+            let mut body = data[start..end].to_vec();
             if matches!(fault, Some(Fault::Corrupt)) && !body.is_empty() {
                 let mid = body.len() / 2;
                 body[mid] ^= 0xff;
@@ -564,10 +593,17 @@ fn route(req: &Request, state: &Arc<Mutex<State>>, base: &str, cdn: &str) -> Res
     if let Some(rest) = path.strip_prefix("/api/models/") {
         return api_model(rest, req, &st, token_ok);
     }
+    if let Some(rest) = path.strip_prefix("/api/datasets/") {
+        return api_dataset(rest, &st, base, token_ok);
+    }
+    if let Some(rest) = path.strip_prefix("/datasets/") {
+        return resolve_dataset(rest, req, state, st, cdn, token_ok);
+    }
     if let Some(sha) = path.strip_prefix("/cdn/") {
         let found = st.repos.iter().find_map(|r| {
             r.files
                 .iter()
+                .chain(&r.export)
                 .find(|f| f.lfs && f.sha256() == sha)
                 .map(|f| (format!("{}/{}", r.id, f.path), f.clone()))
         });
@@ -589,7 +625,7 @@ fn route(req: &Request, state: &Arc<Mutex<State>>, base: &str, cdn: &str) -> Res
         let id = format!("{}/{}", segs[0], segs[1]);
         let rev = url_decode(segs[3]);
         let file_path = url_decode(segs[4]);
-        let Some(r) = st.repos.iter().find(|r| r.id == id).cloned() else {
+        let Some(r) = st.repos.iter().find(|r| !r.dataset && r.id == id).cloned() else {
             return Response::error(404, "RepoNotFound", "Repository not found");
         };
         if r.private && !token_ok {
@@ -644,7 +680,7 @@ fn search(req: &Request, st: &State, base: &str, token_ok: bool) -> Response {
     let mut hits: Vec<&RepoSpec> = st
         .repos
         .iter()
-        .filter(|r| !r.private || token_ok)
+        .filter(|r| !r.dataset && (!r.private || token_ok))
         .filter(|r| r.id.to_ascii_lowercase().contains(&text))
         .filter(|r| tag.is_none_or(|t| r.pipeline_tag.as_deref() == Some(t)))
         .collect();
@@ -691,7 +727,7 @@ fn api_model(rest: &str, req: &Request, st: &State, token_ok: bool) -> Response 
         return Response::error(404, "RepoNotFound", "Repository not found");
     }
     let id = format!("{}/{}", segs[0], segs[1]);
-    let Some(r) = st.repos.iter().find(|r| r.id == id) else {
+    let Some(r) = st.repos.iter().find(|r| !r.dataset && r.id == id) else {
         return Response::error(404, "RepoNotFound", "Repository not found");
     };
     if r.private && !token_ok {
@@ -762,6 +798,7 @@ fn serve_bytes(
     }
     let total = f.data.len();
     let mut start = 0;
+    let mut end = total;
     let mut status = 200;
     let mut headers = headers;
     headers.push(("Accept-Ranges".into(), "bytes".into()));
@@ -770,20 +807,20 @@ fn serve_bytes(
         .get("range")
         .and_then(|r| r.strip_prefix("bytes="))
     {
-        let from: usize = range
-            .split('-')
-            .next()
-            .and_then(|s| s.parse().ok())
-            .unwrap_or(0);
+        // `bytes=FROM-` or `bytes=FROM-TO` (inclusive), as the CDN takes.
+        let mut parts = range.splitn(2, '-');
+        let from: usize = parts.next().and_then(|s| s.parse().ok()).unwrap_or(0);
+        let to: Option<usize> = parts.next().and_then(|s| s.parse().ok());
         if from >= total && total > 0 {
             return Response::error(416, "", "Range not satisfiable")
                 .header("Content-Range", format!("bytes */{total}"));
         }
         start = from;
+        end = to.map(|t| (t + 1).min(total)).unwrap_or(total).max(from);
         status = 206;
         headers.push((
             "Content-Range".into(),
-            format!("bytes {from}-{}/{total}", total.saturating_sub(1)),
+            format!("bytes {from}-{}/{total}", end.saturating_sub(1)),
         ));
     }
     Response {
@@ -792,9 +829,138 @@ fn serve_bytes(
         body: Body::File {
             data: f.data.clone(),
             start,
+            end,
             key: key.to_string(),
             fault,
             slow,
         },
     }
+}
+
+/// `/api/datasets/{id}/parquet` (the export's files by config and split)
+/// and `/api/datasets/{id}/parquet/{config}/{split}/{n}.parquet` (a
+/// redirect to the file), as the Hub answers them.
+fn api_dataset(rest: &str, st: &State, base: &str, token_ok: bool) -> Response {
+    let segs: Vec<&str> = rest.split('/').collect();
+    if segs.len() < 3 || segs[2] != "parquet" {
+        return Response::error(404, "", "Not found");
+    }
+    let id = format!("{}/{}", segs[0], segs[1]);
+    let Some(r) = st.repos.iter().find(|r| r.dataset && r.id == id) else {
+        return Response::error(404, "RepoNotFound", "Repository not found");
+    };
+    if (r.gated || r.private) && !token_ok {
+        return Response::error(
+            401,
+            "GatedRepo",
+            &format!("Access to dataset {id} is restricted."),
+        );
+    }
+    if r.export.is_empty() {
+        return Response::error(404, "", "No parquet export for this dataset");
+    }
+    if segs.len() == 6 {
+        let n: usize = segs[5]
+            .trim_end_matches(".parquet")
+            .parse()
+            .unwrap_or(usize::MAX);
+        let prefix = format!("{}/{}/", segs[3], segs[4]);
+        let files: Vec<&FileSpec> = r
+            .export
+            .iter()
+            .filter(|f| f.path.starts_with(&prefix))
+            .collect();
+        return match files.get(n) {
+            Some(f) => Response {
+                status: 302,
+                headers: Vec::new(),
+                body: Body::Bytes(Vec::new()),
+            }
+            .header(
+                "Location",
+                format!(
+                    "{base}/datasets/{id}/resolve/refs%2Fconvert%2Fparquet/{}",
+                    f.path
+                ),
+            ),
+            None => Response::error(404, "", "Not found"),
+        };
+    }
+    let mut listing = serde_json::Map::new();
+    for f in &r.export {
+        let parts: Vec<&str> = f.path.split('/').collect();
+        if parts.len() != 3 {
+            continue;
+        }
+        let config = listing
+            .entry(parts[0].to_string())
+            .or_insert_with(|| json!({}));
+        let split = config
+            .as_object_mut()
+            .unwrap()
+            .entry(parts[1].to_string())
+            .or_insert_with(|| json!([]));
+        let n = split.as_array().unwrap().len();
+        split.as_array_mut().unwrap().push(json!(format!(
+            "{base}/api/datasets/{id}/parquet/{}/{}/{n}.parquet",
+            parts[0], parts[1]
+        )));
+    }
+    Response::json(200, &Value::Object(listing))
+}
+
+/// `/datasets/{org}/{name}/resolve/{rev}/{path}`: `main`'s files, or the
+/// export's on `refs/convert/parquet`.
+fn resolve_dataset(
+    rest: &str,
+    req: &Request,
+    state: &Arc<Mutex<State>>,
+    st: std::sync::MutexGuard<'_, State>,
+    cdn: &str,
+    token_ok: bool,
+) -> Response {
+    let segs: Vec<&str> = rest.splitn(5, '/').collect();
+    if segs.len() != 5 || segs[2] != "resolve" {
+        return Response::error(404, "", "Not found");
+    }
+    let id = format!("{}/{}", segs[0], segs[1]);
+    let rev = url_decode(segs[3]);
+    let file_path = url_decode(segs[4]);
+    let Some(r) = st.repos.iter().find(|r| r.dataset && r.id == id).cloned() else {
+        return Response::error(404, "RepoNotFound", "Repository not found");
+    };
+    if (r.gated || r.private) && !token_ok {
+        return Response::error(
+            401,
+            "GatedRepo",
+            &format!("Access to dataset {id} is restricted."),
+        );
+    }
+    let (files, commit) = if rev == "refs/convert/parquet" || rev == r.export_commit() {
+        (&r.export, r.export_commit())
+    } else if rev == "main" || rev == r.commit {
+        (&r.files, r.commit.clone())
+    } else {
+        return Response::error(404, "RevisionNotFound", "Invalid rev id");
+    };
+    let Some(f) = files.iter().find(|f| f.path == file_path).cloned() else {
+        return Response::error(404, "EntryNotFound", &format!("{file_path} does not exist"));
+    };
+    let common = vec![
+        ("X-Repo-Commit".to_string(), commit),
+        ("ETag".to_string(), format!("\"{}\"", f.etag())),
+    ];
+    if f.lfs {
+        return Response {
+            status: 302,
+            headers: common,
+            body: Body::Bytes(Vec::new()),
+        }
+        .header("X-Linked-Etag", format!("\"{}\"", f.etag()))
+        .header("X-Linked-Size", f.data.len().to_string())
+        .header("Location", format!("{cdn}/cdn/{}", f.sha256()));
+    }
+    let key = format!("{}/{}", r.id, f.path);
+    drop(st);
+    serve_bytes(req, state, &f, &key, common)
 }

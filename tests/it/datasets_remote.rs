@@ -1,0 +1,264 @@
+//! Datasets read in place from the Hub (the stand-in, serving the dataset
+//! fixtures as a parquet export on `refs/convert/parquet` with the
+//! `/api/datasets/{id}/parquet` listing, LFS redirects to its "CDN" and
+//! byte ranges): `spaceport dataset rows ID --json` equals what Python
+//! `datasets` reads from the same files, at offsets across row groups and
+//! shards; showing rows 0–99 of a 60 MB shard fetches under 10 % of it;
+//! a gated dataset without a token and a missing one get their sentence.
+
+use crate::support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use support::standin_hub::{FileSpec, RepoSpec, StandinHub};
+
+/// A dataset repo whose export holds `files` of fixture `dir` (the speech
+/// fixture's one file stands as its export's `default/test/0000.parquet`).
+fn export(root: &Path, id: &str, dir: &str, files: &[&str]) -> RepoSpec {
+    let export = files
+        .iter()
+        .map(|f| {
+            let mut on_disk = root.join(dir).join(f);
+            if !on_disk.exists() && dir == "speech" {
+                on_disk = root.join("speech/data/test-00000-of-00001.parquet");
+            }
+            FileSpec::new(f, std::fs::read(on_disk).unwrap(), true)
+        })
+        .collect();
+    RepoSpec::dataset(
+        id,
+        vec![FileSpec::new("README.md", "# A dataset\n", false)],
+        export,
+    )
+}
+
+fn hub() -> (StandinHub, PathBuf) {
+    let root = support::dataset_fixtures().to_path_buf();
+    let mut gated = export(
+        &root,
+        "org/gated",
+        "translation",
+        &["default/test/0000.parquet"],
+    );
+    gated.gated = true;
+    let hub = StandinHub::start(vec![
+        export(
+            &root,
+            "org/speech",
+            "speech",
+            &["default/test/0000.parquet"],
+        ),
+        export(
+            &root,
+            "org/multishard",
+            "multishard",
+            &[
+                "default/train/0000.parquet",
+                "default/train/0001.parquet",
+                "default/train/0002.parquet",
+            ],
+        ),
+        export(
+            &root,
+            "org/translation",
+            "translation",
+            &["default/train/0000.parquet", "default/test/0000.parquet"],
+        ),
+        export(&root, "org/big", "big", &["default/train/0000.parquet"]),
+        gated,
+    ]);
+    (hub, root)
+}
+
+fn spaceport(hub: &StandinHub, cache: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(args)
+        .env("HF_ENDPOINT", &hub.url)
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache.join("home"))
+        .env_remove("HF_TOKEN")
+        .env_remove("HF_HUB_OFFLINE")
+        .output()
+        .expect("run spaceport")
+}
+
+fn lines(out: &[u8]) -> Vec<Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+fn reference(offset: u64, limit: usize, files: &[PathBuf]) -> Vec<Value> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/fixtures/datasets_rows.py"
+    );
+    let out = Command::new(support::python())
+        .arg(script)
+        .arg(offset.to_string())
+        .arg(limit.to_string())
+        .args(files)
+        .env(
+            "HF_DATASETS_CACHE",
+            std::env::temp_dir().join("spaceport-datasets-cache"),
+        )
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    lines(&out.stdout)
+}
+
+#[test]
+fn remote_rows_equal_what_python_datasets_reads() {
+    let (hub, root) = hub();
+    let cache = tempfile::tempdir().unwrap();
+    for (id, dir, split, files, offsets, limit) in [
+        (
+            "org/speech",
+            "speech",
+            "test",
+            vec!["default/test/0000.parquet"],
+            vec![0u64, 2],
+            10usize,
+        ),
+        (
+            "org/multishard",
+            "multishard",
+            "train",
+            vec![
+                "default/train/0000.parquet",
+                "default/train/0001.parquet",
+                "default/train/0002.parquet",
+            ],
+            vec![0, 95, 240],
+            30,
+        ),
+        (
+            "org/translation",
+            "translation",
+            "test",
+            vec!["default/test/0000.parquet"],
+            vec![0],
+            10,
+        ),
+    ] {
+        let files: Vec<PathBuf> = if dir == "speech" {
+            vec![root.join("speech/data/test-00000-of-00001.parquet")]
+        } else {
+            files.iter().map(|f| root.join(dir).join(f)).collect()
+        };
+        for offset in offsets {
+            let out = spaceport(
+                &hub,
+                cache.path(),
+                &[
+                    "dataset",
+                    "rows",
+                    id,
+                    "--split",
+                    split,
+                    "--offset",
+                    &offset.to_string(),
+                    "--limit",
+                    &limit.to_string(),
+                    "--json",
+                ],
+            );
+            assert!(
+                out.status.success(),
+                "{id}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert_eq!(
+                lines(&out.stdout),
+                reference(offset, limit, &files),
+                "{id} at {offset}"
+            );
+        }
+    }
+    // Nothing was downloaded into the cache: the rows were read in place.
+    assert!(
+        !cache.path().join("datasets--org--speech").exists(),
+        "reading rows downloaded the dataset"
+    );
+
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "info", "org/translation", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["id"], "org/translation");
+    assert_eq!(info["configs"][0]["splits"][0]["name"], "train");
+    assert_eq!(info["configs"][0]["splits"][0]["num_rows"], 3);
+    assert_eq!(info["configs"][0]["splits"][1]["num_rows"], 1);
+    assert_eq!(info["fits"], "Translate");
+}
+
+#[test]
+fn the_first_page_of_a_large_shard_reads_a_small_part_of_it() {
+    let (hub, root) = hub();
+    let cache = tempfile::tempdir().unwrap();
+    let file = root.join("big/default/train/0000.parquet");
+    let size = std::fs::metadata(&file).unwrap().len();
+    assert!(size >= 50_000_000, "the big fixture is {size} bytes");
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "rows", "org/big", "--limit", "100", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let rows = lines(&out.stdout);
+    assert_eq!(rows.len(), 100);
+    assert_eq!(rows, reference(0, 100, &[file]));
+    let served = hub.served("org/big", "default/train/0000.parquet");
+    eprintln!(
+        "rows 0-99 of a {size}-byte shard: {served} bytes served ({:.1} %)",
+        100.0 * served as f64 / size as f64
+    );
+    assert!(
+        served > 0 && served * 10 < size,
+        "{served} of {size} bytes served"
+    );
+}
+
+#[test]
+fn gated_and_missing_datasets_are_said_in_words() {
+    let (hub, _) = hub();
+    let cache = tempfile::tempdir().unwrap();
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "rows", "org/gated", "--json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("org/gated"),
+        "{err}"
+    );
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "rows", "org/nothing", "--json"],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{err}");
+    assert!(err.contains("org/nothing"), "{err}");
+}
