@@ -23,6 +23,26 @@ pub struct DatasetArgs {
 
 #[derive(Subcommand, Debug)]
 pub enum DatasetCommand {
+    /// Search the Datasets Hub.
+    Search {
+        /// Words to look for in dataset ids.
+        query: String,
+        /// automatic-speech-recognition, translation, image-to-text or all.
+        #[arg(long, default_value = "all")]
+        task: String,
+        /// audio, image, text… (any when not given).
+        #[arg(long)]
+        modality: Option<String>,
+        /// downloads, likes or updated.
+        #[arg(long, default_value = "downloads")]
+        sort: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+        /// A list of objects: id, downloads, likes, gated, private,
+        /// size_bytes, fits (the demo, or null) and fit (in words).
+        #[arg(long)]
+        json: bool,
+    },
     /// Configs, splits (rows, bytes) and column types of a dataset.
     Info {
         /// A Hub dataset id (from the cache, else read from the Hub), or a
@@ -200,6 +220,14 @@ fn print_rows<R: Source>(
 pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
     let cancel = crate::work::cancel_on_interrupt();
     match args.command {
+        DatasetCommand::Search {
+            query,
+            task,
+            modality,
+            sort,
+            limit,
+            json,
+        } => search(hub, query, &task, modality, &sort, limit, json)?,
         DatasetCommand::Info {
             dataset,
             revision,
@@ -256,6 +284,80 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
                 json,
                 &cancel,
             )?;
+        }
+    }
+    Ok(())
+}
+
+fn search(
+    hub: &Hub,
+    text: String,
+    task: &str,
+    modality: Option<String>,
+    sort: &str,
+    limit: usize,
+    json: bool,
+) -> Result<(), CliError> {
+    let task = crate::hub::TaskFilter::parse(task).ok_or_else(|| {
+        CliError::Input(format!(
+            "Unknown task \"{task}\": use automatic-speech-recognition, translation, image-to-text or all."
+        ))
+    })?;
+    let sort = crate::hub::Sort::parse(sort).ok_or_else(|| {
+        CliError::Input(format!(
+            "Unknown sort \"{sort}\": use downloads, likes or updated."
+        ))
+    })?;
+    let page = hub.search_datasets(&crate::hub::datasets::DatasetQuery {
+        text,
+        task,
+        modality,
+        sort,
+        limit,
+    })?;
+    let fits: Vec<crate::datasets::Fit> = page
+        .datasets
+        .iter()
+        .map(|d| crate::datasets::features::fit_of(d.card_data.as_ref(), &d.tags, &d.files, &d.id))
+        .collect();
+    if json {
+        let list: Vec<serde_json::Value> = page
+            .datasets
+            .iter()
+            .zip(&fits)
+            .map(|(d, f)| {
+                serde_json::json!({
+                    "id": d.id,
+                    "downloads": d.downloads,
+                    "likes": d.likes,
+                    "gated": d.gated,
+                    "private": d.private,
+                    "last_modified": d.last_modified,
+                    "size_bytes": d.size_bytes,
+                    "fits": f.panel().map(|p| p.label()),
+                    "fit": f.explain(),
+                })
+            })
+            .collect();
+        outln!(
+            "{}",
+            serde_json::to_string_pretty(&list).unwrap_or_default()
+        );
+    } else if page.datasets.is_empty() {
+        outln!("No datasets match.");
+    } else {
+        for (d, f) in page.datasets.iter().zip(&fits) {
+            outln!(
+                "{:<48} {:>9} downloads {:>6} likes {:>10}{}  {}",
+                d.id,
+                d.downloads,
+                d.likes,
+                d.size_bytes
+                    .map(crate::format::format_bytes)
+                    .unwrap_or_default(),
+                if d.gated { "  gated" } else { "" },
+                f.explain()
+            );
         }
     }
     Ok(())

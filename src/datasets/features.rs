@@ -204,6 +204,8 @@ pub enum Fit {
         input: String,
         reference: Option<String>,
     },
+    /// Not known from its columns, but its tags say this demo.
+    Tagged(Panel),
     None(String),
 }
 
@@ -224,13 +226,14 @@ impl Fit {
                     (_, Some(_)) => format!("{what} + text → {}", panel.label()),
                 }
             }
+            Fit::Tagged(panel) => format!("{} (by its tags)", panel.label()),
             Fit::None(why) => why.clone(),
         }
     }
 
     pub fn panel(&self) -> Option<Panel> {
         match self {
-            Fit::Demo { panel, .. } => Some(*panel),
+            Fit::Demo { panel, .. } | Fit::Tagged(panel) => Some(*panel),
             Fit::None(_) => None,
         }
     }
@@ -271,6 +274,159 @@ pub fn fit(features: &[(String, Feature)]) -> Fit {
     Fit::None("no audio, picture or translation column for a demo".into())
 }
 
+/// A feature as a dataset card's YAML writes it (`dataset_info.features`:
+/// a list of `{name, dtype}`, `{name, sequence}`, `{name, list}` or
+/// `{name, struct}` entries; datasets `features.py`, `_to_yaml_list`).
+fn card_entry(e: &Json) -> Feature {
+    if let Some(d) = e.get("dtype") {
+        return card_dtype(d);
+    }
+    for key in ["sequence", "list", "large_list"] {
+        if let Some(inner) = e.get(key) {
+            let inner = match inner {
+                Json::String(s) => card_dtype(&Json::String(s.clone())),
+                Json::Array(items) => card_struct(items),
+                other => card_entry(other),
+            };
+            return Feature::List(Box::new(inner));
+        }
+    }
+    if let Some(Json::Array(items)) = e.get("struct") {
+        return card_struct(items);
+    }
+    Feature::Other("unknown".into())
+}
+
+fn card_struct(items: &[Json]) -> Feature {
+    Feature::Struct(
+        items
+            .iter()
+            .map(|i| {
+                let name = i
+                    .get("name")
+                    .and_then(Json::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                (name, card_entry(i))
+            })
+            .collect(),
+    )
+}
+
+fn card_dtype(d: &Json) -> Feature {
+    match d {
+        Json::String(s) if s == "audio" => Feature::Audio {
+            sampling_rate: None,
+        },
+        Json::String(s) if s == "image" => Feature::Image,
+        Json::String(s) => Feature::Value(s.clone()),
+        Json::Object(o) => {
+            if let Some(a) = o.get("audio") {
+                Feature::Audio {
+                    sampling_rate: a
+                        .get("sampling_rate")
+                        .and_then(Json::as_u64)
+                        .and_then(|r| u32::try_from(r).ok())
+                        .filter(|r| *r > 0),
+                }
+            } else if o.contains_key("image") {
+                Feature::Image
+            } else if let Some(t) = o.get("translation") {
+                Feature::Translation(
+                    t.get("languages")
+                        .and_then(Json::as_array)
+                        .map(|a| {
+                            a.iter()
+                                .filter_map(|l| l.as_str().map(str::to_string))
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                )
+            } else if let Some(c) = o.get("class_label") {
+                let names = match c.get("names") {
+                    Some(Json::Object(m)) => {
+                        let mut pairs: Vec<(u64, String)> = m
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.parse().unwrap_or(u64::MAX),
+                                    v.as_str().unwrap_or("").to_string(),
+                                )
+                            })
+                            .collect();
+                        pairs.sort();
+                        pairs.into_iter().map(|(_, n)| n).collect()
+                    }
+                    Some(Json::Array(a)) => a
+                        .iter()
+                        .filter_map(|v| v.as_str().map(str::to_string))
+                        .collect(),
+                    _ => Vec::new(),
+                };
+                Feature::ClassLabel(names)
+            } else {
+                Feature::Other(o.keys().next().cloned().unwrap_or_default())
+            }
+        }
+        _ => Feature::Other("unknown".into()),
+    }
+}
+
+/// The columns a dataset card names (`dataset_info.features`, the first
+/// config's when there are several), if it names them.
+pub fn from_card(card: &Json) -> Option<Vec<(String, Feature)>> {
+    let info = card.get("dataset_info")?;
+    let info = match info {
+        Json::Array(configs) => configs.first()?,
+        other => other,
+    };
+    let items = info.get("features")?.as_array()?;
+    match card_struct(items) {
+        Feature::Struct(fields) if !fields.is_empty() => Some(fields),
+        _ => None,
+    }
+}
+
+/// Which demo a search result fits, from what the Hub says of it: the
+/// card's columns, else its tags; a repo that is only a loading script
+/// is said to be one.
+pub fn fit_of(card: Option<&Json>, tags: &[String], files: &[String], id: &str) -> Fit {
+    let name = id.rsplit('/').next().unwrap_or(id);
+    let script = files.iter().any(|f| *f == format!("{name}.py"));
+    let data = files.iter().any(|f| {
+        let f = f.to_ascii_lowercase();
+        [
+            ".parquet", ".csv", ".json", ".jsonl", ".arrow", ".txt", ".tsv", ".tar", ".zip",
+            ".wav", ".flac", ".mp3", ".jpg", ".png",
+        ]
+        .iter()
+        .any(|e| f.ends_with(e))
+    });
+    if script && !data {
+        return Fit::None("a loading script; Spaceport reads data files only".into());
+    }
+    if let Some(features) = card.and_then(from_card) {
+        let f = fit(&features);
+        if f.panel().is_some() {
+            return f;
+        }
+    }
+    let has = |t: &str| tags.iter().any(|x| x == t);
+    let by_tags = if has("task_categories:automatic-speech-recognition") || has("modality:audio") {
+        Some(Panel::Transcribe)
+    } else if has("task_categories:image-to-text") {
+        Some(Panel::Caption)
+    } else if has("task_categories:translation") {
+        Some(Panel::Translate)
+    } else {
+        None
+    };
+    match by_tags {
+        Some(panel) => Fit::Tagged(panel),
+        None => Fit::None("no audio, picture or translation column for a demo".into()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -302,5 +458,42 @@ mod tests {
         );
         assert_eq!(fit(&f).explain(), "audio + text → Transcribe");
         assert_eq!(from_metadata(Some("{not json")), None);
+    }
+
+    #[test]
+    fn reads_a_cards_yaml_features() {
+        let card = serde_json::json!({"dataset_info": [{"config_name": "clean", "features": [
+            {"name": "audio", "dtype": {"audio": {"sampling_rate": 16000}}},
+            {"name": "text", "dtype": "string"},
+            {"name": "label", "dtype": {"class_label": {"names": {"1": "pos", "0": "neg"}}}},
+            {"name": "captions", "sequence": "string"},
+            {"name": "meta", "struct": [{"name": "n", "dtype": "int32"}]}
+        ]}]});
+        let f = from_card(&card).unwrap();
+        let d: Vec<String> = f
+            .iter()
+            .map(|(n, f)| format!("{n}: {}", f.describe()))
+            .collect();
+        assert_eq!(
+            d,
+            [
+                "audio: Audio(sampling_rate=16000)",
+                "text: string",
+                "label: ClassLabel(names=[neg, pos])",
+                "captions: List(string)",
+                "meta: {n: int32}"
+            ]
+        );
+        assert_eq!(
+            fit_of(Some(&card), &[], &[], "a/b").explain(),
+            "audio + text → Transcribe"
+        );
+        let script = fit_of(None, &[], &["README.md".into(), "b.py".into()], "a/b");
+        assert_eq!(
+            script.explain(),
+            "a loading script; Spaceport reads data files only"
+        );
+        let tagged = fit_of(None, &["task_categories:translation".into()], &[], "a/b");
+        assert_eq!(tagged.panel(), Some(Panel::Translate));
     }
 }

@@ -236,7 +236,7 @@ const SEARCH_EXPAND: [&str; 11] = [
     "private",
 ];
 
-fn gated_mode(v: &Value) -> Option<String> {
+pub(crate) fn gated_mode(v: &Value) -> Option<String> {
     match v {
         Value::String(s) => Some(s.clone()),
         Value::Bool(true) => Some("auto".into()),

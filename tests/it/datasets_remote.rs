@@ -262,3 +262,84 @@ fn gated_and_missing_datasets_are_said_in_words() {
     assert_eq!(out.status.code(), Some(3), "{err}");
     assert!(err.contains("org/nothing"), "{err}");
 }
+
+#[test]
+fn search_finds_datasets_and_says_which_demo_they_fit() {
+    let (hub, root) = hub();
+    let mut repos = Vec::new();
+    let mut speech = export(
+        &root,
+        "org/speech",
+        "speech",
+        &["default/test/0000.parquet"],
+    );
+    speech.tags = vec![
+        "task_categories:automatic-speech-recognition".into(),
+        "modality:audio".into(),
+    ];
+    speech.downloads = 900;
+    speech.card_data = Some(serde_json::json!({"dataset_info": {"features": [
+        {"name": "audio", "dtype": {"audio": {"sampling_rate": 16000}}},
+        {"name": "text", "dtype": "string"}
+    ]}}));
+    repos.push(speech);
+    let mut pairs = export(
+        &root,
+        "org/translation",
+        "translation",
+        &["default/test/0000.parquet"],
+    );
+    pairs.tags = vec!["task_categories:translation".into(), "modality:text".into()];
+    pairs.downloads = 500;
+    pairs.gated = true;
+    repos.push(pairs);
+    let mut script = RepoSpec::dataset(
+        "org/scripted",
+        vec![
+            FileSpec::new("README.md", "# old\n", false),
+            FileSpec::new("scripted.py", "import datasets\n", false),
+        ],
+        Vec::new(),
+    );
+    script.downloads = 100;
+    repos.push(script);
+    hub.set_repos(repos);
+    let cache = tempfile::tempdir().unwrap();
+
+    let out = spaceport(&hub, cache.path(), &["dataset", "search", "org", "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    let ids: Vec<&str> = list.iter().map(|d| d["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["org/speech", "org/translation", "org/scripted"]);
+    assert_eq!(list[0]["fits"], "Transcribe");
+    assert_eq!(list[0]["fit"], "audio + text → Transcribe");
+    assert_eq!(list[0]["downloads"], 900);
+    assert_eq!(list[1]["fits"], "Translate");
+    assert_eq!(list[1]["gated"], true);
+    assert_eq!(list[2]["fits"], Value::Null);
+    assert_eq!(
+        list[2]["fit"],
+        "a loading script; Spaceport reads data files only"
+    );
+
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "search", "", "--task", "translation", "--json"],
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], "org/translation");
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "search", "", "--modality", "audio", "--json"],
+    );
+    let list: Vec<Value> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0]["id"], "org/speech");
+}

@@ -78,6 +78,8 @@ pub struct RepoSpec {
     pub dataset: bool,
     /// A dataset's parquet export, on `refs/convert/parquet`.
     pub export: Vec<FileSpec>,
+    /// A dataset card's YAML, as the Hub's `cardData`.
+    pub card_data: Option<Value>,
 }
 
 impl RepoSpec {
@@ -97,6 +99,7 @@ impl RepoSpec {
             license: None,
             dataset: false,
             export: Vec::new(),
+            card_data: None,
         }
     }
 
@@ -593,6 +596,9 @@ fn route(req: &Request, state: &Arc<Mutex<State>>, base: &str, cdn: &str) -> Res
     if let Some(rest) = path.strip_prefix("/api/models/") {
         return api_model(rest, req, &st, token_ok);
     }
+    if path == "/api/datasets" {
+        return search_datasets(req, &st, base, token_ok);
+    }
     if let Some(rest) = path.strip_prefix("/api/datasets/") {
         return api_dataset(rest, &st, base, token_ok);
     }
@@ -963,4 +969,67 @@ fn resolve_dataset(
     let key = format!("{}/{}", r.id, f.path);
     drop(st);
     serve_bytes(req, state, &f, &key, common)
+}
+
+/// `/api/datasets?search=&filter=…&sort=&limit=` with `Link` paging: the
+/// dataset repos whose id holds the text and whose tags hold every filter.
+fn search_datasets(req: &Request, st: &State, base: &str, token_ok: bool) -> Response {
+    let text = q(req, "search").unwrap_or("").to_ascii_lowercase();
+    let filters: Vec<&str> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k == "filter")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    let mut hits: Vec<&RepoSpec> = st
+        .repos
+        .iter()
+        .filter(|r| r.dataset && (!r.private || token_ok))
+        .filter(|r| r.id.to_ascii_lowercase().contains(&text))
+        .filter(|r| filters.iter().all(|f| r.tags.iter().any(|t| t == f)))
+        .collect();
+    match q(req, "sort").unwrap_or("downloads") {
+        "likes" => hits.sort_by_key(|r| std::cmp::Reverse(r.likes)),
+        "lastModified" => hits.sort_by_key(|r| std::cmp::Reverse(r.last_modified.clone())),
+        _ => hits.sort_by_key(|r| std::cmp::Reverse(r.downloads)),
+    }
+    let limit: usize = q(req, "limit").and_then(|l| l.parse().ok()).unwrap_or(1000);
+    let start: usize = q(req, "cursor").and_then(|c| c.parse().ok()).unwrap_or(0);
+    let page: Vec<Value> = hits
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|r| {
+            json!({
+                "id": r.id,
+                "downloads": r.downloads,
+                "likes": r.likes,
+                "gated": if r.gated { json!("auto") } else { json!(false) },
+                "private": r.private,
+                "lastModified": r.last_modified,
+                "usedStorage": r.files.iter().chain(&r.export).map(|f| f.data.len() as u64).sum::<u64>(),
+                "tags": r.tags,
+                "cardData": r.card_data,
+                "siblings": r.files.iter().map(|f| json!({"rfilename": f.path})).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    let mut resp = Response::json(200, &Value::Array(page));
+    if start + limit < hits.len() {
+        let kept: Vec<String> = req
+            .query
+            .iter()
+            .filter(|(k, _)| k != "cursor")
+            .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
+            .collect();
+        resp = resp.header(
+            "Link",
+            format!(
+                "<{base}/api/datasets?{}&cursor={}>; rel=\"next\"",
+                kept.join("&"),
+                start + limit
+            ),
+        );
+    }
+    resp
 }
