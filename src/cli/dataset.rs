@@ -43,6 +43,18 @@ pub enum DatasetCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Download a split (or every split of a config) of a dataset's parquet
+    /// export into the Hugging Face cache, where Python `datasets` finds it.
+    Download {
+        dataset: String,
+        #[arg(long)]
+        config: Option<String>,
+        #[arg(long)]
+        split: Option<String>,
+        /// repo, revision, commit, files (the cached paths).
+        #[arg(long)]
+        json: bool,
+    },
     /// Configs, splits (rows, bytes) and column types of a dataset.
     Info {
         /// A Hub dataset id (from the cache, else read from the Hub), or a
@@ -228,6 +240,19 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
             limit,
             json,
         } => search(hub, query, &task, modality, &sort, limit, json)?,
+        DatasetCommand::Download {
+            dataset,
+            config,
+            split,
+            json,
+        } => download(
+            hub,
+            &dataset,
+            config.as_deref(),
+            split.as_deref(),
+            json,
+            &cancel,
+        )?,
         DatasetCommand::Info {
             dataset,
             revision,
@@ -361,4 +386,64 @@ fn search(
         }
     }
     Ok(())
+}
+
+fn download(
+    hub: &Hub,
+    id: &str,
+    config: Option<&str>,
+    split: Option<&str>,
+    json: bool,
+    cancel: &CancelToken,
+) -> Result<(), CliError> {
+    let remote = RemoteDataset::open(hub, id, cancel.clone())?;
+    let configs = remote.configs();
+    let (c, _) = choose(&configs, config, split)?;
+    let mut bar = super::ProgressBar::new();
+    let snap = remote.download(&c, split, &mut |p| bar.show(p));
+    bar.finish();
+    let snap = snap?;
+    let files: Vec<String> = walk_files(&snap.path);
+    if json {
+        outln!(
+            "{}",
+            serde_json::json!({
+                "repo": snap.repo,
+                "revision": "refs/convert/parquet",
+                "commit": snap.commit,
+                "files": files,
+                "bytes_fetched": snap.bytes_fetched,
+            })
+        );
+    } else {
+        outln!(
+            "{} ({}{}) is in the cache: {}",
+            snap.repo,
+            c,
+            split.map(|s| format!("/{s}")).unwrap_or_default(),
+            snap.path.display()
+        );
+    }
+    Ok(())
+}
+
+/// The files under a snapshot folder, sorted.
+fn walk_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&d) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push(p.display().to_string());
+            }
+        }
+    }
+    out.sort();
+    out
 }

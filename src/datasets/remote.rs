@@ -127,6 +127,45 @@ impl RemoteDataset {
         Ok(Split { shards })
     }
 
+    /// Downloads the parquet files of `config` (every split, or `split`)
+    /// into the cache, as Python `datasets` finds them
+    /// (`datasets--org--name`, ref `refs/convert/parquet`).
+    pub fn download(
+        &self,
+        config: &str,
+        split: Option<&str>,
+        on_progress: &mut dyn FnMut(&crate::hub::DownloadProgress),
+    ) -> Result<crate::hub::Snapshot, DataError> {
+        let splits = self.listing.get(config).ok_or_else(|| {
+            DataError::NotFound(format!("{} has no config \"{config}\".", self.id))
+        })?;
+        let mut paths = Vec::new();
+        for (name, urls) in splits {
+            if split.is_some_and(|s| s != name) {
+                continue;
+            }
+            for url in urls {
+                paths.push(self.hub.export_path(&self.id, url).map_err(hub_error)?);
+            }
+        }
+        if paths.is_empty() {
+            return Err(DataError::NotFound(format!(
+                "Config \"{config}\" of {} has no split \"{}\".",
+                self.id,
+                split.unwrap_or_default()
+            )));
+        }
+        self.hub
+            .download_dataset_files(
+                &self.id,
+                "refs/convert/parquet",
+                &paths,
+                &self.cancel,
+                on_progress,
+            )
+            .map_err(hub_error)
+    }
+
     /// Configs and splits with row counts and sizes (every shard's footer
     /// is fetched), and the first split's columns.
     pub fn info(&self) -> Result<DatasetInfo, DataError> {

@@ -190,3 +190,53 @@ impl Hub {
         })
     }
 }
+
+impl Hub {
+    /// The file a parquet listing URL stands for, as a path on the export's
+    /// branch (`default/test/0000.parquet`): the listing URL redirects to
+    /// the file's `resolve` URL, whose tail is the path.
+    pub fn export_path(&self, id: &str, listing_url: &str) -> Result<String> {
+        let ctx = Ctx {
+            repo: id,
+            revision: None,
+            path: None,
+        };
+        let resp = retry(3, || self.send_no_follow("HEAD", listing_url, &[], &ctx))?;
+        let location = resp
+            .header("location")
+            .filter(|_| (300..400).contains(&resp.status()))
+            .ok_or_else(|| HubError::Malformed {
+                what: format!("no file behind {listing_url}"),
+            })?;
+        let tail = location
+            .split_once("/resolve/")
+            .and_then(|(_, t)| t.split_once('/'))
+            .map(|(_, path)| path)
+            .ok_or_else(|| HubError::Malformed {
+                what: format!("an unexpected file location {location}"),
+            })?;
+        let path = percent_decode(tail.split(['?', '#']).next().unwrap_or(tail));
+        super::paths::check_repo_path(&path)?;
+        Ok(path)
+    }
+}
+
+/// `%XX` escapes decoded (a file path in a URL).
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && i + 2 < b.len()
+            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

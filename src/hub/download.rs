@@ -298,6 +298,100 @@ impl Hub {
         })
     }
 
+    /// Downloads files of dataset `id` at `revision` (`refs/convert/parquet`
+    /// for the parquet export) into the cache as `huggingface_hub` stores
+    /// them (`datasets--org--name`, the ref under `refs/<revision>`), with
+    /// the same resume, verification, locks and cancel as a model.
+    pub fn download_dataset_files(
+        &self,
+        id: &str,
+        revision: &str,
+        paths: &[String],
+        cancel: &CancelToken,
+        on_progress: &mut dyn FnMut(&DownloadProgress),
+    ) -> Result<Snapshot> {
+        check_repo_id(id)?;
+        check_revision(revision)?;
+        if self.config.offline {
+            return Err(HubError::Offline {
+                what: format!("download {id}"),
+            });
+        }
+        let Some(first) = paths.first() else {
+            return Err(HubError::EntryNotFound {
+                repo: id.to_string(),
+                path: "data files".into(),
+            });
+        };
+        // `resolve_url` over "datasets/{id}" is the dataset's resolve URL.
+        let repo = format!("datasets/{id}");
+        let ctx = Ctx {
+            repo: id,
+            revision: Some(revision),
+            path: Some(first),
+        };
+        let url = self.resolve_url(&repo, revision, first);
+        let head = retry(3, || self.send_no_follow("HEAD", &url, &[], &ctx))?;
+        let commit = head
+            .header("x-repo-commit")
+            .map(str::to_string)
+            .ok_or_else(|| HubError::Malformed {
+                what: format!("no commit for {revision} of {id}"),
+            })?;
+        check_token_name("commit", &commit)?;
+        let mut files = Vec::with_capacity(paths.len());
+        for path in paths {
+            let probe = RepoFile {
+                path: path.clone(),
+                size: 0,
+                lfs_sha256: None,
+            };
+            let meta = self.head_meta(&repo, &commit, &probe)?;
+            files.push(RepoFile {
+                path: path.clone(),
+                size: meta.size,
+                lfs_sha256: meta.sha256,
+            });
+        }
+        let repo_dir = self
+            .config
+            .cache_dir
+            .join(format!("datasets--{}", id.replace('/', "--")));
+        let mut reporter = Reporter {
+            p: DownloadProgress {
+                repo: id.to_string(),
+                total: files.iter().map(|f| f.size).sum(),
+                files_total: files.len(),
+                ..Default::default()
+            },
+            transferred: 0,
+            meter: RateMeter::new(),
+            throttle: Throttle::new(Duration::from_millis(100)),
+            sink: on_progress,
+        };
+        for file in &files {
+            if cancel.is_cancelled() {
+                return Err(HubError::Cancelled);
+            }
+            reporter.p.file = file.path.clone();
+            reporter.p.file_bytes = 0;
+            reporter.p.file_total = file.size;
+            reporter.emit();
+            self.fetch_file(&repo, &commit, file, &repo_dir, cancel, &mut reporter)?;
+            reporter.p.files_done += 1;
+        }
+        if revision != commit {
+            write_ref(&repo_dir, revision, &commit)?;
+        }
+        reporter.emit();
+        Ok(Snapshot {
+            repo: id.to_string(),
+            path: repo_dir.join("snapshots").join(&commit),
+            commit,
+            bytes_fetched: reporter.transferred,
+        })
+    }
+
     fn fetch_file(
         &self,
         repo: &str,

@@ -343,3 +343,116 @@ fn search_finds_datasets_and_says_which_demo_they_fit() {
     assert_eq!(list.len(), 1);
     assert_eq!(list[0]["id"], "org/speech");
 }
+
+fn run_python(script: &str, hub: &StandinHub, cache: &Path) -> String {
+    let out = Command::new(support::python())
+        .args(["-c", script])
+        .env("HF_ENDPOINT", &hub.url)
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache.join("home"))
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env_remove("HF_TOKEN")
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "python failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn downloads_share_the_cache_with_python_both_ways() {
+    let (hub, root) = hub();
+    let cache = tempfile::tempdir().unwrap();
+    // Spaceport downloads one split of the export…
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &[
+            "dataset",
+            "download",
+            "org/translation",
+            "--split",
+            "test",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(got["repo"], "org/translation");
+    assert_eq!(got["revision"], "refs/convert/parquet");
+    let files: Vec<&str> = got["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f.as_str().unwrap())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].ends_with("default/test/0000.parquet"), "{files:?}");
+    let want = std::fs::read(root.join("translation/default/test/0000.parquet")).unwrap();
+    assert_eq!(std::fs::read(files[0]).unwrap(), want);
+    // …Python finds it without the network…
+    let found = run_python(
+        "from huggingface_hub import hf_hub_download\n\
+         print(hf_hub_download('org/translation', 'default/test/0000.parquet', repo_type='dataset', \
+         revision='refs/convert/parquet', local_files_only=True))",
+        &hub,
+        cache.path(),
+    );
+    assert_eq!(std::fs::read(found.trim()).unwrap(), want);
+    // …and Spaceport reads its rows offline.
+    let offline = Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(["dataset", "rows", "org/translation", "--json"])
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .env("HF_HUB_CACHE", cache.path())
+        .env("HF_HOME", cache.path().join("home"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        offline.status.success(),
+        "{}",
+        String::from_utf8_lossy(&offline.stderr)
+    );
+    assert_eq!(
+        lines(&offline.stdout),
+        reference(
+            0,
+            100,
+            &[root.join("translation/default/test/0000.parquet")]
+        )
+    );
+
+    // Python downloads the three shards of another export; Spaceport lists
+    // and reads them offline.
+    run_python(
+        "from huggingface_hub import hf_hub_download\n\
+         for n in range(3):\n\
+         \x20   hf_hub_download('org/multishard', f'default/train/{n:04d}.parquet', repo_type='dataset', \
+         revision='refs/convert/parquet')",
+        &hub,
+        cache.path(),
+    );
+    let info = Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(["dataset", "info", "org/multishard", "--json"])
+        .env("HF_HUB_CACHE", cache.path())
+        .env("HF_HOME", cache.path().join("home"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    let info: Value = serde_json::from_slice(&info.stdout).unwrap();
+    assert_eq!(info["id"], "org/multishard");
+    assert_eq!(info["configs"][0]["splits"][0]["num_rows"], 750);
+}
