@@ -14,6 +14,7 @@ pub mod pages;
 pub mod widgets;
 
 pub use pages::caption::{CaptionPage, CaptionRow};
+pub use pages::datasets::DatasetsPage;
 pub use pages::hub::{DetailsState, HubPage, SearchState};
 pub use pages::library::LibraryPage;
 pub use pages::settings::SettingsPage;
@@ -36,14 +37,16 @@ use crate::workers::{Command, Event, Workers};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Page {
     Hub,
+    Datasets,
     Library,
     Demo(Panel),
     Settings,
 }
 
 impl Page {
-    pub const ALL: [Page; 6] = [
+    pub const ALL: [Page; 7] = [
         Page::Hub,
+        Page::Datasets,
         Page::Library,
         Page::Demo(Panel::Translate),
         Page::Demo(Panel::Caption),
@@ -54,6 +57,7 @@ impl Page {
     pub fn label(self) -> &'static str {
         match self {
             Page::Hub => "Hub",
+            Page::Datasets => "Datasets",
             Page::Library => "Library",
             Page::Demo(p) => p.label(),
             Page::Settings => "Settings",
@@ -105,6 +109,7 @@ pub struct App {
     /// command sender).
     pub cx: Cx,
     pub hub: HubPage,
+    pub datasets: DatasetsPage,
     pub library: LibraryPage,
     pub translate: TranslatePage,
     pub transcribe: TranscribePage,
@@ -168,6 +173,7 @@ impl App {
         Ok(Self {
             page: Page::Hub,
             hub: HubPage::default(),
+            datasets: DatasetsPage::default(),
             library: LibraryPage::default(),
             translate: TranslatePage::default(),
             transcribe: TranscribePage::default(),
@@ -182,9 +188,10 @@ impl App {
 
     /// Every page with the [`Page`] that shows it, and the shared
     /// context beside them (disjoint borrows of `self`).
-    fn views(&mut self) -> ([(Page, &mut dyn View); 6], &mut Cx) {
+    fn views(&mut self) -> ([(Page, &mut dyn View); 7], &mut Cx) {
         let Self {
             hub,
+            datasets,
             library,
             translate,
             transcribe,
@@ -196,6 +203,7 @@ impl App {
         (
             [
                 (Page::Hub, hub as &mut dyn View),
+                (Page::Datasets, datasets),
                 (Page::Library, library),
                 (Page::Demo(Panel::Translate), translate),
                 (Page::Demo(Panel::Caption), caption),

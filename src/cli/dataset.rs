@@ -3,16 +3,15 @@
 //! Hub dataset in the cache, or one read in place from the Hub's parquet
 //! export (only the row groups the rows need).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use clap::{Args, Subcommand};
 
 use super::{CliError, outln};
-use crate::datasets::local::{LocalDataset, Split, choose};
-use crate::datasets::parquet::Source;
+use crate::datasets::local::choose;
 use crate::datasets::remote::RemoteDataset;
-use crate::datasets::{DataError, DatasetInfo};
-use crate::hub::{Hub, HubConfig};
+use crate::datasets::{AnySplit, DataError, Dataset};
+use crate::hub::Hub;
 use crate::work::CancelToken;
 
 #[derive(Args, Debug)]
@@ -95,110 +94,8 @@ impl From<DataError> for CliError {
     }
 }
 
-/// Where a dataset's rows come from.
-enum Where {
-    /// A local file or folder (or a cached snapshot).
-    Path(PathBuf),
-    /// A dataset on the Hub, read in place.
-    Hub(String),
-}
-
-/// A local path; else the cached snapshot of a Hub dataset id (the parquet
-/// export's ref first when `revision` is `main`); else, online, the Hub.
-fn resolve(config: &HubConfig, dataset: &str, revision: &str) -> Result<Where, CliError> {
-    let path = Path::new(dataset);
-    if path.exists() {
-        return Ok(Where::Path(path.to_path_buf()));
-    }
-    if crate::hub::paths::check_repo_id(dataset).is_err() {
-        return Err(CliError::Missing(format!(
-            "{dataset} is neither a file or folder here nor a dataset id (org/name)."
-        )));
-    }
-    let folder = config
-        .cache_dir
-        .join(format!("datasets--{}", dataset.replace('/', "--")));
-    let refs: Vec<&str> = if revision == "main" {
-        vec!["refs/convert/parquet", "main"]
-    } else {
-        vec![revision]
-    };
-    for r in refs {
-        let commit = if crate::hub::paths::is_commit(r) {
-            Some(r.to_string())
-        } else {
-            std::fs::read_to_string(folder.join("refs").join(r))
-                .ok()
-                .map(|c| c.trim().to_string())
-        };
-        if let Some(commit) = commit {
-            let snap = folder.join("snapshots").join(&commit);
-            if snap.is_dir() {
-                return Ok(Where::Path(snap));
-            }
-        }
-    }
-    if config.offline {
-        return Err(crate::hub::HubError::Offline {
-            what: format!("read {dataset}, which is not in the cache"),
-        }
-        .into());
-    }
-    Ok(Where::Hub(dataset.to_string()))
-}
-
-/// An opened dataset, local or remote.
-enum Opened {
-    Local(LocalDataset),
-    Remote(RemoteDataset),
-}
-
-impl Opened {
-    fn open(
-        hub: &Hub,
-        dataset: &str,
-        revision: &str,
-        cancel: &CancelToken,
-    ) -> Result<Self, CliError> {
-        Ok(match resolve(&hub.config, dataset, revision)? {
-            Where::Path(p) => Opened::Local(LocalDataset::open(&p)?),
-            Where::Hub(id) => Opened::Remote(RemoteDataset::open(hub, &id, cancel.clone())?),
-        })
-    }
-
-    fn info(&self) -> Result<DatasetInfo, DataError> {
-        match self {
-            Opened::Local(d) => d.info(),
-            Opened::Remote(d) => d.info(),
-        }
-    }
-
-    /// Prints rows `offset..offset + limit` of one split, a page at a
-    /// time so a large `--limit` streams.
-    fn print_rows(
-        &self,
-        config: Option<&str>,
-        split: Option<&str>,
-        offset: u64,
-        limit: usize,
-        json: bool,
-        cancel: &CancelToken,
-    ) -> Result<(), CliError> {
-        match self {
-            Opened::Local(d) => {
-                let (c, s) = d.choose(config, split)?;
-                print_rows(&d.split(&c, &s)?, offset, limit, json, cancel)
-            }
-            Opened::Remote(d) => {
-                let (c, s) = choose(&d.configs(), config, split)?;
-                print_rows(&d.split(&c, &s)?, offset, limit, json, cancel)
-            }
-        }
-    }
-}
-
-fn print_rows<R: Source>(
-    table: &Split<R>,
+fn print_rows(
+    table: &AnySplit,
     offset: u64,
     limit: usize,
     json: bool,
@@ -258,7 +155,7 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
             revision,
             json,
         } => {
-            let mut info = Opened::open(hub, &dataset, &revision, &cancel)?.info()?;
+            let mut info = Dataset::open(hub, &dataset, &revision, &cancel)?.info()?;
             if !Path::new(&dataset).exists() {
                 info.id = dataset;
             }
@@ -301,14 +198,9 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
             revision,
             json,
         } => {
-            Opened::open(hub, &dataset, &revision, &cancel)?.print_rows(
-                config.as_deref(),
-                split.as_deref(),
-                offset,
-                limit,
-                json,
-                &cancel,
-            )?;
+            let opened = Dataset::open(hub, &dataset, &revision, &cancel)?;
+            let (c, s) = choose(&opened.configs(), config.as_deref(), split.as_deref())?;
+            print_rows(&opened.split(&c, &s)?, offset, limit, json, &cancel)?;
         }
     }
     Ok(())

@@ -231,6 +231,19 @@ impl Fit {
         }
     }
 
+    /// The same for the window, demo first ("Transcribe (audio + text)"):
+    /// its font has no arrow.
+    pub fn label(&self) -> String {
+        match self {
+            Fit::Demo { panel, .. } => {
+                let explained = self.explain();
+                let what = explained.split(" → ").next().unwrap_or("");
+                format!("{} ({what})", panel.label())
+            }
+            other => other.explain(),
+        }
+    }
+
     pub fn panel(&self) -> Option<Panel> {
         match self {
             Fit::Demo { panel, .. } | Fit::Tagged(panel) => Some(*panel),

@@ -11,9 +11,11 @@ pub mod features;
 pub mod local;
 pub mod parquet;
 pub mod remote;
+pub mod source;
 pub mod value;
 
 pub use features::{Feature, Fit};
+pub use source::{AnySplit, Dataset};
 pub use value::{Media, MediaKind, Row, Value};
 
 /// Why a dataset could not be read, in a sentence.

@@ -117,6 +117,11 @@ impl Value {
             Self::UInt(u) => {
                 let _ = write!(out, "{u}");
             }
+            // A float32 column prints as float32 ("0.33333334", not
+            // "0.3333333432674408").
+            Self::Float(f) if (*f as f32) as f64 == *f => {
+                let _ = write!(out, "{}", *f as f32);
+            }
             Self::Float(f) => {
                 let _ = write!(out, "{f}");
             }

@@ -32,6 +32,8 @@ pub enum DialogPurpose {
     OpenPictures,
     /// A folder of pictures to caption.
     OpenFolder,
+    /// A dataset to open: a parquet file or a folder.
+    OpenDataset,
     /// Where to save a batch's captions, (image, caption) pairs: CSV, or
     /// JSON when the name ends in `.json`.
     SaveCaptions(Vec<(String, String)>),

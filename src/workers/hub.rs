@@ -30,6 +30,11 @@ impl HubJobs {
         }
     }
 
+    /// The client in use (for jobs of other families that ask the Hub).
+    pub(crate) fn hub(&self) -> Hub {
+        self.hub.clone()
+    }
+
     pub(crate) fn configure(&mut self, config: HubConfig) {
         self.hub = Hub::new(config);
     }

@@ -12,12 +12,15 @@
 //!   ([`ModelThread`]);
 //! - [`dictation`]: one thread per dictation that owns its
 //!   [`crate::audio::recorder::Recorder`] and decodes as the person speaks;
+//! - [`datasets`]: dataset searches, and a thread that keeps the dataset
+//!   being looked at open and reads pages of rows (the next one ahead);
 //! - [`files`]: file dialogs, exports, device and model-folder queries.
 //!
 //! Every event send calls the waker (the GUI's `request_repaint`), so the
 //! UI never polls. Nothing here knows egui.
 
 pub mod caption;
+pub mod datasets;
 pub mod dictation;
 pub mod files;
 pub mod hub;
@@ -38,6 +41,7 @@ use crate::tasks::transcribe::decode::{Segment, Transcript};
 use crate::work::{CancelToken, spawn_named};
 
 pub use caption::CaptionJob;
+pub use datasets::{DatasetJob, DatasetResult, RowsPage};
 pub use dictation::DictationJob;
 pub use files::{Dialog, DialogPurpose};
 pub use transcribe::TranscribeJob;
@@ -127,11 +131,53 @@ pub enum Command {
     /// Write `text` to `path` (an export); answered by [`Event::Saved`] or
     /// [`Event::SaveFailed`].
     SaveText { path: PathBuf, text: String },
+    /// Search the Datasets Hub; answered by [`Event::DatasetResults`] or
+    /// [`Event::DatasetSearchFailed`] with the same `generation`.
+    SearchDatasets {
+        generation: u64,
+        query: crate::hub::datasets::DatasetQuery,
+    },
+    /// The next page of dataset search `generation` (its `Link` URL);
+    /// answered as [`Command::SearchDatasets`], the results appended.
+    MoreDatasets { generation: u64, url: String },
+    /// Show a page of a dataset's rows, cancelling the page being read;
+    /// answered by [`Event::DatasetOpened`] (when it was not open), then
+    /// [`Event::DatasetRows`], or [`Event::DatasetFailed`]. The job's
+    /// `hub` is filled in by the dispatcher.
+    DatasetPage(DatasetJob),
 }
 
 /// Everything the workers report. Each variant says what it answers.
 #[derive(Debug)]
 pub enum Event {
+    /// Dataset search results ([`Command::SearchDatasets`], appended for
+    /// [`Command::MoreDatasets`]) and the next page's URL.
+    DatasetResults {
+        generation: u64,
+        results: Vec<DatasetResult>,
+        next: Option<String>,
+        append: bool,
+    },
+    /// A dataset search failed; `offline` when the Hub could not be
+    /// reached.
+    DatasetSearchFailed {
+        generation: u64,
+        error: String,
+        offline: bool,
+    },
+    /// A dataset was opened ([`Command::DatasetPage`]): its configs,
+    /// splits and columns.
+    DatasetOpened {
+        generation: u64,
+        info: Box<crate::datasets::DatasetInfo>,
+    },
+    /// A page of rows ([`Command::DatasetPage`]).
+    DatasetRows {
+        generation: u64,
+        page: Box<RowsPage>,
+    },
+    /// A dataset or its page could not be read, in a sentence.
+    DatasetFailed { generation: u64, error: String },
     /// A page of search results ([`Command::Search`], or appended for
     /// [`Command::LoadMore`]).
     SearchResults {
@@ -329,6 +375,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let whisper = transcribe::WhisperCache::default();
     let mut transcribe = ModelThread::new("spaceport-transcribe");
     let mut dictation = dictation::Dictations::default();
+    let mut datasets = ModelThread::new("spaceport-datasets");
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub.configure(cfg),
@@ -352,6 +399,16 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             Command::ModelLanguages { dir } => files::model_languages(dir, &sink),
             Command::Dialog { purpose, dialog } => files::await_dialog(purpose, dialog, &sink),
             Command::SaveText { path, text } => files::save_text(path, text, &sink),
+            Command::SearchDatasets { generation, query } => {
+                datasets::search(hub.hub(), generation, Some(query), None, &sink)
+            }
+            Command::MoreDatasets { generation, url } => {
+                datasets::search(hub.hub(), generation, None, Some(url), &sink)
+            }
+            Command::DatasetPage(mut job) => {
+                job.hub = Some(hub.hub());
+                datasets::submit(&mut datasets, job, &sink)
+            }
         }
     }
     // The UI has gone: stop every download so partial files are flushed,

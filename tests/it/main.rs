@@ -30,6 +30,7 @@ mod translate_model;
 mod translate_tokenizer;
 mod ui_app;
 mod ui_caption;
+mod ui_datasets;
 mod ui_transcribe;
 mod ui_translate;
 mod whisper_features;

@@ -9,6 +9,7 @@
 //! variant, and a line in the app's page list.
 
 pub mod caption;
+pub mod datasets;
 pub mod demo;
 pub mod hub;
 pub mod library;
@@ -247,7 +248,12 @@ impl Cx {
             | Event::CaptionQueued { .. }
             | Event::CaptionItem { .. }
             | Event::CaptionFinished { .. }
-            | Event::FilesChosen { .. } => {}
+            | Event::FilesChosen { .. }
+            | Event::DatasetResults { .. }
+            | Event::DatasetSearchFailed { .. }
+            | Event::DatasetOpened { .. }
+            | Event::DatasetRows { .. }
+            | Event::DatasetFailed { .. } => {}
         }
     }
 }

@@ -1,0 +1,137 @@
+//! The Datasets page driven through its widgets (egui_kittest) against
+//! the stand-in Hub's dataset repos: search, see which demo each result
+//! fits, open one and see its rows with picture thumbnails; page through
+//! a three-shard split with Next and Previous; open a local folder by
+//! typing its path.
+
+use crate::support;
+
+use egui_kittest::kittest::Queryable;
+use spaceport::settings::Settings;
+use support::standin_hub::{FileSpec, RepoSpec, StandinHub};
+use support::ui::{app_harness, wait_for, window_text};
+
+fn export(id: &str, dir: &str, files: &[&str], tags: &[&str]) -> RepoSpec {
+    let root = support::dataset_fixtures();
+    let export = files
+        .iter()
+        .map(|f| FileSpec::new(f, std::fs::read(root.join(dir).join(f)).unwrap(), true))
+        .collect();
+    let mut r = RepoSpec::dataset(
+        id,
+        vec![FileSpec::new("README.md", "# data\n", false)],
+        export,
+    );
+    r.tags = tags.iter().map(|t| t.to_string()).collect();
+    r
+}
+
+#[test]
+fn search_open_rows_with_pictures_and_page_through() {
+    // The pictures fixture's file stands as its export.
+    let root = support::dataset_fixtures();
+    let mut pictures = RepoSpec::dataset(
+        "org/pictures",
+        vec![FileSpec::new("README.md", "# data\n", false)],
+        vec![FileSpec::new(
+            "default/train/0000.parquet",
+            std::fs::read(root.join("pictures/data/train-00000-of-00001.parquet")).unwrap(),
+            true,
+        )],
+    );
+    pictures.tags = vec![
+        "task_categories:image-to-text".into(),
+        "modality:image".into(),
+    ];
+    pictures.downloads = 50;
+    let multishard = export(
+        "org/multishard",
+        "multishard",
+        &[
+            "default/train/0000.parquet",
+            "default/train/0001.parquet",
+            "default/train/0002.parquet",
+        ],
+        &["modality:text"],
+    );
+    let hub = StandinHub::start(vec![pictures, multishard]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut h = app_harness(support::config(&hub, cache.path()), Settings::default());
+    h.step();
+    h.get_by_label("Datasets").click();
+    h.step();
+    h.get_by_label("Search").click();
+    wait_for(&mut h, "dataset results", |h| {
+        h.query_by_label("org/pictures").is_some() && h.query_by_label("org/multishard").is_some()
+    });
+    assert!(
+        h.query_by_label("Caption (by its tags)").is_some(),
+        "{:#?}",
+        window_text(&h)
+    );
+
+    h.get_by_label("org/pictures").click();
+    wait_for(&mut h, "rows with pictures", |h| {
+        h.query_by_label("rows 1–7 of 7").is_some()
+            && h.query_all_by_label_contains("picture in row").count() == 7
+    });
+    assert!(h.query_by_label("Fits: Caption (image + text)").is_some());
+    assert!(
+        h.query_by_label_contains("captions: List(string)")
+            .is_some()
+    );
+    // ClassLabel cells by name, float32 cells as float32.
+    assert_eq!(
+        h.query_all_by_label("green (1)").count(),
+        2,
+        "{:#?}",
+        window_text(&h)
+    );
+    assert!(
+        h.query_by_label("0.33333334").is_some(),
+        "{:#?}",
+        window_text(&h)
+    );
+
+    h.get_by_label("Back to results").click();
+    wait_for(&mut h, "the results again", |h| {
+        h.query_by_label("org/multishard").is_some()
+    });
+    h.get_by_label("org/multishard").click();
+    wait_for(&mut h, "the first page", |h| {
+        h.query_by_label("rows 1–100 of 750").is_some()
+    });
+    h.get_by_label("Next").click();
+    wait_for(&mut h, "the second page", |h| {
+        h.query_by_label("rows 101–200 of 750").is_some()
+    });
+    assert!(h.query_by_label_contains("row 150 says").is_some());
+    assert!(h.query_by_label_contains("row 50 says").is_none());
+    h.get_by_label("Previous").click();
+    wait_for(&mut h, "back to the first page", |h| {
+        h.query_by_label("rows 1–100 of 750").is_some()
+    });
+
+    // A local folder, typed in.
+    h.get_by_label("Back to results").click();
+    wait_for(&mut h, "the results again", |h| {
+        h.query_by_label("Open").is_some()
+    });
+    let speech = root.join("speech").display().to_string();
+    h.get_by_label("Open").focus();
+    h.step();
+    h.get_by_label("Open").type_text(&speech);
+    h.step();
+    h.get_by_label("Open dataset").click();
+    wait_for(&mut h, "the local dataset's rows", |h| {
+        h.query_by_label("rows 1–6 of 6").is_some()
+    });
+    assert!(
+        h.query_by_label("Fits: Transcribe (audio + text)")
+            .is_some()
+    );
+    assert!(
+        h.query_by_label("The birch canoe slid on the smooth planks.")
+            .is_some()
+    );
+}
