@@ -20,7 +20,7 @@ pub use pages::library::LibraryPage;
 pub use pages::settings::SettingsPage;
 pub use pages::transcribe::{TranscribePage, TranscribeStatus};
 pub use pages::translate::{TranslatePage, TranslateStatus};
-pub use pages::{Cx, Intent, LibraryState, View};
+pub use pages::{Cx, Intent, LibraryState, TryRow, View};
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::Receiver;
@@ -239,6 +239,40 @@ impl App {
                     self.translate.take_text(text, from, now);
                     self.page = Page::Demo(Panel::Translate);
                 }
+                Intent::TryRow(row) => self.try_row(row, now),
+            }
+        }
+    }
+
+    /// Takes a dataset row to its demo and shows it.
+    fn try_row(&mut self, row: pages::TryRow, now: f64) {
+        match row {
+            pages::TryRow::Caption {
+                name,
+                bytes,
+                reference,
+            } => {
+                self.caption
+                    .caption_row(name, bytes, reference, &mut self.cx);
+                self.page = Page::Demo(Panel::Caption);
+            }
+            pages::TryRow::Transcribe {
+                name,
+                bytes,
+                reference,
+            } => {
+                self.transcribe
+                    .transcribe_row(name, bytes, reference, &mut self.cx);
+                self.page = Page::Demo(Panel::Transcribe);
+            }
+            pages::TryRow::Translate {
+                text,
+                from,
+                to,
+                reference,
+            } => {
+                self.translate.take_row(text, from, to, reference, now);
+                self.page = Page::Demo(Panel::Translate);
             }
         }
     }

@@ -94,9 +94,35 @@ pub fn decode_file(path: &Path, rate_hz: u32) -> Result<Audio, AudioError> {
     })
 }
 
+/// Decodes a file's bytes held in memory (a dataset's audio cell) to mono
+/// at `rate_hz`; `name` (its path or file name) gives the format hint and
+/// names it in messages.
+pub fn decode_bytes(bytes: Vec<u8>, name: &str, rate_hz: u32) -> Result<Audio, AudioError> {
+    if bytes.is_empty() {
+        return Err(AudioError::Empty { path: name.into() });
+    }
+    let source = Box::new(std::io::Cursor::new(bytes));
+    crate::work::catch_panic(|| decode_source(source, Path::new(name), name, rate_hz))
+        .unwrap_or_else(|why| {
+            Err(AudioError::Damaged {
+                path: name.into(),
+                reason: why,
+            })
+        })
+}
+
 fn decode_stream(file: File, path: &Path, shown: &str, rate_hz: u32) -> Result<Audio, AudioError> {
+    decode_source(Box::new(file), path, shown, rate_hz)
+}
+
+fn decode_source(
+    source: Box<dyn symphonia::core::io::MediaSource>,
+    path: &Path,
+    shown: &str,
+    rate_hz: u32,
+) -> Result<Audio, AudioError> {
     let shown = shown.to_string();
-    let mss = MediaSourceStream::new(Box::new(file), Default::default());
+    let mss = MediaSourceStream::new(source, Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);

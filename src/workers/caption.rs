@@ -23,6 +23,9 @@ pub struct CaptionJob {
     /// Pictures pasted from the clipboard (no file), captioned after the
     /// files and named "Pasted picture".
     pub pasted: Vec<Arc<Rgb>>,
+    /// Encoded pictures with a name (a dataset row's image cell),
+    /// decoded here, captioned last.
+    pub encoded: Vec<(String, Arc<Vec<u8>>)>,
     pub request: CaptionRequest,
     pub device: DeviceChoice,
 }
@@ -48,6 +51,7 @@ fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
         let mut paths = expand_pictures(&job.paths);
         let files = paths.len();
         paths.extend((0..job.pasted.len()).map(|_| PathBuf::from("Pasted picture")));
+        paths.extend(job.encoded.iter().map(|(name, _)| PathBuf::from(name)));
         sink.send(Event::CaptionQueued {
             generation,
             paths: paths.clone(),
@@ -78,7 +82,11 @@ fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
                 break;
             }
             let picture = match index.checked_sub(files) {
-                Some(i) => Ok(job.pasted[i].as_ref().clone()),
+                Some(i) if i < job.pasted.len() => Ok(job.pasted[i].as_ref().clone()),
+                Some(i) => match job.encoded.get(i - job.pasted.len()) {
+                    Some((name, bytes)) => image::decode(bytes, name),
+                    None => continue,
+                },
                 None => image::open(path),
             };
             let (result, thumb) = match picture {

@@ -18,8 +18,10 @@ use crate::work::CancelToken;
 pub struct TranscribeJob {
     pub generation: u64,
     pub model: PathBuf,
-    /// The audio file.
+    /// The audio file (or, with `audio`, the name its bytes go by).
     pub file: PathBuf,
+    /// The file's bytes, when they are in memory (a dataset's audio cell).
+    pub audio: Option<std::sync::Arc<Vec<u8>>>,
     pub options: TranscribeOptions,
     pub device: DeviceChoice,
 }
@@ -59,7 +61,15 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCac
                 continue;
             }
         };
-        let (samples, note) = match crate::audio::decode::decode_file(&job.file, 16000) {
+        let decoded = match &job.audio {
+            Some(bytes) => crate::audio::decode::decode_bytes(
+                bytes.as_ref().clone(),
+                &job.file.display().to_string(),
+                16000,
+            ),
+            None => crate::audio::decode::decode_file(&job.file, 16000),
+        };
+        let (samples, note) = match decoded {
             Ok(a) => {
                 let note = a.damaged.then(|| {
                     format!(

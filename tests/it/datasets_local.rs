@@ -246,3 +246,34 @@ fn damaged_parquet_files_get_a_sentence_not_a_crash() {
     // Every truncation at least is refused, with a sentence.
     assert!(refused >= 14, "only {refused} refusals");
 }
+
+#[test]
+fn a_rows_sound_decodes_from_memory_as_from_a_file() {
+    use spaceport::audio::decode::{decode_bytes, decode_file};
+    let local =
+        spaceport::datasets::local::LocalDataset::open(&support::dataset_fixtures().join("speech"))
+            .unwrap();
+    let rows = local
+        .split("default", "test")
+        .unwrap()
+        .rows(0, 2, &spaceport::work::CancelToken::new())
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    for row in rows {
+        let Some(spaceport::datasets::Value::Media(m)) = row.get("audio") else {
+            panic!("row {} has no sound", row.index);
+        };
+        let (bytes, name) = (m.bytes.clone().unwrap(), m.path.clone().unwrap());
+        let file = tmp.path().join(&name);
+        std::fs::write(&file, &bytes).unwrap();
+        let from_file = decode_file(&file, 16000).unwrap();
+        let from_memory = decode_bytes(bytes, &name, 16000).unwrap();
+        assert!(
+            from_memory.samples.len() > 16000,
+            "{name}: about a second or more"
+        );
+        assert_eq!(from_memory.samples, from_file.samples, "{name}");
+    }
+    let err = decode_bytes(b"not audio at all".to_vec(), "x.wav", 16000).unwrap_err();
+    assert!(err.to_string().contains("x.wav"), "{err}");
+}

@@ -135,3 +135,105 @@ fn search_open_rows_with_pictures_and_page_through() {
             .is_some()
     );
 }
+
+#[test]
+fn a_rows_picture_and_translation_pair_go_to_their_demos() {
+    use spaceport::tasks::caption::{CaptionRequest, Captioner, image};
+    let root = support::dataset_fixtures();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    support::install_fixture(
+        &cache,
+        "Salesforce/blip-image-captioning-base",
+        &repo.join("tests/fixtures/blip/tiny"),
+    );
+    support::install_fixture(
+        &cache,
+        "Helsinki-NLP/opus-mt-de-en",
+        &repo.join("tests/fixtures/marian/tiny-en-de"),
+    );
+    // What the captioner says of row 0's picture, read through the
+    // library (the window must show the same).
+    let pictures = root.join("pictures");
+    let local = spaceport::datasets::local::LocalDataset::open(&pictures).unwrap();
+    let rows = local
+        .split("default", "train")
+        .unwrap()
+        .rows(0, 1, &spaceport::work::CancelToken::new())
+        .unwrap();
+    let Some(spaceport::datasets::Value::Media(m)) = rows[0].get("image") else {
+        panic!("row 0 has a picture");
+    };
+    let captioner = Captioner::load(
+        &repo.join("tests/fixtures/blip/tiny"),
+        &candle_core::Device::Cpu,
+    )
+    .unwrap();
+    let expected = captioner
+        .caption(
+            &image::decode(m.bytes.as_ref().unwrap(), "pic0.bmp").unwrap(),
+            &CaptionRequest {
+                prompt: None,
+                beams: None,
+                max_new_tokens: None,
+            },
+            &spaceport::work::CancelToken::new(),
+        )
+        .unwrap()
+        .text;
+
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Datasets").click();
+    h.step();
+    let open = |h: &mut egui_kittest::Harness<'_, spaceport::app::App>, path: &std::path::Path| {
+        h.get_by_label("Open").focus();
+        h.step();
+        h.get_by_label("Open")
+            .type_text(&path.display().to_string());
+        h.step();
+        h.get_by_label("Open dataset").click();
+    };
+    open(&mut h, &pictures);
+    wait_for(&mut h, "the rows", |h| {
+        h.query_by_label("rows 1–7 of 7").is_some()
+    });
+    h.query_all_by_label("Try in Caption")
+        .next()
+        .unwrap()
+        .click();
+    let want = expected.clone();
+    wait_for(&mut h, "the row's caption beside its reference", move |h| {
+        h.query_by_label("Reference (from the dataset): a pattern number 0")
+            .is_some()
+            && h.query_by_label(&want).is_some()
+    });
+
+    // A translation pair: German in, the English side as the reference.
+    h.get_by_label("Datasets").click();
+    wait_for(&mut h, "the dataset", |h| {
+        h.query_by_label("Back to results").is_some()
+    });
+    h.get_by_label("Back to results").click();
+    wait_for(&mut h, "the search", |h| h.query_by_label("Open").is_some());
+    // Select what was typed before, so the new path replaces it.
+    h.get_by_label("Open").focus();
+    h.step();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::A);
+    h.step();
+    h.key_press(egui::Key::Backspace);
+    h.step();
+    open(&mut h, &root.join("translation"));
+    wait_for(&mut h, "the pairs", |h| {
+        h.query_by_label("rows 1–3 of 3").is_some()
+    });
+    h.query_all_by_label("Try in Translate")
+        .next()
+        .unwrap()
+        .click();
+    wait_for(&mut h, "the Translate page with the pair", |h| {
+        h.query_by_label("Reference (from the dataset): Good morning.")
+            .is_some()
+            && window_text(h).iter().any(|t| t == "Guten Morgen.")
+    });
+}

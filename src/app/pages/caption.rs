@@ -44,6 +44,8 @@ pub struct CaptionPage {
     pub loading: bool,
     pub running: bool,
     pub error: Option<String>,
+    /// The reference caption of a dataset row being captioned.
+    pub reference: Option<String>,
 }
 
 impl View for CaptionPage {
@@ -124,6 +126,39 @@ impl CaptionPage {
         pasted: Vec<Arc<Rgb>>,
         cx: &mut Cx,
     ) {
+        self.start_batch(model, paths, pasted, Vec::new(), cx);
+    }
+
+    /// Captions a dataset row's picture (encoded bytes), with the row's
+    /// reference text shown beside the caption.
+    pub fn caption_row(
+        &mut self,
+        name: String,
+        bytes: Arc<Vec<u8>>,
+        reference: Option<String>,
+        cx: &mut Cx,
+    ) {
+        let Some(model) = self.chosen_model.clone().or_else(|| {
+            super::demo::downloaded_for(cx.cached(), crate::catalog::Panel::Caption)
+                .first()
+                .map(|(_, dir)| dir.clone())
+        }) else {
+            self.error = Some("Download a captioning model first (below).".into());
+            return;
+        };
+        self.start_batch(model, Vec::new(), Vec::new(), vec![(name, bytes)], cx);
+        self.reference = reference;
+    }
+
+    fn start_batch(
+        &mut self,
+        model: PathBuf,
+        paths: Vec<PathBuf>,
+        pasted: Vec<Arc<Rgb>>,
+        encoded: Vec<(String, Arc<Vec<u8>>)>,
+        cx: &mut Cx,
+    ) {
+        self.reference = None;
         self.generation += 1;
         self.rows.clear();
         self.error = None;
@@ -140,6 +175,7 @@ impl CaptionPage {
             model,
             paths,
             pasted,
+            encoded,
             request,
             device: cx.settings.device,
         }));
@@ -295,6 +331,10 @@ impl CaptionPage {
                     Some(Err(e)) => {
                         ui.colored_label(ui.visuals().error_fg_color, e);
                     }
+                }
+                if let Some(r) = &self.reference {
+                    ui.add_space(6.0);
+                    ui.label(format!("Reference (from the dataset): {r}"));
                 }
             });
         });

@@ -388,6 +388,8 @@ impl DatasetsPage {
             }
         });
         ui.separator();
+        let fit = crate::datasets::features::fit(&info.features);
+        let mut tried = None;
         let columns: Vec<String> = page
             .rows
             .first()
@@ -401,12 +403,25 @@ impl DatasetsPage {
                     .spacing([12.0, 6.0])
                     .show(ui, |ui| {
                         ui.strong("#");
+                        if fit.panel().is_some() {
+                            ui.strong("");
+                        }
                         for c in &columns {
                             ui.strong(c);
                         }
                         ui.end_row();
                         for (i, row) in page.rows.iter().enumerate() {
                             ui.monospace(row.index.to_string());
+                            if let Some(panel) = fit.panel() {
+                                let label = format!("Try in {}", panel.label());
+                                let r = ui.add_enabled(
+                                    try_row(row, &fit, &info.features).is_some(),
+                                    egui::Button::new(&label).small(),
+                                );
+                                if r.clicked() {
+                                    tried = try_row(row, &fit, &info.features);
+                                }
+                            }
                             for (col, value) in &row.cells {
                                 let texture = self
                                     .textures
@@ -444,6 +459,74 @@ impl DatasetsPage {
         if let Some(at) = go {
             self.request(at, cx);
         }
+        if let Some(row) = tried {
+            cx.intents.push(super::Intent::TryRow(row));
+        }
+    }
+}
+
+/// A cell's text as a reference: text as it is, a list of texts as its
+/// first (COCO-style several captions), else none.
+fn reference_text(v: Option<&Value>) -> Option<String> {
+    match v? {
+        Value::Str(s) => Some(s.clone()),
+        Value::List(items) => items.iter().find_map(|i| i.as_str().map(str::to_string)),
+        _ => None,
+    }
+}
+
+/// What a row gives its demo, if it can (a picture or a sound with its
+/// bytes; a translation pair with both sides).
+fn try_row(
+    row: &crate::datasets::Row,
+    fit: &crate::datasets::Fit,
+    features: &[(String, crate::datasets::Feature)],
+) -> Option<super::TryRow> {
+    let crate::datasets::Fit::Demo {
+        panel,
+        input,
+        reference,
+    } = fit
+    else {
+        return None;
+    };
+    let cell = row.get(input)?;
+    let reference = reference_text(reference.as_deref().and_then(|r| row.get(r)));
+    match (panel, cell) {
+        (crate::catalog::Panel::Caption | crate::catalog::Panel::Transcribe, Value::Media(m)) => {
+            let bytes = std::sync::Arc::new(m.bytes.clone()?);
+            let name = m
+                .path
+                .clone()
+                .unwrap_or_else(|| format!("row {}", row.index));
+            Some(if *panel == crate::catalog::Panel::Caption {
+                super::TryRow::Caption {
+                    name,
+                    bytes,
+                    reference,
+                }
+            } else {
+                super::TryRow::Transcribe {
+                    name,
+                    bytes,
+                    reference,
+                }
+            })
+        }
+        (crate::catalog::Panel::Translate, Value::Struct(_)) => {
+            let languages = match features.iter().find(|(c, _)| c == input) {
+                Some((_, crate::datasets::Feature::Translation(l))) if l.len() >= 2 => l.clone(),
+                _ => return None,
+            };
+            let (from, to) = (languages[0].clone(), languages[1].clone());
+            Some(super::TryRow::Translate {
+                text: cell.field(&from)?.as_str()?.to_string(),
+                reference: cell.field(&to)?.as_str()?.to_string(),
+                from,
+                to,
+            })
+        }
+        _ => None,
     }
 }
 

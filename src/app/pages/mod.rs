@@ -50,6 +50,32 @@ pub enum Intent {
     OpenDetails(String),
     /// Put this text in the Translate page, spoken in `from`, and show it.
     Translate { text: String, from: String },
+    /// Try a dataset row in its demo, its reference shown beside.
+    TryRow(TryRow),
+}
+
+/// A dataset row on its way to a demo.
+#[derive(Debug, PartialEq)]
+pub enum TryRow {
+    /// A picture (its encoded bytes) to caption.
+    Caption {
+        name: String,
+        bytes: std::sync::Arc<Vec<u8>>,
+        reference: Option<String>,
+    },
+    /// A sound (its encoded bytes) to transcribe.
+    Transcribe {
+        name: String,
+        bytes: std::sync::Arc<Vec<u8>>,
+        reference: Option<String>,
+    },
+    /// One side of a translation pair, into the other.
+    Translate {
+        text: String,
+        from: String,
+        to: String,
+        reference: String,
+    },
 }
 
 /// The cache as last scanned.

@@ -46,6 +46,8 @@ pub struct TranslatePage {
     pub changed_at: Option<f64>,
     /// The device the last translation ran on.
     pub device: Option<String>,
+    /// The reference translation of a dataset row being translated.
+    pub reference: Option<String>,
 }
 
 impl Default for TranslatePage {
@@ -60,6 +62,7 @@ impl Default for TranslatePage {
             live: true,
             changed_at: None,
             device: None,
+            reference: None,
         }
     }
 }
@@ -69,11 +72,29 @@ impl TranslatePage {
     /// Transcribe page's Translate button); the target changes when it is
     /// the same language.
     pub fn take_text(&mut self, text: String, from: String, now: f64) {
+        self.reference = None;
         self.input = text;
         self.from = from;
         if self.to == self.from {
             self.to = if self.from == "en" { "de" } else { "en" }.into();
         }
+        self.changed_at = Some(now);
+    }
+
+    /// Puts one side of a dataset's translation pair in the page, to be
+    /// translated into the other, whose text is shown as the reference.
+    pub fn take_row(
+        &mut self,
+        text: String,
+        from: String,
+        to: String,
+        reference: String,
+        now: f64,
+    ) {
+        self.input = text;
+        self.from = from;
+        self.to = to;
+        self.reference = Some(reference);
         self.changed_at = Some(now);
     }
 
@@ -291,6 +312,9 @@ impl View for TranslatePage {
                 words(&self.output),
                 self.output.chars().count()
             ));
+            if let Some(r) = &self.reference {
+                cols[1].label(format!("Reference (from the dataset): {r}"));
+            }
             edit.changed()
         });
         if edited {

@@ -165,6 +165,9 @@ impl TranscribePage {
             }
             TranscribeStatus::Idle => {}
         }
+        if let Some(r) = &self.reference {
+            ui.label(format!("Reference (from the dataset): {r}"));
+        }
         if let Some(n) = &self.note {
             ui.colored_label(ui.visuals().warn_fg_color, n);
         }

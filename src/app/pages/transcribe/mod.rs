@@ -69,11 +69,47 @@ pub struct TranscribePage {
     pub note: Option<String>,
     /// While recording: level (dBFS), seconds, lost samples.
     pub recording: Option<(f32, f32, u64)>,
+    /// The reference transcript of a dataset row being transcribed.
+    pub reference: Option<String>,
 }
 
 impl TranscribePage {
     /// Starts transcribing an audio file.
     pub fn start_transcription(&mut self, model: PathBuf, file: PathBuf, cx: &mut Cx) {
+        self.start(model, file, None, cx);
+        self.reference = None;
+    }
+
+    /// Transcribes a dataset row's audio (its bytes, named `name`), with
+    /// the row's reference text shown beside the transcript.
+    pub fn transcribe_row(
+        &mut self,
+        name: String,
+        bytes: std::sync::Arc<Vec<u8>>,
+        reference: Option<String>,
+        cx: &mut Cx,
+    ) {
+        let Some(model) = self.chosen_model.clone().or_else(|| {
+            super::demo::downloaded_for(cx.cached(), crate::catalog::Panel::Transcribe)
+                .first()
+                .map(|(_, dir)| dir.clone())
+        }) else {
+            self.status = TranscribeStatus::Failed(
+                "Download a speech recognition model first (below).".into(),
+            );
+            return;
+        };
+        self.start(model, PathBuf::from(name), Some(bytes), cx);
+        self.reference = reference;
+    }
+
+    fn start(
+        &mut self,
+        model: PathBuf,
+        file: PathBuf,
+        audio: Option<std::sync::Arc<Vec<u8>>>,
+        cx: &mut Cx,
+    ) {
         let options = self.options();
         self.generation += 1;
         self.status = TranscribeStatus::LoadingModel;
@@ -86,6 +122,7 @@ impl TranscribePage {
             generation: self.generation,
             model,
             file,
+            audio,
             options,
             device: cx.settings.device,
         }));
