@@ -101,29 +101,29 @@ fn print_rows(
     json: bool,
     cancel: &CancelToken,
 ) -> Result<(), CliError> {
-    let mut at = offset;
-    let end = offset.saturating_add(limit as u64).min(table.num_rows());
-    while at < end {
-        let n = ((end - at) as usize).min(100);
-        let rows = table.rows(at, n, cancel)?;
-        if rows.is_empty() {
-            break;
-        }
-        for row in &rows {
-            if json {
-                outln!("{}", row.to_json());
-            } else {
-                let cells: Vec<String> = row
-                    .cells
-                    .iter()
-                    .map(|(k, v)| format!("{k}={}", v.short(60)))
-                    .collect();
-                outln!("{}\t{}", row.index, cells.join("\t"));
-            }
-        }
-        at += rows.len() as u64;
+    // One pass over the rows; a failure to write stops the reading and is
+    // what is said.
+    let mut failed = None;
+    let read = table.for_each_row(offset, limit as u64, cancel, &mut |row| {
+        let written = if json {
+            super::write_out(format_args!("{}", row.to_json()), true)
+        } else {
+            let cells: Vec<String> = row
+                .cells
+                .iter()
+                .map(|(k, v)| format!("{k}={}", v.short(60)))
+                .collect();
+            super::write_out(format_args!("{}\t{}", row.index, cells.join("\t")), true)
+        };
+        written.map_err(|e| {
+            failed = Some(e);
+            DataError::Cancelled
+        })
+    });
+    match (failed, read) {
+        (Some(e), _) => Err(e),
+        (None, r) => r.map_err(CliError::from),
     }
-    Ok(())
 }
 
 pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
@@ -200,7 +200,15 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
         } => {
             let opened = Dataset::open(hub, &dataset, &revision, &cancel)?;
             let (c, s) = choose(&opened.configs(), config.as_deref(), split.as_deref())?;
-            print_rows(&opened.split(&c, &s)?, offset, limit, json, &cancel)?;
+            let split = opened.split(&c, &s)?;
+            print_rows(&split, offset, limit, json, &cancel)?;
+            if let Some((fetched, total)) = split.fetched() {
+                eprintln!(
+                    "note: read {} of {} from the Hub",
+                    crate::format::format_bytes(fetched),
+                    crate::format::format_bytes(total)
+                );
+            }
         }
     }
     Ok(())

@@ -30,21 +30,37 @@ impl<R: Source> Split<R> {
         cancel: &CancelToken,
     ) -> Result<Vec<Row>, DataError> {
         let mut out = Vec::new();
+        self.for_each_row(offset, limit as u64, cancel, &mut |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands rows `offset..offset + limit` to `f`, across shards, in one
+    /// pass.
+    pub fn for_each_row(
+        &self,
+        offset: u64,
+        limit: u64,
+        cancel: &CancelToken,
+        f: &mut dyn FnMut(Row) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        let end = offset.saturating_add(limit);
         let mut base = 0u64;
         for shard in &self.shards {
-            let want = offset.saturating_add(out.len() as u64);
-            let end = offset.saturating_add(limit as u64);
-            if want >= end {
+            let stop = base + shard.num_rows;
+            if offset < stop && base < end {
+                let local = offset.saturating_sub(base);
+                let n = end.min(stop) - base.max(offset);
+                shard.for_each_row(local, n, base, cancel, f)?;
+            }
+            base = stop;
+            if base >= end {
                 break;
             }
-            if want < base + shard.num_rows {
-                let local = want.saturating_sub(base);
-                let n = (end - want) as usize;
-                out.extend(shard.rows(local, n, base, cancel)?);
-            }
-            base += shard.num_rows;
         }
-        Ok(out)
+        Ok(())
     }
 }
 

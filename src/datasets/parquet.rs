@@ -124,8 +124,26 @@ impl<R: Source> ParquetFile<R> {
         index_base: u64,
         cancel: &CancelToken,
     ) -> Result<Vec<Row>, DataError> {
-        let end = offset.saturating_add(limit as u64).min(self.num_rows);
         let mut out = Vec::new();
+        self.for_each_row(offset, limit as u64, index_base, cancel, &mut |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// Hands rows `offset..offset + limit` to `f` one by one, each row
+    /// group decoded once (a whole file streams in one pass); `f` may stop
+    /// the reading with an error.
+    pub fn for_each_row(
+        &self,
+        offset: u64,
+        limit: u64,
+        index_base: u64,
+        cancel: &CancelToken,
+        f: &mut dyn FnMut(Row) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        let end = offset.saturating_add(limit).min(self.num_rows);
         for (i, &(first, start, len)) in self.groups.iter().enumerate() {
             let next = self.groups.get(i + 1).map(|g| g.0).unwrap_or(self.num_rows);
             if next <= offset || first >= end || next == first {
@@ -137,9 +155,12 @@ impl<R: Source> ParquetFile<R> {
             self.source.prefetch(start, len)?;
             let skip = offset.saturating_sub(first) as usize;
             let take = (end.min(next) - first.max(offset)) as usize;
-            let rows = catch_panic(|| -> Result<Vec<Row>, parquet::errors::ParquetError> {
+            // The crate's errors and the caller's are kept apart: the first
+            // say the file is damaged, the second stop the reading as they
+            // are.
+            let mut stopped = None;
+            catch_panic(|| -> Result<(), parquet::errors::ParquetError> {
                 let group = self.reader.get_row_group(i)?;
-                let mut rows = Vec::with_capacity(take);
                 for (k, row) in group.get_row_iter(None)?.skip(skip).take(take).enumerate() {
                     let row = row?;
                     let cells = row
@@ -153,18 +174,29 @@ impl<R: Source> ParquetFile<R> {
                             (name.clone(), convert(field, feature))
                         })
                         .collect();
-                    rows.push(Row {
+                    let row = Row {
                         index: index_base + first.max(offset) + k as u64,
                         cells,
-                    });
+                    };
+                    let r = if k % 1024 == 1023 && cancel.is_cancelled() {
+                        Err(DataError::Cancelled)
+                    } else {
+                        f(row)
+                    };
+                    if let Err(e) = r {
+                        stopped = Some(e);
+                        break;
+                    }
                 }
-                Ok(rows)
+                Ok(())
             })
             .map_err(|p| damaged(&self.name, p))?
             .map_err(|e| damaged(&self.name, e))?;
-            out.extend(rows);
+            if let Some(e) = stopped {
+                return Err(e);
+            }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Where the file's bytes come from.

@@ -132,6 +132,31 @@ impl AnySplit {
         }
     }
 
+    /// Hands rows `offset..offset + limit` to `f` in one pass.
+    pub fn for_each_row(
+        &self,
+        offset: u64,
+        limit: u64,
+        cancel: &CancelToken,
+        f: &mut dyn FnMut(Row) -> Result<(), DataError>,
+    ) -> Result<(), DataError> {
+        match self {
+            AnySplit::Local(s) => s.for_each_row(offset, limit, cancel, f),
+            AnySplit::Remote(s) => s.for_each_row(offset, limit, cancel, f),
+        }
+    }
+
+    /// For a remote split, the bytes fetched so far and the shards' size.
+    pub fn fetched(&self) -> Option<(u64, u64)> {
+        match self {
+            AnySplit::Local(_) => None,
+            AnySplit::Remote(s) => Some((
+                s.shards.iter().map(|f| f.source().0.fetched()).sum(),
+                s.shards.iter().map(|f| f.source().0.len()).sum(),
+            )),
+        }
+    }
+
     /// The split's columns (its first shard's).
     pub fn features(&self) -> Vec<(String, super::Feature)> {
         match self {
