@@ -101,28 +101,32 @@ fn print_rows(
     json: bool,
     cancel: &CancelToken,
 ) -> Result<(), CliError> {
-    // One pass over the rows; a failure to write stops the reading and is
-    // what is said.
+    use std::io::Write;
+    // One pass over the rows into a buffered standard output; a failure
+    // to write stops the reading and is what is said.
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut failed = None;
     let read = table.for_each_row(offset, limit as u64, cancel, &mut |row| {
         let written = if json {
-            super::write_out(format_args!("{}", row.to_json()), true)
+            writeln!(out, "{}", row.to_json())
         } else {
             let cells: Vec<String> = row
                 .cells
                 .iter()
                 .map(|(k, v)| format!("{k}={}", v.short(60)))
                 .collect();
-            super::write_out(format_args!("{}\t{}", row.index, cells.join("\t")), true)
+            writeln!(out, "{}\t{}", row.index, cells.join("\t"))
         };
         written.map_err(|e| {
             failed = Some(e);
             DataError::Cancelled
         })
     });
-    match (failed, read) {
-        (Some(e), _) => Err(e),
-        (None, r) => r.map_err(CliError::from),
+    let flushed = out.flush();
+    match (failed.map(Err).unwrap_or(flushed), read) {
+        (Err(e), _) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
+        (Err(e), _) => Err(CliError::Failed(format!("Could not write the output: {e}."))),
+        (Ok(()), r) => r.map_err(CliError::from),
     }
 }
 
