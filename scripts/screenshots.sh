@@ -51,6 +51,24 @@ for f in tests/fixtures/blip/tiny/*; do
   [ "$(basename "$f")" = reference.json ] && continue
   ln -s "$PWD/$f" "$repo_dir/snapshots/$commit/$(basename "$f")"
 done
+# A small dataset of the sample photographs with captions, as datasets
+# writes it (the Image feature in the schema's metadata).
+mkdir -p "$work/photos/data"
+"$SPACEPORT_PYTHON" - "$SPACEPORT_TEST_IMAGES" "$work/photos/data/test-00000-of-00001.parquet" <<'PY'
+import sys
+import pyarrow as pa, pyarrow.parquet as pq
+from datasets import Features, Image, Value
+src, out = sys.argv[1], sys.argv[2]
+rows = [("astronaut.png", "an astronaut in a white suit in front of a flag"),
+        ("chelsea.png", "a tabby cat looking to the side"),
+        ("coffee.png", "a cup of coffee on a saucer"),
+        ("rocket.jpg", "a rocket on its launch pad"),
+        ("camera.png", "a man with a camera on a tripod")]
+features = Features({"image": Image(), "caption": Value("string"), "label": Value("int64")})
+data = {"image": [{"bytes": open(f"{src}/{n}", "rb").read(), "path": n} for n, _ in rows],
+        "caption": [c for _, c in rows], "label": list(range(len(rows)))}
+pq.write_table(pa.Table.from_pydict(data, schema=features.arrow_schema), out, row_group_size=100)
+PY
 espeak-ng -v en-us -s 130 -w "$work/dictation.wav" "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It's easy to tell the depth of a well."
 "$BIN/spaceport" &
 app=$!
@@ -68,8 +86,9 @@ click 207 281 2                                   # bench/big-model
 click 228 148 0.5                                 # Download
 shot download
 sleep 4
-click 72 91 1.5; shot library
-click 72 122 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
-click 72 153 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
-click 72 184 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
-click 72 215 1; shot settings
+click 72 122 1.5; shot library
+click 72 153 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
+click 72 184 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
+click 72 215 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
+click 72 246 1; shot settings
+click 72 91 1; click 345 88 0.3; xdotool type --delay 10 "$work/photos"; click 553 88 4; shot datasets
