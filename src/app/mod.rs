@@ -161,6 +161,7 @@ impl App {
             workers,
             notices: Vec::new(),
             library: LibraryState::Scanning,
+            cached_datasets: Vec::new(),
             downloads: BTreeMap::new(),
             settings,
             config: effective,
@@ -240,6 +241,10 @@ impl App {
                     self.page = Page::Demo(Panel::Translate);
                 }
                 Intent::TryRow(row) => self.try_row(row, now),
+                Intent::OpenDataset(name) => {
+                    self.datasets.open(name, &mut self.cx);
+                    self.page = Page::Datasets;
+                }
             }
         }
     }

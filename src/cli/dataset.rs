@@ -125,7 +125,9 @@ fn print_rows(
     let flushed = out.flush();
     match (failed.map(Err).unwrap_or(flushed), read) {
         (Err(e), _) if e.kind() == std::io::ErrorKind::BrokenPipe => std::process::exit(0),
-        (Err(e), _) => Err(CliError::Failed(format!("Could not write the output: {e}."))),
+        (Err(e), _) => Err(CliError::Failed(format!(
+            "Could not write the output: {e}."
+        ))),
         (Ok(()), r) => r.map_err(CliError::from),
     }
 }

@@ -441,3 +441,48 @@ mod tests {
         ));
     }
 }
+
+/// A dataset in the cache (`datasets--org--name`): what Spaceport or
+/// Python downloaded.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct CachedDataset {
+    pub id: String,
+    /// Bytes in `blobs/`, each blob once.
+    pub size_bytes: u64,
+    /// The refs it holds (`main`, `refs/convert/parquet`).
+    pub refs: Vec<String>,
+}
+
+/// The datasets in the cache, largest first.
+pub fn scan_datasets(cache_dir: &Path) -> Vec<CachedDataset> {
+    let Ok(entries) = std::fs::read_dir(cache_dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<CachedDataset> = entries
+        .flatten()
+        .filter_map(|e| {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let id = name.strip_prefix("datasets--")?.replacen("--", "/", 1);
+            let dir = e.path();
+            if !dir.symlink_metadata().ok()?.is_dir() {
+                return None;
+            }
+            let size_bytes = walk_files(&dir.join("blobs"))
+                .iter()
+                .map(|(_, p)| p.symlink_metadata().map(|m| m.len()).unwrap_or(0))
+                .sum();
+            let mut refs: Vec<String> = walk_files(&dir.join("refs"))
+                .into_iter()
+                .map(|(name, _)| name)
+                .collect();
+            refs.sort();
+            Some(CachedDataset {
+                id,
+                size_bytes,
+                refs,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| b.size_bytes.cmp(&a.size_bytes).then(a.id.cmp(&b.id)));
+    out
+}

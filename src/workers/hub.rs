@@ -191,4 +191,7 @@ fn send_scan(hub: &Hub, sink: &Sink) {
         Ok(models) => Event::Cache(models),
         Err(e) => Event::CacheFailed(e.to_string()),
     });
+    sink.send(Event::CachedDatasets(cache::scan_datasets(
+        &hub.config.cache_dir,
+    )));
 }

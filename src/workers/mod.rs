@@ -71,7 +71,8 @@ pub enum Command {
     /// Stop a running download (its partial file stays for resuming); it
     /// ends with [`Event::DownloadFailed`] with `cancelled`.
     CancelDownload { repo: String },
-    /// Scan the cache; answered by [`Event::Cache`] or [`Event::CacheFailed`].
+    /// Scan the cache; answered by [`Event::Cache`] or [`Event::CacheFailed`],
+    /// then [`Event::CachedDatasets`].
     ScanCache,
     /// Delete a model from the cache (stopping its download first);
     /// answered by [`Event::Deleted`] or [`Event::DeleteFailed`], then a
@@ -215,6 +216,8 @@ pub enum Event {
     Cache(Vec<CachedModel>),
     /// The cache could not be read.
     CacheFailed(String),
+    /// The datasets in the cache (after each [`Event::Cache`]).
+    CachedDatasets(Vec<crate::hub::cache::CachedDataset>),
     /// A model was deleted ([`Command::Delete`]).
     Deleted { repo: String, freed_bytes: u64 },
     /// A model could not be deleted.

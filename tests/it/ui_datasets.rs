@@ -237,3 +237,40 @@ fn a_rows_picture_and_translation_pair_go_to_their_demos() {
             && window_text(h).iter().any(|t| t == "Guten Morgen.")
     });
 }
+
+#[test]
+fn the_library_lists_cached_datasets_and_opens_them() {
+    let root = support::dataset_fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    // A dataset as huggingface_hub stores a downloaded export.
+    let commit = "0123456789abcdef0123456789abcdef01234567";
+    let repo = cache.join("datasets--org--pairs");
+    let snap = repo.join("snapshots").join(commit).join("default/test");
+    std::fs::create_dir_all(&snap).unwrap();
+    std::fs::create_dir_all(repo.join("blobs")).unwrap();
+    std::fs::copy(
+        root.join("translation/default/test/0000.parquet"),
+        repo.join("blobs/b1"),
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("../../../../blobs/b1", snap.join("0000.parquet")).unwrap();
+    std::fs::create_dir_all(repo.join("refs/refs/convert")).unwrap();
+    std::fs::write(repo.join("refs/refs/convert/parquet"), commit).unwrap();
+
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Library").click();
+    wait_for(&mut h, "the cached dataset", |h| {
+        h.query_by_label("org/pairs").is_some()
+    });
+    assert!(
+        h.query_by_label("refs/convert/parquet").is_some(),
+        "{:#?}",
+        window_text(&h)
+    );
+    h.get_by_label("Open in Datasets").click();
+    wait_for(&mut h, "its rows", |h| {
+        h.query_by_label("rows 1–1 of 1").is_some()
+    });
+    assert!(h.query_by_label_contains("Ich lese ein Buch.").is_some());
+}

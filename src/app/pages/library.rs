@@ -25,6 +25,28 @@ impl View for LibraryPage {
                 cx.send(Command::ScanCache);
             }
         });
+        if !cx.cached_datasets.is_empty() {
+            ui.strong("Datasets");
+            let mut open = None;
+            egui::Grid::new("library-datasets")
+                .striped(true)
+                .spacing([14.0, 6.0])
+                .show(ui, |ui| {
+                    for d in &cx.cached_datasets {
+                        ui.label(&d.id);
+                        ui.label(format_bytes(d.size_bytes));
+                        ui.label(d.refs.join(", "));
+                        if ui.button("Open in Datasets").clicked() {
+                            open = Some(d.id.clone());
+                        }
+                        ui.end_row();
+                    }
+                });
+            if let Some(id) = open {
+                cx.intents.push(Intent::OpenDataset(id));
+            }
+            ui.separator();
+        }
         // Borrow the list out of `cx` for the frame instead of cloning it.
         match std::mem::take(&mut cx.library) {
             LibraryState::Ready(models) => {

@@ -48,6 +48,8 @@ pub enum Intent {
     Open(Page),
     /// Show the Hub page's details of this model.
     OpenDetails(String),
+    /// Show this dataset (a Hub id or a path) on the Datasets page.
+    OpenDataset(String),
     /// Put this text in the Translate page, spoken in `from`, and show it.
     Translate { text: String, from: String },
     /// Try a dataset row in its demo, its reference shown beside.
@@ -103,6 +105,8 @@ pub struct Cx {
     pub notices: Vec<Notice>,
     /// The cache as last scanned.
     pub library: LibraryState,
+    /// The datasets in the cache, as last scanned.
+    pub cached_datasets: Vec<crate::hub::cache::CachedDataset>,
     /// Every download this session, by repo.
     pub downloads: BTreeMap<String, DownloadState>,
     pub settings: Settings,
@@ -230,6 +234,7 @@ impl Cx {
             }
             Event::Cache(models) => self.library = LibraryState::Ready(models),
             Event::CacheFailed(e) => self.library = LibraryState::Failed(e),
+            Event::CachedDatasets(d) => self.cached_datasets = d,
             Event::Deleted { repo, freed_bytes } => {
                 self.downloads.remove(&repo);
                 self.notify(format!(
