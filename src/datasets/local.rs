@@ -9,7 +9,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::parquet::{ParquetFile, Source};
-use super::{ConfigInfo, DataError, DatasetInfo, Row, SplitInfo};
+use super::{DataError, Row};
 use crate::work::CancelToken;
 
 /// One split's files as one table.
@@ -198,43 +198,6 @@ impl LocalDataset {
             })
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Split { shards })
-    }
-
-    /// Configs, splits with row counts and sizes, and the first split's
-    /// columns (every footer is read: cheap on disk).
-    pub fn info(&self) -> Result<DatasetInfo, DataError> {
-        let mut configs = Vec::new();
-        let mut features = Vec::new();
-        for (config, splits) in self.configs() {
-            let mut infos = Vec::new();
-            for s in splits {
-                let split = self.split(&config, &s)?;
-                if features.is_empty()
-                    && let Some(first) = split.shards.first()
-                {
-                    features = first.features.clone();
-                }
-                let bytes = self.files[&(config.clone(), s.clone())]
-                    .iter()
-                    .filter_map(|f| std::fs::metadata(f).ok())
-                    .map(|m| m.len())
-                    .sum();
-                infos.push(SplitInfo {
-                    name: s,
-                    num_rows: Some(split.num_rows()),
-                    num_bytes: Some(bytes),
-                });
-            }
-            configs.push(ConfigInfo {
-                name: config,
-                splits: infos,
-            });
-        }
-        Ok(DatasetInfo {
-            id: self.root.display().to_string(),
-            configs,
-            features,
-        })
     }
 }
 

@@ -9,9 +9,9 @@ use std::io::Cursor;
 use parquet::errors::ParquetError;
 use parquet::file::reader::{ChunkReader, Length};
 
+use super::DataError;
 use super::local::Split;
 use super::parquet::{ParquetFile, Source};
-use super::{ConfigInfo, DataError, DatasetInfo, SplitInfo};
 use crate::hub::datasets::ParquetListing;
 use crate::hub::range::RangeFile;
 use crate::hub::{Hub, HubError};
@@ -164,37 +164,5 @@ impl RemoteDataset {
                 on_progress,
             )
             .map_err(hub_error)
-    }
-
-    /// Configs and splits with row counts and sizes (every shard's footer
-    /// is fetched), and the first split's columns.
-    pub fn info(&self) -> Result<DatasetInfo, DataError> {
-        let mut configs = Vec::new();
-        let mut features = Vec::new();
-        for (config, splits) in self.configs() {
-            let mut infos = Vec::new();
-            for s in splits {
-                let split = self.split(&config, &s)?;
-                if features.is_empty()
-                    && let Some(first) = split.shards.first()
-                {
-                    features = first.features.clone();
-                }
-                infos.push(SplitInfo {
-                    num_rows: Some(split.num_rows()),
-                    num_bytes: Some(split.shards.iter().map(|f| f.source().0.len()).sum()),
-                    name: s,
-                });
-            }
-            configs.push(ConfigInfo {
-                name: config,
-                splits: infos,
-            });
-        }
-        Ok(DatasetInfo {
-            id: self.id.clone(),
-            configs,
-            features,
-        })
     }
 }

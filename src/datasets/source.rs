@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::local::{LocalDataset, Split};
 use super::remote::{RemoteDataset, RemoteFile};
-use super::{DataError, DatasetInfo, Row};
+use super::{ConfigInfo, DataError, DatasetInfo, Row, SplitInfo};
 use crate::hub::{Hub, HubConfig, HubError};
 use crate::work::CancelToken;
 
@@ -89,11 +89,38 @@ impl Dataset {
         }
     }
 
+    /// Configs and splits with row counts and sizes (every shard's footer
+    /// is read: a request or two each when remote), and the first split's
+    /// columns.
     pub fn info(&self) -> Result<DatasetInfo, DataError> {
-        match self {
-            Dataset::Local(d) => d.info(),
-            Dataset::Remote(d) => d.info(),
+        let mut configs = Vec::new();
+        let mut features = Vec::new();
+        for (config, splits) in self.configs() {
+            let mut infos = Vec::new();
+            for s in splits {
+                let split = self.split(&config, &s)?;
+                if features.is_empty() {
+                    features = split.features();
+                }
+                infos.push(SplitInfo {
+                    num_rows: Some(split.num_rows()),
+                    num_bytes: Some(split.num_bytes()),
+                    name: s,
+                });
+            }
+            configs.push(ConfigInfo {
+                name: config,
+                splits: infos,
+            });
         }
+        Ok(DatasetInfo {
+            id: match self {
+                Dataset::Local(d) => d.root.display().to_string(),
+                Dataset::Remote(d) => d.id.clone(),
+            },
+            configs,
+            features,
+        })
     }
 
     /// Opens one split (its shards' footers read).
@@ -143,6 +170,15 @@ impl AnySplit {
         match self {
             AnySplit::Local(s) => s.for_each_row(offset, limit, cancel, f),
             AnySplit::Remote(s) => s.for_each_row(offset, limit, cancel, f),
+        }
+    }
+
+    /// The size of the split's files.
+    pub fn num_bytes(&self) -> u64 {
+        use parquet::file::reader::Length;
+        match self {
+            AnySplit::Local(s) => s.shards.iter().map(|f| f.source().len()).sum(),
+            AnySplit::Remote(s) => s.shards.iter().map(|f| f.source().len()).sum(),
         }
     }
 

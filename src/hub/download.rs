@@ -263,9 +263,32 @@ impl Hub {
             });
         }
         let repo_dir = cache_dir.join(repo_folder_name(repo));
+        self.fetch_files(
+            (repo, repo),
+            (revision, &commit),
+            &files,
+            &repo_dir,
+            cancel,
+            on_progress,
+        )
+    }
+
+    /// Fetches `files` of `repo` at `commit` into `repo_dir` one after
+    /// another with progress, then points `revision` at the commit.
+    /// `repo` is (the id, the URL path the Hub serves it under:
+    /// `datasets/{id}` for a dataset).
+    fn fetch_files(
+        &self,
+        (id, url_repo): (&str, &str),
+        (revision, commit): (&str, &str),
+        files: &[RepoFile],
+        repo_dir: &Path,
+        cancel: &CancelToken,
+        on_progress: &mut dyn FnMut(&DownloadProgress),
+    ) -> Result<Snapshot> {
         let mut reporter = Reporter {
             p: DownloadProgress {
-                repo: repo.to_string(),
+                repo: id.to_string(),
                 total: files.iter().map(|f| f.size).sum(),
                 files_total: files.len(),
                 ..Default::default()
@@ -275,7 +298,7 @@ impl Hub {
             throttle: Throttle::new(Duration::from_millis(100)),
             sink: on_progress,
         };
-        for file in &files {
+        for file in files {
             if cancel.is_cancelled() {
                 return Err(HubError::Cancelled);
             }
@@ -283,17 +306,17 @@ impl Hub {
             reporter.p.file_bytes = 0;
             reporter.p.file_total = file.size;
             reporter.emit();
-            self.fetch_file(repo, &commit, file, &repo_dir, cancel, &mut reporter)?;
+            self.fetch_file(url_repo, commit, file, repo_dir, cancel, &mut reporter)?;
             reporter.p.files_done += 1;
         }
         if !is_commit(revision) || revision != commit {
-            write_ref(&repo_dir, revision, &commit)?;
+            write_ref(repo_dir, revision, commit)?;
         }
         reporter.emit();
         Ok(Snapshot {
-            repo: repo.to_string(),
-            path: repo_dir.join("snapshots").join(&commit),
-            commit,
+            repo: id.to_string(),
+            path: repo_dir.join("snapshots").join(commit),
+            commit: commit.to_string(),
             bytes_fetched: reporter.transferred,
         })
     }
@@ -357,39 +380,14 @@ impl Hub {
             .config
             .cache_dir
             .join(format!("datasets--{}", id.replace('/', "--")));
-        let mut reporter = Reporter {
-            p: DownloadProgress {
-                repo: id.to_string(),
-                total: files.iter().map(|f| f.size).sum(),
-                files_total: files.len(),
-                ..Default::default()
-            },
-            transferred: 0,
-            meter: RateMeter::new(),
-            throttle: Throttle::new(Duration::from_millis(100)),
-            sink: on_progress,
-        };
-        for file in &files {
-            if cancel.is_cancelled() {
-                return Err(HubError::Cancelled);
-            }
-            reporter.p.file = file.path.clone();
-            reporter.p.file_bytes = 0;
-            reporter.p.file_total = file.size;
-            reporter.emit();
-            self.fetch_file(&repo, &commit, file, &repo_dir, cancel, &mut reporter)?;
-            reporter.p.files_done += 1;
-        }
-        if revision != commit {
-            write_ref(&repo_dir, revision, &commit)?;
-        }
-        reporter.emit();
-        Ok(Snapshot {
-            repo: id.to_string(),
-            path: repo_dir.join("snapshots").join(&commit),
-            commit,
-            bytes_fetched: reporter.transferred,
-        })
+        self.fetch_files(
+            (id, &repo),
+            (revision, &commit),
+            &files,
+            &repo_dir,
+            cancel,
+            on_progress,
+        )
     }
 
     fn fetch_file(

@@ -22,38 +22,6 @@ fn spaceport(args: &[&str]) -> std::process::Output {
         .expect("run spaceport")
 }
 
-fn lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
-        .collect()
-}
-
-/// What Python `datasets` reads: rows `offset..offset+limit` of `files`.
-fn reference(offset: u64, limit: usize, files: &[PathBuf]) -> Vec<Value> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/fixtures/datasets_rows.py"
-    );
-    let out = Command::new(support::python())
-        .arg(script)
-        .arg(offset.to_string())
-        .arg(limit.to_string())
-        .args(files)
-        .env(
-            "HF_DATASETS_CACHE",
-            std::env::temp_dir().join("spaceport-datasets-cache"),
-        )
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "datasets_rows.py failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lines(&out.stdout)
-}
-
 fn check(dataset: &Path, split: Option<&str>, files: &[&str], offsets: &[u64], limit: usize) {
     let files: Vec<PathBuf> = files.iter().map(|f| dataset.join(f)).collect();
     for &offset in offsets {
@@ -77,8 +45,8 @@ fn check(dataset: &Path, split: Option<&str>, files: &[&str], offsets: &[u64], l
             "{}",
             String::from_utf8_lossy(&out.stderr)
         );
-        let ours = lines(&out.stdout);
-        let theirs = reference(offset, limit, &files);
+        let ours = support::json_lines(&out.stdout);
+        let theirs = support::datasets_reference(offset, limit, &files);
         assert_eq!(
             ours.len(),
             theirs.len(),

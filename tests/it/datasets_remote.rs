@@ -84,37 +84,6 @@ fn spaceport(hub: &StandinHub, cache: &Path, args: &[&str]) -> std::process::Out
         .expect("run spaceport")
 }
 
-fn lines(out: &[u8]) -> Vec<Value> {
-    String::from_utf8_lossy(out)
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
-        .collect()
-}
-
-fn reference(offset: u64, limit: usize, files: &[PathBuf]) -> Vec<Value> {
-    let script = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/scripts/fixtures/datasets_rows.py"
-    );
-    let out = Command::new(support::python())
-        .arg(script)
-        .arg(offset.to_string())
-        .arg(limit.to_string())
-        .args(files)
-        .env(
-            "HF_DATASETS_CACHE",
-            std::env::temp_dir().join("spaceport-datasets-cache"),
-        )
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    lines(&out.stdout)
-}
-
 #[test]
 fn remote_rows_equal_what_python_datasets_reads() {
     let (hub, root) = hub();
@@ -177,8 +146,8 @@ fn remote_rows_equal_what_python_datasets_reads() {
                 String::from_utf8_lossy(&out.stderr)
             );
             assert_eq!(
-                lines(&out.stdout),
-                reference(offset, limit, &files),
+                support::json_lines(&out.stdout),
+                support::datasets_reference(offset, limit, &files),
                 "{id} at {offset}"
             );
         }
@@ -224,9 +193,9 @@ fn the_first_page_of_a_large_shard_reads_a_small_part_of_it() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let rows = lines(&out.stdout);
+    let rows = support::json_lines(&out.stdout);
     assert_eq!(rows.len(), 100);
-    assert_eq!(rows, reference(0, 100, &[file]));
+    assert_eq!(rows, support::datasets_reference(0, 100, &[file]));
     let served = hub.served("org/big", "default/train/0000.parquet");
     eprintln!(
         "rows 0-99 of a {size}-byte shard: {served} bytes served ({:.1} %)",
@@ -344,25 +313,6 @@ fn search_finds_datasets_and_says_which_demo_they_fit() {
     assert_eq!(list[0]["id"], "org/speech");
 }
 
-fn run_python(script: &str, hub: &StandinHub, cache: &Path) -> String {
-    let out = Command::new(support::python())
-        .args(["-c", script])
-        .env("HF_ENDPOINT", &hub.url)
-        .env("HF_HUB_CACHE", cache)
-        .env("HF_HOME", cache.join("home"))
-        .env("HF_HUB_DISABLE_TELEMETRY", "1")
-        .env("HF_HUB_DISABLE_XET", "1")
-        .env_remove("HF_TOKEN")
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "python failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[test]
 fn downloads_share_the_cache_with_python_both_ways() {
     let (hub, root) = hub();
@@ -399,11 +349,11 @@ fn downloads_share_the_cache_with_python_both_ways() {
     let want = std::fs::read(root.join("translation/default/test/0000.parquet")).unwrap();
     assert_eq!(std::fs::read(files[0]).unwrap(), want);
     // …Python finds it without the network…
-    let found = run_python(
+    let found = support::run_python(
         "from huggingface_hub import hf_hub_download\n\
          print(hf_hub_download('org/translation', 'default/test/0000.parquet', repo_type='dataset', \
          revision='refs/convert/parquet', local_files_only=True))",
-        &hub,
+        &hub.url,
         cache.path(),
     );
     assert_eq!(std::fs::read(found.trim()).unwrap(), want);
@@ -422,8 +372,8 @@ fn downloads_share_the_cache_with_python_both_ways() {
         String::from_utf8_lossy(&offline.stderr)
     );
     assert_eq!(
-        lines(&offline.stdout),
-        reference(
+        support::json_lines(&offline.stdout),
+        support::datasets_reference(
             0,
             100,
             &[root.join("translation/default/test/0000.parquet")]
@@ -432,12 +382,12 @@ fn downloads_share_the_cache_with_python_both_ways() {
 
     // Python downloads the three shards of another export; Spaceport lists
     // and reads them offline.
-    run_python(
+    support::run_python(
         "from huggingface_hub import hf_hub_download\n\
          for n in range(3):\n\
          \x20   hf_hub_download('org/multishard', f'default/train/{n:04d}.parquet', repo_type='dataset', \
          revision='refs/convert/parquet')",
-        &hub,
+        &hub.url,
         cache.path(),
     );
     let info = Command::new(env!("CARGO_BIN_EXE_spaceport"))

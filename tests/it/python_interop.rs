@@ -14,26 +14,7 @@ use std::process::Command;
 use spaceport::hub::{Hub, cache};
 use spaceport::work::CancelToken;
 
-use support::python;
-
-fn run_python(script: &str, endpoint: &str, cache_dir: &Path) -> String {
-    let out = Command::new(python())
-        .args(["-c", script])
-        .env("HF_ENDPOINT", endpoint)
-        .env("HF_HUB_CACHE", cache_dir)
-        .env("HF_HOME", cache_dir.join("home"))
-        .env("HF_HUB_DISABLE_TELEMETRY", "1")
-        .env("HF_HUB_DISABLE_XET", "1")
-        .env_remove("HF_TOKEN")
-        .output()
-        .expect("run python (the test command installs it)");
-    assert!(
-        out.status.success(),
-        "python failed — run the README's test command, which installs huggingface_hub.\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use support::run_python;
 
 #[test]
 fn python_finds_what_spaceport_downloaded() {

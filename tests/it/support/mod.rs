@@ -315,3 +315,63 @@ pub fn dataset_fixtures() -> &'static std::path::Path {
     })
     .path()
 }
+
+/// Runs a Python script with the test environment's interpreter against
+/// the Hub at `endpoint` and the cache `cache_dir`; its standard output.
+pub fn run_python(script: &str, endpoint: &str, cache_dir: &Path) -> String {
+    let out = std::process::Command::new(python())
+        .args(["-c", script])
+        .env("HF_ENDPOINT", endpoint)
+        .env("HF_HUB_CACHE", cache_dir)
+        .env("HF_HOME", cache_dir.join("home"))
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env_remove("HF_TOKEN")
+        .output()
+        .expect("run python (the test command installs it)");
+    assert!(
+        out.status.success(),
+        "python failed — run the README's test command, which installs huggingface_hub.\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// One JSON value a line.
+pub fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
+    String::from_utf8_lossy(out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("one JSON object a line"))
+        .collect()
+}
+
+/// What Python `datasets` reads: rows `offset..offset+limit` of `files`
+/// (one split's parquet files, in order), as `spaceport dataset rows
+/// --json` prints them (scripts/fixtures/datasets_rows.py).
+pub fn datasets_reference(
+    offset: u64,
+    limit: usize,
+    files: &[std::path::PathBuf],
+) -> Vec<serde_json::Value> {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/fixtures/datasets_rows.py"
+    );
+    let out = std::process::Command::new(python())
+        .arg(script)
+        .arg(offset.to_string())
+        .arg(limit.to_string())
+        .args(files)
+        .env(
+            "HF_DATASETS_CACHE",
+            std::env::temp_dir().join("spaceport-datasets-cache"),
+        )
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "datasets_rows.py failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json_lines(&out.stdout)
+}
