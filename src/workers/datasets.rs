@@ -9,7 +9,7 @@ use std::sync::mpsc::Receiver;
 
 use super::{Event, ModelThread, Sink, job, newest_job};
 use crate::datasets::features::fit_of;
-use crate::datasets::{AnySplit, Dataset, DatasetInfo, Fit, MediaKind, Row, Value};
+use crate::datasets::{AnySplit, Dataset, Fit, MediaKind, Row, Value};
 use crate::hub::Hub;
 use crate::hub::datasets::{DatasetPage, DatasetQuery, DatasetSummary};
 use crate::tasks::caption::image::{Thumbnail, decode, thumbnail};
@@ -118,7 +118,6 @@ pub(crate) fn submit(thread: &mut ModelThread<DatasetJob>, job: DatasetJob, sink
 struct Open {
     name: String,
     dataset: Dataset,
-    info: DatasetInfo,
     split: Option<((String, String), AnySplit)>,
     /// The page after the last one sent, read ahead.
     ahead: Option<(u64, Vec<Row>)>,
@@ -166,15 +165,13 @@ fn serve(
             return Ok(());
         };
         let dataset = Dataset::open(hub, &job.dataset, "main", cancel)?;
-        let info = dataset.info()?;
         sink.send(Event::DatasetOpened {
             generation: job.generation,
-            info: Box::new(info.clone()),
+            info: Box::new(dataset.info()?),
         });
         *open = Some(Open {
             name: job.dataset.clone(),
             dataset,
-            info,
             split: None,
             ahead: None,
         });
@@ -198,7 +195,6 @@ fn serve(
         _ => split.rows(job.offset, PAGE, cancel)?,
     };
     let thumbnails = rows.iter().map(row_thumbnails).collect();
-    let _ = &o.info;
     sink.send(Event::DatasetRows {
         generation: job.generation,
         page: Box::new(RowsPage {

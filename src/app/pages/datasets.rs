@@ -415,7 +415,7 @@ impl DatasetsPage {
                             if let Some(panel) = fit.panel() {
                                 let label = format!("Try in {}", panel.label());
                                 let r = ui.add_enabled(
-                                    try_row(row, &fit, &info.features).is_some(),
+                                    can_try(row, &fit),
                                     egui::Button::new(&label).small(),
                                 );
                                 if r.clicked() {
@@ -444,10 +444,14 @@ impl DatasetsPage {
                                     }
                                     _ => {
                                         let short = value.short(60);
-                                        let whole = value.short(4000);
-                                        let r = ui.label(&short);
-                                        if whole != short {
-                                            r.on_hover_text(whole);
+                                        let cut = short.ends_with('…');
+                                        let r = ui.label(short);
+                                        if cut {
+                                            // The whole cell, made only while
+                                            // the pointer is on it.
+                                            r.on_hover_ui(|ui| {
+                                                ui.label(value.short(4000));
+                                            });
                                         }
                                     }
                                 }
@@ -472,6 +476,19 @@ fn reference_text(v: Option<&Value>) -> Option<String> {
         Value::Str(s) => Some(s.clone()),
         Value::List(items) => items.iter().find_map(|i| i.as_str().map(str::to_string)),
         _ => None,
+    }
+}
+
+/// Whether a row can go to its demo (its picture or sound has bytes; its
+/// translation pair is there), without copying anything.
+fn can_try(row: &crate::datasets::Row, fit: &crate::datasets::Fit) -> bool {
+    let crate::datasets::Fit::Demo { input, .. } = fit else {
+        return false;
+    };
+    match row.get(input) {
+        Some(Value::Media(m)) => m.bytes.is_some(),
+        Some(Value::Struct(_)) => true,
+        _ => false,
     }
 }
 
