@@ -60,6 +60,10 @@ pub enum AudioError {
     Damaged { path: String, reason: String },
     #[error("{path} uses an audio codec Spaceport can't decode.")]
     UnsupportedCodec { path: String },
+    #[error(
+        "{path} is Opus audio, which Spaceport can't decode yet; convert it to FLAC, WAV or MP3 (for example with ffmpeg)."
+    )]
+    Opus { path: String },
 }
 
 impl AudioError {
@@ -149,8 +153,16 @@ fn decode_source(
     let params = track.codec_params.clone();
     let mut decoder = symphonia::default::get_codecs()
         .make(&params, &DecoderOptions::default())
-        .map_err(|_| AudioError::UnsupportedCodec {
-            path: shown.clone(),
+        .map_err(|_| {
+            if params.codec == symphonia::core::codecs::CODEC_TYPE_OPUS {
+                AudioError::Opus {
+                    path: shown.clone(),
+                }
+            } else {
+                AudioError::UnsupportedCodec {
+                    path: shown.clone(),
+                }
+            }
         })?;
     if params.sample_rate == Some(0) || params.channels.is_some_and(|c| c.count() == 0) {
         return Err(AudioError::Damaged {

@@ -148,3 +148,68 @@ fn bad_files_are_said_in_words() {
         a.duration_secs()
     );
 }
+
+/// An Ogg page (RFC 3533) holding `payload`, its CRC computed.
+fn ogg_page(payload: &[u8], seq: u32, header_type: u8, granule: i64) -> Vec<u8> {
+    let mut segments = vec![255u8; payload.len() / 255];
+    segments.push((payload.len() % 255) as u8);
+    let mut page = b"OggS".to_vec();
+    page.extend([0, header_type]);
+    page.extend(granule.to_le_bytes());
+    page.extend(0x1234u32.to_le_bytes());
+    page.extend(seq.to_le_bytes());
+    page.extend([0; 4]);
+    page.push(segments.len() as u8);
+    page.extend(&segments);
+    page.extend(payload);
+    let mut crc = 0u32;
+    for &b in &page {
+        crc ^= (b as u32) << 24;
+        for _ in 0..8 {
+            crc = if crc & 0x8000_0000 != 0 {
+                (crc << 1) ^ 0x04c1_1db7
+            } else {
+                crc << 1
+            };
+        }
+    }
+    page[22..26].copy_from_slice(&crc.to_le_bytes());
+    page
+}
+
+#[test]
+fn opus_audio_is_named_as_such() {
+    // A minimal Ogg Opus stream: the OpusHead and OpusTags headers and one
+    // packet (RFC 7845).
+    let mut head = b"OpusHead".to_vec();
+    head.extend([1, 1]);
+    head.extend(312u16.to_le_bytes());
+    head.extend(48000u32.to_le_bytes());
+    head.extend([0, 0, 0]);
+    let mut tags = b"OpusTags".to_vec();
+    tags.extend(4u32.to_le_bytes());
+    tags.extend(b"test");
+    tags.extend(0u32.to_le_bytes());
+    let mut packet = vec![0x08];
+    packet.extend([0; 20]);
+    let bytes = [
+        ogg_page(&head, 0, 2, 0),
+        ogg_page(&tags, 1, 0, 0),
+        ogg_page(&packet, 2, 4, 960),
+    ]
+    .concat();
+    let tmp = tempfile::tempdir().unwrap();
+    let file = tmp.path().join("voice.opus");
+    std::fs::write(&file, &bytes).unwrap();
+    let err = decode_file(&file, 16000).unwrap_err();
+    assert!(matches!(err, AudioError::Opus { .. }), "{err:?}");
+    assert!(
+        err.to_string().contains("voice.opus is Opus audio"),
+        "{err}"
+    );
+    let err = spaceport::audio::decode::decode_bytes(bytes, "row 3.opus", 16000).unwrap_err();
+    assert!(
+        err.to_string().contains("row 3.opus is Opus audio"),
+        "{err}"
+    );
+}
