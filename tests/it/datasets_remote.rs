@@ -72,6 +72,18 @@ fn hub() -> (StandinHub, PathBuf) {
     (hub, root)
 }
 
+/// Spaceport offline over `cache`, no Hub reachable.
+fn offline_spaceport(cache: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(args)
+        .env("HF_ENDPOINT", "http://127.0.0.1:9")
+        .env("HF_HUB_CACHE", cache)
+        .env("HF_HOME", cache.join("home"))
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run spaceport")
+}
+
 fn spaceport(hub: &StandinHub, cache: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_spaceport"))
         .args(args)
@@ -358,14 +370,10 @@ fn downloads_share_the_cache_with_python_both_ways() {
     );
     assert_eq!(std::fs::read(found.trim()).unwrap(), want);
     // …and Spaceport reads its rows offline.
-    let offline = Command::new(env!("CARGO_BIN_EXE_spaceport"))
-        .args(["dataset", "rows", "org/translation", "--json"])
-        .env("HF_ENDPOINT", "http://127.0.0.1:9")
-        .env("HF_HUB_CACHE", cache.path())
-        .env("HF_HOME", cache.path().join("home"))
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
+    let offline = offline_spaceport(
+        cache.path(),
+        &["dataset", "rows", "org/translation", "--json"],
+    );
     assert!(
         offline.status.success(),
         "{}",
@@ -390,13 +398,10 @@ fn downloads_share_the_cache_with_python_both_ways() {
         &hub.url,
         cache.path(),
     );
-    let info = Command::new(env!("CARGO_BIN_EXE_spaceport"))
-        .args(["dataset", "info", "org/multishard", "--json"])
-        .env("HF_HUB_CACHE", cache.path())
-        .env("HF_HOME", cache.path().join("home"))
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
+    let info = offline_spaceport(
+        cache.path(),
+        &["dataset", "info", "org/multishard", "--json"],
+    );
     assert!(
         info.status.success(),
         "{}",

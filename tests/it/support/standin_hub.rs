@@ -706,24 +706,14 @@ fn search(req: &Request, st: &State, base: &str, token_ok: bool) -> Response {
         .take(limit)
         .map(|r| model_json(r))
         .collect();
-    let mut resp = Response::json(200, &Value::Array(page));
-    if start + limit < hits.len() {
-        let kept: Vec<String> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "cursor")
-            .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
-            .collect();
-        resp = resp.header(
-            "Link",
-            format!(
-                "<{base}/api/models?{}&cursor={}>; rel=\"next\"",
-                kept.join("&"),
-                start + limit
-            ),
-        );
-    }
-    resp
+    let resp = Response::json(200, &Value::Array(page));
+    with_next_link(
+        resp,
+        req,
+        &format!("{base}/api/models"),
+        start + limit,
+        hits.len(),
+    )
 }
 
 fn api_model(rest: &str, req: &Request, st: &State, token_ok: bool) -> Response {
@@ -1014,22 +1004,30 @@ fn search_datasets(req: &Request, st: &State, base: &str, token_ok: bool) -> Res
             })
         })
         .collect();
-    let mut resp = Response::json(200, &Value::Array(page));
-    if start + limit < hits.len() {
-        let kept: Vec<String> = req
-            .query
-            .iter()
-            .filter(|(k, _)| k != "cursor")
-            .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
-            .collect();
-        resp = resp.header(
-            "Link",
-            format!(
-                "<{base}/api/datasets?{}&cursor={}>; rel=\"next\"",
-                kept.join("&"),
-                start + limit
-            ),
-        );
+    let resp = Response::json(200, &Value::Array(page));
+    with_next_link(
+        resp,
+        req,
+        &format!("{base}/api/datasets"),
+        start + limit,
+        hits.len(),
+    )
+}
+
+/// Adds the `Link: <…&cursor=N>; rel="next"` header of a search page when
+/// results remain after `next` (the request's other parameters kept).
+fn with_next_link(resp: Response, req: &Request, url: &str, next: usize, total: usize) -> Response {
+    if next >= total {
+        return resp;
     }
-    resp
+    let kept: Vec<String> = req
+        .query
+        .iter()
+        .filter(|(k, _)| k != "cursor")
+        .map(|(k, v)| format!("{k}={}", v.replace(' ', "%20")))
+        .collect();
+    resp.header(
+        "Link",
+        format!("<{url}?{}&cursor={next}>; rel=\"next\"", kept.join("&")),
+    )
 }
