@@ -2,14 +2,17 @@
 //! Hub lays them out — `{config}/{split}/NNNN.parquet` (the parquet
 //! export), or files whose names say their split (`data/test-00000-of-
 //! 00001.parquet`, as `datasets` infers splits: train, test, validation).
-//! A split of several files reads as one table ([`Split`]).
+//! A split of several files reads as one table ([`Split`]). A folder
+//! without parquet holds CSV or JSON Lines files, or sounds or pictures
+//! (`audiofolder`/`imagefolder`), read by [`super::table`].
 
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use super::parquet::{ParquetFile, Source};
-use super::{DataError, Row};
+use super::table::{self, FileKind, Table};
+use super::{AnySplit, DataError, MediaKind, Row};
 use crate::work::CancelToken;
 
 /// One split's files as one table.
@@ -98,43 +101,113 @@ pub fn split_rank(split: &str) -> u8 {
     }
 }
 
-/// A dataset on disk: its parquet files by (config, split).
+/// What a dataset on disk is made of.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    Parquet,
+    /// CSV or JSON Lines files.
+    Text,
+    /// An `audiofolder` or `imagefolder`.
+    Media(MediaKind),
+}
+
+/// A dataset on disk: its data files by (config, split).
 pub struct LocalDataset {
     pub root: PathBuf,
+    pub layout: Layout,
     pub files: BTreeMap<(String, String), Vec<PathBuf>>,
+    /// A media folder's `metadata.csv`/`.jsonl` files by split (one at
+    /// the root counts for every split).
+    metadata: BTreeMap<String, Vec<PathBuf>>,
 }
 
 impl LocalDataset {
-    /// Finds the parquet files of `path` (a file or a folder).
+    /// Finds the data files of `path` (a file or a folder).
     pub fn open(path: &Path) -> Result<Self, DataError> {
         let meta = std::fs::metadata(path)
             .map_err(|e| DataError::Missing(format!("Could not open {}: {e}.", path.display())))?;
         let mut files = BTreeMap::new();
+        let mut metadata: BTreeMap<String, Vec<PathBuf>> = BTreeMap::new();
+        let layout;
         if meta.is_file() {
-            let is_parquet = path
-                .extension()
-                .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
-            if !is_parquet {
-                return Err(DataError::Unsupported(format!(
-                    "{} is not a parquet file; Spaceport reads parquet datasets.",
-                    path.display()
-                )));
-            }
+            layout = match FileKind::of(path) {
+                Some(FileKind::Parquet) => Layout::Parquet,
+                Some(FileKind::Csv | FileKind::JsonLines) => Layout::Text,
+                _ => {
+                    return Err(DataError::Unsupported(format!(
+                        "{} is not a parquet, CSV or JSON Lines file; Spaceport reads \
+                         those, and folders of sounds or pictures.",
+                        path.display()
+                    )));
+                }
+            };
             files.insert(
                 ("default".to_string(), "train".to_string()),
                 vec![path.to_path_buf()],
             );
         } else {
             let mut found = Vec::new();
-            collect_parquet(path, &mut found, 0);
-            found.sort();
-            for f in found {
+            collect_files(path, &mut found, 0);
+            found.sort_by(|a, b| a.0.cmp(&b.0));
+            let count = |k: FileKind| found.iter().filter(|(_, f)| *f == k).count();
+            let is_metadata = |p: &Path| {
+                p.file_stem().is_some_and(|s| s == "metadata")
+                    && matches!(FileKind::of(p), Some(FileKind::Csv | FileKind::JsonLines))
+            };
+            let (audio, image) = (
+                count(FileKind::Media(MediaKind::Audio)),
+                count(FileKind::Media(MediaKind::Image)),
+            );
+            layout = if count(FileKind::Parquet) > 0 {
+                Layout::Parquet
+            } else if audio + image > 0 {
+                Layout::Media(if audio >= image {
+                    MediaKind::Audio
+                } else {
+                    MediaKind::Image
+                })
+            } else if found
+                .iter()
+                .any(|(p, k)| matches!(k, FileKind::Csv | FileKind::JsonLines) && !is_metadata(p))
+            {
+                Layout::Text
+            } else {
+                return Err(DataError::Unsupported(format!(
+                    "{} holds no data files (parquet, CSV, JSON Lines, sounds or pictures).",
+                    path.display()
+                )));
+            };
+            for (f, kind) in found {
                 let rel = f.strip_prefix(path).unwrap_or(&f).to_path_buf();
+                let wanted = match layout {
+                    Layout::Parquet => kind == FileKind::Parquet,
+                    Layout::Text => {
+                        matches!(kind, FileKind::Csv | FileKind::JsonLines) && !is_metadata(&f)
+                    }
+                    Layout::Media(m) => {
+                        if is_metadata(&f) {
+                            let split = if rel.components().count() > 1 {
+                                split_of(&rel)
+                            } else {
+                                String::new() // every split's
+                            };
+                            metadata.entry(split).or_default().push(f);
+                            continue;
+                        }
+                        kind == FileKind::Media(m)
+                    }
+                };
+                if !wanted {
+                    continue;
+                }
                 let parts: Vec<String> = rel
                     .components()
                     .map(|c| c.as_os_str().to_string_lossy().into_owned())
                     .collect();
-                let key = if parts.len() == 3 && !parts[0].starts_with('.') {
+                let key = if layout == Layout::Parquet
+                    && parts.len() == 3
+                    && !parts[0].starts_with('.')
+                {
                     // The parquet export: {config}/{split}/NNNN.parquet
                     // ({config}/partial-{split}/ when cut short).
                     let split = parts[1].strip_prefix("partial-").unwrap_or(&parts[1]);
@@ -147,14 +220,16 @@ impl LocalDataset {
             }
             if files.is_empty() {
                 return Err(DataError::Unsupported(format!(
-                    "{} holds no parquet files.",
+                    "{} holds no data files that its metadata names.",
                     path.display()
                 )));
             }
         }
         Ok(Self {
             root: path.to_path_buf(),
+            layout,
             files,
+            metadata,
         })
     }
 
@@ -182,22 +257,42 @@ impl LocalDataset {
         choose(&self.configs(), config, split)
     }
 
-    /// Opens one split's files (their footers read).
-    pub fn split(&self, config: &str, split: &str) -> Result<Split<File>, DataError> {
+    /// Opens one split: a parquet split's footers read, other files
+    /// read into memory (a folder's sounds and pictures only when their
+    /// rows are asked for).
+    pub fn split(&self, config: &str, split: &str) -> Result<AnySplit, DataError> {
         let files = self
             .files
             .get(&(config.to_string(), split.to_string()))
             .ok_or_else(|| DataError::NotFound(format!("No split \"{config}/{split}\".")))?;
-        let shards = files
-            .iter()
-            .map(|f| {
-                let file = File::open(f).map_err(|e| {
-                    DataError::Missing(format!("Could not open {}: {e}.", f.display()))
-                })?;
-                ParquetFile::open(file, &f.display().to_string())
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Split { shards })
+        match self.layout {
+            Layout::Parquet => {
+                let shards = files
+                    .iter()
+                    .map(|f| {
+                        let file = File::open(f).map_err(|e| {
+                            DataError::Missing(format!("Could not open {}: {e}.", f.display()))
+                        })?;
+                        ParquetFile::open(file, &f.display().to_string())
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(AnySplit::Local(Split { shards }))
+            }
+            Layout::Text => {
+                let tables = files
+                    .iter()
+                    .map(|f| table::read_file(f, FileKind::of(f).unwrap_or(FileKind::Csv)))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok(AnySplit::Table(Table::concat(tables)))
+            }
+            Layout::Media(kind) => {
+                let mut meta: Vec<PathBuf> = self.metadata.get("").cloned().unwrap_or_default();
+                meta.extend(self.metadata.get(split).cloned().unwrap_or_default());
+                Ok(AnySplit::Table(table::read_folder(
+                    kind, &self.root, files, &meta,
+                )?))
+            }
+        }
     }
 }
 
@@ -237,9 +332,9 @@ pub fn choose(
     Ok((c.clone(), s.clone()))
 }
 
-/// Parquet files under `dir`, not following hidden folders, at most eight
-/// levels down.
-fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
+/// Data files under `dir` with what they hold, not following hidden
+/// folders, at most eight levels down.
+fn collect_files(dir: &Path, out: &mut Vec<(PathBuf, FileKind)>, depth: usize) {
     if depth > 8 {
         return;
     }
@@ -253,12 +348,9 @@ fn collect_parquet(dir: &Path, out: &mut Vec<PathBuf>, depth: usize) {
             continue;
         }
         if p.is_dir() {
-            collect_parquet(&p, out, depth + 1);
-        } else if p
-            .extension()
-            .is_some_and(|x| x.eq_ignore_ascii_case("parquet"))
-        {
-            out.push(p);
+            collect_files(&p, out, depth + 1);
+        } else if let Some(kind) = FileKind::of(&p) {
+            out.push((p, kind));
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod local;
 pub mod parquet;
 pub mod remote;
 pub mod source;
+pub mod table;
 pub mod value;
 
 pub use features::{Feature, Fit};

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use super::local::{LocalDataset, Split};
 use super::remote::{RemoteDataset, RemoteFile};
+use super::table::Table;
 use super::{ConfigInfo, DataError, DatasetInfo, Row, SplitInfo};
 use crate::hub::{Hub, HubConfig, HubError};
 use crate::work::CancelToken;
@@ -126,7 +127,7 @@ impl Dataset {
     /// Opens one split (its shards' footers read).
     pub fn split(&self, config: &str, split: &str) -> Result<AnySplit, DataError> {
         Ok(match self {
-            Dataset::Local(d) => AnySplit::Local(d.split(config, split)?),
+            Dataset::Local(d) => d.split(config, split)?,
             Dataset::Remote(d) => AnySplit::Remote(d.split(config, split)?),
         })
     }
@@ -136,6 +137,8 @@ impl Dataset {
 pub enum AnySplit {
     Local(Split<File>),
     Remote(Split<RemoteFile>),
+    /// CSV, JSON Lines or a folder of sounds or pictures.
+    Table(Table),
 }
 
 impl AnySplit {
@@ -143,6 +146,7 @@ impl AnySplit {
         match self {
             AnySplit::Local(s) => s.num_rows(),
             AnySplit::Remote(s) => s.num_rows(),
+            AnySplit::Table(t) => t.num_rows(),
         }
     }
 
@@ -156,6 +160,14 @@ impl AnySplit {
         match self {
             AnySplit::Local(s) => s.rows(offset, limit, cancel),
             AnySplit::Remote(s) => s.rows(offset, limit, cancel),
+            AnySplit::Table(_) => {
+                let mut out = Vec::new();
+                self.for_each_row(offset, limit as u64, cancel, &mut |row| {
+                    out.push(row);
+                    Ok(())
+                })?;
+                Ok(out)
+            }
         }
     }
 
@@ -170,6 +182,7 @@ impl AnySplit {
         match self {
             AnySplit::Local(s) => s.for_each_row(offset, limit, cancel, f),
             AnySplit::Remote(s) => s.for_each_row(offset, limit, cancel, f),
+            AnySplit::Table(t) => t.for_each_row(offset, limit, cancel, f),
         }
     }
 
@@ -179,13 +192,14 @@ impl AnySplit {
         match self {
             AnySplit::Local(s) => s.shards.iter().map(|f| f.source().len()).sum(),
             AnySplit::Remote(s) => s.shards.iter().map(|f| f.source().len()).sum(),
+            AnySplit::Table(t) => t.bytes,
         }
     }
 
     /// For a remote split, the bytes fetched so far and the shards' size.
     pub fn fetched(&self) -> Option<(u64, u64)> {
         match self {
-            AnySplit::Local(_) => None,
+            AnySplit::Local(_) | AnySplit::Table(_) => None,
             AnySplit::Remote(s) => Some((
                 s.shards.iter().map(|f| f.source().0.fetched()).sum(),
                 s.shards.iter().map(|f| f.source().0.len()).sum(),
@@ -198,6 +212,7 @@ impl AnySplit {
         match self {
             AnySplit::Local(s) => s.shards.first().map(|f| f.features.clone()),
             AnySplit::Remote(s) => s.shards.first().map(|f| f.features.clone()),
+            AnySplit::Table(t) => Some(t.features.clone()),
         }
         .unwrap_or_default()
     }

@@ -32,7 +32,7 @@ pub enum DialogPurpose {
     OpenPictures,
     /// A folder of pictures to caption.
     OpenFolder,
-    /// A dataset to open: a parquet file or a folder.
+    /// A dataset to open: a parquet, CSV or JSON Lines file, or a folder.
     OpenDataset,
     /// Where to save a batch's captions, (image, caption) pairs: CSV, or
     /// JSON when the name ends in `.json`.

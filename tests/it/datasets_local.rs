@@ -24,6 +24,18 @@ fn spaceport(args: &[&str]) -> std::process::Output {
 
 fn check(dataset: &Path, split: Option<&str>, files: &[&str], offsets: &[u64], limit: usize) {
     let files: Vec<PathBuf> = files.iter().map(|f| dataset.join(f)).collect();
+    check_against(dataset, split, &files, offsets, limit);
+}
+
+/// As [`check`], the reference given as `datasets_rows.py`'s arguments
+/// after OFFSET LIMIT.
+fn check_against(
+    dataset: &Path,
+    split: Option<&str>,
+    files: &[PathBuf],
+    offsets: &[u64],
+    limit: usize,
+) {
     for &offset in offsets {
         let mut args = vec![
             "dataset".to_string(),
@@ -46,7 +58,7 @@ fn check(dataset: &Path, split: Option<&str>, files: &[&str], offsets: &[u64], l
             String::from_utf8_lossy(&out.stderr)
         );
         let ours = support::json_lines(&out.stdout);
-        let theirs = support::datasets_reference(offset, limit, &files);
+        let theirs = support::datasets_reference(offset, limit, files);
         assert_eq!(
             ours.len(),
             theirs.len(),
@@ -97,6 +109,77 @@ fn rows_equal_what_python_datasets_reads() {
         &[0, 95, 240, 740],
         30,
     );
+}
+
+/// The user's own files: CSV and JSON Lines as `load_dataset("csv")` and
+/// `load_dataset("json")` type them; an `audiofolder` with a metadata.csv
+/// in each split's folder and an `imagefolder` labelled by sub-folder as
+/// `load_dataset("audiofolder"/"imagefolder", data_dir=…)` reads them
+/// (each sound's and picture's sha256 that of its file).
+#[test]
+fn own_files_read_as_python_datasets_reads_them() {
+    let root = support::dataset_fixtures();
+    let args = |a: &[&str]| -> Vec<PathBuf> { a.iter().map(PathBuf::from).collect() };
+    let csv = root.join("text/notes.csv");
+    let jsonl = root.join("text/notes.jsonl");
+    check_against(
+        &csv,
+        None,
+        &args(&["--builder", "csv", csv.to_str().unwrap()]),
+        &[0, 1],
+        10,
+    );
+    check_against(
+        &jsonl,
+        None,
+        &args(&["--builder", "json", jsonl.to_str().unwrap()]),
+        &[0],
+        10,
+    );
+    let audio = root.join("audiofolder");
+    for split in ["train", "test"] {
+        check_against(
+            &audio,
+            Some(split),
+            &args(&["--builder", "audiofolder", audio.to_str().unwrap(), split]),
+            &[0, 1],
+            10,
+        );
+    }
+    let images = root.join("imagefolder");
+    check_against(
+        &images,
+        None,
+        &args(&[
+            "--builder",
+            "imagefolder",
+            images.to_str().unwrap(),
+            "train",
+        ]),
+        &[0, 3],
+        10,
+    );
+    // Their column types as `dataset info` gives them.
+    let out = spaceport(&["dataset", "info", audio.to_str().unwrap(), "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["features"]["audio"], "Audio");
+    assert_eq!(info["features"]["transcription"], "string");
+    assert_eq!(info["fits"], "Transcribe", "{info}");
+    let splits: Vec<&str> = info["configs"][0]["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(splits, ["train", "test"]);
+    let out = spaceport(&["dataset", "info", images.to_str().unwrap(), "--json"]);
+    let info: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["features"]["label"], "ClassLabel(names=[cat, dog])");
 }
 
 #[test]

@@ -188,8 +188,22 @@ impl DatasetsPage {
                 self.open(typed, cx);
             }
             if ui
+                .button("Open a file…")
+                .on_hover_text("A parquet, CSV or JSON Lines file")
+                .clicked()
+            {
+                cx.open_dialog(
+                    DialogRequest::new(DialogKind::OpenFiles, "Open a dataset file")
+                        .filter("Data files", &["parquet", "csv", "tsv", "jsonl", "json"]),
+                    DialogPurpose::OpenDataset,
+                );
+            }
+            if ui
                 .button("Open a folder…")
-                .on_hover_text("A folder of parquet files, laid out as on the Hub or not")
+                .on_hover_text(
+                    "A folder of parquet, CSV or JSON Lines files, or of sounds or \
+                     pictures (with a metadata.csv beside them, or none)",
+                )
                 .clicked()
             {
                 cx.open_dialog(

@@ -346,7 +346,8 @@ pub fn json_lines(out: &[u8]) -> Vec<serde_json::Value> {
 }
 
 /// What Python `datasets` reads: rows `offset..offset+limit` of `files`
-/// (one split's parquet files, in order), as `spaceport dataset rows
+/// (one split's parquet files in order, or `--builder NAME` and its
+/// files or folder), as `spaceport dataset rows
 /// --json` prints them (scripts/fixtures/datasets_rows.py).
 pub fn datasets_reference(
     offset: u64,
