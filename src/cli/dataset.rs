@@ -64,6 +64,38 @@ pub enum DatasetCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Prepare a split (filter, shuffle, take, split into train/test) and
+    /// write it as parquet (with datasets' features, so Python reads Audio
+    /// and Image back), CSV or JSON Lines (sounds and pictures as files
+    /// beside it).
+    Export {
+        dataset: String,
+        #[arg(long)]
+        config: Option<String>,
+        #[arg(long)]
+        split: Option<String>,
+        #[arg(long, default_value = "main")]
+        revision: String,
+        /// `COLUMN contains TEXT`, `COLUMN OP VALUE` (==, !=, <, <=, >,
+        /// >=) or `TEXT` (any text column contains it).
+        #[arg(long)]
+        filter: Option<String>,
+        /// Shuffle the rows with this seed.
+        #[arg(long)]
+        shuffle: Option<u64>,
+        /// Keep the first N rows (after the filter and the shuffle).
+        #[arg(long)]
+        take: Option<u64>,
+        /// Split into FILE-train and FILE-test, this fraction (0–1) to test.
+        #[arg(long)]
+        test_size: Option<f64>,
+        /// FILE.parquet, FILE.csv or FILE.jsonl.
+        #[arg(long)]
+        to: std::path::PathBuf,
+        /// files: each file written and its row count.
+        #[arg(long)]
+        json: bool,
+    },
     /// Rows of one split: one JSON object a line with --json (`row_idx`,
     /// `row`), pictures and sounds as their length and sha256.
     Rows {
@@ -193,6 +225,69 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
                     "Fits: {}",
                     crate::datasets::features::fit(&info.features).explain()
                 );
+            }
+        }
+        DatasetCommand::Export {
+            dataset,
+            config,
+            split,
+            revision,
+            filter,
+            shuffle,
+            take,
+            test_size,
+            to,
+            json,
+        } => {
+            use crate::datasets::prepare::{self, Filter, Prepare};
+            let plan = Prepare {
+                filter: filter.as_deref().map(Filter::parse).transpose()?,
+                shuffle,
+                take,
+                test_fraction: test_size,
+            };
+            if crate::datasets::write::Format::of(&to).is_none() {
+                return Err(CliError::Input(format!(
+                    "{} should end in .parquet, .csv or .jsonl.",
+                    to.display()
+                )));
+            }
+            let opened = Dataset::open(hub, &dataset, &revision, &cancel)?;
+            let (c, s) = choose(&opened.configs(), config.as_deref(), split.as_deref())?;
+            let table = opened.split(&c, &s)?;
+            // Rows read (a filter's pass) and written, on a terminal.
+            let bar = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                indicatif::ProgressBar::new(0).with_style(
+                    indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} rows")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+                )
+            } else {
+                indicatif::ProgressBar::hidden()
+            };
+            let show = |msg: &'static str, done: u64, total: u64| {
+                bar.set_message(msg);
+                bar.set_length(total);
+                bar.set_position(done);
+            };
+            let chosen =
+                prepare::select(&table, &plan, &cancel, &mut |d, t| show("Filtering", d, t));
+            let written = chosen.and_then(|chosen| {
+                prepare::export(&table, &chosen, &to, &cancel, &mut |d, t| {
+                    show("Writing", d, t)
+                })
+            });
+            bar.finish_and_clear();
+            let written = written?;
+            if json {
+                outln!(
+                    "{}",
+                    serde_json::json!({"files": written.iter().map(|(p, n)| serde_json::json!({
+                        "path": p.display().to_string(), "rows": n})).collect::<Vec<_>>()})
+                );
+            } else {
+                for (p, n) in &written {
+                    outln!("{}: {n} rows", p.display());
+                }
             }
         }
         DatasetCommand::Rows {

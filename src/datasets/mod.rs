@@ -10,10 +10,12 @@
 pub mod features;
 pub mod local;
 pub mod parquet;
+pub mod prepare;
 pub mod remote;
 pub mod source;
 pub mod table;
 pub mod value;
+pub mod write;
 
 pub use features::{Feature, Fit};
 pub use source::{AnySplit, Dataset};

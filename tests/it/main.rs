@@ -17,6 +17,7 @@ mod caption_model;
 mod cli;
 mod damaged_files;
 mod datasets_local;
+mod datasets_prepare;
 mod datasets_remote;
 mod exit_codes;
 mod hub_download;
