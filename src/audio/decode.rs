@@ -115,6 +115,38 @@ pub fn decode_bytes(bytes: Vec<u8>, name: &str, rate_hz: u32) -> Result<Audio, A
         })
 }
 
+/// A sound's length in seconds from its header alone (frames ÷ rate),
+/// when the header says; nothing is decoded. For showing a dataset's
+/// audio cells.
+pub fn duration_of(bytes: &[u8], name: &str) -> Option<f64> {
+    let source = Box::new(std::io::Cursor::new(bytes.to_vec()));
+    crate::work::catch_panic(|| {
+        let mss = MediaSourceStream::new(source, Default::default());
+        let mut hint = Hint::new();
+        if let Some(ext) = Path::new(name).extension().and_then(|e| e.to_str()) {
+            hint.with_extension(ext);
+        }
+        let probed = symphonia::default::get_probe()
+            .format(
+                &hint,
+                mss,
+                &FormatOptions::default(),
+                &MetadataOptions::default(),
+            )
+            .ok()?;
+        let track = probed
+            .format
+            .tracks()
+            .iter()
+            .find(|t| t.codec_params.codec != CODEC_TYPE_NULL)?;
+        let rate = track.codec_params.sample_rate.filter(|r| *r > 0)?;
+        let frames = track.codec_params.n_frames?;
+        Some(frames as f64 / f64::from(rate))
+    })
+    .ok()
+    .flatten()
+}
+
 fn decode_stream(file: File, path: &Path, shown: &str, rate_hz: u32) -> Result<Audio, AudioError> {
     decode_source(Box::new(file), path, shown, rate_hz)
 }

@@ -3,12 +3,16 @@
 //! being looked at open (its split's footers read, the remote pieces
 //! fetched) and serves the newest page asked for, then reads the next page
 //! ahead while nothing newer waits, so "Next" answers at once. Pictures
-//! get their thumbnails here, off the UI thread.
+//! get their thumbnails here, and sounds their length (from the header),
+//! off the UI thread. Exports (prepare and write a split) run on a
+//! `spaceport-export` thread of their own.
 
+use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
 use super::{Event, ModelThread, Sink, job, newest_job};
 use crate::datasets::features::fit_of;
+use crate::datasets::prepare::{self, Prepare};
 use crate::datasets::{AnySplit, Dataset, Fit, MediaKind, Row, Value};
 use crate::hub::Hub;
 use crate::hub::datasets::{DatasetPage, DatasetQuery, DatasetSummary};
@@ -62,6 +66,8 @@ pub struct RowsPage {
     pub total: u64,
     pub rows: Vec<Row>,
     pub thumbnails: Vec<Vec<(String, Thumbnail)>>,
+    /// Each row's sounds' lengths in seconds, by column.
+    pub durations: Vec<Vec<(String, f64)>>,
 }
 
 /// Searches on a `spaceport-dataset-search` thread.
@@ -165,9 +171,27 @@ fn serve(
             return Ok(());
         };
         let dataset = Dataset::open(hub, &job.dataset, "main", cancel)?;
+        let info = dataset.info()?;
+        let (card, remote) = match &dataset {
+            Dataset::Remote(d) => (
+                hub.text_file(&format!("datasets/{}", d.id), "main", "README.md")
+                    .ok()
+                    .flatten(),
+                true,
+            ),
+            Dataset::Local(d) => (
+                std::fs::metadata(d.root.join("README.md"))
+                    .ok()
+                    .filter(|m| m.len() < 4 << 20)
+                    .and_then(|_| std::fs::read_to_string(d.root.join("README.md")).ok()),
+                false,
+            ),
+        };
         sink.send(Event::DatasetOpened {
             generation: job.generation,
-            info: Box::new(dataset.info()?),
+            info: Box::new(info),
+            card,
+            remote,
         });
         *open = Some(Open {
             name: job.dataset.clone(),
@@ -195,6 +219,7 @@ fn serve(
         _ => split.rows(job.offset, PAGE, cancel)?,
     };
     let thumbnails = rows.iter().map(row_thumbnails).collect();
+    let durations = rows.iter().map(row_durations).collect();
     sink.send(Event::DatasetRows {
         generation: job.generation,
         page: Box::new(RowsPage {
@@ -204,9 +229,28 @@ fn serve(
             total: split.num_rows(),
             rows,
             thumbnails,
+            durations,
         }),
     });
     Ok(())
+}
+
+/// The lengths of a row's sounds (from their headers), by column.
+fn row_durations(row: &Row) -> Vec<(String, f64)> {
+    row.cells
+        .iter()
+        .filter_map(|(name, v)| match v {
+            Value::Media(m) if m.kind == MediaKind::Audio => {
+                let bytes = m.bytes.as_deref()?;
+                let file = m.path.as_deref().unwrap_or(name);
+                Some((
+                    name.clone(),
+                    crate::audio::decode::duration_of(bytes, file)?,
+                ))
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 /// Previews of a row's pictures (top-level picture cells), by column.
@@ -222,4 +266,96 @@ fn row_thumbnails(row: &Row) -> Vec<(String, Thumbnail)> {
             _ => None,
         })
         .collect()
+}
+
+/// Prepare a split and write it out ([`crate::datasets::prepare`]).
+#[derive(Clone)]
+pub struct ExportJob {
+    pub generation: u64,
+    pub dataset: String,
+    pub config: Option<String>,
+    pub split: Option<String>,
+    pub prepare: Prepare,
+    pub to: PathBuf,
+    /// The Hub client in use; the dispatcher fills it in.
+    pub hub: Option<Hub>,
+}
+
+impl std::fmt::Debug for ExportJob {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ExportJob")
+            .field("generation", &self.generation)
+            .field("dataset", &self.dataset)
+            .field("prepare", &self.prepare)
+            .field("to", &self.to)
+            .finish()
+    }
+}
+
+/// The export running, if any (one at a time; a new one stops it).
+#[derive(Default)]
+pub(crate) struct Exports {
+    running: Option<CancelToken>,
+}
+
+impl Exports {
+    /// Runs `job` on a `spaceport-export` thread.
+    pub(crate) fn start(&mut self, job: ExportJob, sink: &Sink) {
+        self.stop();
+        let cancel = CancelToken::new();
+        self.running = Some(cancel.clone());
+        let sink2 = sink.clone();
+        super::job("spaceport-export", sink, move || {
+            let generation = job.generation;
+            let result = export(&job, &cancel, &sink2);
+            sink2.send(match result {
+                Ok(files) => Event::ExportDone { generation, files },
+                Err(e) => Event::ExportFailed {
+                    generation,
+                    error: e.to_string(),
+                },
+            });
+        });
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(c) = self.running.take() {
+            c.cancel();
+        }
+    }
+}
+
+fn export(
+    job: &ExportJob,
+    cancel: &CancelToken,
+    sink: &Sink,
+) -> Result<Vec<(PathBuf, u64)>, crate::datasets::DataError> {
+    let Some(hub) = &job.hub else {
+        return Err(crate::datasets::DataError::Cancelled);
+    };
+    let dataset = Dataset::open(hub, &job.dataset, "main", cancel)?;
+    let (c, s) = crate::datasets::local::choose(
+        &dataset.configs(),
+        job.config.as_deref(),
+        job.split.as_deref(),
+    )?;
+    let split = dataset.split(&c, &s)?;
+    let generation = job.generation;
+    let mut throttle = crate::work::Throttle::new(std::time::Duration::from_millis(100));
+    let mut report = |stage: &'static str, done: u64, total: u64| {
+        if done == total || throttle.ready() {
+            sink.send(Event::ExportProgress {
+                generation,
+                stage,
+                done,
+                total,
+            });
+        }
+    };
+    let chosen = prepare::select(&split, &job.prepare, cancel, &mut |d, t| {
+        report("Filtering", d, t)
+    })?;
+    prepare::export(&split, &chosen, &job.to, cancel, &mut |d, t| {
+        report("Writing", d, t)
+    })
 }

@@ -34,6 +34,9 @@ pub enum DialogPurpose {
     OpenFolder,
     /// A dataset to open: a parquet, CSV or JSON Lines file, or a folder.
     OpenDataset,
+    /// Where to export a prepared split (parquet, CSV or JSON Lines by
+    /// the extension).
+    ExportDataset,
     /// Where to save a batch's captions, (image, caption) pairs: CSV, or
     /// JSON when the name ends in `.json`.
     SaveCaptions(Vec<(String, String)>),
@@ -105,5 +108,16 @@ pub(crate) fn model_languages(dir: PathBuf, sink: &Sink) {
     job("spaceport-model-info", sink, move || {
         let languages = crate::tasks::transcribe::model_languages(&dir);
         sink2.send(Event::ModelLanguages { dir, languages });
+    });
+}
+
+/// Decodes a picture for a larger view on a `spaceport-picture` thread.
+pub(crate) fn enlarge(id: u64, bytes: Vec<u8>, name: String, sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-picture", sink, move || {
+        let picture = crate::tasks::caption::image::decode(&bytes, &name)
+            .map(|img| crate::tasks::caption::image::thumbnail(&img, 1024))
+            .map_err(|e| e.to_string());
+        sink2.send(Event::Enlarged { id, picture });
     });
 }

@@ -71,36 +71,92 @@ impl HubJobs {
     }
 
     pub(crate) fn download(&self, repo: String, revision: String, sink: &Sink) {
+        let key = repo.clone();
+        self.run_download(key, sink, move |hub, cancel, progress| {
+            hub.download_model(&repo, &revision, cancel, progress)
+                .map_err(|e| (matches!(e, HubError::Cancelled), e.to_string()))
+        });
+    }
+
+    /// Downloads a split of a dataset's parquet export, as a model's
+    /// download is (progress, cancel, the cache scanned after), keyed
+    /// `datasets/{repo}`.
+    pub(crate) fn download_dataset(
+        &self,
+        repo: String,
+        config: String,
+        split: Option<String>,
+        sink: &Sink,
+    ) {
+        let key = format!("datasets/{repo}");
+        let key2 = key.clone();
+        self.run_download(key, sink, move |hub, cancel, progress| {
+            use crate::datasets::DataError;
+            let failed = |e: DataError| (matches!(e, DataError::Cancelled), e.to_string());
+            let remote = crate::datasets::remote::RemoteDataset::open(hub, &repo, cancel.clone())
+                .map_err(failed)?;
+            let mut keyed = |p: &crate::hub::DownloadProgress| {
+                progress(&crate::hub::DownloadProgress {
+                    repo: key2.clone(),
+                    ..p.clone()
+                })
+            };
+            let mut snap = remote
+                .download(&config, split.as_deref(), &mut keyed)
+                .map_err(|e| match e {
+                    DataError::Remote(HubError::Cancelled) => (true, e.to_string()),
+                    e => failed(e),
+                })?;
+            snap.repo = key2.clone();
+            Ok(snap)
+        });
+    }
+
+    /// Runs a download keyed `key` (one at a time per key) on its own
+    /// thread: progress events while it runs, then done or failed
+    /// (`(cancelled, why)`), then a fresh scan of the cache.
+    fn run_download(
+        &self,
+        key: String,
+        sink: &Sink,
+        fetch: impl FnOnce(
+            &Hub,
+            &CancelToken,
+            &mut dyn FnMut(&crate::hub::DownloadProgress),
+        ) -> Result<crate::hub::Snapshot, (bool, String)>
+        + Send
+        + 'static,
+    ) {
         let cancel = {
             let Ok(mut running) = self.downloads.lock() else {
                 return;
             };
-            if running.contains_key(&repo) {
+            if running.contains_key(&key) {
                 return;
             }
             let c = CancelToken::new();
-            running.insert(repo.clone(), c.clone());
+            running.insert(key.clone(), c.clone());
             c
         };
         let (hub, sink2, running) = (self.hub.clone(), sink.clone(), self.downloads.clone());
         let name = format!(
             "spaceport-download-{}",
-            repo.rsplit('/').next().unwrap_or(&repo)
+            key.rsplit('/').next().unwrap_or(&key)
         );
         job(&name, sink, move || {
             let progress_sink = sink2.clone();
-            let result = hub.download_model(&repo, &revision, &cancel, &mut |p| {
+            let result = fetch(&hub, &cancel, &mut |p| {
                 progress_sink.send(Event::DownloadProgress(p.clone()));
             });
             if let Ok(mut r) = running.lock() {
-                r.remove(&repo);
+                r.remove(&key);
             }
             sink2.send(match result {
                 Ok(s) => Event::DownloadDone(s),
-                Err(e) => Event::DownloadFailed {
-                    cancelled: matches!(e, HubError::Cancelled),
-                    repo,
-                    error: e.to_string(),
+                Err((cancelled, error)) => Event::DownloadFailed {
+                    cancelled,
+                    repo: key,
+                    error,
                 },
             });
             send_scan(&hub, &sink2);

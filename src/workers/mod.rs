@@ -14,6 +14,7 @@
 //!   [`crate::audio::recorder::Recorder`] and decodes as the person speaks;
 //! - [`datasets`]: dataset searches, and a thread that keeps the dataset
 //!   being looked at open and reads pages of rows (the next one ahead);
+//! - [`playback`]: a dataset's sound played on the default output;
 //! - [`files`]: file dialogs, exports, device and model-folder queries.
 //!
 //! Every event send calls the waker (the GUI's `request_repaint`), so the
@@ -24,6 +25,7 @@ pub mod datasets;
 pub mod dictation;
 pub mod files;
 pub mod hub;
+pub mod playback;
 pub mod transcribe;
 pub mod translate;
 
@@ -146,6 +148,37 @@ pub enum Command {
     /// [`Event::DatasetRows`], or [`Event::DatasetFailed`]. The job's
     /// `hub` is filled in by the dispatcher.
     DatasetPage(DatasetJob),
+    /// Download a split (or every split of a config) of a Hub dataset's
+    /// parquet export into the cache; answered as [`Command::Download`]
+    /// is, the progress's `repo` being `datasets/{repo}` (which
+    /// [`Command::CancelDownload`] takes).
+    DownloadDataset {
+        repo: String,
+        config: String,
+        split: Option<String>,
+    },
+    /// Prepare and write out a split; answered by [`Event::ExportProgress`]
+    /// while it runs, then [`Event::ExportDone`] or [`Event::ExportFailed`].
+    ExportDataset(datasets::ExportJob),
+    /// Stop the export running (it leaves no file).
+    CancelExport,
+    /// Play a sound file held in memory (a dataset's audio cell), stopping
+    /// any other; answered by [`Event::Playing`] once it sounds, then one
+    /// [`Event::PlayEnded`].
+    Play {
+        id: u64,
+        bytes: Vec<u8>,
+        name: String,
+    },
+    /// Stop the sound playing.
+    StopPlaying,
+    /// Decode a picture held in memory (a dataset's image cell) for a
+    /// larger view; answered by [`Event::Enlarged`].
+    Enlarge {
+        id: u64,
+        bytes: Vec<u8>,
+        name: String,
+    },
 }
 
 /// Everything the workers report. Each variant says what it answers.
@@ -171,6 +204,10 @@ pub enum Event {
     DatasetOpened {
         generation: u64,
         info: Box<crate::datasets::DatasetInfo>,
+        /// Its card (README.md), when it has one.
+        card: Option<String>,
+        /// Whether its rows come from the Hub (not this disk).
+        remote: bool,
     },
     /// A page of rows ([`Command::DatasetPage`]).
     DatasetRows {
@@ -179,6 +216,31 @@ pub enum Event {
     },
     /// A dataset or its page could not be read, in a sentence.
     DatasetFailed { generation: u64, error: String },
+    /// How an export goes ([`Command::ExportDataset`]): `stage` is
+    /// "Filtering" (reading every row) or "Writing".
+    ExportProgress {
+        generation: u64,
+        stage: &'static str,
+        done: u64,
+        total: u64,
+    },
+    /// The files an export wrote and their row counts.
+    ExportDone {
+        generation: u64,
+        files: Vec<(PathBuf, u64)>,
+    },
+    /// Why an export failed (or that it was stopped), in a sentence.
+    ExportFailed { generation: u64, error: String },
+    /// A picture for a larger view ([`Command::Enlarge`]), at most 1024
+    /// pixels a side, or why it could not be shown.
+    Enlarged {
+        id: u64,
+        picture: Result<Thumbnail, String>,
+    },
+    /// A sound started ([`Command::Play`]): its length.
+    Playing { id: u64, seconds: f64 },
+    /// A sound ended, was stopped, or could not play (`error`).
+    PlayEnded { id: u64, error: Option<String> },
     /// A page of search results ([`Command::Search`], or appended for
     /// [`Command::LoadMore`]).
     SearchResults {
@@ -379,6 +441,8 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut transcribe = ModelThread::new("spaceport-transcribe");
     let mut dictation = dictation::Dictations::default();
     let mut datasets = ModelThread::new("spaceport-datasets");
+    let mut player = playback::Player::default();
+    let mut exports = datasets::Exports::default();
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub.configure(cfg),
@@ -412,8 +476,23 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 job.hub = Some(hub.hub());
                 datasets::submit(&mut datasets, job, &sink)
             }
+            Command::DownloadDataset {
+                repo,
+                config,
+                split,
+            } => hub.download_dataset(repo, config, split, &sink),
+            Command::ExportDataset(mut job) => {
+                job.hub = Some(hub.hub());
+                exports.start(job, &sink)
+            }
+            Command::CancelExport => exports.stop(),
+            Command::Play { id, bytes, name } => player.play(id, bytes, name, &sink),
+            Command::StopPlaying => player.stop(),
+            Command::Enlarge { id, bytes, name } => files::enlarge(id, bytes, name, &sink),
         }
     }
+    player.stop();
+    exports.stop();
     // The UI has gone: stop every download so partial files are flushed,
     // and any dictation so the microphone is released.
     hub.cancel_all();

@@ -1,8 +1,11 @@
 //! The Datasets page driven through its widgets (egui_kittest) against
 //! the stand-in Hub's dataset repos: search, see which demo each result
-//! fits, open one and see its rows with picture thumbnails; page through
-//! a three-shard split with Next and Previous; open a local folder by
-//! typing its path.
+//! fits, open one, read its details (licence, card) and see its rows with
+//! picture thumbnails, one enlarged on a click; download the split into
+//! the cache; page through a three-shard split with Next and Previous;
+//! open a local folder by typing its path. A local audiofolder's sound
+//! played reaches the speakers (the PulseAudio null sink's monitor,
+//! recorded); a prepared export is written and opened.
 
 use crate::support;
 
@@ -32,7 +35,11 @@ fn search_open_rows_with_pictures_and_page_through() {
     let root = support::dataset_fixtures();
     let mut pictures = RepoSpec::dataset(
         "org/pictures",
-        vec![FileSpec::new("README.md", "# data\n", false)],
+        vec![FileSpec::new(
+            "README.md",
+            "---\nlicense: cc-by-4.0\n---\n# Pictures of patterns\n\nStripes, made by a script.\n",
+            false,
+        )],
         vec![FileSpec::new(
             "default/train/0000.parquet",
             std::fs::read(root.join("pictures/data/train-00000-of-00001.parquet")).unwrap(),
@@ -91,6 +98,38 @@ fn search_open_rows_with_pictures_and_page_through() {
         h.query_by_label("0.33333334").is_some(),
         "{:#?}",
         window_text(&h)
+    );
+    // Details: the licence from the card's front matter, the card itself.
+    h.get_by_label("Details").click();
+    wait_for(&mut h, "the details", |h| {
+        h.query_by_label("Licence: cc-by-4.0").is_some()
+            && h.query_by_label_contains("Stripes, made by a script.")
+                .is_some()
+    });
+    // A thumbnail opens the picture larger in its own window.
+    h.get_by_label("picture in row 2").click();
+    wait_for(&mut h, "the larger picture", |h| {
+        h.query_all_by_label("image in row 2").count() >= 2 && h.query_by_label("Close").is_some()
+    });
+    h.get_by_label("Close").click();
+    wait_for(&mut h, "the window closed", |h| {
+        h.query_by_label("Close").is_none()
+    });
+    // Download split: its parquet file lands in the cache, as Python's
+    // datasets keeps it.
+    h.get_by_label("Download split").click();
+    wait_for(&mut h, "the split downloaded", |h| {
+        h.query_by_label("Downloaded: it opens offline.").is_some()
+    });
+    let snapshots = cache.path().join("datasets--org--pictures/snapshots");
+    let commit = std::fs::read_dir(&snapshots)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        std::fs::read(commit.path().join("default/train/0000.parquet")).unwrap(),
+        std::fs::read(root.join("pictures/data/train-00000-of-00001.parquet")).unwrap()
     );
 
     h.get_by_label("Back to results").click();
@@ -273,4 +312,113 @@ fn the_library_lists_cached_datasets_and_opens_them() {
         h.query_by_label("rows 1–1 of 1").is_some()
     });
     assert!(h.query_by_label_contains("Ich lese ein Buch.").is_some());
+}
+
+/// A local audiofolder typed in: each sound with its length and Play;
+/// Play reaches the speakers (the null sink's monitor, recorded with
+/// parec, is silent before and loud while it plays) and the button says
+/// Stop until the sound ends. Then the split is prepared (a filter) and
+/// exported through the save dialog, and the export opened.
+#[test]
+fn alone_play_a_rows_sound_and_export_a_prepared_split() {
+    let _turn = support::sink_turn();
+    let sink = std::env::var("SPACEPORT_TEST_SINK")
+        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
+    let root = support::dataset_fixtures();
+    let cache = tempfile::tempdir().unwrap();
+    let mut h = support::ui::local_app(&cache.path().join("hub"));
+    h.get_by_label("Datasets").click();
+    h.step();
+    let folder = root.join("audiofolder").display().to_string();
+    h.get_by_label("Open").focus();
+    h.step();
+    h.get_by_label("Open").type_text(&folder);
+    h.step();
+    h.get_by_label("Open dataset").click();
+    wait_for(&mut h, "the audiofolder's rows", |h| {
+        h.query_by_label("rows 1–4 of 4").is_some() && h.query_all_by_label("Play").count() == 4
+    });
+    assert!(
+        h.query_by_label("Fits: Transcribe (audio + text)")
+            .is_some()
+    );
+    // Lengths from the sounds' headers: espeak's sentences last 2–4 s.
+    let lengths = h.query_all_by_label_contains("0:0").count();
+    assert_eq!(lengths, 4, "{:#?}", window_text(&h));
+
+    let out = tempfile::tempdir().unwrap();
+    let recording = out.path().join("monitor.raw");
+    let mut parec = std::process::Command::new("parec")
+        .args([
+            &format!("--device={sink}.monitor"),
+            "--latency-msec=50",
+            "--format=s16le",
+            "--rate=16000",
+            "--channels=1",
+            "--raw",
+        ])
+        .stdout(std::fs::File::create(&recording).unwrap())
+        .stderr(std::fs::File::create(out.path().join("parec.log")).unwrap())
+        .spawn()
+        .expect("parec (pulseaudio-utils, installed by the test command)");
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let before = std::fs::metadata(&recording).unwrap().len() as usize;
+    h.get_all_by_label("Play").next().unwrap().click();
+    wait_for(&mut h, "playing", |h| h.query_by_label("Stop").is_some());
+    wait_for(&mut h, "the sound's end", |h| {
+        h.query_by_label("Stop").is_none()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    // SIGINT, so parec writes out what it holds.
+    let _ = std::process::Command::new("kill")
+        .args(["-INT", &parec.id().to_string()])
+        .status();
+    let _ = parec.wait();
+    let raw = std::fs::read(&recording).unwrap();
+    let samples: Vec<f32> = raw
+        .chunks_exact(2)
+        .map(|b| f32::from(i16::from_le_bytes([b[0], b[1]])) / 32768.0)
+        .collect();
+    let rms = |s: &[f32]| (s.iter().map(|x| x * x).sum::<f32>() / s.len().max(1) as f32).sqrt();
+    let (quiet, played) = samples.split_at((before / 2).min(samples.len()));
+    assert!(
+        played.len() > 16_000,
+        "recorded {} samples; parec said: {}",
+        played.len(),
+        std::fs::read_to_string(out.path().join("parec.log")).unwrap_or_default()
+    );
+    assert!(
+        rms(played) > 0.01 && rms(played) > 10.0 * rms(quiet).max(1e-4),
+        "the monitor heard {} while playing and {} before",
+        rms(played),
+        rms(quiet)
+    );
+    assert!(
+        window_text(&h).iter().all(|t| !t.contains("could not")),
+        "{:#?}",
+        window_text(&h)
+    );
+
+    // Prepare: keep one sentence; export through the save dialog.
+    h.get_by_label("Prepare and export…").click();
+    h.step();
+    h.get_by_label("Keep rows where").focus();
+    h.step();
+    h.get_by_label("Keep rows where")
+        .type_text("transcription contains canoe");
+    h.step();
+    let to = out.path().join("canoe.parquet");
+    let asked = support::ui::answer_dialogs(&mut h, vec![to.clone()]);
+    h.get_by_label("Export…").click();
+    wait_for(&mut h, "the export", |h| {
+        h.query_by_label_contains("(1 rows)").is_some()
+    });
+    assert!(asked.lock().unwrap()[0].file_name.as_deref() == Some("audiofolder-prepared.parquet"));
+    assert!(to.exists());
+    h.get_by_label("Open it").click();
+    wait_for(&mut h, "the export's rows", |h| {
+        h.query_by_label("rows 1–1 of 1").is_some()
+            && h.query_by_label("The birch canoe slid on the smooth planks.")
+                .is_some()
+    });
 }

@@ -284,7 +284,13 @@ impl Cx {
             | Event::DatasetSearchFailed { .. }
             | Event::DatasetOpened { .. }
             | Event::DatasetRows { .. }
-            | Event::DatasetFailed { .. } => {}
+            | Event::DatasetFailed { .. }
+            | Event::ExportProgress { .. }
+            | Event::ExportDone { .. }
+            | Event::ExportFailed { .. }
+            | Event::Playing { .. }
+            | Event::Enlarged { .. }
+            | Event::PlayEnded { .. } => {}
         }
     }
 }

@@ -1,17 +1,19 @@
 //! The Datasets page: search the Datasets Hub (text, task, modality,
 //! sort, "load more"), each result with downloads, likes, size, gated and
-//! which demo its columns fit; open a result, a Hub id or a local parquet
-//! file or folder; see its configs, splits and column types, and its rows
-//! a hundred at a time (the next page read ahead on a worker), pictures as
-//! thumbnails, long cells cut with the whole text on hover.
+//! which demo its columns fit; open a result, a Hub id, a local file
+//! (parquet, CSV, JSON Lines) or folder (also of sounds or pictures). The
+//! dataset's own view is [`view`] (details, rows, Play, a larger picture,
+//! Download split); preparing and exporting it is [`prepare`].
+
+mod prepare;
+mod view;
 
 use super::{Cx, View};
 use crate::app::dialogs::{DialogKind, DialogRequest};
-use crate::datasets::{DatasetInfo, Value};
+use crate::datasets::DatasetInfo;
 use crate::format::format_bytes;
 use crate::hub::datasets::DatasetQuery;
 use crate::hub::{Sort, TaskFilter};
-use crate::workers::datasets::PAGE;
 use crate::workers::{Command, DatasetJob, DatasetResult, DialogPurpose, Event, RowsPage};
 
 /// The modalities offered (the Hub's `modality:` tags).
@@ -43,6 +45,29 @@ pub struct DatasetsPage {
     textures: Vec<(usize, String, egui::TextureHandle)>,
     pub loading: bool,
     pub error: Option<String>,
+    /// Whether the dataset shown is read from the Hub (Download split).
+    pub remote: bool,
+    /// Its card.
+    pub card: Option<String>,
+    markdown: egui_commonmark::CommonMarkCache,
+    pub prepare: prepare::PrepareState,
+    /// The sound playing: (row, column, play id).
+    pub playing: Option<(u64, String, u64)>,
+    play_id: u64,
+    pub play_error: Option<String>,
+    /// The picture shown larger.
+    pub enlarged: Option<Enlarged>,
+    enlarge_id: u64,
+}
+
+/// A picture shown in its own window.
+pub struct Enlarged {
+    pub id: u64,
+    pub title: String,
+    /// The decoded picture, until uploaded as `texture`.
+    pub pixels: Option<crate::tasks::caption::image::Thumbnail>,
+    pub texture: Option<egui::TextureHandle>,
+    pub error: Option<String>,
 }
 
 impl Default for DatasetsPage {
@@ -67,6 +92,15 @@ impl Default for DatasetsPage {
             textures: Vec::new(),
             loading: false,
             error: None,
+            remote: false,
+            card: None,
+            markdown: Default::default(),
+            prepare: Default::default(),
+            playing: None,
+            play_id: 0,
+            play_error: None,
+            enlarged: None,
+            enlarge_id: 0,
         }
     }
 }
@@ -88,8 +122,23 @@ impl DatasetsPage {
         });
     }
 
+    /// Leaves the dataset shown (its sound stopped).
+    fn close(&mut self, cx: &mut Cx) {
+        self.opened = None;
+        self.page = None;
+        self.textures.clear();
+        self.enlarged = None;
+        if self.playing.take().is_some() {
+            cx.send(Command::StopPlaying);
+        }
+    }
+
     /// Shows dataset `name` (a Hub id or a path) from its first rows.
     pub fn open(&mut self, name: String, cx: &mut Cx) {
+        self.close(cx);
+        self.card = None;
+        self.remote = false;
+        self.prepare.written.clear();
         self.opened = Some(name);
         self.info = None;
         self.config = None;
@@ -285,295 +334,6 @@ impl DatasetsPage {
             });
         }
     }
-
-    fn dataset_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
-        let name = self.opened.clone().unwrap_or_default();
-        ui.horizontal(|ui| {
-            if ui.button("Back to results").clicked() {
-                self.opened = None;
-                self.page = None;
-                self.textures.clear();
-            }
-            ui.heading(&name);
-            if self.loading {
-                ui.spinner();
-            }
-        });
-        if let Some(e) = &self.error {
-            ui.colored_label(ui.visuals().error_fg_color, e);
-        }
-        let Some(info) = self.info.clone() else {
-            if self.loading {
-                ui.label("Reading the dataset…");
-            }
-            return;
-        };
-        let mut changed = false;
-        ui.horizontal_wrapped(|ui| {
-            let configs: Vec<&crate::datasets::ConfigInfo> = info.configs.iter().collect();
-            let current_config = self
-                .page
-                .as_ref()
-                .map(|p| p.config.clone())
-                .or_else(|| configs.first().map(|c| c.name.clone()))
-                .unwrap_or_default();
-            let mut config = current_config.clone();
-            let label = ui.label("Config");
-            egui::ComboBox::from_id_salt("dataset-config")
-                .selected_text(&config)
-                .show_ui(ui, |ui| {
-                    for c in &configs {
-                        ui.selectable_value(&mut config, c.name.clone(), &c.name);
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            let splits = configs
-                .iter()
-                .find(|c| c.name == config)
-                .map(|c| c.splits.clone())
-                .unwrap_or_default();
-            let current_split = self
-                .page
-                .as_ref()
-                .filter(|p| p.config == config)
-                .map(|p| p.split.clone())
-                .or_else(|| splits.first().map(|s| s.name.clone()))
-                .unwrap_or_default();
-            let mut split = current_split.clone();
-            let label = ui.label("Split");
-            egui::ComboBox::from_id_salt("dataset-split")
-                .selected_text(&split)
-                .show_ui(ui, |ui| {
-                    for s in &splits {
-                        let rows = s
-                            .num_rows
-                            .map(|n| format!(" ({n} rows)"))
-                            .unwrap_or_default();
-                        ui.selectable_value(
-                            &mut split,
-                            s.name.clone(),
-                            format!("{}{rows}", s.name),
-                        );
-                    }
-                })
-                .response
-                .labelled_by(label.id);
-            if config != current_config || split != current_split {
-                self.config = Some(config);
-                self.split = Some(split);
-                changed = true;
-            }
-            let fit = crate::datasets::features::fit(&info.features);
-            ui.separator();
-            ui.label(format!("Fits: {}", fit.label()));
-        });
-        ui.horizontal_wrapped(|ui| {
-            for (name, f) in &info.features {
-                ui.small(format!("{name}: {}", f.describe()));
-                ui.separator();
-            }
-        });
-        if changed {
-            self.request(0, cx);
-        }
-        let Some(page) = &self.page else {
-            return;
-        };
-        let (offset, total, shown) = (page.offset, page.total, page.rows.len() as u64);
-        let mut go = None;
-        ui.horizontal(|ui| {
-            if ui
-                .add_enabled(offset > 0, egui::Button::new("Previous"))
-                .clicked()
-            {
-                go = Some(offset.saturating_sub(PAGE as u64));
-            }
-            ui.label(if shown == 0 {
-                format!("no rows of {total}")
-            } else {
-                format!("rows {}–{} of {total}", offset + 1, offset + shown)
-            });
-            if ui
-                .add_enabled(offset + shown < total, egui::Button::new("Next"))
-                .clicked()
-            {
-                go = Some(offset + PAGE as u64);
-            }
-        });
-        ui.separator();
-        let fit = crate::datasets::features::fit(&info.features);
-        let mut tried = None;
-        let columns: Vec<String> = page
-            .rows
-            .first()
-            .map(|r| r.cells.iter().map(|(k, _)| k.clone()).collect())
-            .unwrap_or_default();
-        egui::ScrollArea::both()
-            .auto_shrink([false, false])
-            .show(ui, |ui| {
-                egui::Grid::new("dataset-rows")
-                    .striped(true)
-                    .spacing([12.0, 6.0])
-                    .show(ui, |ui| {
-                        ui.strong("#");
-                        if fit.panel().is_some() {
-                            ui.strong("");
-                        }
-                        for c in &columns {
-                            ui.strong(c);
-                        }
-                        ui.end_row();
-                        for (i, row) in page.rows.iter().enumerate() {
-                            ui.monospace(row.index.to_string());
-                            if let Some(panel) = fit.panel() {
-                                let label = format!("Try in {}", panel.label());
-                                let r = ui.add_enabled(
-                                    can_try(row, &fit),
-                                    egui::Button::new(&label).small(),
-                                );
-                                if r.clicked() {
-                                    tried = try_row(row, &fit, &info.features);
-                                }
-                            }
-                            for (col, value) in &row.cells {
-                                let texture = self
-                                    .textures
-                                    .iter()
-                                    .find(|(r, c, _)| *r == i && c == col)
-                                    .map(|(_, _, t)| t);
-                                match (value, texture) {
-                                    (Value::Media(_), Some(t)) => {
-                                        ui.add(
-                                            egui::Image::new(t)
-                                                .max_size(egui::vec2(72.0, 72.0))
-                                                .alt_text(format!("picture in row {}", row.index)),
-                                        )
-                                        .on_hover_text(value.short(200));
-                                    }
-                                    (Value::Int(n), _)
-                                        if let Some(name) = class_name(&info.features, col, *n) =>
-                                    {
-                                        ui.label(format!("{name} ({n})"));
-                                    }
-                                    _ => {
-                                        let short = value.short(60);
-                                        let cut = short.ends_with('…');
-                                        let r = ui.label(short);
-                                        if cut {
-                                            // The whole cell, made only while
-                                            // the pointer is on it.
-                                            r.on_hover_ui(|ui| {
-                                                ui.label(value.short(4000));
-                                            });
-                                        }
-                                    }
-                                }
-                            }
-                            ui.end_row();
-                        }
-                    });
-            });
-        if let Some(at) = go {
-            self.request(at, cx);
-        }
-        if let Some(row) = tried {
-            cx.intents.push(super::Intent::TryRow(row));
-        }
-    }
-}
-
-/// A cell's text as a reference: text as it is, a list of texts as its
-/// first (COCO-style several captions), else none.
-fn reference_text(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::Str(s) => Some(s.clone()),
-        Value::List(items) => items.iter().find_map(|i| i.as_str().map(str::to_string)),
-        _ => None,
-    }
-}
-
-/// Whether a row can go to its demo (its picture or sound has bytes; its
-/// translation pair is there), without copying anything.
-fn can_try(row: &crate::datasets::Row, fit: &crate::datasets::Fit) -> bool {
-    let crate::datasets::Fit::Demo { input, .. } = fit else {
-        return false;
-    };
-    match row.get(input) {
-        Some(Value::Media(m)) => m.bytes.is_some(),
-        Some(Value::Struct(_)) => true,
-        _ => false,
-    }
-}
-
-/// What a row gives its demo, if it can (a picture or a sound with its
-/// bytes; a translation pair with both sides).
-fn try_row(
-    row: &crate::datasets::Row,
-    fit: &crate::datasets::Fit,
-    features: &[(String, crate::datasets::Feature)],
-) -> Option<super::TryRow> {
-    let crate::datasets::Fit::Demo {
-        panel,
-        input,
-        reference,
-    } = fit
-    else {
-        return None;
-    };
-    let cell = row.get(input)?;
-    let reference = reference_text(reference.as_deref().and_then(|r| row.get(r)));
-    match (panel, cell) {
-        (crate::catalog::Panel::Caption | crate::catalog::Panel::Transcribe, Value::Media(m)) => {
-            let bytes = std::sync::Arc::new(m.bytes.clone()?);
-            let name = m
-                .path
-                .clone()
-                .unwrap_or_else(|| format!("row {}", row.index));
-            Some(if *panel == crate::catalog::Panel::Caption {
-                super::TryRow::Caption {
-                    name,
-                    bytes,
-                    reference,
-                }
-            } else {
-                super::TryRow::Transcribe {
-                    name,
-                    bytes,
-                    reference,
-                }
-            })
-        }
-        (crate::catalog::Panel::Translate, Value::Struct(_)) => {
-            let languages = match features.iter().find(|(c, _)| c == input) {
-                Some((_, crate::datasets::Feature::Translation(l))) if l.len() >= 2 => l.clone(),
-                _ => return None,
-            };
-            let (from, to) = (languages[0].clone(), languages[1].clone());
-            Some(super::TryRow::Translate {
-                text: cell.field(&from)?.as_str()?.to_string(),
-                reference: cell.field(&to)?.as_str()?.to_string(),
-                from,
-                to,
-            })
-        }
-        _ => None,
-    }
-}
-
-/// A ClassLabel column's name for `n`.
-fn class_name<'a>(
-    features: &'a [(String, crate::datasets::Feature)],
-    column: &str,
-    n: i64,
-) -> Option<&'a str> {
-    match features.iter().find(|(c, _)| c == column) {
-        Some((_, crate::datasets::Feature::ClassLabel(names))) => usize::try_from(n)
-            .ok()
-            .and_then(|i| names.get(i))
-            .map(String::as_str),
-        _ => None,
-    }
 }
 
 impl View for DatasetsPage {
@@ -635,9 +395,67 @@ impl View for DatasetsPage {
                     self.search_error = Some(error);
                 }
             }
-            Event::DatasetOpened { generation, info } => {
+            Event::DatasetOpened {
+                generation,
+                info,
+                card,
+                remote,
+            } => {
                 if generation == self.generation {
                     self.info = Some(*info);
+                    self.card = card;
+                    self.remote = remote;
+                }
+            }
+            // The button says Stop from the click on.
+            Event::Playing { .. } => {}
+            Event::PlayEnded { id, error } => {
+                if self.playing.as_ref().is_some_and(|p| p.2 == id) {
+                    self.playing = None;
+                }
+                if let Some(e) = error {
+                    self.play_error = Some(e);
+                }
+            }
+            Event::Enlarged { id, picture } => {
+                if let Some(e) = self.enlarged.as_mut().filter(|e| e.id == id) {
+                    match picture {
+                        Ok(t) => e.pixels = Some(t),
+                        Err(err) => e.error = Some(err),
+                    }
+                }
+            }
+            Event::ExportProgress {
+                generation,
+                stage,
+                done,
+                total,
+            } => {
+                if generation == self.prepare.generation {
+                    self.prepare.running = Some((stage, done, total));
+                }
+            }
+            Event::ExportDone { generation, files } => {
+                if generation == self.prepare.generation {
+                    self.prepare.running = None;
+                    for (p, n) in &files {
+                        cx.notify(format!("Exported {n} rows to {}.", p.display()));
+                    }
+                    self.prepare.written = files;
+                }
+            }
+            Event::ExportFailed { generation, error } => {
+                if generation == self.prepare.generation {
+                    self.prepare.running = None;
+                    self.prepare.error = Some(error);
+                }
+            }
+            Event::FilesChosen {
+                purpose: DialogPurpose::ExportDataset,
+                paths,
+            } => {
+                if let Some(p) = paths.into_iter().next() {
+                    self.export_to(p, cx);
                 }
             }
             Event::DatasetRows { generation, page } => {
