@@ -43,13 +43,18 @@ pub enum DatasetCommand {
         json: bool,
     },
     /// Download a split (or every split of a config) of a dataset's parquet
-    /// export into the Hugging Face cache, where Python `datasets` finds it.
+    /// export (or, without one, its parquet files on main) into the Hugging
+    /// Face cache, where Python `datasets` finds it.
     Download {
         dataset: String,
         #[arg(long)]
         config: Option<String>,
         #[arg(long)]
         split: Option<String>,
+        /// refs/convert/parquet (the export), main or a commit (the parquet
+        /// files there); the export when there is one if not given.
+        #[arg(long)]
+        revision: Option<String>,
         /// repo, revision, commit, files (the cached paths).
         #[arg(long)]
         json: bool,
@@ -179,12 +184,13 @@ pub fn run(hub: &Hub, args: DatasetArgs) -> Result<(), CliError> {
             dataset,
             config,
             split,
+            revision,
             json,
         } => download(
             hub,
             &dataset,
-            config.as_deref(),
-            split.as_deref(),
+            (config.as_deref(), split.as_deref()),
+            revision.as_deref(),
             json,
             &cancel,
         )?,
@@ -392,12 +398,12 @@ fn search(
 fn download(
     hub: &Hub,
     id: &str,
-    config: Option<&str>,
-    split: Option<&str>,
+    (config, split): (Option<&str>, Option<&str>),
+    revision: Option<&str>,
     json: bool,
     cancel: &CancelToken,
 ) -> Result<(), CliError> {
-    let remote = RemoteDataset::open(hub, id, cancel.clone())?;
+    let remote = RemoteDataset::open_at(hub, id, revision, cancel.clone())?;
     let configs = remote.configs();
     let (c, _) = choose(&configs, config, split)?;
     let mut bar = super::ProgressBar::new();
@@ -410,7 +416,7 @@ fn download(
             "{}",
             serde_json::json!({
                 "repo": snap.repo,
-                "revision": "refs/convert/parquet",
+                "revision": remote.revision,
                 "commit": snap.commit,
                 "files": files,
                 "bytes_fetched": snap.bytes_fetched,

@@ -1,9 +1,12 @@
 //! Datasets on the Hub, read in place: the parquet export's shards listed
-//! by config and split, each shard read by HTTP range ([`RangeFile`]) —
+//! by config and split — or, for a dataset without an export, the parquet
+//! files on `main` (one config, splits by their names as `datasets`
+//! infers them) — each shard read by HTTP range ([`RangeFile`]) —
 //! its footer (the last 64 KiB in one request, which holds it for most
 //! files), then, for a page of rows, the byte range of each row group the
 //! page needs.
 
+use std::collections::BTreeMap;
 use std::io::Cursor;
 
 use parquet::errors::ParquetError;
@@ -12,10 +15,12 @@ use parquet::file::reader::{ChunkReader, Length};
 use super::DataError;
 use super::local::Split;
 use super::parquet::{ParquetFile, Source};
-use crate::hub::datasets::ParquetListing;
 use crate::hub::range::RangeFile;
 use crate::hub::{Hub, HubError};
 use crate::work::CancelToken;
+
+/// The parquet export's branch.
+pub const EXPORT: &str = "refs/convert/parquet";
 
 /// How much of a file's end is fetched with its footer.
 const TAIL: u64 = 64 * 1024;
@@ -68,33 +73,75 @@ pub fn hub_error(e: HubError) -> DataError {
     }
 }
 
-/// A dataset on the Hub with a parquet export.
+/// One shard: its URL, and its path on the revision when known (the
+/// export's listing gives URLs only; the path is asked for on download).
+type Shard = (String, Option<String>);
+
+/// A dataset on the Hub: its parquet export, or its parquet files on main.
 pub struct RemoteDataset {
     hub: Hub,
     pub id: String,
-    listing: ParquetListing,
+    /// `refs/convert/parquet`, or the revision of the files on main.
+    pub revision: String,
+    shards: BTreeMap<String, BTreeMap<String, Vec<Shard>>>,
     cancel: CancelToken,
 }
 
 impl RemoteDataset {
-    /// Lists `id`'s parquet export.
+    /// Lists `id`'s parquet export, else its parquet files on `main`.
     pub fn open(hub: &Hub, id: &str, cancel: CancelToken) -> Result<Self, DataError> {
-        let listing = hub.dataset_parquet(id).map_err(hub_error)?.ok_or_else(|| {
-            DataError::Missing(format!(
-                "{id} was not found on the Hub, or the Hub has no parquet export of it."
-            ))
-        })?;
+        Self::open_at(hub, id, None, cancel)
+    }
+
+    /// As [`Self::open`], at `revision`: `refs/convert/parquet` (the
+    /// export), `main` or a commit (the parquet files there), or `None`
+    /// (the export when there is one).
+    pub fn open_at(
+        hub: &Hub,
+        id: &str,
+        revision: Option<&str>,
+        cancel: CancelToken,
+    ) -> Result<Self, DataError> {
+        let export = match revision {
+            None | Some(EXPORT) => hub.dataset_parquet(id).map_err(hub_error)?,
+            Some(_) => None,
+        };
+        let (revision, shards) = match (export, revision) {
+            (Some(listing), _) => (
+                EXPORT.to_string(),
+                listing
+                    .into_iter()
+                    .map(|(c, splits)| {
+                        let splits = splits
+                            .into_iter()
+                            .map(|(s, urls)| (s, urls.into_iter().map(|u| (u, None)).collect()))
+                            .collect();
+                        (c, splits)
+                    })
+                    .collect(),
+            ),
+            (None, Some(EXPORT)) => {
+                return Err(DataError::Missing(format!(
+                    "{id} was not found on the Hub, or the Hub has no parquet export of it."
+                )));
+            }
+            (None, r) => {
+                let rev = r.unwrap_or("main");
+                (rev.to_string(), main_files(hub, id, rev)?)
+            }
+        };
         Ok(Self {
             hub: hub.clone(),
             id: id.to_string(),
-            listing,
+            revision,
+            shards,
             cancel,
         })
     }
 
     /// The configs and their splits (train, validation, test first).
     pub fn configs(&self) -> Vec<(String, Vec<String>)> {
-        self.listing
+        self.shards
             .iter()
             .map(|(c, splits)| {
                 let mut s: Vec<String> = splits.keys().cloned().collect();
@@ -107,13 +154,15 @@ impl RemoteDataset {
     /// Opens one split's shards: each one's footer is fetched.
     pub fn split(&self, config: &str, split: &str) -> Result<Split<RemoteFile>, DataError> {
         let urls = self
-            .listing
+            .shards
             .get(config)
             .and_then(|s| s.get(split))
             .ok_or_else(|| DataError::NotFound(format!("No split \"{config}/{split}\".")))?;
         let mut shards = Vec::with_capacity(urls.len());
-        for (i, url) in urls.iter().enumerate() {
-            let path = format!("{config}/{split}/{i:04}.parquet");
+        for (i, (url, known)) in urls.iter().enumerate() {
+            let path = known
+                .clone()
+                .unwrap_or_else(|| format!("{config}/{split}/{i:04}.parquet"));
             let file = RangeFile::open(&self.hub, url, &self.id, &path, self.cancel.clone())
                 .map_err(hub_error)?;
             // The footer and what precedes it, in one request.
@@ -129,14 +178,14 @@ impl RemoteDataset {
 
     /// Downloads the parquet files of `config` (every split, or `split`)
     /// into the cache, as Python `datasets` finds them
-    /// (`datasets--org--name`, ref `refs/convert/parquet`).
+    /// (`datasets--org--name`, ref `refs/convert/parquet` or `main`).
     pub fn download(
         &self,
         config: &str,
         split: Option<&str>,
         on_progress: &mut dyn FnMut(&crate::hub::DownloadProgress),
     ) -> Result<crate::hub::Snapshot, DataError> {
-        let splits = self.listing.get(config).ok_or_else(|| {
+        let splits = self.shards.get(config).ok_or_else(|| {
             DataError::NotFound(format!("{} has no config \"{config}\".", self.id))
         })?;
         let mut paths = Vec::new();
@@ -144,8 +193,11 @@ impl RemoteDataset {
             if split.is_some_and(|s| s != name) {
                 continue;
             }
-            for url in urls {
-                paths.push(self.hub.export_path(&self.id, url).map_err(hub_error)?);
+            for (url, known) in urls {
+                paths.push(match known {
+                    Some(p) => p.clone(),
+                    None => self.hub.export_path(&self.id, url).map_err(hub_error)?,
+                });
             }
         }
         if paths.is_empty() {
@@ -156,13 +208,61 @@ impl RemoteDataset {
             )));
         }
         self.hub
-            .download_dataset_files(
-                &self.id,
-                "refs/convert/parquet",
-                &paths,
-                &self.cancel,
-                on_progress,
-            )
+            .download_dataset_files(&self.id, &self.revision, &paths, &self.cancel, on_progress)
             .map_err(hub_error)
     }
+}
+
+/// The parquet files of `id` at `revision`, by split (one `default`
+/// config); a sentence when there are none (a loading script, other
+/// formats).
+fn main_files(
+    hub: &Hub,
+    id: &str,
+    revision: &str,
+) -> Result<BTreeMap<String, BTreeMap<String, Vec<Shard>>>, DataError> {
+    let files = hub.dataset_tree(id, revision).map_err(|e| match e {
+        HubError::RepoNotFound { .. } => DataError::Missing(format!(
+            "{id} was not found on the Hub (or it is private and no token is set)."
+        )),
+        other => hub_error(other),
+    })?;
+    let mut splits: BTreeMap<String, Vec<Shard>> = BTreeMap::new();
+    let mut paths: Vec<&str> = files.iter().map(|f| f.path.as_str()).collect();
+    paths.sort();
+    for path in &paths {
+        if path.to_lowercase().ends_with(".parquet") {
+            let split = super::local::split_of(std::path::Path::new(path));
+            splits.entry(split).or_default().push((
+                hub.dataset_file_url(id, revision, path),
+                Some(path.to_string()),
+            ));
+        }
+    }
+    if splits.is_empty() {
+        let script = paths.iter().any(|p| !p.contains('/') && p.ends_with(".py"));
+        let data: Vec<&str> = paths
+            .iter()
+            .filter_map(|p| p.rsplit_once('.').map(|(_, e)| e))
+            .filter(|e| {
+                [
+                    "csv", "json", "jsonl", "tsv", "txt", "arrow", "zip", "tar", "gz",
+                ]
+                .contains(e)
+            })
+            .collect();
+        return Err(DataError::Unsupported(if script {
+            format!(
+                "{id} is built by a loading script and has no parquet export; Spaceport reads data files only."
+            )
+        } else if data.is_empty() {
+            format!("{id} has no parquet export and no parquet files on {revision}.")
+        } else {
+            format!(
+                "{id} has no parquet export, and its files on {revision} are not parquet; \
+                 download them (with Python's huggingface_hub) and open the folder in Spaceport."
+            )
+        }));
+    }
+    Ok(BTreeMap::from([("default".to_string(), splits)]))
 }

@@ -551,8 +551,17 @@ impl Hub {
     /// Every file of the repo at `commit`, with sizes and LFS checksums,
     /// following the tree endpoint's `Link` paging.
     pub fn tree(&self, repo: &str, commit: &str) -> Result<Vec<RepoFile>> {
+        self.tree_of("models", repo, commit)
+    }
+
+    /// Every file of dataset `id` at `revision` (`main`, a commit).
+    pub fn dataset_tree(&self, id: &str, revision: &str) -> Result<Vec<RepoFile>> {
+        self.tree_of("datasets", id, revision)
+    }
+
+    fn tree_of(&self, kind: &str, repo: &str, commit: &str) -> Result<Vec<RepoFile>> {
         let mut url = Some(format!(
-            "{}/api/models/{repo}/tree/{}?recursive=true",
+            "{}/api/{kind}/{repo}/tree/{}?recursive=true",
             self.config.endpoint,
             url_encode(commit)
         ));

@@ -68,6 +68,32 @@ fn hub() -> (StandinHub, PathBuf) {
         ),
         export(&root, "org/big", "big", &["default/train/0000.parquet"]),
         gated,
+        // No parquet export: parquet files on main, splits by their names.
+        RepoSpec::dataset(
+            "org/mainonly",
+            vec![
+                FileSpec::new("README.md", "# On main\n", false),
+                FileSpec::new(
+                    "data/test-00000-of-00001.parquet",
+                    std::fs::read(root.join("speech/data/test-00000-of-00001.parquet")).unwrap(),
+                    true,
+                ),
+                FileSpec::new(
+                    "data/train-00000-of-00001.parquet",
+                    std::fs::read(root.join("pictures/data/train-00000-of-00001.parquet")).unwrap(),
+                    true,
+                ),
+            ],
+            Vec::new(),
+        ),
+        RepoSpec::dataset(
+            "org/scripted",
+            vec![
+                FileSpec::new("README.md", "# Scripted\n", false),
+                FileSpec::new("scripted.py", "import datasets\n", false),
+            ],
+            Vec::new(),
+        ),
     ]);
     (hub, root)
 }
@@ -410,4 +436,113 @@ fn downloads_share_the_cache_with_python_both_ways() {
     let info: Value = serde_json::from_slice(&info.stdout).unwrap();
     assert_eq!(info["id"], "org/multishard");
     assert_eq!(info["configs"][0]["splits"][0]["num_rows"], 750);
+}
+
+/// A dataset without a parquet export is read from its parquet files on
+/// main (splits named as datasets names them), as Python reads those same
+/// files; "Download split" fetches them into the cache at `main`, where
+/// Spaceport opens them offline. A script-only dataset says why it can't.
+#[test]
+fn datasets_without_an_export_read_their_parquet_on_main() {
+    let (hub, root) = hub();
+    let cache = tempfile::tempdir().unwrap();
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &["dataset", "info", "org/mainonly", "--json"],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let splits: Vec<(String, u64)> = info["configs"][0]["splits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            (
+                s["name"].as_str().unwrap().to_string(),
+                s["num_rows"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(splits, [("train".to_string(), 7), ("test".to_string(), 6)]);
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &[
+            "dataset",
+            "rows",
+            "org/mainonly",
+            "--split",
+            "test",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        support::json_lines(&out.stdout),
+        support::datasets_reference(
+            0,
+            100,
+            &[root.join("speech/data/test-00000-of-00001.parquet")]
+        )
+    );
+    let out = spaceport(
+        &hub,
+        cache.path(),
+        &[
+            "dataset",
+            "download",
+            "org/mainonly",
+            "--split",
+            "test",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["revision"], "main");
+    let files = report["files"].as_array().unwrap();
+    assert_eq!(files.len(), 1, "{report}");
+    assert!(
+        files[0]
+            .as_str()
+            .unwrap()
+            .ends_with("data/test-00000-of-00001.parquet")
+    );
+    let out = offline_spaceport(
+        cache.path(),
+        &[
+            "dataset",
+            "rows",
+            "org/mainonly",
+            "--split",
+            "test",
+            "--limit",
+            "2",
+            "--json",
+        ],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(support::json_lines(&out.stdout).len(), 2);
+
+    let out = spaceport(&hub, cache.path(), &["dataset", "info", "org/scripted"]);
+    assert_eq!(out.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("loading script"), "{said}");
 }

@@ -742,9 +742,14 @@ fn api_model(rest: &str, req: &Request, st: &State, token_ok: bool) -> Response 
         return Response::json(200, &model_json(r));
     }
     let _ = req;
+    tree_json(&r.files)
+}
+
+/// A tree listing of `files`, directories first as the Hub lists them.
+fn tree_json(files: &[FileSpec]) -> Response {
     let mut entries = Vec::new();
     let mut dirs: Vec<String> = Vec::new();
-    for f in &r.files {
+    for f in files {
         if let Some((d, _)) = f.path.rsplit_once('/')
             && !dirs.contains(&d.to_string())
         {
@@ -833,11 +838,31 @@ fn serve_bytes(
     }
 }
 
+/// `/api/datasets/{id}/tree/{rev}` (the files on main),
 /// `/api/datasets/{id}/parquet` (the export's files by config and split)
 /// and `/api/datasets/{id}/parquet/{config}/{split}/{n}.parquet` (a
 /// redirect to the file), as the Hub answers them.
 fn api_dataset(rest: &str, st: &State, base: &str, token_ok: bool) -> Response {
     let segs: Vec<&str> = rest.split('/').collect();
+    if segs.len() >= 4 && segs[2] == "tree" {
+        // The files on main (or its commit).
+        let id = format!("{}/{}", segs[0], segs[1]);
+        let Some(r) = st.repos.iter().find(|r| r.dataset && r.id == id) else {
+            return Response::error(404, "RepoNotFound", "Repository not found");
+        };
+        if (r.gated || r.private) && !token_ok {
+            return Response::error(
+                401,
+                "GatedRepo",
+                &format!("Access to dataset {id} is restricted."),
+            );
+        }
+        let rev = url_decode(segs[3].split('?').next().unwrap_or("main"));
+        if rev != "main" && rev != r.commit {
+            return Response::error(404, "RevisionNotFound", "Invalid rev id");
+        }
+        return tree_json(&r.files);
+    }
     if segs.len() < 3 || segs[2] != "parquet" {
         return Response::error(404, "", "Not found");
     }
