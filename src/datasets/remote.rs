@@ -266,3 +266,79 @@ fn main_files(
     }
     Ok(BTreeMap::from([("default".to_string(), splits)]))
 }
+
+/// The largest picture or sound fetched for a `hf://` cell.
+const MAX_MEDIA: u64 = 256 << 20;
+
+/// A `hf://datasets/{org}/{name}[@{revision}]/{path}` reference: the
+/// dataset, revision and file.
+pub fn parse_hf_path(path: &str) -> Option<(String, String, String)> {
+    let rest = path.strip_prefix("hf://datasets/")?;
+    let mut parts = rest.splitn(3, '/');
+    let org = parts.next()?;
+    let name_rev = parts.next()?;
+    let file = parts.next()?;
+    let (name, rev) = match name_rev.split_once('@') {
+        Some((n, r)) => (n, crate::hub::paths::percent_decode(r)),
+        None => (name_rev, "main".to_string()),
+    };
+    let id = format!("{org}/{name}");
+    crate::hub::paths::check_repo_id(&id).ok()?;
+    if file.is_empty() || file.split('/').any(|p| p == "..") {
+        return None;
+    }
+    Some((id, rev, file.to_string()))
+}
+
+/// Fills in the bytes of the row's pictures and sounds that are only a
+/// `hf://datasets/…` path, fetched from the Hub (online; a cell that
+/// can't be fetched stays a path).
+pub fn fetch_hf_media(hub: &Hub, row: &mut super::Row, cancel: &CancelToken) {
+    for (_, v) in &mut row.cells {
+        let super::Value::Media(m) = v else {
+            continue;
+        };
+        if m.bytes.is_some() || hub.config.offline || cancel.is_cancelled() {
+            continue;
+        }
+        let Some((id, rev, file)) = m.path.as_deref().and_then(parse_hf_path) else {
+            continue;
+        };
+        let url = hub.dataset_file_url(&id, &rev, &file);
+        let fetched = RangeFile::open(hub, &url, &id, &file, cancel.clone()).and_then(|f| {
+            if f.len() > MAX_MEDIA {
+                return Err(HubError::Malformed {
+                    what: format!("{file} is too large to show"),
+                });
+            }
+            f.read(0, f.len())
+        });
+        if let Ok(bytes) = fetched {
+            m.bytes = Some(bytes.to_vec());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hf_paths_name_the_dataset_revision_and_file() {
+        assert_eq!(
+            parse_hf_path("hf://datasets/org/name@refs%2Fconvert%2Fparquet/a/b.png"),
+            Some((
+                "org/name".into(),
+                "refs/convert/parquet".into(),
+                "a/b.png".into()
+            ))
+        );
+        assert_eq!(
+            parse_hf_path("hf://datasets/org/name/x.wav"),
+            Some(("org/name".into(), "main".into(), "x.wav".into()))
+        );
+        assert_eq!(parse_hf_path("hf://datasets/org/name@main/../x"), None);
+        assert_eq!(parse_hf_path("/tmp/x.png"), None);
+        assert_eq!(parse_hf_path("hf://datasets/org"), None);
+    }
+}

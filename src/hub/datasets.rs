@@ -215,28 +215,8 @@ impl Hub {
             .ok_or_else(|| HubError::Malformed {
                 what: format!("an unexpected file location {location}"),
             })?;
-        let path = percent_decode(tail.split(['?', '#']).next().unwrap_or(tail));
+        let path = super::paths::percent_decode(tail.split(['?', '#']).next().unwrap_or(tail));
         super::paths::check_repo_path(&path)?;
         Ok(path)
     }
-}
-
-/// `%XX` escapes decoded (a file path in a URL).
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%'
-            && i + 2 < b.len()
-            && let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16)
-        {
-            out.push(v);
-            i += 3;
-            continue;
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }

@@ -147,6 +147,29 @@ pub fn check_no_symlink_between(root: &Path, path: &Path) -> Result<()> {
     Ok(())
 }
 
+/// `%XX` escapes decoded (a file path or revision in a URL); anything
+/// else kept as it is.
+pub fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%'
+            && let Some(hex) = b.get(i + 1..i + 3)
+            && let Some(v) = std::str::from_utf8(hex)
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(v);
+            i += 3;
+            continue;
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

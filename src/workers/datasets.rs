@@ -214,10 +214,16 @@ fn serve(
     let Some((_, split)) = &o.split else {
         return Ok(());
     };
-    let rows = match o.ahead.take() {
+    let mut rows = match o.ahead.take() {
         Some((at, rows)) if at == job.offset => rows,
         _ => split.rows(job.offset, PAGE, cancel)?,
     };
+    // Pictures and sounds stored as hf:// paths, fetched to be shown.
+    if let Some(hub) = &job.hub {
+        for row in &mut rows {
+            crate::datasets::remote::fetch_hf_media(hub, row, cancel);
+        }
+    }
     let thumbnails = rows.iter().map(row_thumbnails).collect();
     let durations = rows.iter().map(row_durations).collect();
     sink.send(Event::DatasetRows {

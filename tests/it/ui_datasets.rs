@@ -422,3 +422,36 @@ fn alone_play_a_rows_sound_and_export_a_prepared_split() {
                 .is_some()
     });
 }
+
+/// A dataset whose picture cells are only `hf://datasets/…` paths (and
+/// which has no parquet export: its parquet on main is read): the
+/// pictures are fetched from the Hub and shown as thumbnails.
+#[test]
+fn pictures_given_as_hf_paths_are_fetched_and_shown() {
+    let root = support::dataset_fixtures().join("hfpaths");
+    let mut files = vec![FileSpec::new("README.md", "# hf paths\n", false)];
+    for f in [
+        "data/train-00000-of-00001.parquet",
+        "images/pic0.png",
+        "images/pic1.png",
+        "images/pic2.png",
+    ] {
+        files.push(FileSpec::new(f, std::fs::read(root.join(f)).unwrap(), true));
+    }
+    let hub = StandinHub::start(vec![RepoSpec::dataset("org/hfpaths", files, Vec::new())]);
+    let cache = tempfile::tempdir().unwrap();
+    let mut h = app_harness(support::config(&hub, cache.path()), Settings::default());
+    h.step();
+    h.get_by_label("Datasets").click();
+    h.step();
+    h.get_by_label("Open").focus();
+    h.step();
+    h.get_by_label("Open").type_text("org/hfpaths");
+    h.step();
+    h.get_by_label("Open dataset").click();
+    wait_for(&mut h, "the pictures fetched", |h| {
+        h.query_by_label("rows 1–3 of 3").is_some()
+            && h.query_all_by_label_contains("picture in row").count() == 3
+    });
+    assert!(h.query_by_label("pattern 1").is_some());
+}
