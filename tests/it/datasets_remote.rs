@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use support::standin_hub::{FileSpec, RepoSpec, StandinHub};
+use support::standin_hub::{Fault, FileSpec, RepoSpec, StandinHub};
 
 /// A dataset repo whose export holds `files` of fixture `dir` (the speech
 /// fixture's one file stands as its export's `default/test/0000.parquet`).
@@ -243,6 +243,44 @@ fn the_first_page_of_a_large_shard_reads_a_small_part_of_it() {
         served > 0 && served * 10 < size,
         "{served} of {size} bytes served"
     );
+}
+
+/// A connection cut while a page is read: the range is fetched again and
+/// the rows are right; a connection that keeps being cut is a sentence
+/// (exit 5, the Hub unreachable), not a crash or wrong rows.
+#[test]
+fn a_cut_connection_mid_page_is_retried_or_said() {
+    let (hub, root) = hub();
+    let cache = tempfile::tempdir().unwrap();
+    let file = root.join("big/default/train/0000.parquet");
+    let args = [
+        "dataset", "rows", "org/big", "--offset", "150", "--limit", "20", "--json",
+    ];
+    hub.inject("org/big", "default/train/0000.parquet", Fault::CutAfter(0));
+    hub.inject(
+        "org/big",
+        "default/train/0000.parquet",
+        Fault::CutAfter(5_000_000),
+    );
+    let out = spaceport(&hub, cache.path(), &args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        support::json_lines(&out.stdout),
+        support::datasets_reference(150, 20, &[file])
+    );
+    hub.clear_faults();
+    for _ in 0..12 {
+        hub.inject("org/big", "default/train/0000.parquet", Fault::CutAfter(0));
+    }
+    let out = spaceport(&hub, cache.path(), &args);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{said}"); // the Hub unreachable
+    assert!(!said.contains("panicked") && said.len() < 600, "{said}");
+    assert!(out.stdout.is_empty(), "no rows printed from a failed read");
 }
 
 #[test]
