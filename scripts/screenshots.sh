@@ -14,11 +14,8 @@ work="$(mktemp -d)"
 export DISPLAY=:97
 Xvfb "$DISPLAY" -screen 0 1120x740x24 >/dev/null 2>&1 &
 xvfb=$!
-"$BIN/examples/standin_hub" --mb 400 > "$work/hub.txt" &
-hub=$!
+app=; hub=
 trap 'kill $app $hub $xvfb 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 300); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sleep 0.1; done
-export HF_ENDPOINT=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
 export HF_HUB_CACHE="$work/cache" HF_HOME="$work/home" XDG_DATA_HOME="$work/data"
 # The tiny Marian fixture as if Helsinki-NLP/opus-mt-en-de were downloaded
 # (random weights: the layout is real, the translation is not).
@@ -69,6 +66,11 @@ data = {"image": [{"bytes": open(f"{src}/{n}", "rb").read(), "path": n} for n, _
         "caption": [c for _, c in rows], "label": list(range(len(rows)))}
 pq.write_table(pa.Table.from_pydict(data, schema=features.arrow_schema), out, row_group_size=100)
 PY
+# The stand-in Hub, with the photos as a dataset to find and open.
+"$BIN/examples/standin_hub" --mb 400 --photos "$work/photos/data/test-00000-of-00001.parquet" > "$work/hub.txt" &
+hub=$!
+for _ in $(seq 300); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sleep 0.1; done
+export HF_ENDPOINT=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
 espeak-ng -v en-us -s 130 -w "$work/dictation.wav" "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It's easy to tell the depth of a well."
 "$BIN/spaceport" &
 app=$!
@@ -91,4 +93,5 @@ click 72 153 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Übe
 click 72 184 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
 click 72 215 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
 click 72 246 1; shot settings
-click 72 91 1; click 345 88 0.3; xdotool type --delay 10 "$work/photos"; click 553 88 4; shot datasets
+click 72 91 1; click 400 60 3; shot datasets-search   # the Datasets page: Image to text
+click 233 172 4; click 190 112 1.5; shot datasets     # spaceport/photo-captions, its Details

@@ -202,21 +202,27 @@ impl DatasetsPage {
             }
             ui.separator();
             let before = (self.modality.clone(), self.sort);
-            egui::ComboBox::from_label("Modality")
+            let label = ui.label("Modality");
+            egui::ComboBox::from_id_salt("dataset-modality")
                 .selected_text(self.modality.as_deref().unwrap_or("any"))
                 .show_ui(ui, |ui| {
                     ui.selectable_value(&mut self.modality, None, "any");
                     for m in MODALITIES {
                         ui.selectable_value(&mut self.modality, Some(m.to_string()), m);
                     }
-                });
-            egui::ComboBox::from_label("Sort")
+                })
+                .response
+                .labelled_by(label.id);
+            let label = ui.label("Sort");
+            egui::ComboBox::from_id_salt("dataset-sort")
                 .selected_text(self.sort.label())
                 .show_ui(ui, |ui| {
                     for s in Sort::ALL {
                         ui.selectable_value(&mut self.sort, s, s.label());
                     }
-                });
+                })
+                .response
+                .labelled_by(label.id);
             if before != (self.modality.clone(), self.sort) {
                 go = true;
             }
@@ -225,7 +231,7 @@ impl DatasetsPage {
             let label = ui.label("Open");
             ui.add(
                 egui::TextEdit::singleline(&mut self.open_input)
-                    .hint_text("a Hub id (org/name), or a parquet file or folder")
+                    .hint_text("a Hub id (org/name), or a file or folder of data")
                     .desired_width(300.0),
             )
             .labelled_by(label.id);

@@ -233,7 +233,17 @@ impl DatasetsPage {
                 if let Some(card) = &self.card {
                     ui.separator();
                     let body = crate::hub::client::strip_front_matter(card);
-                    egui_commonmark::CommonMarkViewer::new().show(ui, &mut self.markdown, body);
+                    // A long card scrolls in its own area; the rows stay in view.
+                    egui::ScrollArea::vertical()
+                        .id_salt("dataset-card")
+                        .max_height(260.0)
+                        .show(ui, |ui| {
+                            egui_commonmark::CommonMarkViewer::new().show(
+                                ui,
+                                &mut self.markdown,
+                                body,
+                            );
+                        });
                 }
             });
     }
