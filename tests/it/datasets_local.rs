@@ -328,3 +328,43 @@ fn a_rows_sound_decodes_from_memory_as_from_a_file() {
     let err = decode_bytes(b"not audio at all".to_vec(), "x.wav", 16000).unwrap_err();
     assert!(err.to_string().contains("x.wav"), "{err}");
 }
+
+/// Damaged files of one's own: a CSV with a ragged row, a CSV that is
+/// not text, a JSON Lines file with a broken line or a line that is not
+/// an object, an audiofolder whose metadata names no files — each a
+/// sentence naming the file (exit 2), never a crash.
+#[test]
+fn damaged_csv_json_and_folders_get_a_sentence() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        ("ragged.csv", b"a,b\n1,2\n3\n".to_vec(), "line 3"),
+        (
+            "binary.csv",
+            vec![0xff, 0xfe, 0x00, 0x81, b',', 0xc3],
+            "not UTF-8",
+        ),
+        ("broken.jsonl", b"{\"a\": 1}\n{\"a\": \n".to_vec(), "line 2"),
+        ("list.jsonl", b"[1, 2]\n".to_vec(), "not an object"),
+        ("empty.csv", Vec::new(), "header"),
+    ];
+    for (name, bytes, expect) in cases {
+        let path = tmp.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = spaceport(&["dataset", "rows", path.to_str().unwrap(), "--json"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{name}: {err}");
+        assert!(
+            err.contains(name) && err.contains(expect) && !err.contains("panicked"),
+            "{name}: {err}"
+        );
+    }
+    // A folder of sounds whose metadata.csv lacks file_name.
+    let folder = tmp.path().join("sounds");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("a.wav"), b"RIFF").unwrap();
+    std::fs::write(folder.join("metadata.csv"), "name,text\na.wav,hello\n").unwrap();
+    let out = spaceport(&["dataset", "rows", folder.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("file_name"), "{err}");
+}
