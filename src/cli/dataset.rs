@@ -143,16 +143,22 @@ fn print_rows(
     // to write stops the reading and is what is said.
     let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
     let mut failed = None;
+    let mut line = String::new();
     let read = table.for_each_row(offset, limit as u64, cancel, &mut |row| {
         let written = if json {
-            writeln!(out, "{}", row.to_json())
+            row.write_json(&mut out).and_then(|_| out.write_all(b"\n"))
         } else {
-            let cells: Vec<String> = row
-                .cells
-                .iter()
-                .map(|(k, v)| format!("{k}={}", v.short(60)))
-                .collect();
-            writeln!(out, "{}\t{}", row.index, cells.join("\t"))
+            // index, then column=value a tab apart, in one reused buffer.
+            line.clear();
+            line.push_str(&row.index.to_string());
+            for (k, v) in &row.cells {
+                line.push('\t');
+                line.push_str(k);
+                line.push('=');
+                v.short_into(&mut line, 60);
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())
         };
         written.map_err(|e| {
             failed = Some(e);

@@ -40,6 +40,9 @@ pub struct ParquetFile<R: Source> {
     pub num_rows: u64,
     /// The first row of each row group, and the group's byte range.
     groups: Vec<(u64, u64, u64)>,
+    /// When every column is a flat scalar: how each is read straight from
+    /// its column reader (much faster than the crate's records).
+    flat: Option<Vec<Flat>>,
     /// What the file is called in messages.
     name: String,
 }
@@ -105,12 +108,14 @@ impl<R: Source> ParquetFile<R> {
                 .checked_add(rows)
                 .ok_or_else(|| damaged(name, "too many rows"))?;
         }
+        let flat = flat_columns(root.get_fields(), file_meta.schema_descr().num_columns());
         Ok(Self {
             source,
             reader,
             features,
             num_rows: first,
             groups,
+            flat,
             name: name.to_string(),
         })
     }
@@ -159,6 +164,16 @@ impl<R: Source> ParquetFile<R> {
             // say the file is damaged, the second stop the reading as they
             // are.
             let mut stopped = None;
+            if let Some(flat) = &self.flat {
+                let base = index_base + first.max(offset);
+                catch_panic(|| self.flat_rows(i, flat, skip, take, base, cancel, f, &mut stopped))
+                    .map_err(|p| damaged(&self.name, p))?
+                    .map_err(|e| damaged(&self.name, e))?;
+                if let Some(e) = stopped {
+                    return Err(e);
+                }
+                continue;
+            }
             catch_panic(|| -> Result<(), parquet::errors::ParquetError> {
                 let group = self.reader.get_row_group(i)?;
                 for (k, row) in group.get_row_iter(None)?.skip(skip).take(take).enumerate() {
@@ -197,6 +212,77 @@ impl<R: Source> ParquetFile<R> {
             }
         }
         Ok(())
+    }
+
+    /// Rows `skip..skip + take` of row group `i` read column by column,
+    /// a few thousand at a time, and handed to `f` as rows (the same
+    /// values the record path gives); `f`'s error lands in `stopped`.
+    #[allow(clippy::too_many_arguments)]
+    fn flat_rows(
+        &self,
+        i: usize,
+        flat: &[Flat],
+        skip: usize,
+        take: usize,
+        base: u64,
+        cancel: &CancelToken,
+        f: &mut dyn FnMut(Row) -> Result<(), DataError>,
+        stopped: &mut Option<DataError>,
+    ) -> Result<(), parquet::errors::ParquetError> {
+        const CHUNK: usize = 4096;
+        let group = self.reader.get_row_group(i)?;
+        let descr = self.reader.metadata().file_metadata().schema_descr_ptr();
+        let mut readers = Vec::with_capacity(flat.len());
+        for (j, kind) in flat.iter().enumerate() {
+            let max_def = descr.column(j).max_def_level();
+            let mut r = FlatReader::new(group.get_column_reader(j)?, *kind, max_def)?;
+            r.skip(skip)?;
+            readers.push(r);
+        }
+        let names: Vec<String> = self.features.iter().map(|(n, _)| n.clone()).collect();
+        let mut columns: Vec<Vec<Value>> = vec![Vec::new(); flat.len()];
+        let mut done = 0usize;
+        while done < take {
+            let n = CHUNK.min(take - done);
+            let mut got = usize::MAX;
+            for (r, col) in readers.iter_mut().zip(&mut columns) {
+                col.clear();
+                got = got.min(r.read(n, col)?);
+            }
+            if got == 0 || got == usize::MAX {
+                break;
+            }
+            let mut iters: Vec<std::vec::Drain<'_, Value>> =
+                columns.iter_mut().map(|c| c.drain(..got)).collect();
+            for k in 0..got {
+                let cells = names
+                    .iter()
+                    .zip(iters.iter_mut())
+                    .map(|(name, it)| (name.clone(), it.next().unwrap_or(Value::Null)))
+                    .collect();
+                let row = Row {
+                    index: base + (done + k) as u64,
+                    cells,
+                };
+                if let Err(e) = f(row) {
+                    *stopped = Some(e);
+                    return Ok(());
+                }
+            }
+            drop(iters);
+            done += got;
+            if cancel.is_cancelled() {
+                *stopped = Some(DataError::Cancelled);
+                return Ok(());
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether its rows are read column by column (every column a flat
+    /// scalar) rather than through the crate's records.
+    pub fn columnar(&self) -> bool {
+        self.flat.is_some()
     }
 
     /// Where the file's bytes come from.
@@ -333,4 +419,189 @@ pub fn convert(field: &Field, feature: Option<&Feature>) -> Value {
         // Dates, times, decimals: as the crate writes them.
         (other, _) => Value::Text(other.to_string()),
     }
+}
+
+/// How a flat scalar column becomes values (as the record path makes them).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Flat {
+    Bool,
+    Int32 {
+        signed: bool,
+    },
+    Int64 {
+        signed: bool,
+    },
+    Float,
+    Double,
+    /// Text (`Str`) or bytes.
+    ByteArray {
+        text: bool,
+    },
+}
+
+/// The flat reading of every top-level column, when all are scalars of
+/// the kinds [`Flat`] knows (no lists, structs, dates or decimals).
+fn flat_columns(fields: &[parquet::schema::types::TypePtr], leaves: usize) -> Option<Vec<Flat>> {
+    use parquet::basic::{ConvertedType as C, LogicalType as L, Repetition, Type as P};
+    if fields.len() != leaves {
+        return None;
+    }
+    fields
+        .iter()
+        .map(|t| {
+            if t.is_group() || t.get_basic_info().repetition() == Repetition::REPEATED {
+                return None;
+            }
+            let info = t.get_basic_info();
+            let logical = info.logical_type_ref();
+            let converted = info.converted_type();
+            let int_sign = |default: bool| -> Option<bool> {
+                match (logical, converted) {
+                    (Some(L::Integer(i)), _) => Some(i.is_signed),
+                    (Some(_), _) => None,
+                    (None, C::NONE) => Some(default),
+                    (None, C::INT_8 | C::INT_16 | C::INT_32 | C::INT_64) => Some(true),
+                    (None, C::UINT_8 | C::UINT_16 | C::UINT_32 | C::UINT_64) => Some(false),
+                    _ => None,
+                }
+            };
+            Some(match t.get_physical_type() {
+                P::BOOLEAN if logical.is_none() => Flat::Bool,
+                P::INT32 => Flat::Int32 {
+                    signed: int_sign(true)?,
+                },
+                P::INT64 => Flat::Int64 {
+                    signed: int_sign(true)?,
+                },
+                P::FLOAT if logical.is_none() => Flat::Float,
+                P::DOUBLE if logical.is_none() => Flat::Double,
+                P::BYTE_ARRAY => match (logical, converted) {
+                    (Some(L::String | L::Json | L::Enum), _) => Flat::ByteArray { text: true },
+                    (None, C::UTF8 | C::JSON | C::ENUM) => Flat::ByteArray { text: true },
+                    (None, C::NONE) | (Some(L::Bson), _) | (None, C::BSON) => {
+                        Flat::ByteArray { text: false }
+                    }
+                    _ => return None,
+                },
+                _ => return None,
+            })
+        })
+        .collect()
+}
+
+/// One column's typed reader and its buffers.
+struct FlatReader {
+    reader: parquet::column::reader::ColumnReader,
+    kind: Flat,
+    max_def: i16,
+    defs: Vec<i16>,
+}
+
+impl FlatReader {
+    fn new(
+        reader: parquet::column::reader::ColumnReader,
+        kind: Flat,
+        max_def: i16,
+    ) -> Result<Self, parquet::errors::ParquetError> {
+        Ok(Self {
+            reader,
+            kind,
+            max_def,
+            defs: Vec::new(),
+        })
+    }
+
+    fn skip(&mut self, n: usize) -> Result<(), parquet::errors::ParquetError> {
+        use parquet::column::reader::ColumnReader as R;
+        if n == 0 {
+            return Ok(());
+        }
+        match &mut self.reader {
+            R::BoolColumnReader(r) => r.skip_records(n)?,
+            R::Int32ColumnReader(r) => r.skip_records(n)?,
+            R::Int64ColumnReader(r) => r.skip_records(n)?,
+            R::Int96ColumnReader(r) => r.skip_records(n)?,
+            R::FloatColumnReader(r) => r.skip_records(n)?,
+            R::DoubleColumnReader(r) => r.skip_records(n)?,
+            R::ByteArrayColumnReader(r) => r.skip_records(n)?,
+            R::FixedLenByteArrayColumnReader(r) => r.skip_records(n)?,
+        };
+        Ok(())
+    }
+
+    /// Up to `n` values appended to `out`; how many rows were read.
+    fn read(
+        &mut self,
+        n: usize,
+        out: &mut Vec<Value>,
+    ) -> Result<usize, parquet::errors::ParquetError> {
+        use parquet::column::reader::ColumnReader as R;
+        let (max_def, kind) = (self.max_def, self.kind);
+        let defs = &mut self.defs;
+        match &mut self.reader {
+            R::BoolColumnReader(r) => read_typed(r, n, max_def, defs, out, |v| Value::Bool(*v)),
+            R::Int32ColumnReader(r) => read_typed(r, n, max_def, defs, out, |v| match kind {
+                Flat::Int32 { signed: false } => Value::UInt(u64::from(*v as u32)),
+                _ => Value::Int(i64::from(*v)),
+            }),
+            R::Int64ColumnReader(r) => read_typed(r, n, max_def, defs, out, |v| match kind {
+                Flat::Int64 { signed: false } => Value::UInt(*v as u64),
+                _ => Value::Int(*v),
+            }),
+            R::FloatColumnReader(r) => {
+                read_typed(r, n, max_def, defs, out, |v| Value::Float(f64::from(*v)))
+            }
+            R::DoubleColumnReader(r) => read_typed(r, n, max_def, defs, out, |v| Value::Float(*v)),
+            R::ByteArrayColumnReader(r) => read_typed(r, n, max_def, defs, out, |v| match kind {
+                Flat::ByteArray { text: true } => Value::Str(match std::str::from_utf8(v.data()) {
+                    Ok(t) => t.to_owned(),
+                    Err(_) => String::from_utf8_lossy(v.data()).into_owned(),
+                }),
+                _ => Value::Bytes(v.data().to_vec()),
+            }),
+            _ => Err(parquet::errors::ParquetError::General(
+                "a column of an unexpected type".into(),
+            )),
+        }
+    }
+}
+
+/// Reads up to `n` records of a typed column, nulls where the definition
+/// level says so.
+fn read_typed<T: parquet::data_type::DataType>(
+    r: &mut parquet::column::reader::ColumnReaderImpl<T>,
+    n: usize,
+    max_def: i16,
+    defs: &mut Vec<i16>,
+    out: &mut Vec<Value>,
+    conv: impl Fn(&T::T) -> Value,
+) -> Result<usize, parquet::errors::ParquetError> {
+    let mut values: Vec<T::T> = Vec::with_capacity(n);
+    let mut records = 0;
+    while records < n {
+        defs.clear();
+        values.clear();
+        let (got, _, levels) = r.read_records(
+            n - records,
+            (max_def > 0).then_some(&mut *defs),
+            None,
+            &mut values,
+        )?;
+        if got == 0 {
+            break;
+        }
+        if max_def > 0 {
+            let mut it = values.iter();
+            for &d in &defs[..levels.min(defs.len())] {
+                out.push(match (d == max_def).then(|| it.next()).flatten() {
+                    Some(v) => conv(v),
+                    None => Value::Null,
+                });
+            }
+        } else {
+            out.extend(values.iter().map(&conv));
+        }
+        records += got;
+    }
+    Ok(records)
 }

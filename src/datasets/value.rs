@@ -92,12 +92,49 @@ impl Value {
     /// text cut at `max_chars` with an ellipsis.
     pub fn short(&self, max_chars: usize) -> String {
         let mut s = String::new();
-        self.write_short(&mut s, max_chars);
-        if s.chars().count() > max_chars {
-            let cut: String = s.chars().take(max_chars.saturating_sub(1)).collect();
-            format!("{cut}…")
-        } else {
-            s
+        self.short_into(&mut s, max_chars);
+        s
+    }
+
+    /// As [`Self::short`], appended to `out` (a buffer reused row after
+    /// row).
+    pub fn short_into(&self, out: &mut String, max_chars: usize) {
+        if let Self::Str(t) | Self::Text(t) = self {
+            // Text, the common cell, in one pass.
+            let (body, cut) = match t.char_indices().nth(max_chars) {
+                None => (t.as_str(), false),
+                Some(_) => {
+                    let end = t
+                        .char_indices()
+                        .nth(max_chars.saturating_sub(1))
+                        .map_or(t.len(), |(i, _)| i);
+                    (&t[..end], true)
+                }
+            };
+            if body.contains(['\n', '\t']) {
+                out.extend(
+                    body.chars()
+                        .map(|c| if c == '\n' || c == '\t' { ' ' } else { c }),
+                );
+            } else {
+                out.push_str(body);
+            }
+            if cut {
+                out.push('…');
+            }
+            return;
+        }
+        let start = out.len();
+        self.write_short(out, max_chars);
+        let written = &out[start..];
+        // Cut at the first char past the budget, if there is one.
+        if let Some((cut, _)) = written.char_indices().nth(max_chars) {
+            let keep = written[..cut]
+                .char_indices()
+                .nth(max_chars.saturating_sub(1))
+                .map_or(cut, |(i, _)| i);
+            out.truncate(start + keep);
+            out.push('…');
         }
     }
 
@@ -126,7 +163,8 @@ impl Value {
                 let _ = write!(out, "{f}");
             }
             Self::Str(s) | Self::Text(s) => {
-                for c in s.chars() {
+                // No more than the cut that follows needs.
+                for c in s.chars().take(budget.saturating_add(1)) {
                     out.push(if c == '\n' || c == '\t' { ' ' } else { c });
                 }
             }
@@ -186,6 +224,68 @@ impl Value {
     }
 }
 
+/// A cell serialised as [`Value::to_json`] gives it, without building
+/// the JSON tree first (rows stream to the CLI's output this way).
+struct JsonCell<'a>(&'a Value);
+
+impl serde::Serialize for JsonCell<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::{SerializeMap, SerializeSeq};
+        match self.0 {
+            Value::Null => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::UInt(u) => s.serialize_u64(*u),
+            Value::Float(f) if f.is_finite() => s.serialize_f64(*f),
+            Value::Float(f) => s.serialize_str(&f.to_string()),
+            Value::Str(t) | Value::Text(t) => s.serialize_str(t),
+            Value::Bytes(b) => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("type", "binary")?;
+                m.serialize_entry("bytes", &b.len())?;
+                m.serialize_entry("sha256", &sha256_hex(b))?;
+                m.end()
+            }
+            Value::List(items) => {
+                let mut q = s.serialize_seq(Some(items.len()))?;
+                for v in items {
+                    q.serialize_element(&JsonCell(v))?;
+                }
+                q.end()
+            }
+            Value::Struct(fields) => {
+                let mut m = s.serialize_map(Some(fields.len()))?;
+                for (k, v) in fields {
+                    m.serialize_entry(k, &JsonCell(v))?;
+                }
+                m.end()
+            }
+            Value::Media(media) => {
+                let mut m = s.serialize_map(Some(4))?;
+                m.serialize_entry("type", media.kind.name())?;
+                m.serialize_entry("bytes", &media.bytes.as_ref().map(Vec::len))?;
+                m.serialize_entry("sha256", &media.bytes.as_deref().map(sha256_hex))?;
+                m.serialize_entry("path", &media.path)?;
+                m.end()
+            }
+        }
+    }
+}
+
+/// A row's cells as a map, for [`Row::write_json`].
+struct JsonCells<'a>(&'a [(String, Value)]);
+
+impl serde::Serialize for JsonCells<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            m.serialize_entry(k, &JsonCell(v))?;
+        }
+        m.end()
+    }
+}
+
 /// One row: the columns in the file's order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Row {
@@ -208,6 +308,18 @@ impl Row {
         })
     }
 
+    /// The same line as [`Self::to_json`], written straight to `out`.
+    pub fn write_json(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        use serde::ser::{SerializeMap, Serializer};
+        let mut ser = serde_json::Serializer::new(out);
+        let mut m = ser.serialize_map(Some(2)).map_err(std::io::Error::other)?;
+        m.serialize_entry("row_idx", &self.index)
+            .map_err(std::io::Error::other)?;
+        m.serialize_entry("row", &JsonCells(&self.cells))
+            .map_err(std::io::Error::other)?;
+        m.end().map_err(std::io::Error::other)
+    }
+
     pub fn get(&self, column: &str) -> Option<&Value> {
         self.cells.iter().find(|(k, _)| k == column).map(|(_, v)| v)
     }
@@ -225,6 +337,40 @@ mod tests {
         ]);
         assert_eq!(v.short(100), "{de: Hallo Welt, n: [1, null]}");
         assert_eq!(Value::Str("abcdefgh".into()).short(5), "abcd…");
+    }
+
+    #[test]
+    fn streamed_json_is_the_json_tree_written_out() {
+        let row = Row {
+            index: 7,
+            cells: vec![
+                ("a".into(), Value::Float(f64::NAN)),
+                (
+                    "b".into(),
+                    Value::List(vec![Value::UInt(u64::MAX), Value::Null]),
+                ),
+                ("c".into(), Value::Bytes(b"xy".to_vec())),
+                (
+                    "d".into(),
+                    Value::Struct(vec![("é".into(), Value::Str("q\"\n".into()))]),
+                ),
+                (
+                    "e".into(),
+                    Value::Media(Media {
+                        kind: MediaKind::Image,
+                        bytes: None,
+                        path: Some("p.png".into()),
+                    }),
+                ),
+                ("f".into(), Value::Float(0.1)),
+            ],
+        };
+        let mut out = Vec::new();
+        row.write_json(&mut out).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), row.to_json().to_string());
+        assert_eq!(Value::Str("ab\ncdef".into()).short(4), "ab …");
+        assert_eq!(Value::Str("abcd".into()).short(4), "abcd");
+        assert_eq!(Value::Str("ééééé".into()).short(3), "éé…");
     }
 
     #[test]

@@ -89,6 +89,29 @@ fn rows_equal_what_python_datasets_reads() {
         10,
     );
     check(&root.join("plain"), None, &["plain.parquet"], &[0, 2], 10);
+    // Scalar columns only, read column by column: pages of 4 kB,
+    // dictionaries, nulls, unsigned 32 and 64 bits; pages that start
+    // inside a page, a row group, and end at the file's end.
+    let open = |p: &str| {
+        let path = root.join(p);
+        spaceport::datasets::parquet::ParquetFile::open(
+            std::fs::File::open(&path).unwrap(),
+            &path.display().to_string(),
+        )
+        .unwrap()
+    };
+    assert!(open("flat/flat.parquet").columnar());
+    assert!(
+        !open("plain/plain.parquet").columnar(),
+        "lists and structs go by records"
+    );
+    check(
+        &root.join("flat"),
+        None,
+        &["flat.parquet"],
+        &[0, 37, 999, 1990, 2985],
+        40,
+    );
     check(
         &root.join("translation"),
         Some("train"),
