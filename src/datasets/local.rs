@@ -25,21 +25,6 @@ impl<R: Source> Split<R> {
         self.shards.iter().map(|s| s.num_rows).sum()
     }
 
-    /// Up to `limit` rows from row `offset`, across shards.
-    pub fn rows(
-        &self,
-        offset: u64,
-        limit: usize,
-        cancel: &CancelToken,
-    ) -> Result<Vec<Row>, DataError> {
-        let mut out = Vec::new();
-        self.for_each_row(offset, limit as u64, cancel, &mut |row| {
-            out.push(row);
-            Ok(())
-        })?;
-        Ok(out)
-    }
-
     /// Hands rows `offset..offset + limit` to `f`, across shards, in one
     /// pass.
     pub fn for_each_row(

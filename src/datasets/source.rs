@@ -157,18 +157,12 @@ impl AnySplit {
         limit: usize,
         cancel: &CancelToken,
     ) -> Result<Vec<Row>, DataError> {
-        match self {
-            AnySplit::Local(s) => s.rows(offset, limit, cancel),
-            AnySplit::Remote(s) => s.rows(offset, limit, cancel),
-            AnySplit::Table(_) => {
-                let mut out = Vec::new();
-                self.for_each_row(offset, limit as u64, cancel, &mut |row| {
-                    out.push(row);
-                    Ok(())
-                })?;
-                Ok(out)
-            }
-        }
+        let mut out = Vec::new();
+        self.for_each_row(offset, limit as u64, cancel, &mut |row| {
+            out.push(row);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Hands rows `offset..offset + limit` to `f` in one pass.

@@ -426,24 +426,24 @@ impl DatasetsPage {
         }
     }
 
+    /// Row `i`'s picture or sound in `col`: its row index, bytes and name.
+    fn media_at(&self, i: usize, col: &str) -> Option<(u64, Vec<u8>, Option<String>)> {
+        let row = self.page.as_ref()?.rows.get(i)?;
+        match row.get(col)? {
+            Value::Media(m) => Some((row.index, m.bytes.clone()?, m.path.clone())),
+            _ => None,
+        }
+    }
+
     /// Plays row `i`'s sound in `col` (stopping any other).
     fn play(&mut self, i: usize, col: &str, cx: &mut Cx) {
-        let Some(row) = self.page.as_ref().and_then(|p| p.rows.get(i)) else {
-            return;
-        };
-        let Some(Value::Media(m)) = row.get(col) else {
-            return;
-        };
-        let Some(bytes) = m.bytes.clone() else {
+        let Some((index, bytes, path)) = self.media_at(i, col) else {
             return;
         };
         self.play_id += 1;
         self.play_error = None;
-        self.playing = Some((row.index, col.to_string(), self.play_id));
-        let name = m
-            .path
-            .clone()
-            .unwrap_or_else(|| format!("the sound in row {}", row.index));
+        self.playing = Some((index, col.to_string(), self.play_id));
+        let name = path.unwrap_or_else(|| format!("the sound in row {index}"));
         cx.send(Command::Play {
             id: self.play_id,
             bytes,
@@ -453,19 +453,13 @@ impl DatasetsPage {
 
     /// Asks for row `i`'s picture in `col` at a larger size.
     fn enlarge(&mut self, i: usize, col: &str, cx: &mut Cx) {
-        let Some(row) = self.page.as_ref().and_then(|p| p.rows.get(i)) else {
-            return;
-        };
-        let Some(Value::Media(m)) = row.get(col) else {
-            return;
-        };
-        let Some(bytes) = m.bytes.clone() else {
+        let Some((index, bytes, path)) = self.media_at(i, col) else {
             return;
         };
         self.enlarge_id += 1;
         self.enlarged = Some(super::Enlarged {
             id: self.enlarge_id,
-            title: format!("{col} in row {}", row.index),
+            title: format!("{col} in row {index}"),
             pixels: None,
             texture: None,
             error: None,
@@ -473,10 +467,7 @@ impl DatasetsPage {
         cx.send(Command::Enlarge {
             id: self.enlarge_id,
             bytes,
-            name: m
-                .path
-                .clone()
-                .unwrap_or_else(|| format!("row {}", row.index)),
+            name: path.unwrap_or_else(|| format!("row {index}")),
         });
     }
 
