@@ -8,8 +8,12 @@
 //! - [`catalog`]: `models.toml` (the recommended models) and the rules that
 //!   decide whether a Hub model runs here, in which panel, and which of its
 //!   files it needs.
-//! - [`datasets`]: parquet datasets (Hub layouts or the user's files) read
-//!   a row group at a time, their column types and which demo they fit.
+//! - [`datasets`]: datasets (the Hub's parquet, the user's parquet, CSV,
+//!   JSON Lines and media folders) read a row group at a time, their column
+//!   types, which demo they fit, and prepared and exported.
+//! - [`metrics`]: WER/CER, sacreBLEU's BLEU and chrF, bootstrap intervals
+//!   and paired tests, exactly as the reference packages compute them.
+//! - [`rng`]: a seeded generator for shuffles and resamples.
 //! - [`audio`]: audio files decoded and resampled to what the models take,
 //!   and the one [`audio::recorder::Recorder`] the window and CLI record with.
 //! - [`tasks`]: the models (translate, caption, transcribe), what they
@@ -30,6 +34,8 @@ pub mod cli;
 pub mod datasets;
 pub mod format;
 pub mod hub;
+pub mod metrics;
+pub mod rng;
 pub mod settings;
 pub mod tasks;
 pub mod work;

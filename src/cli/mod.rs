@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 pub mod caption;
 pub mod dataset;
+pub mod score;
 pub mod transcribe;
 pub mod translate;
 
@@ -86,6 +87,8 @@ pub enum Command {
     Caption(caption::CaptionArgs),
     /// Datasets: what one holds and its rows.
     Dataset(dataset::DatasetArgs),
+    /// Score predictions against references (WER, CER, BLEU, chrF, chrF++).
+    Score(score::ScoreArgs),
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -319,6 +322,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
         Command::Transcribe(args) => transcribe::run(&hub, device, args),
         Command::Caption(args) => caption::run(&hub, device, args),
         Command::Dataset(args) => dataset::run(&hub, args),
+        Command::Score(args) => score::run(args),
         Command::Gui => Ok(()),
         Command::Search {
             query,

@@ -239,29 +239,7 @@ pub struct Selection {
     pub parts: Vec<(String, Vec<u64>)>,
 }
 
-/// A small, seeded generator (splitmix64) for shuffling.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0), without modulo bias.
-    fn below(&mut self, n: u64) -> u64 {
-        let zone = u64::MAX - u64::MAX % n;
-        loop {
-            let x = self.next();
-            if x < zone {
-                return x % n;
-            }
-        }
-    }
-}
+use crate::rng::Rng;
 
 /// The most rows an export handles (their indices held in memory).
 const MAX_ROWS: u64 = 1 << 32;
@@ -302,7 +280,7 @@ pub fn select(
         }
     };
     if let Some(seed) = prepare.shuffle {
-        let mut rng = Rng(seed);
+        let mut rng = Rng::new(seed);
         for i in (1..rows.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;
             rows.swap(i, j);
@@ -539,7 +517,7 @@ mod tests {
     #[test]
     fn shuffling_is_a_seeded_permutation() {
         let mut a: Vec<u64> = (0..50).collect();
-        let mut rng = Rng(7);
+        let mut rng = Rng::new(7);
         for i in (1..a.len()).rev() {
             let j = rng.below(i as u64 + 1) as usize;
             a.swap(i, j);

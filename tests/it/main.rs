@@ -22,6 +22,7 @@ mod datasets_remote;
 mod exit_codes;
 mod hub_download;
 mod layers;
+mod metrics;
 mod mic;
 mod python_interop;
 mod transcribe_live;

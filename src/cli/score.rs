@@ -1,0 +1,223 @@
+//! `spaceport score`: a metric over a predictions file against one or
+//! more reference files, line by line — as `jiwer`, sacreBLEU compute it
+//! ([`crate::metrics`]), with a bootstrap 95 % interval.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, ValueEnum};
+
+use super::{CliError, outln};
+use crate::metrics::bootstrap::{self, Interval};
+use crate::metrics::sacrebleu::{Bleu, Chrf};
+use crate::metrics::wer::{ErrorRate, Unit};
+use crate::metrics::{Metric, totals};
+
+/// The metrics `score` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum MetricName {
+    Wer,
+    Cer,
+    Bleu,
+    Chrf,
+    #[value(name = "chrf++")]
+    ChrfPlusPlus,
+}
+
+impl MetricName {
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Wer => "wer",
+            Self::Cer => "cer",
+            Self::Bleu => "bleu",
+            Self::Chrf => "chrf",
+            Self::ChrfPlusPlus => "chrf++",
+        }
+    }
+
+    fn metric(self) -> Box<dyn Metric> {
+        match self {
+            Self::Wer => Box::new(ErrorRate { unit: Unit::Word }),
+            Self::Cer => Box::new(ErrorRate { unit: Unit::Char }),
+            Self::Bleu => Box::new(Bleu),
+            Self::Chrf => Box::new(Chrf { word_order: 0 }),
+            Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
+        }
+    }
+}
+
+#[derive(Args, Debug)]
+pub struct ScoreArgs {
+    /// wer, cer (fractions, as jiwer), bleu, chrf, chrf++ (0–100, as
+    /// sacreBLEU).
+    #[arg(long, value_enum)]
+    pub metric: MetricName,
+    /// One prediction a line.
+    #[arg(long)]
+    pub predictions: PathBuf,
+    /// One reference a line, aligned with the predictions; give it again
+    /// for more references (an empty line in a second file: none there).
+    #[arg(long, required = true)]
+    pub references: Vec<PathBuf>,
+    /// Bootstrap resamples for the interval (0: none).
+    #[arg(long, default_value_t = bootstrap::SAMPLES)]
+    pub samples: usize,
+    /// A baseline's predictions: sacreBLEU's paired bootstrap test of the
+    /// predictions against it (`paired`: baseline, system, p_value).
+    #[arg(long)]
+    pub paired_with: Option<PathBuf>,
+    /// metric, score, ci_low, ci_high, ci_mean, ci_half_width, segments,
+    /// and signature for sacreBLEU's metrics.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// A file's lines: split on `\n`, a `\r` before it dropped, no last empty
+/// line for a file that ends with a line break.
+pub fn read_lines(path: &Path) -> Result<Vec<String>, CliError> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => {
+            CliError::Missing(format!("{} was not found.", path.display()))
+        }
+        std::io::ErrorKind::InvalidData => {
+            CliError::Input(format!("{} is not UTF-8 text.", path.display()))
+        }
+        _ => CliError::Missing(format!("Could not read {}: {e}.", path.display())),
+    })?;
+    let mut lines: Vec<String> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l).to_string())
+        .collect();
+    if text.ends_with('\n') || text.is_empty() {
+        lines.pop();
+    }
+    Ok(lines)
+}
+
+pub fn run(args: ScoreArgs) -> Result<(), CliError> {
+    let predictions = read_lines(&args.predictions)?;
+    let mut references = Vec::new();
+    for (k, path) in args.references.iter().enumerate() {
+        let lines = read_lines(path)?;
+        if lines.len() != predictions.len() {
+            return Err(CliError::Input(format!(
+                "{} has {} lines and {} has {}; they must match line for line.",
+                args.predictions.display(),
+                predictions.len(),
+                path.display(),
+                lines.len()
+            )));
+        }
+        // A second or later reference file may leave a line empty: that
+        // segment has fewer references (as sacreBLEU's None).
+        references.push(
+            lines
+                .into_iter()
+                .map(|l| (k == 0 || !l.is_empty()).then_some(l))
+                .collect::<Vec<_>>(),
+        );
+    }
+    let metric = args.metric.metric();
+    let stats = metric.corpus_stats(&predictions, &references);
+    let score = metric.score(&totals(&stats));
+    let interval = (args.samples > 0 && !stats.is_empty())
+        .then(|| bootstrap::confidence(metric.as_ref(), &stats, args.samples, bootstrap::SEED));
+    let nrefs = {
+        let counts: std::collections::BTreeSet<usize> = (0..predictions.len())
+            .map(|i| references.iter().filter(|r| r[i].is_some()).count())
+            .collect();
+        (counts.len() <= 1).then(|| counts.into_iter().next().unwrap_or(references.len()))
+    };
+    let signature = match args.metric {
+        MetricName::Bleu => Some(Bleu::signature(nrefs)),
+        MetricName::Chrf => Some(Chrf { word_order: 0 }.signature(nrefs)),
+        MetricName::ChrfPlusPlus => Some(Chrf { word_order: 2 }.signature(nrefs)),
+        _ => None,
+    };
+    let paired = match &args.paired_with {
+        Some(path) => {
+            let baseline = read_lines(path)?;
+            if baseline.len() != predictions.len() {
+                return Err(CliError::Input(format!(
+                    "{} has {} lines and {} has {}; they must match line for line.",
+                    path.display(),
+                    baseline.len(),
+                    args.predictions.display(),
+                    predictions.len()
+                )));
+            }
+            let base_stats = metric.corpus_stats(&baseline, &references);
+            Some(bootstrap::paired(
+                metric.as_ref(),
+                &base_stats,
+                &stats,
+                args.samples.max(1),
+                bootstrap::SEED,
+            ))
+        }
+        None => None,
+    };
+    if args.json {
+        let mut o = serde_json::json!({
+            "metric": args.metric.label(),
+            "score": score,
+            "segments": predictions.len(),
+        });
+        if let Some(Interval {
+            mean,
+            half_width,
+            low,
+            high,
+        }) = interval
+        {
+            o["ci_low"] = low.into();
+            o["ci_high"] = high.into();
+            o["ci_mean"] = mean.into();
+            o["ci_half_width"] = half_width.into();
+            o["ci_samples"] = args.samples.into();
+        }
+        if let Some(s) = &signature {
+            o["signature"] = s.clone().into();
+        }
+        if let Some(p) = &paired {
+            o["paired"] = serde_json::json!({
+                "baseline": p.baseline, "system": p.system, "p_value": p.p_value,
+            });
+        }
+        outln!("{o}");
+    } else {
+        let shown = match args.metric {
+            MetricName::Wer | MetricName::Cer => format!("{score:.4}"),
+            _ => format!("{score:.2}"),
+        };
+        let ci = interval
+            .map(|i| match args.metric {
+                MetricName::Wer | MetricName::Cer => {
+                    format!(" (95 % interval {:.4}–{:.4})", i.low, i.high)
+                }
+                _ => format!(" (95 % interval {:.2}–{:.2})", i.low, i.high),
+            })
+            .unwrap_or_default();
+        outln!(
+            "{} = {shown}{ci}{}",
+            args.metric.label().to_uppercase(),
+            signature.map(|s| format!("  {s}")).unwrap_or_default()
+        );
+        if let Some(p) = paired {
+            let verdict = if p.p_value < 0.05 {
+                if p.system > p.baseline {
+                    "better than"
+                } else {
+                    "worse than"
+                }
+            } else {
+                "not significantly different from"
+            };
+            outln!(
+                "against the baseline ({:.4}): {verdict} it, p = {:.4}",
+                p.baseline,
+                p.p_value
+            );
+        }
+    }
+    Ok(())
+}

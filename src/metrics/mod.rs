@@ -1,0 +1,73 @@
+//! How good an output is against references, computed exactly as the
+//! packages people trust compute it: word and character error rates as
+//! `jiwer` (and `evaluate`) do ([`wer`]), sacreBLEU's BLEU with its 13a
+//! tokenisation and chrF/chrF++ ([`sacrebleu`]), and confidence intervals
+//! and paired significance by bootstrap resampling as sacreBLEU does them
+//! ([`bootstrap`]). Every metric works on per-segment sufficient
+//! statistics that sum over a corpus, so a resample re-scores without
+//! re-reading the text. No egui, no models: text in, numbers out.
+
+pub mod bootstrap;
+pub mod sacrebleu;
+pub mod wer;
+
+/// A corpus metric over per-segment statistics that add up.
+pub trait Metric {
+    /// The statistics of one segment: a hypothesis against its
+    /// references (one or more).
+    fn segment(&self, hypothesis: &str, references: &[&str]) -> Vec<f64>;
+    /// The corpus score from summed statistics.
+    fn score(&self, totals: &[f64]) -> f64;
+    /// The statistics of every segment, `references[k][i]` being the
+    /// k-th reference of segment i (`None`: that segment has fewer).
+    fn corpus_stats(
+        &self,
+        hypotheses: &[String],
+        references: &[Vec<Option<String>>],
+    ) -> Vec<Vec<f64>> {
+        hypotheses
+            .iter()
+            .enumerate()
+            .map(|(i, h)| {
+                let refs: Vec<&str> = references
+                    .iter()
+                    .filter_map(|stream| stream.get(i).and_then(|r| r.as_deref()))
+                    .collect();
+                self.segment(h, &refs)
+            })
+            .collect()
+    }
+}
+
+/// Sums segment statistics.
+pub fn totals(stats: &[Vec<f64>]) -> Vec<f64> {
+    let width = stats.first().map_or(0, Vec::len);
+    let mut out = vec![0.0; width];
+    for s in stats {
+        for (o, v) in out.iter_mut().zip(s) {
+            *o += v;
+        }
+    }
+    out
+}
+
+/// Python's `str.isspace` for one character: Unicode white space and the
+/// four information separators (U+001C–U+001F) that Python counts too.
+pub fn py_space(c: char) -> bool {
+    c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
+}
+
+/// Python's `str.split()` (no argument): runs of white space separate,
+/// none at the ends.
+pub fn py_split(s: &str) -> impl Iterator<Item = &str> {
+    s.split(py_space).filter(|w| !w.is_empty())
+}
+
+/// Python's `str.strip()` / `rstrip()`.
+pub fn py_strip(s: &str) -> &str {
+    s.trim_matches(py_space)
+}
+
+pub fn py_rstrip(s: &str) -> &str {
+    s.trim_end_matches(py_space)
+}
