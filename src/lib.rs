@@ -14,6 +14,7 @@
 //! - [`metrics`]: WER/CER, sacreBLEU's BLEU and chrF, bootstrap intervals
 //!   and paired tests, exactly as the reference packages compute them.
 //! - [`rng`]: a seeded generator for shuffles and resamples.
+//! - [`evaluate`]: a model over a dataset split, scored and timed.
 //! - [`audio`]: audio files decoded and resampled to what the models take,
 //!   and the one [`audio::recorder::Recorder`] the window and CLI record with.
 //! - [`tasks`]: the models (translate, caption, transcribe), what they
@@ -32,6 +33,7 @@ pub mod audio;
 pub mod catalog;
 pub mod cli;
 pub mod datasets;
+pub mod evaluate;
 pub mod format;
 pub mod hub;
 pub mod metrics;

@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 
 pub mod caption;
 pub mod dataset;
+pub mod evaluate;
 pub mod score;
 pub mod transcribe;
 pub mod translate;
@@ -89,6 +90,9 @@ pub enum Command {
     Dataset(dataset::DatasetArgs),
     /// Score predictions against references (WER, CER, BLEU, chrF, chrF++).
     Score(score::ScoreArgs),
+    /// Run models over a dataset split and score them against its
+    /// references.
+    Evaluate(evaluate::EvaluateArgs),
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -323,6 +327,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
         Command::Caption(args) => caption::run(&hub, device, args),
         Command::Dataset(args) => dataset::run(&hub, args),
         Command::Score(args) => score::run(args),
+        Command::Evaluate(args) => evaluate::run(&hub, device, args),
         Command::Gui => Ok(()),
         Command::Search {
             query,

@@ -1,0 +1,408 @@
+//! Evaluation runs: a model over the rows of a dataset split — its input
+//! column through the model, its output scored against the reference
+//! column with [`crate::metrics`] — timed per row. Which demo the data
+//! fits (audio + text → Transcribe, a translation pair → Translate, a
+//! picture + captions → Caption) and which columns feed it come from the
+//! dataset's features ([`crate::datasets::features::fit`]), or are given.
+//! The CLI's `evaluate` and the Evaluate page share it; it knows no
+//! window and no worker.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::catalog::Panel;
+use crate::datasets::{AnySplit, DataError, Feature, Fit, Row, Value};
+use crate::metrics::bootstrap::{self, Interval};
+use crate::metrics::sacrebleu::{Bleu, Chrf};
+use crate::metrics::wer::{ErrorRate, Unit};
+use crate::metrics::{Metric, totals};
+use crate::tasks::TaskError;
+use crate::work::CancelToken;
+
+/// The metrics a run can report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    Wer,
+    Cer,
+    Bleu,
+    Chrf,
+    #[serde(rename = "chrf++")]
+    ChrfPlusPlus,
+}
+
+impl MetricKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "wer" => Self::Wer,
+            "cer" => Self::Cer,
+            "bleu" => Self::Bleu,
+            "chrf" => Self::Chrf,
+            "chrf++" => Self::ChrfPlusPlus,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Wer => "wer",
+            Self::Cer => "cer",
+            Self::Bleu => "bleu",
+            Self::Chrf => "chrf",
+            Self::ChrfPlusPlus => "chrf++",
+        }
+    }
+
+    pub fn metric(self) -> Box<dyn Metric> {
+        match self {
+            Self::Wer => Box::new(ErrorRate { unit: Unit::Word }),
+            Self::Cer => Box::new(ErrorRate { unit: Unit::Char }),
+            Self::Bleu => Box::new(Bleu),
+            Self::Chrf => Box::new(Chrf { word_order: 0 }),
+            Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
+        }
+    }
+
+    /// Whether a lower score is better.
+    pub fn lower_is_better(self) -> bool {
+        matches!(self, Self::Wer | Self::Cer)
+    }
+
+    /// What a task is scored with unless told otherwise.
+    pub fn defaults(panel: Panel) -> Vec<MetricKind> {
+        match panel {
+            Panel::Transcribe => vec![Self::Wer, Self::Cer],
+            Panel::Translate => vec![Self::Bleu, Self::Chrf],
+            Panel::Caption => vec![Self::Bleu, Self::Chrf],
+        }
+    }
+}
+
+/// Which columns feed the model, and which demo it is.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Mapping {
+    pub panel: Panel,
+    pub input: String,
+    pub reference: String,
+    /// For a translation pair: the source and target language codes.
+    pub languages: Option<(String, String)>,
+}
+
+impl Mapping {
+    /// The mapping the features suggest, with the given columns put in.
+    pub fn guess(
+        features: &[(String, Feature)],
+        input: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<Mapping, String> {
+        let fit = crate::datasets::features::fit(features);
+        let (panel, guessed_input, guessed_ref) = match &fit {
+            Fit::Demo {
+                panel,
+                input,
+                reference,
+            } => (*panel, input.clone(), reference.clone()),
+            other => {
+                if input.is_none() {
+                    return Err(format!(
+                        "Which columns to evaluate on is not clear ({}); name them with --input-column and --reference-column.",
+                        other.explain()
+                    ));
+                }
+                (Panel::Translate, String::new(), None)
+            }
+        };
+        let input = input.map(str::to_string).unwrap_or(guessed_input);
+        let feature = |c: &str| features.iter().find(|(n, _)| n == c).map(|(_, f)| f);
+        let Some(input_feature) = feature(&input) else {
+            return Err(format!("There is no column \"{input}\"."));
+        };
+        let panel = match input_feature {
+            Feature::Audio { .. } => Panel::Transcribe,
+            Feature::Image => Panel::Caption,
+            _ => panel,
+        };
+        let languages = match input_feature {
+            Feature::Translation(l) if l.len() >= 2 => Some((l[0].clone(), l[1].clone())),
+            _ => None,
+        };
+        let reference = match (reference, guessed_ref, &languages) {
+            (Some(r), _, _) => r.to_string(),
+            (None, _, Some(_)) => input.clone(),
+            (None, Some(r), None) => r,
+            (None, None, None) => {
+                return Err(format!(
+                    "This split has no column to use as the reference for \"{input}\"; name one with --reference-column."
+                ));
+            }
+        };
+        if feature(&reference).is_none() {
+            return Err(format!("There is no column \"{reference}\"."));
+        }
+        Ok(Mapping {
+            panel,
+            input,
+            reference,
+            languages,
+        })
+    }
+
+    /// The reference text of a row (a list of captions gives its first;
+    /// a translation pair its target side).
+    pub fn reference_of(&self, row: &Row) -> Option<String> {
+        let v = row.get(&self.reference)?;
+        if let Some((_, to)) = &self.languages
+            && self.reference == self.input
+        {
+            return v.field(to).and_then(Value::as_str).map(str::to_string);
+        }
+        match v {
+            Value::Str(s) => Some(s.clone()),
+            Value::List(items) => items.iter().find_map(|i| i.as_str().map(str::to_string)),
+            _ => None,
+        }
+    }
+}
+
+/// A model loaded for one demo.
+pub enum Runner {
+    Transcribe(
+        crate::tasks::transcribe::Transcriber,
+        crate::tasks::transcribe::decode::TranscribeOptions,
+    ),
+    Translate(
+        crate::tasks::translate::Translator,
+        crate::tasks::translate::TranslateOptions,
+    ),
+    Caption(crate::tasks::caption::Captioner),
+}
+
+impl Runner {
+    /// Loads the model in `dir` for `panel`; the seconds it took.
+    pub fn load(
+        dir: &Path,
+        panel: Panel,
+        device: &candle_core::Device,
+    ) -> Result<(Runner, f64), TaskError> {
+        let start = Instant::now();
+        let runner = match panel {
+            Panel::Transcribe => Runner::Transcribe(
+                crate::tasks::transcribe::Transcriber::load(dir, device)?,
+                Default::default(),
+            ),
+            Panel::Translate => Runner::Translate(
+                crate::tasks::translate::Translator::load(dir, device)?,
+                Default::default(),
+            ),
+            Panel::Caption => Runner::Caption(crate::tasks::caption::Captioner::load(dir, device)?),
+        };
+        Ok((runner, start.elapsed().as_secs_f64()))
+    }
+
+    /// The model's output for one row's input cell, and the input's size
+    /// (audio seconds; source characters; 1 picture).
+    fn run(
+        &self,
+        cell: &Value,
+        mapping: &Mapping,
+        cancel: &CancelToken,
+    ) -> Result<(String, f64, u64), RowError> {
+        match (self, cell) {
+            (Runner::Transcribe(t, opts), Value::Media(m)) => {
+                let bytes = m.bytes.clone().ok_or(RowError::NoInput)?;
+                let name = m.path.clone().unwrap_or_else(|| "audio".into());
+                let audio = crate::audio::decode::decode_bytes(bytes, &name, 16_000)
+                    .map_err(|e| RowError::Input(e.to_string()))?;
+                let seconds = audio.duration_secs();
+                let out = t.transcribe(&audio.samples, opts, cancel, &mut |_, _| {})?;
+                let tokens = out.text.split_whitespace().count() as u64;
+                Ok((out.text.trim().to_string(), seconds, tokens))
+            }
+            (Runner::Translate(t, opts), v) => {
+                let text = match (&mapping.languages, v) {
+                    (Some((from, _)), v) => v.field(from).and_then(Value::as_str),
+                    (None, v) => v.as_str(),
+                }
+                .ok_or(RowError::NoInput)?;
+                let out = t.translate(text, opts, cancel, &mut |_| {})?;
+                let tokens = out.token_ids().len() as u64;
+                Ok((out.text, text.chars().count() as f64, tokens))
+            }
+            (Runner::Caption(c), Value::Media(m)) => {
+                let bytes = m.bytes.as_deref().ok_or(RowError::NoInput)?;
+                let name = m.path.clone().unwrap_or_else(|| "picture".into());
+                let img = crate::tasks::caption::image::decode(bytes, &name)
+                    .map_err(|e| RowError::Input(e.to_string()))?;
+                let out = c.caption(&img, &Default::default(), cancel)?;
+                Ok((out.text, 1.0, out.token_ids.len() as u64))
+            }
+            _ => Err(RowError::NoInput),
+        }
+    }
+}
+
+/// Why one row was not evaluated.
+#[derive(Debug, thiserror::Error)]
+enum RowError {
+    #[error("the row has no input the model can take")]
+    NoInput,
+    #[error("{0}")]
+    Input(String),
+    #[error(transparent)]
+    Task(#[from] TaskError),
+}
+
+/// One row's outcome.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RowResult {
+    pub row_idx: u64,
+    pub prediction: String,
+    pub reference: String,
+    /// Seconds the model took on it.
+    pub seconds: f64,
+    /// Audio seconds (speech), source characters (text) or 1 (a picture).
+    pub input_size: f64,
+    /// Words (speech) or tokens generated.
+    pub tokens: u64,
+}
+
+/// A metric's corpus score and its interval.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Score {
+    pub metric: MetricKind,
+    pub score: f64,
+    pub interval: Option<Interval>,
+}
+
+/// How fast the model ran.
+#[derive(Clone, Copy, Debug, serde::Serialize)]
+pub struct Speed {
+    pub load_seconds: f64,
+    pub model_seconds: f64,
+    /// Audio seconds per second of compute (speech), else null.
+    pub rtfx: Option<f64>,
+    /// Tokens generated per second (translation, captions).
+    pub tokens_per_second: Option<f64>,
+    pub seconds_per_row: f64,
+}
+
+/// A finished (or stopped) run.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct RunResult {
+    pub rows: Vec<RowResult>,
+    /// Rows skipped, with why.
+    pub skipped: Vec<(u64, String)>,
+    pub scores: Vec<Score>,
+    pub speed: Speed,
+}
+
+/// Scores `rows` with `metrics` (with a bootstrap interval).
+pub fn score_rows(rows: &[RowResult], metrics: &[MetricKind]) -> Vec<Score> {
+    let hyps: Vec<String> = rows.iter().map(|r| r.prediction.clone()).collect();
+    let refs = vec![
+        rows.iter()
+            .map(|r| Some(r.reference.clone()))
+            .collect::<Vec<_>>(),
+    ];
+    metrics
+        .iter()
+        .map(|&m| {
+            let metric = m.metric();
+            let stats = metric.corpus_stats(&hyps, &refs);
+            Score {
+                metric: m,
+                score: metric.score(&totals(&stats)),
+                interval: (!stats.is_empty()).then(|| {
+                    bootstrap::confidence(
+                        metric.as_ref(),
+                        &stats,
+                        bootstrap::SAMPLES,
+                        bootstrap::SEED,
+                    )
+                }),
+            }
+        })
+        .collect()
+}
+
+/// Runs `runner` over rows `0..limit` of `split`: each row handed to
+/// `on_row` as it finishes (`on_skip` for one that could not be run).
+#[allow(clippy::too_many_arguments)]
+pub fn run(
+    runner: &Runner,
+    load_seconds: f64,
+    split: &AnySplit,
+    mapping: &Mapping,
+    limit: u64,
+    metrics: &[MetricKind],
+    cancel: &CancelToken,
+    on_row: &mut dyn FnMut(&RowResult, u64),
+) -> Result<RunResult, DataError> {
+    let total = split.num_rows().min(limit);
+    let mut rows = Vec::new();
+    let mut skipped = Vec::new();
+    let mut failure: Option<TaskError> = None;
+    split
+        .for_each_row(0, total, cancel, &mut |row| {
+            let Some(reference) = mapping.reference_of(&row) else {
+                skipped.push((row.index, "no reference text".to_string()));
+                return Ok(());
+            };
+            let Some(cell) = row.get(&mapping.input) else {
+                skipped.push((row.index, "no input".to_string()));
+                return Ok(());
+            };
+            let start = Instant::now();
+            match runner.run(cell, mapping, cancel) {
+                Ok((prediction, input_size, tokens)) => {
+                    let r = RowResult {
+                        row_idx: row.index,
+                        prediction,
+                        reference,
+                        seconds: start.elapsed().as_secs_f64(),
+                        input_size,
+                        tokens,
+                    };
+                    on_row(&r, total);
+                    rows.push(r);
+                    Ok(())
+                }
+                Err(RowError::Task(TaskError::Cancelled)) => Err(DataError::Cancelled),
+                Err(RowError::Task(e)) if !matches!(e, TaskError::Model(_)) => {
+                    // Not this row but the model (its files, its target
+                    // language): stop, and say so.
+                    failure = Some(e);
+                    Err(DataError::Cancelled)
+                }
+                Err(e) => {
+                    skipped.push((row.index, e.to_string()));
+                    Ok(())
+                }
+            }
+        })
+        .or_else(|e| match (&e, &failure) {
+            (DataError::Cancelled, None) if !rows.is_empty() => Ok(()),
+            _ => Err(e),
+        })?;
+    if let Some(e) = failure {
+        return Err(DataError::Unsupported(e.to_string()));
+    }
+    let model_seconds: f64 = rows.iter().map(|r| r.seconds).sum();
+    let input: f64 = rows.iter().map(|r| r.input_size).sum();
+    let tokens: u64 = rows.iter().map(|r| r.tokens).sum();
+    let speed = Speed {
+        load_seconds,
+        model_seconds,
+        rtfx: (mapping.panel == Panel::Transcribe && model_seconds > 0.0)
+            .then(|| input / model_seconds),
+        tokens_per_second: (mapping.panel != Panel::Transcribe && model_seconds > 0.0)
+            .then(|| tokens as f64 / model_seconds),
+        seconds_per_row: model_seconds / rows.len().max(1) as f64,
+    };
+    Ok(RunResult {
+        scores: score_rows(&rows, metrics),
+        rows,
+        skipped,
+        speed,
+    })
+}

@@ -1,0 +1,153 @@
+//! `spaceport evaluate` end to end: the real Whisper tiny.en over an
+//! audiofolder of espeak-ng speech gives, row by row, the text
+//! `spaceport transcribe` gives for the same file, and the WER and CER it
+//! prints equal jiwer's on the printed predictions and references; the
+//! tiny Marian model over a translation split and the tiny BLIP model over
+//! a picture split print BLEU and chrF equal to sacreBLEU's on their
+//! printed predictions (the tiny models' words are random; the scoring is
+//! what is checked).
+
+use crate::support;
+
+use serde_json::Value;
+
+fn spaceport(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .expect("run spaceport")
+}
+
+fn evaluate(args: &[&str]) -> Value {
+    let mut all = vec!["evaluate"];
+    all.extend(args);
+    all.push("--json");
+    let out = spaceport(&all);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+/// What the reference packages say of the run's printed predictions:
+/// `{wer, cer, bleu, chrf}`.
+fn reference_scores(run: &Value) -> Value {
+    let preds: Vec<&str> = run["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["prediction"].as_str().unwrap())
+        .collect();
+    let refs: Vec<&str> = run["predictions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["reference"].as_str().unwrap())
+        .collect();
+    let script = format!(
+        "import json, jiwer\n\
+         from sacrebleu.metrics import BLEU, CHRF\n\
+         h = json.loads({h:?}); r = json.loads({r:?})\n\
+         print(json.dumps({{'wer': jiwer.wer(r, h), 'cer': jiwer.cer(r, h), \
+         'bleu': BLEU().corpus_score(h, [r]).score, 'chrf': CHRF().corpus_score(h, [r]).score}}))",
+        h = serde_json::to_string(&preds).unwrap(),
+        r = serde_json::to_string(&refs).unwrap(),
+    );
+    let out = std::process::Command::new(support::python())
+        .args(["-c", &script])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn close(a: &Value, b: &Value, what: &str) {
+    let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+    assert!((a - b).abs() <= 1e-9, "{what}: {a} against {b}");
+}
+
+#[test]
+fn whisper_over_an_audiofolder_scores_as_jiwer_on_what_transcribe_says() {
+    let root = support::dataset_fixtures();
+    let model = support::whisper_ct2_dir();
+    let folder = root.join("audiofolder");
+    let run = evaluate(&[
+        "--model",
+        model.to_str().unwrap(),
+        "--dataset",
+        folder.to_str().unwrap(),
+        "--split",
+        "train",
+    ]);
+    assert_eq!(run["rows"], 4);
+    assert_eq!(run["task"], "Transcribe");
+    assert_eq!(run["input_column"], "audio");
+    assert_eq!(run["reference_column"], "transcription");
+    assert!(run["speed"]["rtfx"].as_f64().unwrap() > 0.0);
+    // Row by row, what `spaceport transcribe` says of the same file.
+    let files = ["clip0.wav", "clip1.flac", "clip2.wav", "clip3.flac"];
+    for (p, f) in run["predictions"].as_array().unwrap().iter().zip(files) {
+        let out = spaceport(&[
+            "transcribe",
+            "--model",
+            model.to_str().unwrap(),
+            folder.join("train").join(f).to_str().unwrap(),
+        ]);
+        assert!(out.status.success());
+        assert_eq!(
+            p["prediction"].as_str().unwrap(),
+            String::from_utf8_lossy(&out.stdout).trim(),
+            "{f}"
+        );
+    }
+    let theirs = reference_scores(&run);
+    close(&run["metrics"]["wer"], &theirs["wer"], "WER");
+    close(&run["metrics"]["cer"], &theirs["cer"], "CER");
+    // Real speech, a real model: most characters are right (espeak-ng's
+    // voice is hard for tiny.en; the scores are unnormalised).
+    assert!(run["metrics"]["cer"].as_f64().unwrap() < 0.5, "{run}");
+}
+
+#[test]
+fn marian_and_blip_runs_score_as_sacrebleu_on_their_predictions() {
+    let root = support::dataset_fixtures();
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let run = evaluate(&[
+        "--model",
+        repo.join("tests/fixtures/marian/tiny-en-de")
+            .to_str()
+            .unwrap(),
+        "--dataset",
+        root.join("translation").to_str().unwrap(),
+        "--split",
+        "train",
+    ]);
+    assert_eq!(run["rows"], 3);
+    assert_eq!(run["task"], "Translate");
+    assert_eq!(run["predictions"][0]["reference"], "Good morning.");
+    let theirs = reference_scores(&run);
+    close(&run["metrics"]["bleu"], &theirs["bleu"], "BLEU");
+    close(&run["metrics"]["chrf"], &theirs["chrf"], "chrF");
+
+    let run = evaluate(&[
+        "--model",
+        repo.join("tests/fixtures/blip/tiny").to_str().unwrap(),
+        "--dataset",
+        root.join("pictures").to_str().unwrap(),
+        "--limit",
+        "3",
+    ]);
+    assert_eq!(run["rows"], 3);
+    assert_eq!(run["task"], "Caption");
+    assert_eq!(run["predictions"][1]["reference"], "a pattern number 1");
+    let theirs = reference_scores(&run);
+    close(&run["metrics"]["bleu"], &theirs["bleu"], "BLEU");
+    close(&run["metrics"]["chrf"], &theirs["chrf"], "chrF");
+}
