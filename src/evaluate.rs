@@ -29,6 +29,8 @@ pub enum MetricKind {
     Chrf,
     #[serde(rename = "chrf++")]
     ChrfPlusPlus,
+    Bleu4,
+    Cider,
 }
 
 impl MetricKind {
@@ -39,6 +41,8 @@ impl MetricKind {
             "bleu" => Self::Bleu,
             "chrf" => Self::Chrf,
             "chrf++" => Self::ChrfPlusPlus,
+            "bleu4" => Self::Bleu4,
+            "cider" => Self::Cider,
             _ => return None,
         })
     }
@@ -50,6 +54,8 @@ impl MetricKind {
             Self::Bleu => "bleu",
             Self::Chrf => "chrf",
             Self::ChrfPlusPlus => "chrf++",
+            Self::Bleu4 => "bleu4",
+            Self::Cider => "cider",
         }
     }
 
@@ -60,6 +66,8 @@ impl MetricKind {
             Self::Bleu => Box::new(Bleu),
             Self::Chrf => Box::new(Chrf { word_order: 0 }),
             Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
+            Self::Bleu4 => Box::new(crate::metrics::coco::CocoBleu),
+            Self::Cider => Box::new(crate::metrics::coco::Cider),
         }
     }
 
@@ -73,7 +81,7 @@ impl MetricKind {
         match panel {
             Panel::Transcribe => vec![Self::Wer, Self::Cer],
             Panel::Translate => vec![Self::Bleu, Self::Chrf],
-            Panel::Caption => vec![Self::Bleu, Self::Chrf],
+            Panel::Caption => vec![Self::Bleu4, Self::Cider],
         }
     }
 }
@@ -145,6 +153,17 @@ impl Mapping {
             reference,
             languages,
         })
+    }
+
+    /// Every reference text of a row (a list of captions gives them all).
+    pub fn references_of(&self, row: &Row) -> Vec<String> {
+        match row.get(&self.reference) {
+            Some(Value::List(items)) if self.languages.is_none() => items
+                .iter()
+                .filter_map(|i| i.as_str().map(str::to_string))
+                .collect(),
+            _ => self.reference_of(row).into_iter().collect(),
+        }
     }
 
     /// The reference text of a row (a list of captions gives its first;
@@ -258,6 +277,9 @@ pub struct RowResult {
     pub row_idx: u64,
     pub prediction: String,
     pub reference: String,
+    /// Every reference (several captions of a picture); the first is
+    /// `reference`.
+    pub references: Vec<String>,
     /// Seconds the model took on it.
     pub seconds: f64,
     /// Audio seconds (speech), source characters (text) or 1 (a picture).
@@ -344,7 +366,8 @@ pub fn run(
     let mut failure: Option<TaskError> = None;
     split
         .for_each_row(0, total, cancel, &mut |row| {
-            let Some(reference) = mapping.reference_of(&row) else {
+            let references = mapping.references_of(&row);
+            let Some(reference) = references.first().cloned() else {
                 skipped.push((row.index, "no reference text".to_string()));
                 return Ok(());
             };
@@ -359,6 +382,7 @@ pub fn run(
                         row_idx: row.index,
                         prediction,
                         reference,
+                        references,
                         seconds: start.elapsed().as_secs_f64(),
                         input_size,
                         tokens,

@@ -27,7 +27,8 @@ pub struct EvaluateArgs {
     /// Rows from the start of the split (all of them: 0).
     #[arg(long, default_value_t = 100)]
     pub limit: u64,
-    /// wer, cer, bleu, chrf, chrf++ (the task's usual ones when not given).
+    /// wer, cer, bleu, chrf, chrf++, bleu4, cider (the task's usual ones
+    /// when not given: WER and CER, BLEU and chrF, BLEU-4 and CIDEr-D).
     #[arg(long)]
     pub metric: Vec<String>,
     /// The column the model takes (guessed from the features).
@@ -65,7 +66,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
             .map(|m| {
                 MetricKind::parse(m).ok_or_else(|| {
                     CliError::Input(format!(
-                        "Unknown metric \"{m}\": use wer, cer, bleu, chrf or chrf++."
+                        "Unknown metric \"{m}\": use wer, cer, bleu, chrf, chrf++, bleu4 or cider."
                     ))
                 })
             })
@@ -128,6 +129,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
                         "row_idx": row.row_idx,
                         "prediction": row.prediction,
                         "reference": row.reference,
+                        "references": row.references,
                         "seconds": row.seconds,
                     })).collect::<Vec<_>>(),
                 })

@@ -21,6 +21,10 @@ pub enum MetricName {
     Chrf,
     #[value(name = "chrf++")]
     ChrfPlusPlus,
+    /// COCO's BLEU-4 (pycocoevalcap, 0–1).
+    Bleu4,
+    /// COCO's CIDEr-D (pycocoevalcap).
+    Cider,
 }
 
 impl MetricName {
@@ -31,6 +35,8 @@ impl MetricName {
             Self::Bleu => "bleu",
             Self::Chrf => "chrf",
             Self::ChrfPlusPlus => "chrf++",
+            Self::Bleu4 => "bleu4",
+            Self::Cider => "cider",
         }
     }
 
@@ -41,6 +47,8 @@ impl MetricName {
             Self::Bleu => Box::new(Bleu),
             Self::Chrf => Box::new(Chrf { word_order: 0 }),
             Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
+            Self::Bleu4 => Box::new(crate::metrics::coco::CocoBleu),
+            Self::Cider => Box::new(crate::metrics::coco::Cider),
         }
     }
 }
@@ -48,7 +56,8 @@ impl MetricName {
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     /// wer, cer (fractions, as jiwer), bleu, chrf, chrf++ (0–100, as
-    /// sacreBLEU).
+    /// sacreBLEU), bleu4 (0–1) and cider (as pycocoevalcap, on tokenised
+    /// lower-case text).
     #[arg(long, value_enum)]
     pub metric: MetricName,
     /// One prediction a line.
@@ -186,12 +195,14 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
         outln!("{o}");
     } else {
         let shown = match args.metric {
-            MetricName::Wer | MetricName::Cer => format!("{score:.4}"),
+            MetricName::Wer | MetricName::Cer | MetricName::Bleu4 | MetricName::Cider => {
+                format!("{score:.4}")
+            }
             _ => format!("{score:.2}"),
         };
         let ci = interval
             .map(|i| match args.metric {
-                MetricName::Wer | MetricName::Cer => {
+                MetricName::Wer | MetricName::Cer | MetricName::Bleu4 | MetricName::Cider => {
                     format!(" (95 % interval {:.4}–{:.4})", i.low, i.high)
                 }
                 _ => format!(" (95 % interval {:.2}–{:.2})", i.low, i.high),

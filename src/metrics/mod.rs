@@ -1,13 +1,15 @@
 //! How good an output is against references, computed exactly as the
 //! packages people trust compute it: word and character error rates as
 //! `jiwer` (and `evaluate`) do ([`wer`]), sacreBLEU's BLEU with its 13a
-//! tokenisation and chrF/chrF++ ([`sacrebleu`]), and confidence intervals
+//! tokenisation and chrF/chrF++ ([`sacrebleu`]), COCO's BLEU-4 and
+//! CIDEr-D as `pycocoevalcap` does ([`coco`]), and confidence intervals
 //! and paired significance by bootstrap resampling as sacreBLEU does them
 //! ([`bootstrap`]). Every metric works on per-segment sufficient
 //! statistics that sum over a corpus, so a resample re-scores without
 //! re-reading the text. No egui, no models: text in, numbers out.
 
 pub mod bootstrap;
+pub mod coco;
 pub mod sacrebleu;
 pub mod wer;
 

@@ -2,9 +2,9 @@
 //! audiofolder of espeak-ng speech gives, row by row, the text
 //! `spaceport transcribe` gives for the same file, and the WER and CER it
 //! prints equal jiwer's on the printed predictions and references; the
-//! tiny Marian model over a translation split and the tiny BLIP model over
-//! a picture split print BLEU and chrF equal to sacreBLEU's on their
-//! printed predictions (the tiny models' words are random; the scoring is
+//! tiny Marian model over a translation split prints BLEU and chrF equal
+//! to sacreBLEU's, and the tiny BLIP model over a picture split BLEU-4 and
+//! CIDEr-D equal to pycocoevalcap's, on their printed predictions (the tiny models' words are random; the scoring is
 //! what is checked).
 
 use crate::support;
@@ -131,6 +131,7 @@ fn marian_and_blip_runs_score_as_sacrebleu_on_their_predictions() {
     ]);
     assert_eq!(run["rows"], 3);
     assert_eq!(run["task"], "Translate");
+    assert!(run["metrics"]["bleu"].is_number() && run["metrics"]["chrf"].is_number());
     assert_eq!(run["predictions"][0]["reference"], "Good morning.");
     let theirs = reference_scores(&run);
     close(&run["metrics"]["bleu"], &theirs["bleu"], "BLEU");
@@ -147,7 +148,33 @@ fn marian_and_blip_runs_score_as_sacrebleu_on_their_predictions() {
     assert_eq!(run["rows"], 3);
     assert_eq!(run["task"], "Caption");
     assert_eq!(run["predictions"][1]["reference"], "a pattern number 1");
-    let theirs = reference_scores(&run);
-    close(&run["metrics"]["bleu"], &theirs["bleu"], "BLEU");
-    close(&run["metrics"]["chrf"], &theirs["chrf"], "chrF");
+    // Every caption of a picture is a reference: pycocoevalcap's BLEU-4
+    // and CIDEr-D on the printed (lower-case, word) predictions.
+    assert_eq!(
+        run["predictions"][1]["references"],
+        serde_json::json!(["a pattern number 1", "stripes 1"])
+    );
+    let script = format!(
+        "import json\n\
+         from pycocoevalcap.bleu.bleu import Bleu\n\
+         from pycocoevalcap.cider.cider import Cider\n\
+         p = json.loads({p:?})\n\
+         gts = {{i: x['references'] for i, x in enumerate(p)}}\n\
+         res = {{i: [x['prediction']] for i, x in enumerate(p)}}\n\
+         print(json.dumps({{'bleu4': Bleu(4).compute_score(gts, res, verbose=0)[0][3], \
+         'cider': float(Cider().compute_score(gts, res)[0])}}))",
+        p = run["predictions"].to_string()
+    );
+    let out = std::process::Command::new(support::python())
+        .args(["-c", &script])
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    close(&run["metrics"]["bleu4"], &theirs["bleu4"], "BLEU-4");
+    close(&run["metrics"]["cider"], &theirs["cider"], "CIDEr-D");
 }

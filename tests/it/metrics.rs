@@ -4,7 +4,9 @@
 //! equal jiwer's and BLEU, chrF and chrF++ equal sacreBLEU's
 //! full-precision scores, with sacreBLEU's signatures; the paired
 //! bootstrap's verdict and p-value agree with sacreBLEU's within its
-//! sampling noise (1000 resamples each), and so does the interval.
+//! sampling noise (1000 resamples each), and so does the interval;
+//! BLEU-4 and CIDEr-D equal pycocoevalcap's on tokenised captions with one
+//! to five references.
 
 use crate::support;
 
@@ -70,6 +72,28 @@ fn scores_equal_jiwer_and_sacrebleu_on_generated_corpora() {
                 );
             }
         }
+    }
+    // Captions with one to five references: pycocoevalcap's BLEU-4 and
+    // CIDEr-D.
+    for metric in ["bleu4", "cider"] {
+        let mut args = vec![
+            "--metric",
+            metric,
+            "--predictions",
+            "captions.hyp",
+            "--samples",
+            "0",
+        ];
+        let refs: Vec<String> = (0..5).map(|k| format!("captions.ref{k}")).collect();
+        for r in &refs {
+            args.extend(["--references", r.as_str()]);
+        }
+        let ours = score(dir.path(), &args)["score"].as_f64().unwrap();
+        let theirs = reference["captions"][metric].as_f64().unwrap();
+        assert!(
+            (ours - theirs).abs() <= 1e-9,
+            "captions {metric}: {ours} against {theirs}"
+        );
     }
     // Paired bootstrap: a clear winner, then two close systems.
     for (baseline, key) in [("paired.bad", "paired"), ("paired.close", "paired_close")] {
