@@ -35,7 +35,7 @@ setup_system() {
 }
 
 # Python tools the tests use, pinned; installed into a venv once.
-PYTHON_REQUIREMENTS=("huggingface_hub==2.4.0" "pyarrow==26.0.1" "datasets==5.2.0" "pillow==12.3.0" "sacrebleu==2.6.0" "jiwer==4.0.0" "pycocoevalcap==1.2")
+PYTHON_REQUIREMENTS=("huggingface_hub==2.4.0" "pyarrow==26.0.1" "datasets==5.2.0" "pillow==12.3.0" "sacrebleu==2.6.0" "jiwer==4.0.0" "pycocoevalcap==1.2" "whisper-normalizer==0.1.15")
 
 setup_python() {
   local stamp="$SPACEPORT_VENV/.requirements"

@@ -13,6 +13,7 @@ use std::time::Instant;
 use crate::catalog::Panel;
 use crate::datasets::{AnySplit, DataError, Feature, Fit, Row, Value};
 use crate::metrics::bootstrap::{self, Interval};
+use crate::metrics::normalize::Normalize;
 use crate::metrics::sacrebleu::{Bleu, Chrf};
 use crate::metrics::wer::{ErrorRate, Unit};
 use crate::metrics::{Metric, totals};
@@ -318,9 +319,10 @@ pub struct RunResult {
     pub speed: Speed,
 }
 
-/// Scores `rows` with `metrics` (with a bootstrap interval).
-pub fn score_rows(rows: &[RowResult], metrics: &[MetricKind]) -> Vec<Score> {
-    let hyps: Vec<String> = rows.iter().map(|r| r.prediction.clone()).collect();
+/// Scores `rows` with `metrics` (with a bootstrap interval), both sides
+/// normalised by `norm` first.
+pub fn score_rows(rows: &[RowResult], metrics: &[MetricKind], norm: Normalize) -> Vec<Score> {
+    let hyps: Vec<String> = rows.iter().map(|r| norm.apply(&r.prediction)).collect();
     let refs = vec![
         rows.iter()
             .map(|r| Some(r.reference.clone()))
@@ -356,7 +358,7 @@ pub fn run(
     split: &AnySplit,
     mapping: &Mapping,
     limit: u64,
-    metrics: &[MetricKind],
+    (metrics, norm): (&[MetricKind], Normalize),
     cancel: &CancelToken,
     on_row: &mut dyn FnMut(&RowResult, u64),
 ) -> Result<RunResult, DataError> {
@@ -424,7 +426,7 @@ pub fn run(
         seconds_per_row: model_seconds / rows.len().max(1) as f64,
     };
     Ok(RunResult {
-        scores: score_rows(&rows, metrics),
+        scores: score_rows(&rows, metrics, norm),
         rows,
         skipped,
         speed,

@@ -31,6 +31,10 @@ pub struct EvaluateArgs {
     /// when not given: WER and CER, BLEU and chrF, BLEU-4 and CIDEr-D).
     #[arg(long)]
     pub metric: Vec<String>,
+    /// Normalise predictions and references before scoring: none, basic
+    /// or whisper-en (not yet).
+    #[arg(long, default_value = "none")]
+    pub normalize: String,
     /// The column the model takes (guessed from the features).
     #[arg(long)]
     pub input_column: Option<String>,
@@ -77,6 +81,8 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
     } else {
         args.limit
     };
+    let norm =
+        crate::metrics::normalize::Normalize::parse(&args.normalize).map_err(CliError::Input)?;
     let selected = device::select(choice);
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
@@ -92,7 +98,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
             &split,
             &mapping,
             limit,
-            &metrics,
+            (&metrics, norm),
             &cancel,
             &mut |r, total| {
                 if terminal {

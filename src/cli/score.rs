@@ -67,6 +67,11 @@ pub struct ScoreArgs {
     /// for more references (an empty line in a second file: none there).
     #[arg(long, required = true)]
     pub references: Vec<PathBuf>,
+    /// Normalise predictions and references first: none, basic (Whisper's
+    /// BasicTextNormalizer: lower case, bracketed text, symbols and
+    /// punctuation dropped), whisper-en (not yet).
+    #[arg(long, default_value = "none")]
+    pub normalize: String,
     /// Bootstrap resamples for the interval (0: none).
     #[arg(long, default_value_t = bootstrap::SAMPLES)]
     pub samples: usize,
@@ -103,7 +108,12 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>, CliError> {
 }
 
 pub fn run(args: ScoreArgs) -> Result<(), CliError> {
-    let predictions = read_lines(&args.predictions)?;
+    let norm =
+        crate::metrics::normalize::Normalize::parse(&args.normalize).map_err(CliError::Input)?;
+    let predictions: Vec<String> = read_lines(&args.predictions)?
+        .iter()
+        .map(|l| norm.apply(l))
+        .collect();
     let mut references = Vec::new();
     for (k, path) in args.references.iter().enumerate() {
         let lines = read_lines(path)?;
@@ -121,7 +131,7 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
         references.push(
             lines
                 .into_iter()
-                .map(|l| (k == 0 || !l.is_empty()).then_some(l))
+                .map(|l| (k == 0 || !l.is_empty()).then(|| norm.apply(&l)))
                 .collect::<Vec<_>>(),
         );
     }
@@ -144,7 +154,7 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
     };
     let paired = match &args.paired_with {
         Some(path) => {
-            let baseline = read_lines(path)?;
+            let baseline: Vec<String> = read_lines(path)?.iter().map(|l| norm.apply(l)).collect();
             if baseline.len() != predictions.len() {
                 return Err(CliError::Input(format!(
                     "{} has {} lines and {} has {}; they must match line for line.",

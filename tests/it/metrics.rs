@@ -73,6 +73,31 @@ fn scores_equal_jiwer_and_sacrebleu_on_generated_corpora() {
             }
         }
     }
+    // Both sides normalised by Whisper's basic normaliser first.
+    for metric in ["wer", "cer"] {
+        let ours = score(
+            dir.path(),
+            &[
+                "--metric",
+                metric,
+                "--predictions",
+                "single.hyp",
+                "--references",
+                "single.ref0",
+                "--normalize",
+                "basic",
+                "--samples",
+                "0",
+            ],
+        )["score"]
+            .as_f64()
+            .unwrap();
+        let theirs = reference["single_basic"][metric].as_f64().unwrap();
+        assert!(
+            (ours - theirs).abs() <= 1e-9,
+            "normalised {metric}: {ours} against {theirs}"
+        );
+    }
     // Captions with one to five references: pycocoevalcap's BLEU-4 and
     // CIDEr-D.
     for metric in ["bleu4", "cider"] {
@@ -175,4 +200,43 @@ fn mismatched_or_missing_files_get_a_sentence() {
         "r.txt",
     ]);
     assert_eq!(out.status.code(), Some(3));
+}
+
+/// The basic normaliser equals whisper-normalizer's `BasicTextNormalizer`
+/// line for line on 609 varied lines (scripts, full-width forms,
+/// fractions, currencies, emoji, brackets, punctuation, white space).
+#[test]
+fn the_basic_normaliser_equals_whisper_normalizer() {
+    let script = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scripts/fixtures/normalizer_reference.py"
+    );
+    let out = std::process::Command::new(support::python())
+        .arg(script)
+        .output()
+        .expect("run python");
+    assert!(
+        out.status.success(),
+        "normalizer_reference.py failed — the README's test command installs whisper-normalizer.\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let pairs: Vec<(String, String)> = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(pairs.len() >= 500);
+    let wrong: Vec<String> = pairs
+        .iter()
+        .filter(|(input, expected)| spaceport::metrics::normalize::basic(input) != *expected)
+        .map(|(input, expected)| {
+            format!(
+                "{input:?}: ours {:?}, theirs {expected:?}",
+                spaceport::metrics::normalize::basic(input)
+            )
+        })
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{} of {} differ:\n{}",
+        wrong.len(),
+        pairs.len(),
+        wrong.join("\n")
+    );
 }
