@@ -92,6 +92,6 @@ click 72 122 1.5; shot library
 click 72 153 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
 click 72 184 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
 click 72 215 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
-click 72 246 1; shot settings
+click 72 277 1; shot settings
 click 72 91 1; click 400 60 3; shot datasets-search   # the Datasets page: Image to text
 click 233 172 4; click 190 112 1.5; shot datasets     # spaceport/photo-captions, its Details

@@ -15,6 +15,7 @@ pub mod widgets;
 
 pub use pages::caption::{CaptionPage, CaptionRow};
 pub use pages::datasets::DatasetsPage;
+pub use pages::evaluate::EvaluatePage;
 pub use pages::hub::{DetailsState, HubPage, SearchState};
 pub use pages::library::LibraryPage;
 pub use pages::settings::SettingsPage;
@@ -40,17 +41,19 @@ pub enum Page {
     Datasets,
     Library,
     Demo(Panel),
+    Evaluate,
     Settings,
 }
 
 impl Page {
-    pub const ALL: [Page; 7] = [
+    pub const ALL: [Page; 8] = [
         Page::Hub,
         Page::Datasets,
         Page::Library,
         Page::Demo(Panel::Translate),
         Page::Demo(Panel::Caption),
         Page::Demo(Panel::Transcribe),
+        Page::Evaluate,
         Page::Settings,
     ];
 
@@ -60,6 +63,7 @@ impl Page {
             Page::Datasets => "Datasets",
             Page::Library => "Library",
             Page::Demo(p) => p.label(),
+            Page::Evaluate => "Evaluate",
             Page::Settings => "Settings",
         }
     }
@@ -114,6 +118,7 @@ pub struct App {
     pub translate: TranslatePage,
     pub transcribe: TranscribePage,
     pub caption: CaptionPage,
+    pub evaluate: EvaluatePage,
     pub settings: SettingsPage,
     events: Receiver<Event>,
     first_frame_probe: bool,
@@ -179,6 +184,7 @@ impl App {
             translate: TranslatePage::default(),
             transcribe: TranscribePage::default(),
             caption: CaptionPage::default(),
+            evaluate: EvaluatePage::default(),
             settings: SettingsPage::new(&cx),
             cx,
             events,
@@ -189,7 +195,7 @@ impl App {
 
     /// Every page with the [`Page`] that shows it, and the shared
     /// context beside them (disjoint borrows of `self`).
-    fn views(&mut self) -> ([(Page, &mut dyn View); 7], &mut Cx) {
+    fn views(&mut self) -> ([(Page, &mut dyn View); 8], &mut Cx) {
         let Self {
             hub,
             datasets,
@@ -197,6 +203,7 @@ impl App {
             translate,
             transcribe,
             caption,
+            evaluate,
             settings,
             cx,
             ..
@@ -209,6 +216,7 @@ impl App {
                 (Page::Demo(Panel::Translate), translate),
                 (Page::Demo(Panel::Caption), caption),
                 (Page::Demo(Panel::Transcribe), transcribe),
+                (Page::Evaluate, evaluate),
                 (Page::Settings, settings),
             ],
             cx,

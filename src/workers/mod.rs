@@ -15,6 +15,7 @@
 //! - [`datasets`]: dataset searches, and a thread that keeps the dataset
 //!   being looked at open and reads pages of rows (the next one ahead);
 //! - [`playback`]: a dataset's sound played on the default output;
+//! - [`evaluate`]: a model run over a dataset split and scored;
 //! - [`files`]: file dialogs, exports, device and model-folder queries.
 //!
 //! Every event send calls the waker (the GUI's `request_repaint`), so the
@@ -23,6 +24,7 @@
 pub mod caption;
 pub mod datasets;
 pub mod dictation;
+pub mod evaluate;
 pub mod files;
 pub mod hub;
 pub mod playback;
@@ -172,6 +174,12 @@ pub enum Command {
     },
     /// Stop the sound playing.
     StopPlaying,
+    /// Run a model over a dataset split and score it (stopping any run);
+    /// answered by [`Event::EvalStarted`], an [`Event::EvalRow`] a row,
+    /// then [`Event::EvalDone`] or [`Event::EvalFailed`].
+    Evaluate(evaluate::EvalJob),
+    /// Stop the run: what is done is scored ([`Event::EvalDone`]).
+    StopEvaluation,
     /// Decode a picture held in memory (a dataset's image cell) for a
     /// larger view; answered by [`Event::Enlarged`].
     Enlarge {
@@ -237,6 +245,27 @@ pub enum Event {
         id: u64,
         picture: Result<Thumbnail, String>,
     },
+    /// A run has its split and columns ([`Command::Evaluate`]) and will
+    /// run `total` rows.
+    EvalStarted {
+        generation: u64,
+        split: String,
+        mapping: crate::evaluate::Mapping,
+        total: u64,
+    },
+    /// One row done.
+    EvalRow {
+        generation: u64,
+        row: crate::evaluate::RowResult,
+        total: u64,
+    },
+    /// The scores and speed of the rows done.
+    EvalDone {
+        generation: u64,
+        result: Box<crate::evaluate::RunResult>,
+    },
+    /// Why the run could not go on, in a sentence.
+    EvalFailed { generation: u64, error: String },
     /// A sound started ([`Command::Play`]): its length.
     Playing { id: u64, seconds: f64 },
     /// A sound ended, was stopped, or could not play (`error`).
@@ -443,6 +472,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut datasets = ModelThread::new("spaceport-datasets");
     let mut player = playback::Player::default();
     let mut exports = datasets::Exports::default();
+    let mut evaluations = evaluate::Evaluations::default();
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub.configure(cfg),
@@ -488,11 +518,17 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             Command::CancelExport => exports.stop(),
             Command::Play { id, bytes, name } => player.play(id, bytes, name, &sink),
             Command::StopPlaying => player.stop(),
+            Command::Evaluate(mut job) => {
+                job.hub = Some(hub.hub());
+                evaluations.start(job, &sink)
+            }
+            Command::StopEvaluation => evaluations.stop(),
             Command::Enlarge { id, bytes, name } => files::enlarge(id, bytes, name, &sink),
         }
     }
     player.stop();
     exports.stop();
+    evaluations.stop();
     // The UI has gone: stop every download so partial files are flushed,
     // and any dictation so the microphone is released.
     hub.cancel_all();

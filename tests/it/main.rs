@@ -34,6 +34,7 @@ mod translate_tokenizer;
 mod ui_app;
 mod ui_caption;
 mod ui_datasets;
+mod ui_evaluate;
 mod ui_transcribe;
 mod ui_translate;
 mod whisper_features;

@@ -11,6 +11,7 @@
 pub mod caption;
 pub mod datasets;
 pub mod demo;
+pub mod evaluate;
 pub mod hub;
 pub mod library;
 pub mod settings;
@@ -290,6 +291,10 @@ impl Cx {
             | Event::ExportFailed { .. }
             | Event::Playing { .. }
             | Event::Enlarged { .. }
+            | Event::EvalStarted { .. }
+            | Event::EvalRow { .. }
+            | Event::EvalDone { .. }
+            | Event::EvalFailed { .. }
             | Event::PlayEnded { .. } => {}
         }
     }
