@@ -12,80 +12,12 @@ use std::time::Instant;
 
 use crate::catalog::Panel;
 use crate::datasets::{AnySplit, DataError, Feature, Fit, Row, Value};
+pub use crate::metrics::MetricKind;
 use crate::metrics::bootstrap::{self, Interval};
 use crate::metrics::normalize::Normalize;
-use crate::metrics::sacrebleu::{Bleu, Chrf};
-use crate::metrics::wer::{ErrorRate, Unit};
-use crate::metrics::{Metric, totals};
+use crate::metrics::totals;
 use crate::tasks::TaskError;
 use crate::work::CancelToken;
-
-/// The metrics a run can report.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum MetricKind {
-    Wer,
-    Cer,
-    Bleu,
-    Chrf,
-    #[serde(rename = "chrf++")]
-    ChrfPlusPlus,
-    Bleu4,
-    Cider,
-}
-
-impl MetricKind {
-    pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "wer" => Self::Wer,
-            "cer" => Self::Cer,
-            "bleu" => Self::Bleu,
-            "chrf" => Self::Chrf,
-            "chrf++" => Self::ChrfPlusPlus,
-            "bleu4" => Self::Bleu4,
-            "cider" => Self::Cider,
-            _ => return None,
-        })
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Wer => "wer",
-            Self::Cer => "cer",
-            Self::Bleu => "bleu",
-            Self::Chrf => "chrf",
-            Self::ChrfPlusPlus => "chrf++",
-            Self::Bleu4 => "bleu4",
-            Self::Cider => "cider",
-        }
-    }
-
-    pub fn metric(self) -> Box<dyn Metric> {
-        match self {
-            Self::Wer => Box::new(ErrorRate { unit: Unit::Word }),
-            Self::Cer => Box::new(ErrorRate { unit: Unit::Char }),
-            Self::Bleu => Box::new(Bleu),
-            Self::Chrf => Box::new(Chrf { word_order: 0 }),
-            Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
-            Self::Bleu4 => Box::new(crate::metrics::coco::CocoBleu),
-            Self::Cider => Box::new(crate::metrics::coco::Cider),
-        }
-    }
-
-    /// Whether a lower score is better.
-    pub fn lower_is_better(self) -> bool {
-        matches!(self, Self::Wer | Self::Cer)
-    }
-
-    /// What a task is scored with unless told otherwise.
-    pub fn defaults(panel: Panel) -> Vec<MetricKind> {
-        match panel {
-            Panel::Transcribe => vec![Self::Wer, Self::Cer],
-            Panel::Translate => vec![Self::Bleu, Self::Chrf],
-            Panel::Caption => vec![Self::Bleu4, Self::Cider],
-        }
-    }
-}
 
 /// Which columns feed the model, and which demo it is.
 #[derive(Clone, Debug, PartialEq)]

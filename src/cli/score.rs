@@ -4,62 +4,20 @@
 
 use std::path::{Path, PathBuf};
 
-use clap::{Args, ValueEnum};
+use clap::Args;
 
 use super::{CliError, outln};
 use crate::metrics::bootstrap::{self, Interval};
 use crate::metrics::sacrebleu::{Bleu, Chrf};
-use crate::metrics::wer::{ErrorRate, Unit};
-use crate::metrics::{Metric, totals};
-
-/// The metrics `score` knows.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum MetricName {
-    Wer,
-    Cer,
-    Bleu,
-    Chrf,
-    #[value(name = "chrf++")]
-    ChrfPlusPlus,
-    /// COCO's BLEU-4 (pycocoevalcap, 0–1).
-    Bleu4,
-    /// COCO's CIDEr-D (pycocoevalcap).
-    Cider,
-}
-
-impl MetricName {
-    pub fn label(self) -> &'static str {
-        match self {
-            Self::Wer => "wer",
-            Self::Cer => "cer",
-            Self::Bleu => "bleu",
-            Self::Chrf => "chrf",
-            Self::ChrfPlusPlus => "chrf++",
-            Self::Bleu4 => "bleu4",
-            Self::Cider => "cider",
-        }
-    }
-
-    fn metric(self) -> Box<dyn Metric> {
-        match self {
-            Self::Wer => Box::new(ErrorRate { unit: Unit::Word }),
-            Self::Cer => Box::new(ErrorRate { unit: Unit::Char }),
-            Self::Bleu => Box::new(Bleu),
-            Self::Chrf => Box::new(Chrf { word_order: 0 }),
-            Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
-            Self::Bleu4 => Box::new(crate::metrics::coco::CocoBleu),
-            Self::Cider => Box::new(crate::metrics::coco::Cider),
-        }
-    }
-}
+use crate::metrics::{MetricKind, totals};
 
 #[derive(Args, Debug)]
 pub struct ScoreArgs {
     /// wer, cer (fractions, as jiwer), bleu, chrf, chrf++ (0–100, as
     /// sacreBLEU), bleu4 (0–1) and cider (as pycocoevalcap, on tokenised
     /// lower-case text).
-    #[arg(long, value_enum)]
-    pub metric: MetricName,
+    #[arg(long)]
+    pub metric: String,
     /// One prediction a line.
     #[arg(long)]
     pub predictions: PathBuf,
@@ -108,6 +66,12 @@ pub fn read_lines(path: &Path) -> Result<Vec<String>, CliError> {
 }
 
 pub fn run(args: ScoreArgs) -> Result<(), CliError> {
+    let kind = MetricKind::parse(&args.metric).ok_or_else(|| {
+        CliError::Input(format!(
+            "Unknown metric \"{}\": use wer, cer, bleu, chrf, chrf++, bleu4 or cider.",
+            args.metric
+        ))
+    })?;
     let norm =
         crate::metrics::normalize::Normalize::parse(&args.normalize).map_err(CliError::Input)?;
     let predictions: Vec<String> = read_lines(&args.predictions)?
@@ -135,7 +99,7 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
                 .collect::<Vec<_>>(),
         );
     }
-    let metric = args.metric.metric();
+    let metric = kind.metric();
     let stats = metric.corpus_stats(&predictions, &references);
     let score = metric.score(&totals(&stats));
     let interval = (args.samples > 0 && !stats.is_empty())
@@ -146,12 +110,17 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
             .collect();
         (counts.len() <= 1).then(|| counts.into_iter().next().unwrap_or(references.len()))
     };
-    let signature = match args.metric {
-        MetricName::Bleu => Some(Bleu::signature(nrefs)),
-        MetricName::Chrf => Some(Chrf { word_order: 0 }.signature(nrefs)),
-        MetricName::ChrfPlusPlus => Some(Chrf { word_order: 2 }.signature(nrefs)),
+    let signature = match kind {
+        MetricKind::Bleu => Some(Bleu::signature(nrefs)),
+        MetricKind::Chrf => Some(Chrf { word_order: 0 }.signature(nrefs)),
+        MetricKind::ChrfPlusPlus => Some(Chrf { word_order: 2 }.signature(nrefs)),
         _ => None,
     };
+    // Fractions to four places; sacreBLEU's 0–100 scores to two.
+    let fraction = !matches!(
+        kind,
+        MetricKind::Bleu | MetricKind::Chrf | MetricKind::ChrfPlusPlus
+    );
     let paired = match &args.paired_with {
         Some(path) => {
             let baseline: Vec<String> = read_lines(path)?.iter().map(|l| norm.apply(l)).collect();
@@ -177,7 +146,7 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
     };
     if args.json {
         let mut o = serde_json::json!({
-            "metric": args.metric.label(),
+            "metric": kind.label(),
             "score": score,
             "segments": predictions.len(),
         });
@@ -204,23 +173,23 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
         }
         outln!("{o}");
     } else {
-        let shown = match args.metric {
-            MetricName::Wer | MetricName::Cer | MetricName::Bleu4 | MetricName::Cider => {
-                format!("{score:.4}")
-            }
-            _ => format!("{score:.2}"),
+        let shown = if fraction {
+            format!("{score:.4}")
+        } else {
+            format!("{score:.2}")
         };
         let ci = interval
-            .map(|i| match args.metric {
-                MetricName::Wer | MetricName::Cer | MetricName::Bleu4 | MetricName::Cider => {
+            .map(|i| {
+                if fraction {
                     format!(" (95 % interval {:.4}–{:.4})", i.low, i.high)
+                } else {
+                    format!(" (95 % interval {:.2}–{:.2})", i.low, i.high)
                 }
-                _ => format!(" (95 % interval {:.2}–{:.2})", i.low, i.high),
             })
             .unwrap_or_default();
         outln!(
             "{} = {shown}{ci}{}",
-            args.metric.label().to_uppercase(),
+            kind.label().to_uppercase(),
             signature.map(|s| format!("  {s}")).unwrap_or_default()
         );
         if let Some(p) = paired {

@@ -14,6 +14,76 @@ pub mod normalize;
 pub mod sacrebleu;
 pub mod wer;
 
+use sacrebleu::{Bleu, Chrf};
+use wer::{ErrorRate, Unit};
+
+/// The metrics Spaceport computes, by the names the CLI takes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MetricKind {
+    Wer,
+    Cer,
+    Bleu,
+    Chrf,
+    #[serde(rename = "chrf++")]
+    ChrfPlusPlus,
+    Bleu4,
+    Cider,
+}
+
+impl MetricKind {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "wer" => Self::Wer,
+            "cer" => Self::Cer,
+            "bleu" => Self::Bleu,
+            "chrf" => Self::Chrf,
+            "chrf++" => Self::ChrfPlusPlus,
+            "bleu4" => Self::Bleu4,
+            "cider" => Self::Cider,
+            _ => return None,
+        })
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Wer => "wer",
+            Self::Cer => "cer",
+            Self::Bleu => "bleu",
+            Self::Chrf => "chrf",
+            Self::ChrfPlusPlus => "chrf++",
+            Self::Bleu4 => "bleu4",
+            Self::Cider => "cider",
+        }
+    }
+
+    pub fn metric(self) -> Box<dyn Metric> {
+        match self {
+            Self::Wer => Box::new(ErrorRate { unit: Unit::Word }),
+            Self::Cer => Box::new(ErrorRate { unit: Unit::Char }),
+            Self::Bleu => Box::new(Bleu),
+            Self::Chrf => Box::new(Chrf { word_order: 0 }),
+            Self::ChrfPlusPlus => Box::new(Chrf { word_order: 2 }),
+            Self::Bleu4 => Box::new(coco::CocoBleu),
+            Self::Cider => Box::new(coco::Cider),
+        }
+    }
+
+    /// Whether a lower score is better.
+    pub fn lower_is_better(self) -> bool {
+        matches!(self, Self::Wer | Self::Cer)
+    }
+
+    /// What a task is scored with unless told otherwise.
+    pub fn defaults(panel: crate::catalog::Panel) -> Vec<MetricKind> {
+        match panel {
+            crate::catalog::Panel::Transcribe => vec![Self::Wer, Self::Cer],
+            crate::catalog::Panel::Translate => vec![Self::Bleu, Self::Chrf],
+            crate::catalog::Panel::Caption => vec![Self::Bleu4, Self::Cider],
+        }
+    }
+}
+
 /// A corpus metric over per-segment statistics that add up.
 pub trait Metric {
     /// The statistics of one segment: a hypothesis against its
