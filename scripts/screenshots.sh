@@ -72,6 +72,10 @@ hub=$!
 for _ in $(seq 300); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sleep 0.1; done
 export HF_ENDPOINT=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
 espeak-ng -v en-us -s 130 -w "$work/dictation.wav" "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It's easy to tell the depth of a well."
+# An audiofolder of that recording with its text, for the Evaluate page.
+mkdir -p "$work/speech"
+cp "$work/dictation.wav" "$work/speech/"
+printf 'file_name,transcription\ndictation.wav,"The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It'"'"'s easy to tell the depth of a well."\n' > "$work/speech/metadata.csv"
 "$BIN/spaceport" &
 app=$!
 sleep 3
@@ -95,3 +99,6 @@ click 72 215 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav";
 click 72 277 1; shot settings
 click 72 91 1; click 400 60 3; shot datasets-search   # the Datasets page: Image to text
 click 233 172 4; click 190 112 1.5; shot datasets     # spaceport/photo-captions, its Details
+click 72 246 1; click 370 57 0.3; xdotool type --delay 10 "$work/speech"   # Evaluate: the audiofolder,
+click 270 83 1; click 340 179 0.5                     # Systran/faster-whisper-tiny.en
+click 165 104 0.3; click 177 127 15; shot evaluate    # normalised, Run

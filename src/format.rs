@@ -19,10 +19,15 @@ pub fn format_bytes(n: u64) -> String {
 
 /// "1 model", "3 models".
 pub fn count_models(n: usize) -> String {
+    count(n as u64, "model", "models")
+}
+
+/// "1 row", "3 rows": `n` with the singular or plural word.
+pub fn count(n: u64, one: &str, many: &str) -> String {
     if n == 1 {
-        "1 model".to_string()
+        format!("1 {one}")
     } else {
-        format!("{n} models")
+        format!("{n} {many}")
     }
 }
 

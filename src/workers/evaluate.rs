@@ -17,9 +17,11 @@ use crate::work::CancelToken;
 #[derive(Clone)]
 pub struct EvalJob {
     pub generation: u64,
-    /// The model's name as shown, and its folder.
+    /// The model's name as shown, its folder, and the demo it is for
+    /// (when known: a run on data of another kind is refused in words).
     pub model: String,
     pub dir: PathBuf,
+    pub model_panel: Option<crate::catalog::Panel>,
     pub dataset: String,
     pub split: Option<String>,
     /// Rows from the start (`u64::MAX`: all).
@@ -78,6 +80,17 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
         .split(&config, &split_name)
         .map_err(|e| e.to_string())?;
     let mapping = Mapping::guess(&split.features(), None, None)?;
+    if let Some(p) = job.model_panel.filter(|p| *p != mapping.panel) {
+        return Err(format!(
+            "{} is a {} model, and this split's columns fit {} ({} to {}); pick a {} model.",
+            job.model,
+            p.label(),
+            mapping.panel.label(),
+            mapping.input,
+            mapping.reference,
+            mapping.panel.label()
+        ));
+    }
     sink.send(Event::EvalStarted {
         generation: job.generation,
         split: format!("{config}/{split_name}"),

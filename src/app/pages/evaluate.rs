@@ -49,6 +49,14 @@ impl Default for EvaluatePage {
 
 impl EvaluatePage {
     fn start(&mut self, model: String, dir: std::path::PathBuf, cx: &mut Cx) {
+        let model_panel = cx
+            .cached()
+            .iter()
+            .find(|m| model.starts_with(&format!("{} (", m.repo)))
+            .and_then(|m| m.verdict.panel());
+        let model = model
+            .rsplit_once(" (")
+            .map_or(model.clone(), |(repo, _)| repo.to_string());
         self.generation += 1;
         self.running = true;
         self.rows.clear();
@@ -60,6 +68,7 @@ impl EvaluatePage {
             generation: self.generation,
             model,
             dir,
+            model_panel,
             dataset: self.dataset.trim().to_string(),
             split: Some(self.split.trim().to_string()).filter(|s| !s.is_empty()),
             limit: if self.limit == 0 {
@@ -84,11 +93,18 @@ impl View for EvaluatePage {
         ui.label(
             "Run a downloaded model over a dataset's rows and score it against their references.",
         );
+        // Each downloaded model that runs here, named with its demo.
         let models: Vec<(String, std::path::PathBuf)> = cx
             .cached()
             .iter()
             .filter(|m| m.verdict.runs_here())
-            .filter_map(|m| Some((m.repo.clone(), m.main_revision()?.path.clone())))
+            .filter_map(|m| {
+                let panel = m.verdict.panel()?;
+                Some((
+                    format!("{} ({})", m.repo, panel.label()),
+                    m.main_revision()?.path.clone(),
+                ))
+            })
             .collect();
         ui.horizontal(|ui| {
             let label = ui.label("Dataset");
@@ -179,10 +195,10 @@ impl View for EvaluatePage {
                 _ => String::new(),
             };
             ui.label(format!(
-                "{rate}; {:.2} s a row; loaded in {:.2} s; {} rows{}",
+                "{rate}; {:.2} s a row; loaded in {:.2} s; {}{}",
                 sp.seconds_per_row,
                 sp.load_seconds,
-                r.rows.len(),
+                crate::format::count(r.rows.len() as u64, "row", "rows"),
                 if r.skipped.is_empty() {
                     String::new()
                 } else {
@@ -206,8 +222,13 @@ impl View for EvaluatePage {
                         }
                         for r in &self.rows {
                             ui.monospace(r.row_idx.to_string());
-                            ui.label(&r.prediction);
-                            ui.label(&r.reference);
+                            // Long texts wrap in their column.
+                            for text in [&r.prediction, &r.reference] {
+                                ui.scope(|ui| {
+                                    ui.set_max_width(380.0);
+                                    ui.add(egui::Label::new(text.as_str()).wrap());
+                                });
+                            }
                             ui.label(format!("{:.2}", r.seconds));
                             ui.end_row();
                         }
