@@ -68,6 +68,8 @@ pub fn feature_json(f: &Feature) -> Json {
             Json::Object(o)
         }
         Feature::Image => json!({"_type": "Image"}),
+        Feature::Translation(l) if l.is_empty() => json!({"dtype": "string", "_type": "Value"}),
+        Feature::Struct(f) if f.is_empty() => json!({"dtype": "string", "_type": "Value"}),
         Feature::Translation(langs) => json!({"languages": langs, "_type": "Translation"}),
         Feature::List(inner) => json!({"feature": feature_json(inner), "_type": "List"}),
         Feature::Struct(fields) => Json::Object(
@@ -190,6 +192,9 @@ fn build(name: &str, f: &Feature, leaves: &mut Vec<Leaf>, rep: i16) -> (Type, No
             let (pt, pn) = build("path", &Feature::Value("string".into()), leaves, rep);
             group(vec![("bytes".into(), bt, bn), ("path".into(), pt, pn)])
         }
+        // A group needs a field: an empty one is written as text (null).
+        Feature::Translation(l) if l.is_empty() => leaf(leaves, Leaf::Text),
+        Feature::Struct(f) if f.is_empty() => leaf(leaves, Leaf::Text),
         Feature::Translation(langs) => {
             let fields = langs
                 .iter()
@@ -669,5 +674,38 @@ fn plain_json(v: &Value) -> Json {
             Json::Object(f.iter().map(|(k, v)| (k.clone(), plain_json(v))).collect())
         }
         other => other.to_json(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_groups_are_written_as_text_not_a_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("e.parquet");
+        let features = vec![
+            ("s".to_string(), Feature::Struct(Vec::new())),
+            ("t".to_string(), Feature::Translation(Vec::new())),
+            ("n".to_string(), Feature::Value("int64".into())),
+        ];
+        let mut w = ParquetWriter::create(&path, &features).unwrap();
+        w.push(Row {
+            index: 0,
+            cells: vec![
+                ("s".into(), Value::Struct(Vec::new())),
+                ("t".into(), Value::Null),
+                ("n".into(), Value::Int(7)),
+            ],
+        })
+        .unwrap();
+        w.finish().unwrap();
+        let file =
+            super::super::parquet::ParquetFile::open(File::open(&path).unwrap(), "e").unwrap();
+        let rows = file
+            .rows(0, 10, 0, &crate::work::CancelToken::new())
+            .unwrap();
+        assert_eq!(rows[0].get("n"), Some(&Value::Int(7)));
     }
 }

@@ -53,20 +53,7 @@ fn python_features(file: &Path) -> Value {
          print(json.dumps({{k: type(v).__name__ + ('' if not hasattr(v, 'names') else str(v.names)) for k, v in ds.features.items()}}))",
         file.display().to_string()
     );
-    let out = Command::new(support::python())
-        .args(["-c", &script])
-        .env(
-            "HF_DATASETS_CACHE",
-            std::env::temp_dir().join("spaceport-datasets-cache"),
-        )
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::python_json(&["-c", &script])
 }
 
 #[test]

@@ -56,16 +56,7 @@ fn reference_scores(run: &Value) -> Value {
         h = serde_json::to_string(&preds).unwrap(),
         r = serde_json::to_string(&refs).unwrap(),
     );
-    let out = std::process::Command::new(support::python())
-        .args(["-c", &script])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
+    support::python_json(&["-c", &script])
 }
 
 fn close(a: &Value, b: &Value, what: &str) {
@@ -165,16 +156,7 @@ fn marian_and_blip_runs_score_as_sacrebleu_on_their_predictions() {
          'cider': float(Cider().compute_score(gts, res)[0])}}))",
         p = run["predictions"].to_string()
     );
-    let out = std::process::Command::new(support::python())
-        .args(["-c", &script])
-        .output()
-        .expect("run python");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let theirs: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let theirs = support::python_json(&["-c", &script]);
     close(&run["metrics"]["bleu4"], &theirs["bleu4"], "BLEU-4");
     close(&run["metrics"]["cider"], &theirs["cider"], "CIDEr-D");
 }

@@ -376,3 +376,23 @@ pub fn datasets_reference(
     );
     json_lines(&out.stdout)
 }
+
+/// Runs the test environment's Python with `args` (a script and its
+/// arguments, or `-c CODE`) and reads the JSON it prints; a failure shows
+/// Python's error.
+pub fn python_json(args: &[&str]) -> serde_json::Value {
+    let out = std::process::Command::new(python())
+        .args(args)
+        .env(
+            "HF_DATASETS_CACHE",
+            std::env::temp_dir().join("spaceport-datasets-cache"),
+        )
+        .output()
+        .expect("run python (the test command installs it)");
+    assert!(
+        out.status.success(),
+        "python failed — run the README's test command, which installs the pinned packages.\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("python printed JSON")
+}
