@@ -32,7 +32,7 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub metric: Vec<String>,
     /// Normalise predictions and references before scoring: none, basic
-    /// or whisper-en (not yet).
+    /// (any language) or whisper-en (OpenAI's English normaliser).
     #[arg(long, default_value = "none")]
     pub normalize: String,
     /// The column the model takes (guessed from the features).

@@ -27,7 +27,8 @@ pub struct ScoreArgs {
     pub references: Vec<PathBuf>,
     /// Normalise predictions and references first: none, basic (Whisper's
     /// BasicTextNormalizer: lower case, bracketed text, symbols and
-    /// punctuation dropped), whisper-en (not yet).
+    /// punctuation dropped), whisper-en (OpenAI's English normaliser:
+    /// also numbers, currencies, contractions, British spellings).
     #[arg(long, default_value = "none")]
     pub normalize: String,
     /// Bootstrap resamples for the interval (0: none).

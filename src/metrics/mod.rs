@@ -10,6 +10,7 @@
 
 pub mod bootstrap;
 pub mod coco;
+pub mod english;
 pub mod normalize;
 pub mod sacrebleu;
 pub mod wer;

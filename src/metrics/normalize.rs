@@ -6,8 +6,7 @@
 //! lower case again; runs of white space made one space.
 //!
 //! The English normaliser (numbers, currencies, contractions, British
-//! spellings) is not here yet: `Normalize::WhisperEn` is refused by the
-//! CLI until it is.
+//! spellings) is in `english`.
 
 use unicode_general_category::{GeneralCategory as G, get_general_category};
 use unicode_normalization_alignments::UnicodeNormalization;
@@ -20,18 +19,17 @@ pub enum Normalize {
     #[default]
     None,
     Basic,
+    /// OpenAI's English normaliser (`super::english`).
+    WhisperEn,
 }
 
 impl Normalize {
-    /// `none`, `basic`; `whisper-en` is named and refused (not built yet).
+    /// `none`, `basic`, `whisper-en`.
     pub fn parse(s: &str) -> Result<Normalize, String> {
         match s {
             "none" => Ok(Normalize::None),
             "basic" => Ok(Normalize::Basic),
-            "whisper-en" => Err(
-                "The Whisper English normaliser is not in this version yet; use --normalize basic (any language) or none."
-                    .into(),
-            ),
+            "whisper-en" | "english" => Ok(Normalize::WhisperEn),
             other => Err(format!(
                 "Unknown normaliser \"{other}\": use none, basic or whisper-en."
             )),
@@ -42,12 +40,13 @@ impl Normalize {
         match self {
             Normalize::None => s.to_string(),
             Normalize::Basic => basic(s),
+            Normalize::WhisperEn => super::english::english(s),
         }
     }
 }
 
 /// Whether a character's general category starts with M, S or P.
-fn mark_symbol_punct(c: char) -> bool {
+pub(super) fn mark_symbol_punct(c: char) -> bool {
     matches!(
         get_general_category(c),
         G::NonspacingMark
@@ -68,7 +67,7 @@ fn mark_symbol_punct(c: char) -> bool {
 }
 
 /// `re.sub(r"[<\[][^>\]]*[>\]]", "", s)`.
-fn drop_bracketed(s: &str) -> String {
+pub(super) fn drop_bracketed(s: &str) -> String {
     let c: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
@@ -87,7 +86,7 @@ fn drop_bracketed(s: &str) -> String {
 }
 
 /// `re.sub(r"\(([^)]+?)\)", "", s)`.
-fn drop_parenthesised(s: &str) -> String {
+pub(super) fn drop_parenthesised(s: &str) -> String {
     let c: Vec<char> = s.chars().collect();
     let mut out = String::with_capacity(s.len());
     let mut i = 0;

@@ -73,8 +73,13 @@ fn scores_equal_jiwer_and_sacrebleu_on_generated_corpora() {
             }
         }
     }
-    // Both sides normalised by Whisper's basic normaliser first.
-    for metric in ["wer", "cer"] {
+    // Both sides normalised by Whisper's basic or English normaliser first.
+    for (metric, normalizer) in [
+        ("wer", "basic"),
+        ("cer", "basic"),
+        ("wer", "whisper-en"),
+        ("cer", "whisper-en"),
+    ] {
         let ours = score(
             dir.path(),
             &[
@@ -85,17 +90,19 @@ fn scores_equal_jiwer_and_sacrebleu_on_generated_corpora() {
                 "--references",
                 "single.ref0",
                 "--normalize",
-                "basic",
+                normalizer,
                 "--samples",
                 "0",
             ],
         )["score"]
             .as_f64()
             .unwrap();
-        let theirs = reference["single_basic"][metric].as_f64().unwrap();
+        let theirs = reference[format!("single_{normalizer}")][metric]
+            .as_f64()
+            .unwrap();
         assert!(
             (ours - theirs).abs() <= 1e-9,
-            "normalised {metric}: {ours} against {theirs}"
+            "{normalizer}-normalised {metric}: {ours} against {theirs}"
         );
     }
     // Captions with one to five references: pycocoevalcap's BLEU-4 and
@@ -202,17 +209,15 @@ fn mismatched_or_missing_files_get_a_sentence() {
     assert_eq!(out.status.code(), Some(3));
 }
 
-/// The basic normaliser equals whisper-normalizer's `BasicTextNormalizer`
-/// line for line on 609 varied lines (scripts, full-width forms,
-/// fractions, currencies, emoji, brackets, punctuation, white space).
-#[test]
-fn the_basic_normaliser_equals_whisper_normalizer() {
+/// What whisper-normalizer makes of the reference script's lines, and
+/// which of them ours makes differently ("input: ours …, theirs …").
+fn normaliser_differences(mode: &str, ours: fn(&str) -> String) -> (usize, Vec<String>) {
     let script = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/scripts/fixtures/normalizer_reference.py"
     );
     let out = std::process::Command::new(support::python())
-        .arg(script)
+        .args([script, mode])
         .output()
         .expect("run python");
     assert!(
@@ -221,22 +226,41 @@ fn the_basic_normaliser_equals_whisper_normalizer() {
         String::from_utf8_lossy(&out.stderr)
     );
     let pairs: Vec<(String, String)> = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(pairs.len() >= 500);
-    let wrong: Vec<String> = pairs
+    let wrong = pairs
         .iter()
-        .filter(|(input, expected)| spaceport::metrics::normalize::basic(input) != *expected)
-        .map(|(input, expected)| {
-            format!(
-                "{input:?}: ours {:?}, theirs {expected:?}",
-                spaceport::metrics::normalize::basic(input)
-            )
-        })
+        .filter(|(input, expected)| ours(input) != *expected)
+        .map(|(input, expected)| format!("{input:?}: ours {:?}, theirs {expected:?}", ours(input)))
         .collect();
+    (pairs.len(), wrong)
+}
+
+/// The basic normaliser equals whisper-normalizer's `BasicTextNormalizer`
+/// line for line on 609 varied lines (scripts, full-width forms,
+/// fractions, currencies, emoji, brackets, punctuation, white space).
+#[test]
+fn the_basic_normaliser_equals_whisper_normalizer() {
+    let (n, wrong) = normaliser_differences("basic", spaceport::metrics::normalize::basic);
+    assert!(n >= 500);
     assert!(
         wrong.is_empty(),
-        "{} of {} differ:\n{}",
+        "{} of {n} differ:\n{}",
         wrong.len(),
-        pairs.len(),
+        wrong.join("\n")
+    );
+}
+
+/// The English normaliser equals whisper-normalizer's
+/// `EnglishTextNormalizer` line for line on 720 English-like lines
+/// (numbers spelt out and written, currencies, percentages, contractions,
+/// titles, fillers, British spellings from the package's table).
+#[test]
+fn the_english_normaliser_equals_whisper_normalizer() {
+    let (n, wrong) = normaliser_differences("english", spaceport::metrics::english::english);
+    assert!(n >= 500);
+    assert!(
+        wrong.is_empty(),
+        "{} of {n} differ:\n{}",
+        wrong.len(),
         wrong.join("\n")
     );
 }
