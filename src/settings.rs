@@ -41,3 +41,31 @@ impl Default for Settings {
 
 /// The key under which eframe stores [`Settings`].
 pub const STORAGE_KEY: &str = "spaceport-settings";
+
+/// The app's data folder (kept evaluation runs): `$SPACEPORT_DATA_DIR`,
+/// else the platform's — `$XDG_DATA_HOME/spaceport` or
+/// `~/.local/share/spaceport` (Linux, where eframe keeps the window's
+/// state too), `~/Library/Application Support/Spaceport` (macOS),
+/// `%APPDATA%\Spaceport` (Windows).
+pub fn data_dir() -> std::path::PathBuf {
+    use std::path::PathBuf;
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    if let Some(d) = var("SPACEPORT_DATA_DIR") {
+        return d;
+    }
+    let home = std::env::home_dir();
+    let platform = if cfg!(target_os = "macos") {
+        home.map(|h| h.join("Library/Application Support/Spaceport"))
+    } else if cfg!(windows) {
+        var("APPDATA").map(|a| a.join("Spaceport"))
+    } else {
+        var("XDG_DATA_HOME")
+            .or_else(|| home.map(|h| h.join(".local/share")))
+            .map(|d| d.join("spaceport"))
+    };
+    platform.unwrap_or_else(|| std::env::temp_dir().join("spaceport"))
+}

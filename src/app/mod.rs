@@ -174,6 +174,7 @@ impl App {
             unreachable: None,
             chooser: dialogs::system(),
             intents: Vec::new(),
+            data_dir: crate::settings::data_dir(),
         };
         cx.send(Command::ScanCache);
         Ok(Self {

@@ -6,6 +6,8 @@ use clap::Args;
 use super::{CliError, outln};
 use crate::datasets::Dataset;
 use crate::datasets::local::choose;
+use crate::evaluate::compare::compare;
+use crate::evaluate::record::{MemoryWatch, RunRecord, RunSetup, RunStore, cache_revision};
 use crate::evaluate::{Mapping, MetricKind, Runner};
 use crate::hub::Hub;
 use crate::tasks::device::{self, DeviceChoice};
@@ -42,9 +44,13 @@ pub struct EvaluateArgs {
     #[arg(long)]
     pub reference_column: Option<String>,
     /// One object: model(s), dataset, split, rows, metrics, speed and
-    /// predictions (row_idx, prediction, reference).
+    /// predictions (row_idx, prediction, reference); for several models
+    /// {"runs": [...], "comparison": {...}}.
     #[arg(long)]
     pub json: bool,
+    /// Keep the run in the app's history (the Evaluate page lists it).
+    #[arg(long)]
+    pub keep: bool,
 }
 
 pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), CliError> {
@@ -87,12 +93,13 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
     }
-    let mut reports = Vec::new();
+    let mut records = Vec::new();
     for model in &args.model {
         let dir = super::translate::model_dir(hub, model, mapping.panel)?;
+        let watch = MemoryWatch::start();
         let (runner, load_seconds) = Runner::load(&dir, mapping.panel, &selected.device)?;
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
-        let result = crate::evaluate::run(
+        let mut result = crate::evaluate::run(
             &runner,
             load_seconds,
             &split,
@@ -106,72 +113,104 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
                 }
             },
         )?;
+        drop(runner);
+        (
+            result.speed.peak_memory_bytes,
+            result.speed.memory_added_bytes,
+        ) = watch.finish();
         if terminal {
             eprintln!();
         }
         for (row, why) in &result.skipped {
             eprintln!("note: row {row} was skipped: {why}");
         }
-        reports.push((model.clone(), result));
+        let stopped = cancel.is_cancelled();
+        let setup = RunSetup {
+            model: model.clone(),
+            model_revision: cache_revision(&dir),
+            dataset: args.dataset.clone(),
+            dataset_revision: dataset.revision(),
+            config: config.clone(),
+            split: split_name.clone(),
+            mapping: mapping.clone(),
+            limit: (limit != u64::MAX).then_some(limit),
+            normalize: norm,
+            device: selected.describe(),
+        };
+        let mut record = RunRecord::new(setup, result, stopped);
+        if args.keep {
+            let store = RunStore::new(&crate::settings::data_dir());
+            match store.save(&mut record) {
+                Ok(path) => eprintln!("note: the run is kept in {}", path.display()),
+                Err(e) => eprintln!("note: {e}"),
+            }
+        }
+        records.push(record);
+        if stopped {
+            break;
+        }
     }
+    let refs: Vec<&RunRecord> = records.iter().collect();
+    let comparison = (refs.len() > 1).then(|| compare(&refs));
     if args.json {
-        let runs: Vec<serde_json::Value> = reports
-            .iter()
-            .map(|(model, r)| {
-                serde_json::json!({
-                    "model": model,
-                    "dataset": args.dataset,
-                    "config": config,
-                    "split": split_name,
-                    "task": mapping.panel.label(),
-                    "input_column": mapping.input,
-                    "reference_column": mapping.reference,
-                    "rows": r.rows.len(),
-                    "skipped": r.skipped.len(),
-                    "metrics": r.scores.iter().map(|s| (s.metric.label().to_string(), serde_json::json!(s.score))).collect::<serde_json::Map<_, _>>(),
-                    "intervals": r.scores.iter().map(|s| (s.metric.label().to_string(), serde_json::json!(s.interval))).collect::<serde_json::Map<_, _>>(),
-                    "speed": r.speed,
-                    "predictions": r.rows.iter().map(|row| serde_json::json!({
-                        "row_idx": row.row_idx,
-                        "prediction": row.prediction,
-                        "reference": row.reference,
-                        "references": row.references,
-                        "seconds": row.seconds,
-                    })).collect::<Vec<_>>(),
-                })
-            })
-            .collect();
-        let out = if runs.len() == 1 {
-            runs.into_iter().next().unwrap_or_default()
+        let out = if records.len() == 1 {
+            records[0].to_json()
         } else {
-            serde_json::json!({"runs": runs})
+            let mut o = serde_json::json!({
+                "runs": records.iter().map(RunRecord::to_json).collect::<Vec<_>>(),
+            });
+            match &comparison {
+                Some(Ok(c)) => o["comparison"] = c.to_json(),
+                Some(Err(e)) => o["comparison_error"] = e.clone().into(),
+                None => {}
+            }
+            o
         };
         outln!("{out}");
     } else {
-        for (model, r) in &reports {
+        for r in &records {
             outln!(
-                "{model} on {} ({config}/{split_name}, {} rows):",
+                "{} on {} ({config}/{split_name}, {} rows):",
+                r.model,
                 args.dataset,
-                r.rows.len()
+                r.rows
             );
             for s in &r.scores {
                 let ci = s
                     .interval
-                    .map(|i| format!(" (95 % interval {:.4}–{:.4})", i.low, i.high))
+                    .map(|i| {
+                        format!(
+                            " (95 % interval {}–{})",
+                            s.metric.show(i.low),
+                            s.metric.show(i.high)
+                        )
+                    })
                     .unwrap_or_default();
-                outln!("  {} = {:.4}{ci}", s.metric.label().to_uppercase(), s.score);
+                outln!("  {} = {}{ci}", s.metric.title(), s.metric.show(s.score));
             }
             let sp = &r.speed;
-            let rate = match (sp.rtfx, sp.tokens_per_second) {
-                (Some(x), _) => format!("{x:.1}× faster than real time"),
-                (_, Some(t)) => format!("{t:.1} tokens/s"),
-                _ => String::new(),
-            };
+            let memory = sp
+                .peak_memory_bytes
+                .map(|m| format!(", peak memory {}", crate::format::format_bytes(m)))
+                .unwrap_or_default();
             outln!(
-                "  speed: {rate}, {:.2} s a row, loaded in {:.2} s",
+                "  speed: {}, {:.2} s a row, loaded in {:.2} s{memory}",
+                r.speed_words(),
                 sp.seconds_per_row,
                 sp.load_seconds
             );
+        }
+        match &comparison {
+            Some(Ok(c)) => {
+                outln!("Side by side on the {} rows all finished:", c.rows);
+                for m in &c.metrics {
+                    for (_, verdict) in &m.against_first {
+                        outln!("  {verdict}");
+                    }
+                }
+            }
+            Some(Err(e)) => outln!("{e}"),
+            None => {}
         }
     }
     Ok(())

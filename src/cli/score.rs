@@ -194,19 +194,10 @@ pub fn run(args: ScoreArgs) -> Result<(), CliError> {
             signature.map(|s| format!("  {s}")).unwrap_or_default()
         );
         if let Some(p) = paired {
-            let verdict = if p.p_value < 0.05 {
-                if p.system > p.baseline {
-                    "better than"
-                } else {
-                    "worse than"
-                }
-            } else {
-                "not significantly different from"
-            };
             outln!(
-                "against the baseline ({:.4}): {verdict} it, p = {:.4}",
-                p.baseline,
-                p.p_value
+                "against the baseline ({}): {}",
+                kind.show(p.baseline),
+                bootstrap::verdict(kind, &p, "the baseline", "these predictions")
             );
         }
     }

@@ -83,6 +83,15 @@ impl Dataset {
         })
     }
 
+    /// The revision read: a cached snapshot's commit, or the remote
+    /// revision (the parquet export or main); none for a plain folder.
+    pub fn revision(&self) -> Option<String> {
+        match self {
+            Dataset::Local(d) => crate::hub::paths::snapshot_commit(&d.root),
+            Dataset::Remote(d) => Some(d.revision.clone()),
+        }
+    }
+
     pub fn configs(&self) -> Vec<(String, Vec<String>)> {
         match self {
             Dataset::Local(d) => d.configs(),

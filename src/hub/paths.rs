@@ -170,6 +170,17 @@ pub fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// The commit of a model or dataset folder in the Hugging Face cache
+/// (`…/snapshots/<commit>/…`), if it is one.
+pub fn snapshot_commit(path: &std::path::Path) -> Option<String> {
+    let parts: Vec<String> = path
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let at = parts.iter().rposition(|p| p == "snapshots")?;
+    parts.get(at + 1).filter(|c| is_commit(c)).cloned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

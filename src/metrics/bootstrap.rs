@@ -17,7 +17,7 @@ pub const SAMPLES: usize = 1000;
 pub const SEED: u64 = 12345;
 
 /// A score's bootstrap interval.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Interval {
     /// The mean over the resamples.
     pub mean: f64,
@@ -119,4 +119,26 @@ pub fn paired(
         p_value: (c + 1) as f64 / (diffs.len() + 1) as f64,
         interval: interval(scores_sys),
     }
+}
+
+/// The paired test in words: "base is better than tiny.en on WER, p =
+/// 0.001", or that the two do not differ at the 5 % level.
+pub fn verdict(kind: super::MetricKind, p: &Paired, baseline: &str, system: &str) -> String {
+    let title = kind.title();
+    if p.p_value >= 0.05 || p.system == p.baseline {
+        return format!(
+            "{system} and {baseline} do not differ significantly on {title} (p = {:.3})",
+            p.p_value
+        );
+    }
+    let system_better = (p.system < p.baseline) == kind.lower_is_better();
+    let (winner, loser) = if system_better {
+        (system, baseline)
+    } else {
+        (baseline, system)
+    };
+    format!(
+        "{winner} is better than {loser} on {title}, p = {:.3}",
+        p.p_value
+    )
 }

@@ -10,6 +10,7 @@
 
 pub mod bootstrap;
 pub mod coco;
+pub mod diff;
 pub mod english;
 pub mod normalize;
 pub mod sacrebleu;
@@ -19,7 +20,7 @@ use sacrebleu::{Bleu, Chrf};
 use wer::{ErrorRate, Unit};
 
 /// The metrics Spaceport computes, by the names the CLI takes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum MetricKind {
     Wer,
@@ -68,6 +69,34 @@ impl MetricKind {
             Self::Bleu4 => Box::new(coco::CocoBleu),
             Self::Cider => Box::new(coco::Cider),
         }
+    }
+
+    /// The name people know it by.
+    pub fn title(self) -> &'static str {
+        match self {
+            Self::Wer => "WER",
+            Self::Cer => "CER",
+            Self::Bleu => "BLEU",
+            Self::Chrf => "chrF",
+            Self::ChrfPlusPlus => "chrF++",
+            Self::Bleu4 => "BLEU-4",
+            Self::Cider => "CIDEr-D",
+        }
+    }
+
+    /// A score as the reference package prints it: sacreBLEU's 0–100
+    /// scores to two places, fractions (WER, CER, BLEU-4, CIDEr) to four.
+    pub fn show(self, score: f64) -> String {
+        if self.hundred() {
+            format!("{score:.2}")
+        } else {
+            format!("{score:.4}")
+        }
+    }
+
+    /// Whether the score is on sacreBLEU's 0–100 scale.
+    pub fn hundred(self) -> bool {
+        matches!(self, Self::Bleu | Self::Chrf | Self::ChrfPlusPlus)
     }
 
     /// Whether a lower score is better.

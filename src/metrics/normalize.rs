@@ -36,6 +36,15 @@ impl Normalize {
         }
     }
 
+    /// The name `parse` takes.
+    pub fn label(self) -> &'static str {
+        match self {
+            Normalize::None => "none",
+            Normalize::Basic => "basic",
+            Normalize::WhisperEn => "whisper-en",
+        }
+    }
+
     pub fn apply(self, s: &str) -> String {
         match self {
             Normalize::None => s.to_string(),

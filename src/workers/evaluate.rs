@@ -1,33 +1,48 @@
-//! An evaluation run on a `spaceport-evaluate` thread: the dataset opened,
-//! its columns mapped, the model loaded, each row run and reported as it
-//! finishes ([`Event::EvalRow`]), then the scores ([`Event::EvalDone`]) —
-//! also after Stop, for the rows done — or why it could not run.
+//! Evaluation on `spaceport-evaluate` threads: a split's columns read and
+//! the mapping guessed ([`Event::EvalColumns`]); a run of one or more
+//! models over a split — the dataset opened, its columns mapped, each
+//! model loaded, each row run and reported as it finishes
+//! ([`Event::EvalRow`]), then the run kept in the history and handed back
+//! ([`Event::EvalDone`]) — also after Stop, for the rows done — or why it
+//! could not run; and the history listed or pruned (`spaceport-runs`).
 
 use std::path::PathBuf;
 
 use super::{Event, Sink};
+use crate::catalog::Panel;
 use crate::datasets::Dataset;
+use crate::evaluate::record::{MemoryWatch, RunRecord, RunSetup, RunStore, cache_revision};
 use crate::evaluate::{Mapping, MetricKind, Runner};
 use crate::hub::Hub;
 use crate::metrics::normalize::Normalize;
 use crate::tasks::device::{self, DeviceChoice};
 use crate::work::CancelToken;
 
-/// One run: a model over a split.
+/// A model to run: its name as shown, its folder, and the demo it is for
+/// (when known: a run on data of another kind is refused in words).
+#[derive(Clone, Debug)]
+pub struct EvalModel {
+    pub name: String,
+    pub dir: PathBuf,
+    pub panel: Option<Panel>,
+}
+
+/// One run: models over a split.
 #[derive(Clone)]
 pub struct EvalJob {
     pub generation: u64,
-    /// The model's name as shown, its folder, and the demo it is for
-    /// (when known: a run on data of another kind is refused in words).
-    pub model: String,
-    pub dir: PathBuf,
-    pub model_panel: Option<crate::catalog::Panel>,
+    pub models: Vec<EvalModel>,
     pub dataset: String,
     pub split: Option<String>,
+    /// The columns chosen on the page (guessed when none).
+    pub input_column: Option<String>,
+    pub reference_column: Option<String>,
     /// Rows from the start (`u64::MAX`: all).
     pub limit: u64,
     pub normalize: Normalize,
     pub device: DeviceChoice,
+    /// The app's data folder: finished runs are kept in its `runs/`.
+    pub data_dir: PathBuf,
     /// The Hub client in use; the dispatcher fills it in.
     pub hub: Option<Hub>,
 }
@@ -36,7 +51,7 @@ impl std::fmt::Debug for EvalJob {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EvalJob")
             .field("generation", &self.generation)
-            .field("model", &self.model)
+            .field("models", &self.models)
             .field("dataset", &self.dataset)
             .field("limit", &self.limit)
             .finish()
@@ -70,57 +85,192 @@ impl Evaluations {
     }
 }
 
-fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
-    let hub = job.hub.as_ref().ok_or("The workers are not ready.")?;
-    let dataset = Dataset::open(hub, &job.dataset, "main", cancel).map_err(|e| e.to_string())?;
-    let (config, split_name) =
-        crate::datasets::local::choose(&dataset.configs(), None, job.split.as_deref())
-            .map_err(|e| e.to_string())?;
+/// A split's name ("config/split"), its columns and the mapping they
+/// suggest (or why there is none).
+#[derive(Clone, Debug)]
+pub struct SplitColumns {
+    pub split: String,
+    pub names: Vec<String>,
+    pub guess: Result<Mapping, String>,
+}
+
+/// A split opened for a run.
+struct Opened {
+    dataset: Dataset,
+    config: String,
+    split_name: String,
+    split: crate::datasets::AnySplit,
+    names: Vec<String>,
+    mapping: Result<Mapping, String>,
+}
+
+/// Opens a split and maps its columns.
+fn open(
+    hub: &Hub,
+    dataset: &str,
+    split: Option<&str>,
+    columns: (Option<&str>, Option<&str>),
+    cancel: &CancelToken,
+) -> Result<Opened, String> {
+    let dataset = Dataset::open(hub, dataset, "main", cancel).map_err(|e| e.to_string())?;
+    let (config, split_name) = crate::datasets::local::choose(&dataset.configs(), None, split)
+        .map_err(|e| e.to_string())?;
     let split = dataset
         .split(&config, &split_name)
         .map_err(|e| e.to_string())?;
-    let mapping = Mapping::guess(&split.features(), None, None)?;
-    if let Some(p) = job.model_panel.filter(|p| *p != mapping.panel) {
-        return Err(format!(
-            "{} is a {} model, and this split's columns fit {} ({} to {}); pick a {} model.",
-            job.model,
-            p.label(),
-            mapping.panel.label(),
-            mapping.input,
-            mapping.reference,
-            mapping.panel.label()
-        ));
-    }
-    sink.send(Event::EvalStarted {
-        generation: job.generation,
-        split: format!("{config}/{split_name}"),
-        mapping: mapping.clone(),
-        total: split.num_rows().min(job.limit),
+    let features = split.features();
+    let names = features.iter().map(|(n, _)| n.clone()).collect();
+    let mapping = Mapping::guess(&features, columns.0, columns.1);
+    Ok(Opened {
+        dataset,
+        config,
+        split_name,
+        split,
+        names,
+        mapping,
+    })
+}
+
+/// Reads a split's columns and the mapping they suggest
+/// ([`Event::EvalColumns`]).
+pub(crate) fn columns(
+    hub: Hub,
+    generation: u64,
+    dataset: String,
+    split: Option<String>,
+    sink: &Sink,
+) {
+    let sink2 = sink.clone();
+    super::job("spaceport-evaluate", sink, move || {
+        let answer = open(
+            &hub,
+            &dataset,
+            split.as_deref(),
+            (None, None),
+            &CancelToken::new(),
+        )
+        .map(|o| SplitColumns {
+            split: format!("{}/{}", o.config, o.split_name),
+            names: o.names,
+            guess: o.mapping,
+        });
+        sink2.send(Event::EvalColumns { generation, answer });
     });
-    let selected = device::select(job.device);
-    let (runner, load_seconds) =
-        Runner::load(&job.dir, mapping.panel, &selected.device).map_err(|e| e.to_string())?;
-    let generation = job.generation;
-    let result = crate::evaluate::run(
-        &runner,
-        load_seconds,
-        &split,
-        &mapping,
-        job.limit,
-        (&MetricKind::defaults(mapping.panel), job.normalize),
+}
+
+fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
+    let hub = job.hub.as_ref().ok_or("The workers are not ready.")?;
+    let Opened {
+        dataset,
+        config,
+        split_name,
+        split,
+        mapping,
+        ..
+    } = open(
+        hub,
+        &job.dataset,
+        job.split.as_deref(),
+        (job.input_column.as_deref(), job.reference_column.as_deref()),
         cancel,
-        &mut |row, total| {
-            sink.send(Event::EvalRow {
-                generation,
-                row: row.clone(),
-                total,
-            });
-        },
-    )
-    .map_err(|e| e.to_string())?;
-    sink.send(Event::EvalDone {
-        generation,
-        result: Box::new(result),
-    });
+    )?;
+    let mapping = mapping?;
+    if job.models.is_empty() {
+        return Err("Pick a model to evaluate.".into());
+    }
+    for m in &job.models {
+        if let Some(p) = m.panel.filter(|p| *p != mapping.panel) {
+            return Err(format!(
+                "{} is a {} model, and this split's columns fit {} ({} to {}); pick a {} model.",
+                m.name,
+                p.label(),
+                mapping.panel.label(),
+                mapping.input,
+                mapping.reference,
+                mapping.panel.label()
+            ));
+        }
+    }
+    let selected = device::select(job.device);
+    let store = RunStore::new(&job.data_dir);
+    let generation = job.generation;
+    for (index, m) in job.models.iter().enumerate() {
+        sink.send(Event::EvalStarted {
+            generation,
+            split: format!("{config}/{split_name}"),
+            mapping: mapping.clone(),
+            total: split.num_rows().min(job.limit),
+            model: m.name.clone(),
+            index,
+            of: job.models.len(),
+        });
+        let watch = MemoryWatch::start();
+        let (runner, load_seconds) = Runner::load(&m.dir, mapping.panel, &selected.device)
+            .map_err(|e| format!("{}: {e}", m.name))?;
+        let mut result = crate::evaluate::run(
+            &runner,
+            load_seconds,
+            &split,
+            &mapping,
+            job.limit,
+            (&MetricKind::defaults(mapping.panel), job.normalize),
+            cancel,
+            &mut |row, total| {
+                sink.send(Event::EvalRow {
+                    generation,
+                    row: row.clone(),
+                    total,
+                });
+            },
+        )
+        .map_err(|e| e.to_string())?;
+        drop(runner);
+        (
+            result.speed.peak_memory_bytes,
+            result.speed.memory_added_bytes,
+        ) = watch.finish();
+        let stopped = cancel.is_cancelled();
+        let setup = RunSetup {
+            model: m.name.clone(),
+            model_revision: cache_revision(&m.dir),
+            dataset: job.dataset.clone(),
+            dataset_revision: dataset.revision(),
+            config: config.clone(),
+            split: split_name.clone(),
+            mapping: mapping.clone(),
+            limit: (job.limit != u64::MAX).then_some(job.limit),
+            normalize: job.normalize,
+            device: selected.describe(),
+        };
+        let mut record = RunRecord::new(setup, result, stopped);
+        let kept = store.save(&mut record);
+        let last = stopped || index + 1 == job.models.len();
+        sink.send(Event::EvalDone {
+            generation,
+            record: Box::new(record),
+            kept: kept.err(),
+            last,
+        });
+        if last {
+            break;
+        }
+    }
     Ok(())
+}
+
+/// Lists the kept runs ([`Event::RunHistory`]), after deleting `delete`.
+pub(crate) fn history(data_dir: PathBuf, delete: Option<String>, sink: &Sink) {
+    let sink2 = sink.clone();
+    super::job("spaceport-runs", sink, move || {
+        let store = RunStore::new(&data_dir);
+        let mut problems = Vec::new();
+        if let Some(id) = delete
+            && let Err(e) = store.delete(&id)
+        {
+            problems.push(e);
+        }
+        let (runs, more) = store.list();
+        problems.extend(more);
+        sink2.send(Event::RunHistory { runs, problems });
+    });
 }

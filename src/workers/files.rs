@@ -40,6 +40,9 @@ pub enum DialogPurpose {
     /// Where to save a batch's captions, (image, caption) pairs: CSV, or
     /// JSON when the name ends in `.json`.
     SaveCaptions(Vec<(String, String)>),
+    /// Where to export an evaluation run: CSV when the name ends in
+    /// `.csv`, else JSON.
+    SaveRun(Box<crate::evaluate::record::RunRecord>),
 }
 
 /// Waits for `dialog`; a save dialog's file is written here, an open
@@ -69,8 +72,21 @@ pub(crate) fn await_dialog(purpose: DialogPurpose, dialog: Dialog, sink: &Sink) 
                 };
                 write(&sink2, path, text);
             }
+            (DialogPurpose::SaveRun(run), Some(path)) => {
+                let text = if path.extension().is_some_and(|e| e == "csv") {
+                    run.to_csv()
+                } else {
+                    serde_json::to_string_pretty(&run.to_json()).unwrap_or_default()
+                };
+                write(&sink2, path, text);
+            }
             // A save dialog that was cancelled: nothing to do.
-            (DialogPurpose::SaveTranscript(_) | DialogPurpose::SaveCaptions(_), None) => {}
+            (
+                DialogPurpose::SaveTranscript(_)
+                | DialogPurpose::SaveCaptions(_)
+                | DialogPurpose::SaveRun(_),
+                None,
+            ) => {}
             (purpose, _) => {
                 sink2.send(Event::FilesChosen { purpose, paths });
             }

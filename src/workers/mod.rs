@@ -180,6 +180,19 @@ pub enum Command {
     Evaluate(evaluate::EvalJob),
     /// Stop the run: what is done is scored ([`Event::EvalDone`]).
     StopEvaluation,
+    /// Read a split's columns and guess the mapping; answered by
+    /// [`Event::EvalColumns`].
+    EvalColumns {
+        generation: u64,
+        dataset: String,
+        split: Option<String>,
+    },
+    /// List the runs kept in `data_dir` (after deleting the run `delete`);
+    /// answered by [`Event::RunHistory`].
+    RunHistory {
+        data_dir: PathBuf,
+        delete: Option<String>,
+    },
     /// Decode a picture held in memory (a dataset's image cell) for a
     /// larger view; answered by [`Event::Enlarged`].
     Enlarge {
@@ -252,6 +265,10 @@ pub enum Event {
         split: String,
         mapping: crate::evaluate::Mapping,
         total: u64,
+        /// The model starting, and which of how many it is.
+        model: String,
+        index: usize,
+        of: usize,
     },
     /// One row done.
     EvalRow {
@@ -259,10 +276,23 @@ pub enum Event {
         row: crate::evaluate::RowResult,
         total: u64,
     },
-    /// The scores and speed of the rows done.
+    /// A model's run is done (or stopped): its record, and why it could
+    /// not be kept, if so; `last` when no other model follows.
     EvalDone {
         generation: u64,
-        result: Box<crate::evaluate::RunResult>,
+        record: Box<crate::evaluate::record::RunRecord>,
+        kept: Option<String>,
+        last: bool,
+    },
+    /// A split's name, columns and the mapping they suggest (or why not).
+    EvalColumns {
+        generation: u64,
+        answer: Result<evaluate::SplitColumns, String>,
+    },
+    /// The kept runs, newest first, and what could not be read.
+    RunHistory {
+        runs: Vec<crate::evaluate::record::RunRecord>,
+        problems: Vec<String>,
     },
     /// Why the run could not go on, in a sentence.
     EvalFailed { generation: u64, error: String },
@@ -523,6 +553,12 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 evaluations.start(job, &sink)
             }
             Command::StopEvaluation => evaluations.stop(),
+            Command::EvalColumns {
+                generation,
+                dataset,
+                split,
+            } => evaluate::columns(hub.hub(), generation, dataset, split, &sink),
+            Command::RunHistory { data_dir, delete } => evaluate::history(data_dir, delete, &sink),
             Command::Enlarge { id, bytes, name } => files::enlarge(id, bytes, name, &sink),
         }
     }

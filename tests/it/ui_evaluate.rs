@@ -1,26 +1,39 @@
-//! The Evaluate page driven through its widgets: Whisper tiny.en (in the
-//! cache) over a local audiofolder's test split — the rows fill the table
-//! and the scores shown are the CLI's `evaluate` scores for the same run.
+//! The Evaluate page driven through its widgets. Whisper tiny.en (in the
+//! cache) over a local audiofolder's test split: the columns read and
+//! shown, the model ticked and run, rows, scores and the plots' captions
+//! appear, and the run exported as JSON has the CLI's `evaluate` scores
+//! and predictions for the same rows. Two Marian models (the tiny fixture
+//! and a copy with its output bias disturbed) over a translation split:
+//! both run at once, then compared — scores, a paired-bootstrap verdict
+//! and the rows where they disagree.
 
 use crate::support;
 
 use egui_kittest::kittest::Queryable;
-use support::ui::{wait_for, window_text};
+use support::ui::{answer_dialogs, wait_for, wait_for_file, window_text};
+
+const TINY_EN: &str = "Systran/faster-whisper-tiny.en";
+const MARIAN: &str = "Helsinki-NLP/opus-mt-tiny-en-de";
+const NOISY: &str = "me/opus-mt-tiny-en-de-noisy";
+
+/// Types into a labelled text field.
+fn type_into(h: &mut egui_kittest::Harness<'_, spaceport::app::App>, label: &str, text: &str) {
+    h.get_by_label(label).focus();
+    h.step();
+    h.get_by_label(label).type_text(text);
+    h.step();
+}
 
 #[test]
-fn run_a_model_over_a_split_and_see_rows_and_scores() {
+fn run_a_model_see_rows_plots_and_export_the_clis_scores() {
     let root = support::dataset_fixtures();
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("hub");
-    support::install_fixture(
-        &cache,
-        "Systran/faster-whisper-tiny.en",
-        &support::whisper_ct2_dir(),
-    );
+    support::install_fixture(&cache, TINY_EN, &support::whisper_ct2_dir());
     let mut h = support::ui::local_app(&cache);
     h.get_by_label("Evaluate").click();
     wait_for(&mut h, "the page with the model", |h| {
-        h.query_by_label("Run").is_some()
+        h.query_by_label_contains(TINY_EN).is_some()
     });
     let folder = root.join("audiofolder").display().to_string();
     h.get_by_label("Dataset").focus();
@@ -31,27 +44,58 @@ fn run_a_model_over_a_split_and_see_rows_and_scores() {
     h.step();
     h.get_by_label("Split").type_text("test");
     h.step();
-    h.get_by_label("Run").click();
-    wait_for(&mut h, "the scores", |h| {
-        h.query_by_label_contains("WER ").is_some() && h.query_by_label("Run").is_some()
+    h.get_by_label("Read columns").click();
+    wait_for(&mut h, "the columns", |h| {
+        h.query_by_label("Input column").is_some()
     });
     let text = window_text(&h);
+    assert!(text.iter().any(|t| t == "default/test:"), "{text:#?}");
     assert!(
-        text.iter().any(|t| t.contains(
-            "Transcribe on default/test: reads \"audio\", scored against \"transcription\""
-        )),
+        text.iter().any(|t| t == "audio") && text.iter().any(|t| t == "transcription"),
+        "{text:#?}"
+    );
+    assert!(text.iter().any(|t| t == "(Transcribe)"), "{text:#?}");
+
+    h.get_by_label(&format!("{TINY_EN} (Transcribe)")).click();
+    h.step();
+    h.get_by_label("Run").click();
+    wait_for(&mut h, "the run", |h| {
+        h.query_by_label("Export JSON…").is_some()
+    });
+    let text = window_text(&h);
+    assert!(text.iter().any(|t| t.starts_with("WER ")), "{text:#?}");
+    assert!(text.iter().any(|t| t == "Row scores (WER)"), "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|t| t == "Seconds a row against audio seconds"),
         "{text:#?}"
     );
     assert!(
         text.iter()
-            .any(|t| t == "Rice is often served in round bowls.")
+            .any(|t| t == "Rice is often served in round bowls."),
+        "the reference in the rows table: {text:#?}"
     );
-    // The same run through the CLI: the same scores.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+    assert!(
+        text.iter().any(|t| t.starts_with("History (1)")),
+        "{text:#?}"
+    );
+
+    let out = tmp.path().join("run.json");
+    answer_dialogs(&mut h, vec![out.clone()]);
+    h.get_by_label("Export JSON…").click();
+    let exported: serde_json::Value = serde_json::from_str(&wait_for_file(&mut h, &out)).unwrap();
+    assert_eq!(exported["model"], TINY_EN);
+    assert!(exported["machine"]["threads"].as_u64().unwrap() >= 1);
+    assert!(exported["model_revision"].is_string());
+    assert_eq!(exported["input_column"], "audio");
+
+    // The same model over the same rows through the CLI: the same scores.
+    let model_dir = support::whisper_ct2_dir();
+    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
         .args([
             "evaluate",
             "--model",
-            support::whisper_ct2_dir().to_str().unwrap(),
+            model_dir.to_str().unwrap(),
             "--dataset",
             &folder,
             "--split",
@@ -62,14 +106,126 @@ fn run_a_model_over_a_split_and_see_rows_and_scores() {
         .output()
         .unwrap();
     assert!(
-        out.status.success(),
+        cli.status.success(),
         "{}",
-        String::from_utf8_lossy(&out.stderr)
+        String::from_utf8_lossy(&cli.stderr)
     );
-    let run: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let wer = format!("WER {:.4}", run["metrics"]["wer"].as_f64().unwrap());
+    let cli: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    assert_eq!(exported["metrics"], cli["metrics"]);
+    assert_eq!(exported["rows"], cli["rows"]);
+    let preds = |v: &serde_json::Value| -> Vec<String> {
+        v["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["prediction"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(preds(&exported), preds(&cli));
+
+    // Kept in the data folder.
+    let data_dir = h.state().cx.data_dir.clone();
+    let (runs, problems) = spaceport::evaluate::record::RunStore::new(&data_dir).list();
+    assert_eq!(runs.len(), 1, "{problems:?}");
+    assert_eq!(runs[0].metrics_json(), exported["metrics"]);
+}
+
+/// A copy of the tiny Marian model with noise added to its output bias:
+/// another model with other outputs.
+fn noisy_marian(to: &std::path::Path) {
+    let from =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marian/tiny-en-de");
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(&from).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name();
+        if name != "pytorch_model.bin" && name != "model.safetensors" {
+            std::fs::copy(e.path(), to.join(&name)).unwrap();
+        }
+    }
+    let mut tensors =
+        candle_core::safetensors::load(from.join("model.safetensors"), &candle_core::Device::Cpu)
+            .unwrap();
+    let bias = tensors.get("final_logits_bias").unwrap();
+    let n = bias.elem_count();
+    let mut state = 7u64;
+    let noise: Vec<f32> = (0..n)
+        .map(|_| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32 - 0.5) * 6.0
+        })
+        .collect();
+    let noise =
+        candle_core::Tensor::from_vec(noise, bias.shape(), &candle_core::Device::Cpu).unwrap();
+    let noisy = bias.add(&noise).unwrap();
+    tensors.insert("final_logits_bias".into(), noisy);
+    candle_core::safetensors::save(&tensors, to.join("model.safetensors")).unwrap();
+}
+
+#[test]
+fn run_two_models_at_once_and_compare_them() {
+    let root = support::dataset_fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    let noisy = tmp.path().join("noisy");
+    noisy_marian(&noisy);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    support::install_fixture(
+        &cache,
+        MARIAN,
+        &repo.join("tests/fixtures/marian/tiny-en-de"),
+    );
+    support::install_fixture(&cache, NOISY, &noisy);
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Evaluate").click();
+    wait_for(&mut h, "the page with the models", |h| {
+        h.query_by_label_contains(MARIAN).is_some() && h.query_by_label_contains(NOISY).is_some()
+    });
+    type_into(
+        &mut h,
+        "Dataset",
+        &root.join("translation").display().to_string(),
+    );
+    type_into(&mut h, "Split", "test");
+    h.get_by_label("Read columns").click();
+    wait_for(&mut h, "the columns", |h| {
+        h.query_by_label("Input column").is_some()
+    });
+    h.get_by_label(&format!("{MARIAN} (Translate)")).click();
+    h.step();
+    h.get_by_label(&format!("{NOISY} (Translate)")).click();
+    h.step();
+    h.get_by_label("Run").click();
+    wait_for(&mut h, "both runs", |h| {
+        h.query_by_label("Compare these runs").is_some()
+    });
+    assert!(window_text(&h).iter().any(|t| t.starts_with("History (2)")));
+    h.get_by_label("Compare these runs").click();
+    wait_for(&mut h, "the comparison", |h| {
+        h.query_by_label_contains("on BLEU").is_some()
+    });
+    let text = window_text(&h);
+    let verdict = text.iter().find(|t| t.contains("on BLEU")).unwrap();
     assert!(
-        text.iter().any(|t| t.starts_with(&wer)),
-        "{wer} not in {text:#?}"
+        verdict.contains("opus-mt-tiny-en-de-noisy") && verdict.contains("opus-mt-tiny-en-de "),
+        "{verdict}"
     );
+    assert!(text.iter().any(|t| t == "Peak memory"), "{text:#?}");
+    assert!(
+        text.iter()
+            .any(|t| t.starts_with("Where they disagree most")),
+        "the noisy copy translates differently: {text:#?}"
+    );
+    // The verdict is the library's on the two kept runs.
+    let page = &h.state().evaluate;
+    let runs: Vec<_> = page
+        .picked
+        .iter()
+        .map(|id| page.history.iter().find(|r| r.id == *id).unwrap())
+        .collect();
+    let c = spaceport::evaluate::compare::compare(&runs).unwrap();
+    assert!(text.contains(&c.metrics[0].against_first[0].1));
+    assert_eq!(c.names, ["opus-mt-tiny-en-de", "opus-mt-tiny-en-de-noisy"]);
 }

@@ -122,6 +122,8 @@ pub struct Cx {
     pub chooser: Chooser,
     /// What the pages asked of the app since it last looked.
     pub intents: Vec<Intent>,
+    /// The app's data folder (kept evaluation runs).
+    pub data_dir: std::path::PathBuf,
 }
 
 impl Cx {
@@ -295,6 +297,8 @@ impl Cx {
             | Event::EvalRow { .. }
             | Event::EvalDone { .. }
             | Event::EvalFailed { .. }
+            | Event::EvalColumns { .. }
+            | Event::RunHistory { .. }
             | Event::PlayEnded { .. } => {}
         }
     }

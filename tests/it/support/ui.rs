@@ -18,7 +18,11 @@ pub fn app_harness(config: spaceport::hub::HubConfig, settings: Settings) -> Har
     Harness::builder()
         .with_size(egui::Vec2::new(1280.0, 900.0))
         .build_eframe(move |cc| {
-            App::with_settings(&cc.egui_ctx, config, settings).expect("workers start")
+            let mut app =
+                App::with_settings(&cc.egui_ctx, config, settings).expect("workers start");
+            // Kept runs go to a folder of the test's own.
+            app.cx.data_dir = tempfile::tempdir().expect("a temporary folder").keep();
+            app
         })
 }
 

@@ -5,7 +5,12 @@
 //! picture + captions → Caption) and which columns feed it come from the
 //! dataset's features ([`crate::datasets::features::fit`]), or are given.
 //! The CLI's `evaluate` and the Evaluate page share it; it knows no
-//! window and no worker.
+//! window and no worker. Finished runs are kept as [`record::RunRecord`]s
+//! (with what was run, on what, and where) and set side by side by
+//! [`compare`].
+
+pub mod compare;
+pub mod record;
 
 use std::path::Path;
 use std::time::Instant;
@@ -205,7 +210,7 @@ enum RowError {
 }
 
 /// One row's outcome.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct RowResult {
     pub row_idx: u64,
     pub prediction: String,
@@ -219,18 +224,22 @@ pub struct RowResult {
     pub input_size: f64,
     /// Words (speech) or tokens generated.
     pub tokens: u64,
+    /// The first metric on this row alone (its statistics within the
+    /// run's corpus: CIDEr's IDF is the run's); none before scoring.
+    #[serde(default)]
+    pub score: Option<f64>,
 }
 
 /// A metric's corpus score and its interval.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize, serde::Deserialize)]
 pub struct Score {
     pub metric: MetricKind,
     pub score: f64,
     pub interval: Option<Interval>,
 }
 
-/// How fast the model ran.
-#[derive(Clone, Copy, Debug, serde::Serialize)]
+/// How fast the model ran, and in how much memory.
+#[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Speed {
     pub load_seconds: f64,
     pub model_seconds: f64,
@@ -239,6 +248,13 @@ pub struct Speed {
     /// Tokens generated per second (translation, captions).
     pub tokens_per_second: Option<f64>,
     pub seconds_per_row: f64,
+    /// The process's peak resident memory from the load to the end
+    /// (Linux; none elsewhere), and how much above the resident memory
+    /// before the load that is.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
+    #[serde(default)]
+    pub memory_added_bytes: Option<u64>,
 }
 
 /// A finished (or stopped) run.
@@ -252,33 +268,67 @@ pub struct RunResult {
 }
 
 /// Scores `rows` with `metrics` (with a bootstrap interval), both sides
-/// normalised by `norm` first.
-pub fn score_rows(rows: &[RowResult], metrics: &[MetricKind], norm: Normalize) -> Vec<Score> {
-    let hyps: Vec<String> = rows.iter().map(|r| norm.apply(&r.prediction)).collect();
-    let refs = vec![
-        rows.iter()
-            .map(|r| Some(r.reference.clone()))
-            .collect::<Vec<_>>(),
-    ];
-    metrics
-        .iter()
-        .map(|&m| {
-            let metric = m.metric();
-            let stats = metric.corpus_stats(&hyps, &refs);
-            Score {
-                metric: m,
-                score: metric.score(&totals(&stats)),
-                interval: (!stats.is_empty()).then(|| {
-                    bootstrap::confidence(
-                        metric.as_ref(),
-                        &stats,
-                        bootstrap::SAMPLES,
-                        bootstrap::SEED,
-                    )
-                }),
+/// normalised by `norm` first; every reference of a row counts (a
+/// picture's captions). Each row's `score` becomes the first metric's on
+/// that row.
+pub fn score_rows(rows: &mut [RowResult], metrics: &[MetricKind], norm: Normalize) -> Vec<Score> {
+    let (hyps, refs) = normalised(rows, norm);
+    let mut scores = Vec::new();
+    for (i, &m) in metrics.iter().enumerate() {
+        let metric = m.metric();
+        let stats = metric.corpus_stats(&hyps, &refs);
+        if i == 0 {
+            for (row, s) in rows.iter_mut().zip(&stats) {
+                row.score = Some(metric.score(s));
             }
+        }
+        scores.push(Score {
+            metric: m,
+            score: metric.score(&totals(&stats)),
+            interval: (!stats.is_empty()).then(|| {
+                bootstrap::confidence(metric.as_ref(), &stats, bootstrap::SAMPLES, bootstrap::SEED)
+            }),
+        });
+    }
+    scores
+}
+
+/// The rows' predictions and references (one list per reference
+/// position, `None` where a row has fewer), normalised.
+pub fn normalised(rows: &[RowResult], norm: Normalize) -> (Vec<String>, Vec<Vec<Option<String>>>) {
+    let hyps = rows.iter().map(|r| norm.apply(&r.prediction)).collect();
+    let most = rows
+        .iter()
+        .map(|r| r.references.len().max(1))
+        .max()
+        .unwrap_or(1);
+    let refs = (0..most)
+        .map(|k| {
+            rows.iter()
+                .map(|r| {
+                    if r.references.is_empty() && k == 0 {
+                        Some(norm.apply(&r.reference))
+                    } else {
+                        r.references.get(k).map(|t| norm.apply(t))
+                    }
+                })
+                .collect()
         })
-        .collect()
+        .collect();
+    (hyps, refs)
+}
+
+/// The first metric on one row alone, for the table while a run streams
+/// (CIDEr needs the whole run's IDF: none until the end).
+fn row_score(row: &RowResult, metric: MetricKind, norm: Normalize) -> Option<f64> {
+    if metric == MetricKind::Cider {
+        return None;
+    }
+    let m = metric.metric();
+    let hyp = norm.apply(&row.prediction);
+    let refs: Vec<String> = row.references.iter().map(|r| norm.apply(r)).collect();
+    let refs: Vec<&str> = refs.iter().map(String::as_str).collect();
+    Some(m.score(&m.segment(&hyp, &refs)))
 }
 
 /// Runs `runner` over rows `0..limit` of `split`: each row handed to
@@ -312,7 +362,7 @@ pub fn run(
             let start = Instant::now();
             match runner.run(cell, mapping, cancel) {
                 Ok((prediction, input_size, tokens)) => {
-                    let r = RowResult {
+                    let mut r = RowResult {
                         row_idx: row.index,
                         prediction,
                         reference,
@@ -320,7 +370,9 @@ pub fn run(
                         seconds: start.elapsed().as_secs_f64(),
                         input_size,
                         tokens,
+                        score: None,
                     };
+                    r.score = metrics.first().and_then(|&m| row_score(&r, m, norm));
                     on_row(&r, total);
                     rows.push(r);
                     Ok(())
@@ -356,9 +408,10 @@ pub fn run(
         tokens_per_second: (mapping.panel != Panel::Transcribe && model_seconds > 0.0)
             .then(|| tokens as f64 / model_seconds),
         seconds_per_row: model_seconds / rows.len().max(1) as f64,
+        ..Default::default()
     };
     Ok(RunResult {
-        scores: score_rows(&rows, metrics, norm),
+        scores: score_rows(&mut rows, metrics, norm),
         rows,
         skipped,
         speed,
