@@ -175,6 +175,8 @@ impl App {
             chooser: dialogs::system(),
             intents: Vec::new(),
             data_dir: crate::settings::data_dir(),
+            measured: None,
+            measuring: Default::default(),
         };
         cx.send(Command::ScanCache);
         Ok(Self {

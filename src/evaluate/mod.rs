@@ -10,6 +10,7 @@
 //! [`compare`].
 
 pub mod compare;
+pub mod measured;
 pub mod record;
 
 use std::path::Path;
@@ -156,14 +157,16 @@ impl Runner {
         Ok((runner, start.elapsed().as_secs_f64()))
     }
 
-    /// The model's output for one row's input cell, and the input's size
-    /// (audio seconds; source characters; 1 picture).
+    /// The model's output for one row's input cell, the input's size
+    /// (audio seconds; source characters; 1 picture), the tokens (words
+    /// for speech) made, and the seconds the model took (decoding the
+    /// media is not counted).
     fn run(
         &self,
         cell: &Value,
         mapping: &Mapping,
         cancel: &CancelToken,
-    ) -> Result<(String, f64, u64), RowError> {
+    ) -> Result<(String, f64, u64, f64), RowError> {
         match (self, cell) {
             (Runner::Transcribe(t, opts), Value::Media(m)) => {
                 let bytes = m.bytes.clone().ok_or(RowError::NoInput)?;
@@ -171,9 +174,11 @@ impl Runner {
                 let audio = crate::audio::decode::decode_bytes(bytes, &name, 16_000)
                     .map_err(|e| RowError::Input(e.to_string()))?;
                 let seconds = audio.duration_secs();
+                let start = Instant::now();
                 let out = t.transcribe(&audio.samples, opts, cancel, &mut |_, _| {})?;
+                let took = start.elapsed().as_secs_f64();
                 let tokens = out.text.split_whitespace().count() as u64;
-                Ok((out.text.trim().to_string(), seconds, tokens))
+                Ok((out.text.trim().to_string(), seconds, tokens, took))
             }
             (Runner::Translate(t, opts), v) => {
                 let text = match (&mapping.languages, v) {
@@ -181,17 +186,21 @@ impl Runner {
                     (None, v) => v.as_str(),
                 }
                 .ok_or(RowError::NoInput)?;
+                let start = Instant::now();
                 let out = t.translate(text, opts, cancel, &mut |_| {})?;
+                let took = start.elapsed().as_secs_f64();
                 let tokens = out.token_ids().len() as u64;
-                Ok((out.text, text.chars().count() as f64, tokens))
+                Ok((out.text, text.chars().count() as f64, tokens, took))
             }
             (Runner::Caption(c), Value::Media(m)) => {
                 let bytes = m.bytes.as_deref().ok_or(RowError::NoInput)?;
                 let name = m.path.clone().unwrap_or_else(|| "picture".into());
                 let img = crate::tasks::caption::image::decode(bytes, &name)
                     .map_err(|e| RowError::Input(e.to_string()))?;
+                let start = Instant::now();
                 let out = c.caption(&img, &Default::default(), cancel)?;
-                Ok((out.text, 1.0, out.token_ids.len() as u64))
+                let took = start.elapsed().as_secs_f64();
+                Ok((out.text, 1.0, out.token_ids.len() as u64, took))
             }
             _ => Err(RowError::NoInput),
         }
@@ -248,6 +257,11 @@ pub struct Speed {
     /// Tokens generated per second (translation, captions).
     pub tokens_per_second: Option<f64>,
     pub seconds_per_row: f64,
+    /// The whole run from its first row read to its scores (the load
+    /// not counted): what is not `model_seconds` is reading rows,
+    /// decoding media and scoring.
+    #[serde(default)]
+    pub run_seconds: f64,
     /// The process's peak resident memory from the load to the end
     /// (Linux; none elsewhere), and how much above the resident memory
     /// before the load that is.
@@ -344,6 +358,7 @@ pub fn run(
     cancel: &CancelToken,
     on_row: &mut dyn FnMut(&RowResult, u64),
 ) -> Result<RunResult, DataError> {
+    let began = Instant::now();
     let total = split.num_rows().min(limit);
     let mut rows = Vec::new();
     let mut skipped = Vec::new();
@@ -359,15 +374,14 @@ pub fn run(
                 skipped.push((row.index, "no input".to_string()));
                 return Ok(());
             };
-            let start = Instant::now();
             match runner.run(cell, mapping, cancel) {
-                Ok((prediction, input_size, tokens)) => {
+                Ok((prediction, input_size, tokens, seconds)) => {
                     let mut r = RowResult {
                         row_idx: row.index,
                         prediction,
                         reference,
                         references,
-                        seconds: start.elapsed().as_secs_f64(),
+                        seconds,
                         input_size,
                         tokens,
                         score: None,
@@ -400,7 +414,7 @@ pub fn run(
     let model_seconds: f64 = rows.iter().map(|r| r.seconds).sum();
     let input: f64 = rows.iter().map(|r| r.input_size).sum();
     let tokens: u64 = rows.iter().map(|r| r.tokens).sum();
-    let speed = Speed {
+    let mut speed = Speed {
         load_seconds,
         model_seconds,
         rtfx: (mapping.panel == Panel::Transcribe && model_seconds > 0.0)
@@ -410,8 +424,10 @@ pub fn run(
         seconds_per_row: model_seconds / rows.len().max(1) as f64,
         ..Default::default()
     };
+    let scores = score_rows(&mut rows, metrics, norm);
+    speed.run_seconds = began.elapsed().as_secs_f64();
     Ok(RunResult {
-        scores: score_rows(&mut rows, metrics, norm),
+        scores,
         rows,
         skipped,
         speed,

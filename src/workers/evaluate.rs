@@ -11,6 +11,7 @@ use std::path::PathBuf;
 use super::{Event, Sink};
 use crate::catalog::Panel;
 use crate::datasets::Dataset;
+use crate::evaluate::measured::{Measured, MeasuredStore};
 use crate::evaluate::record::{MemoryWatch, RunRecord, RunSetup, RunStore, cache_revision};
 use crate::evaluate::{Mapping, MetricKind, Runner};
 use crate::hub::Hub;
@@ -244,6 +245,12 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
         };
         let mut record = RunRecord::new(setup, result, stopped);
         let kept = store.save(&mut record);
+        // What it measured, for the Hub and Library pages.
+        if let Some(m) = Measured::of_run(&record)
+            && let Ok(all) = MeasuredStore::new(&job.data_dir).put(&m.name_of(&record), m)
+        {
+            sink.send(Event::Measured { repo: None, all });
+        }
         let last = stopped || index + 1 == job.models.len();
         sink.send(Event::EvalDone {
             generation,
@@ -272,5 +279,43 @@ pub(crate) fn history(data_dir: PathBuf, delete: Option<String>, sink: &Sink) {
         let (runs, more) = store.list();
         problems.extend(more);
         sink2.send(Event::RunHistory { runs, problems });
+    });
+}
+
+/// Measures a model's speed on a `spaceport-measure` thread
+/// ([`Event::Measured`]).
+pub(crate) fn measure(
+    repo: String,
+    dir: PathBuf,
+    panel: Panel,
+    choice: DeviceChoice,
+    data_dir: PathBuf,
+    sink: &Sink,
+) {
+    let sink2 = sink.clone();
+    super::job("spaceport-measure", sink, move || {
+        let selected = device::select(choice);
+        let store = MeasuredStore::new(&data_dir);
+        let outcome =
+            crate::evaluate::measured::measure(&dir, panel, &selected, &CancelToken::new())
+                .map_err(|e| format!("{repo} could not be measured: {e}"))
+                .and_then(|m| store.put(&repo, m));
+        let (result, all) = match outcome {
+            Ok(all) => (Ok(()), all),
+            Err(e) => (Err(e), store.load()),
+        };
+        sink2.send(Event::Measured {
+            repo: Some((repo, result)),
+            all,
+        });
+    });
+}
+
+/// Reads the kept measurements ([`Event::Measured`]).
+pub(crate) fn load_measured(data_dir: PathBuf, sink: &Sink) {
+    let sink2 = sink.clone();
+    super::job("spaceport-measure", sink, move || {
+        let all = MeasuredStore::new(&data_dir).load();
+        sink2.send(Event::Measured { repo: None, all });
     });
 }

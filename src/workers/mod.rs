@@ -187,6 +187,19 @@ pub enum Command {
         dataset: String,
         split: Option<String>,
     },
+    /// Measure a downloaded model's speed for about ten seconds on a
+    /// built-in input and keep it in `data_dir`; answered by
+    /// [`Event::Measured`].
+    Measure {
+        repo: String,
+        dir: PathBuf,
+        panel: crate::catalog::Panel,
+        device: crate::tasks::device::DeviceChoice,
+        data_dir: PathBuf,
+    },
+    /// Read the measurements kept in `data_dir`; answered by
+    /// [`Event::Measured`] with no `repo`.
+    LoadMeasured { data_dir: PathBuf },
     /// List the runs kept in `data_dir` (after deleting the run `delete`);
     /// answered by [`Event::RunHistory`].
     RunHistory {
@@ -288,6 +301,12 @@ pub enum Event {
     EvalColumns {
         generation: u64,
         answer: Result<evaluate::SplitColumns, String>,
+    },
+    /// Every model's measurement as now kept; `repo`: the one just
+    /// measured (or that could not be, and why).
+    Measured {
+        repo: Option<(String, Result<(), String>)>,
+        all: std::collections::BTreeMap<String, crate::evaluate::measured::Measured>,
     },
     /// The kept runs, newest first, and what could not be read.
     RunHistory {
@@ -559,6 +578,14 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 split,
             } => evaluate::columns(hub.hub(), generation, dataset, split, &sink),
             Command::RunHistory { data_dir, delete } => evaluate::history(data_dir, delete, &sink),
+            Command::Measure {
+                repo,
+                dir,
+                panel,
+                device,
+                data_dir,
+            } => evaluate::measure(repo, dir, panel, device, data_dir, &sink),
+            Command::LoadMeasured { data_dir } => evaluate::load_measured(data_dir, &sink),
             Command::Enlarge { id, bytes, name } => files::enlarge(id, bytes, name, &sink),
         }
     }

@@ -228,4 +228,44 @@ fn run_two_models_at_once_and_compare_them() {
     let c = spaceport::evaluate::compare::compare(&runs).unwrap();
     assert!(text.contains(&c.metrics[0].against_first[0].1));
     assert_eq!(c.names, ["opus-mt-tiny-en-de", "opus-mt-tiny-en-de-noisy"]);
+
+    // The Library now says what each model was measured to do here.
+    h.get_by_label("Library").click();
+    wait_for(&mut h, "the measured speeds", |h| {
+        h.query_all_by_label_contains("translates a sentence in")
+            .count()
+            == 2
+    });
+}
+
+/// "Measure speed" in the Library runs the model for about ten seconds
+/// and says how fast it was; the measurement is kept in the data folder.
+#[test]
+fn measure_a_models_speed_from_the_library() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    support::install_fixture(
+        &cache,
+        MARIAN,
+        &repo.join("tests/fixtures/marian/tiny-en-de"),
+    );
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Library").click();
+    wait_for(&mut h, "the model", |h| {
+        h.query_by_label("Measure speed").is_some()
+    });
+    h.get_by_label("Measure speed").click();
+    wait_for(&mut h, "measuring", |h| {
+        h.query_by_label("measuring…").is_some()
+    });
+    wait_for(&mut h, "the measurement", |h| {
+        h.query_by_label_contains("translates a sentence in")
+            .is_some()
+    });
+    let kept = spaceport::evaluate::measured::MeasuredStore::new(&h.state().cx.data_dir).load();
+    let m = &kept[MARIAN];
+    assert!(m.tokens_per_second.unwrap() > 0.0);
+    assert!(m.seconds_per_item > 0.0 && m.seconds_per_item < 10.0);
+    assert!(m.how.contains("10-second"));
 }

@@ -234,7 +234,12 @@ impl HubPage {
                             ui.label(count(m.likes));
                             ui.label(date(&m.last_modified));
                             ui.label(m.size_bytes.map(format_bytes).unwrap_or_else(|| "—".into()));
-                            verdict_badge_ui(ui, &m.verdict);
+                            ui.horizontal(|ui| {
+                                verdict_badge_ui(ui, &m.verdict);
+                                if let Some(words) = cx.measured_words(&m.id) {
+                                    ui.label("✔").on_hover_text(format!("Measured: {words}"));
+                                }
+                            });
                             ui.end_row();
                         }
                     });
@@ -295,6 +300,9 @@ impl HubPage {
         ui.heading(&repo);
         verdict_badge_ui(ui, &d.summary.verdict);
         ui.label(d.summary.verdict.explain());
+        if let Some(words) = cx.measured_words(&repo) {
+            ui.strong(format!("Measured: {words}."));
+        }
         ui.horizontal_wrapped(|ui| {
             ui.label(format!(
                 "Licence: {}",

@@ -118,7 +118,7 @@ impl LibraryPage {
                     .striped(true)
                     .spacing([14.0, 6.0])
                     .show(ui, |ui| {
-                        for h in ["Model", "Size", "Revision", "Runs", ""] {
+                        for h in ["Model", "Size", "Revision", "Runs", "Measured here", ""] {
                             ui.strong(h);
                         }
                         ui.end_row();
@@ -140,6 +140,7 @@ impl LibraryPage {
                                 .unwrap_or_else(|| "—".into());
                             ui.label(rev);
                             verdict_badge_ui(ui, &m.verdict);
+                            measured_ui(ui, cx, m);
                             ui.horizontal(|ui| {
                                 if let Some(panel) = m.verdict.panel()
                                     && ui.button(format!("Open in {}", panel.label())).clicked()
@@ -209,6 +210,47 @@ impl LibraryPage {
         });
         if modal.should_close() {
             self.confirm_delete = None;
+        }
+    }
+}
+
+/// What the model was measured to do here, or a button to measure it
+/// (about ten seconds on a built-in input).
+fn measured_ui(ui: &mut egui::Ui, cx: &mut Cx, m: &crate::hub::cache::CachedModel) {
+    if cx.measuring.contains(&m.repo) {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("measuring…");
+        });
+        return;
+    }
+    if let Some(words) = cx.measured_words(&m.repo) {
+        ui.scope(|ui| {
+            ui.set_max_width(300.0);
+            ui.add(egui::Label::new(words).wrap());
+        });
+        return;
+    }
+    match (m.verdict.panel(), m.main_revision()) {
+        (Some(panel), Some(rev)) if m.verdict.runs_here() => {
+            if ui
+                .button("Measure speed")
+                .on_hover_text(format!(
+                    "Run {} for about ten seconds on a built-in {} to see how fast it is here",
+                    m.repo,
+                    match panel {
+                        crate::catalog::Panel::Transcribe => "recording",
+                        crate::catalog::Panel::Translate => "set of sentences",
+                        crate::catalog::Panel::Caption => "picture",
+                    }
+                ))
+                .clicked()
+            {
+                cx.measure(&m.repo, rev.path.clone(), panel);
+            }
+        }
+        _ => {
+            ui.label("—");
         }
     }
 }

@@ -124,6 +124,10 @@ pub struct Cx {
     pub intents: Vec<Intent>,
     /// The app's data folder (kept evaluation runs).
     pub data_dir: std::path::PathBuf,
+    /// Each model's measured speed here (none until read from the data
+    /// folder), and the models being measured.
+    pub measured: Option<BTreeMap<String, crate::evaluate::measured::Measured>>,
+    pub measuring: std::collections::BTreeSet<String>,
 }
 
 impl Cx {
@@ -202,10 +206,45 @@ impl Cx {
         self.send(Command::Configure(self.config.clone()));
     }
 
+    /// What `repo` was measured to do here, in words (the measurements
+    /// are read from the data folder the first time one is asked for).
+    pub fn measured_words(&mut self, repo: &str) -> Option<String> {
+        match &self.measured {
+            None => {
+                self.measured = Some(BTreeMap::new());
+                let data_dir = self.data_dir.clone();
+                self.send(Command::LoadMeasured { data_dir });
+                None
+            }
+            Some(all) => all.get(repo).map(|m| m.words()),
+        }
+    }
+
+    /// Starts a ten-second speed measurement of a downloaded model.
+    pub fn measure(&mut self, repo: &str, dir: std::path::PathBuf, panel: crate::catalog::Panel) {
+        self.measuring.insert(repo.to_string());
+        self.send(Command::Measure {
+            repo: repo.to_string(),
+            dir,
+            panel,
+            device: self.settings.device,
+            data_dir: self.data_dir.clone(),
+        });
+    }
+
     /// Applies the events that belong to no one page: downloads, the
     /// cache, deletions, saved files, a worker that could not start.
     pub fn on_event(&mut self, event: Event) {
         match event {
+            Event::Measured { repo, all } => {
+                self.measured = Some(all);
+                if let Some((repo, result)) = repo {
+                    self.measuring.remove(&repo);
+                    if let Err(e) = result {
+                        self.notify_error(e);
+                    }
+                }
+            }
             Event::DownloadProgress(p) => {
                 let cancelling = matches!(
                     self.downloads.get(&p.repo),
