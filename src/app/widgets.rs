@@ -111,3 +111,52 @@ pub fn drop_frame(ui: &egui::Ui, hovering: bool) -> egui::Frame {
         ui.visuals().widgets.noninteractive.bg_stroke
     })
 }
+
+/// The output with the words that differ from the reference marked:
+/// changed and added words on red, missing reference words struck
+/// through in grey.
+pub fn marked_words(
+    ui: &egui::Ui,
+    reference: &str,
+    output: &str,
+    norm: crate::metrics::normalize::Normalize,
+) -> egui::text::LayoutJob {
+    // Words are compared at least as the basic normaliser sees them, so
+    // case and punctuation alone are not marked.
+    let norm = if norm == crate::metrics::normalize::Normalize::None {
+        crate::metrics::normalize::Normalize::Basic
+    } else {
+        norm
+    };
+    let style = ui.style();
+    let font = egui::TextStyle::Body.resolve(style);
+    let text = style.visuals.text_color();
+    let plain = egui::TextFormat::simple(font.clone(), text);
+    let wrong = egui::TextFormat {
+        background: egui::Color32::from_rgba_unmultiplied(220, 60, 60, 70),
+        ..plain.clone()
+    };
+    let missing = egui::TextFormat {
+        strikethrough: egui::Stroke::new(1.0, style.visuals.weak_text_color()),
+        color: style.visuals.weak_text_color(),
+        ..plain.clone()
+    };
+    let mut job = egui::text::LayoutJob::default();
+    for (i, step) in crate::metrics::diff::words(reference, output, norm)
+        .iter()
+        .enumerate()
+    {
+        if i > 0 {
+            job.append(" ", 0.0, plain.clone());
+        }
+        match step {
+            crate::metrics::diff::Step::Same(w) => job.append(w, 0.0, plain.clone()),
+            crate::metrics::diff::Step::Changed { output, .. } => {
+                job.append(output, 0.0, wrong.clone())
+            }
+            crate::metrics::diff::Step::Added(w) => job.append(w, 0.0, wrong.clone()),
+            crate::metrics::diff::Step::Missing(w) => job.append(w, 0.0, missing.clone()),
+        }
+    }
+    job
+}

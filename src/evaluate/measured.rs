@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use super::Input;
 use super::record::RunRecord;
 use crate::catalog::Panel;
 use crate::tasks::TaskError;
@@ -197,37 +198,32 @@ pub fn measure(
         _ => None,
     };
     let picture = drawn_picture();
+    let mut target: Option<String> = None;
     let start = Instant::now();
     let (mut items, mut input, mut tokens) = (0u64, 0.0f64, 0u64);
     while items == 0 || start.elapsed().as_secs_f64() < SECONDS {
         if cancel.is_cancelled() {
             return Err(TaskError::Cancelled);
         }
-        match &runner {
-            super::Runner::Transcribe(t, opts) => {
-                let audio = speech.as_ref().ok_or(TaskError::Cancelled)?;
-                let out = t.transcribe(&audio.samples, opts, cancel, &mut |_, _| {})?;
+        let out = match (&runner, &speech) {
+            (super::Runner::Transcribe(..), Some(audio)) => {
                 input += audio.duration_secs();
-                tokens += out.text.split_whitespace().count() as u64;
+                runner.run_one(Input::Audio(&audio.samples), cancel)?
             }
-            super::Runner::Translate(t, opts) => {
+            (super::Runner::Translate(..), _) => {
                 let s = SENTENCES[items as usize % SENTENCES.len()];
-                let out = match t.translate(s, opts, cancel, &mut |_| {}) {
+                match runner.run_one(Input::Text(s, target.as_deref()), cancel) {
+                    // A multi-target model: into the first it offers.
                     Err(TaskError::NeedsTarget(offered)) => {
-                        // A multi-target model: into the first it offers.
-                        let mut o = opts.clone();
-                        o.target = offered.split(", ").next().map(str::to_string);
-                        t.translate(s, &o, cancel, &mut |_| {})?
+                        target = offered.split(", ").next().map(str::to_string);
+                        runner.run_one(Input::Text(s, target.as_deref()), cancel)?
                     }
                     other => other?,
-                };
-                tokens += out.token_ids().len() as u64;
+                }
             }
-            super::Runner::Caption(c) => {
-                let out = c.caption(&picture, &Default::default(), cancel)?;
-                tokens += out.token_ids.len() as u64;
-            }
-        }
+            _ => runner.run_one(Input::Picture(&picture), cancel)?,
+        };
+        tokens += out.tokens;
         items += 1;
     }
     let seconds = start.elapsed().as_secs_f64();

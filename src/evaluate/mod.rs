@@ -167,44 +167,100 @@ impl Runner {
         mapping: &Mapping,
         cancel: &CancelToken,
     ) -> Result<(String, f64, u64, f64), RowError> {
+        let target = mapping.languages.as_ref().map(|(_, to)| to.as_str());
         match (self, cell) {
-            (Runner::Transcribe(t, opts), Value::Media(m)) => {
+            (Runner::Transcribe(..), Value::Media(m)) => {
                 let bytes = m.bytes.clone().ok_or(RowError::NoInput)?;
                 let name = m.path.clone().unwrap_or_else(|| "audio".into());
                 let audio = crate::audio::decode::decode_bytes(bytes, &name, 16_000)
                     .map_err(|e| RowError::Input(e.to_string()))?;
-                let seconds = audio.duration_secs();
-                let start = Instant::now();
-                let out = t.transcribe(&audio.samples, opts, cancel, &mut |_, _| {})?;
-                let took = start.elapsed().as_secs_f64();
-                let tokens = out.text.split_whitespace().count() as u64;
-                Ok((out.text.trim().to_string(), seconds, tokens, took))
+                let out = self.run_one(Input::Audio(&audio.samples), cancel)?;
+                Ok((out.text, audio.duration_secs(), out.tokens, out.seconds))
             }
-            (Runner::Translate(t, opts), v) => {
+            (Runner::Translate(..), v) => {
                 let text = match (&mapping.languages, v) {
                     (Some((from, _)), v) => v.field(from).and_then(Value::as_str),
                     (None, v) => v.as_str(),
                 }
                 .ok_or(RowError::NoInput)?;
-                let start = Instant::now();
-                let out = t.translate(text, opts, cancel, &mut |_| {})?;
-                let took = start.elapsed().as_secs_f64();
-                let tokens = out.token_ids().len() as u64;
-                Ok((out.text, text.chars().count() as f64, tokens, took))
+                let out = self.run_one(Input::Text(text, target), cancel)?;
+                Ok((
+                    out.text,
+                    text.chars().count() as f64,
+                    out.tokens,
+                    out.seconds,
+                ))
             }
-            (Runner::Caption(c), Value::Media(m)) => {
+            (Runner::Caption(_), Value::Media(m)) => {
                 let bytes = m.bytes.as_deref().ok_or(RowError::NoInput)?;
                 let name = m.path.clone().unwrap_or_else(|| "picture".into());
                 let img = crate::tasks::caption::image::decode(bytes, &name)
                     .map_err(|e| RowError::Input(e.to_string()))?;
-                let start = Instant::now();
-                let out = c.caption(&img, &Default::default(), cancel)?;
-                let took = start.elapsed().as_secs_f64();
-                Ok((out.text, 1.0, out.token_ids.len() as u64, took))
+                let out = self.run_one(Input::Picture(&img), cancel)?;
+                Ok((out.text, 1.0, out.tokens, out.seconds))
             }
             _ => Err(RowError::NoInput),
         }
     }
+
+    /// The model on one input already decoded: its output, the tokens
+    /// (words for speech) made and the seconds it took.
+    pub fn run_one(&self, input: Input<'_>, cancel: &CancelToken) -> Result<Output, TaskError> {
+        let start = Instant::now();
+        let (text, tokens) = match (self, input) {
+            (Runner::Transcribe(t, opts), Input::Audio(samples)) => {
+                let out = t.transcribe(samples, opts, cancel, &mut |_, _| {})?;
+                let text = out.text.trim().to_string();
+                let words = text.split_whitespace().count() as u64;
+                (text, words)
+            }
+            (Runner::Translate(t, opts), Input::Text(text, target)) => {
+                // A single-target model ignores the target; a multi-target
+                // one needs it.
+                let mut o = opts.clone();
+                if o.target.is_none() {
+                    o.target = target.map(str::to_string);
+                }
+                let out = t.translate(text, &o, cancel, &mut |_| {})?;
+                let tokens = out.token_ids().len() as u64;
+                (out.text, tokens)
+            }
+            (Runner::Caption(c), Input::Picture(img)) => {
+                let out = c.caption(img, &Default::default(), cancel)?;
+                let tokens = out.token_ids.len() as u64;
+                (out.text, tokens)
+            }
+            _ => {
+                return Err(TaskError::Model(
+                    "this model takes another kind of input".into(),
+                ));
+            }
+        };
+        Ok(Output {
+            text,
+            tokens,
+            seconds: start.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// One input for [`Runner::run_one`].
+#[derive(Clone, Copy)]
+pub enum Input<'a> {
+    /// 16 kHz mono samples.
+    Audio(&'a [f32]),
+    /// A text, and the language to translate into (for models with
+    /// several targets).
+    Text(&'a str, Option<&'a str>),
+    Picture(&'a crate::tasks::caption::image::Rgb),
+}
+
+/// What [`Runner::run_one`] gives.
+#[derive(Clone, Debug)]
+pub struct Output {
+    pub text: String,
+    pub tokens: u64,
+    pub seconds: f64,
 }
 
 /// Why one row was not evaluated.

@@ -22,6 +22,7 @@
 //! UI never polls. Nothing here knows egui.
 
 pub mod caption;
+pub mod compare;
 pub mod datasets;
 pub mod dictation;
 pub mod evaluate;
@@ -200,6 +201,11 @@ pub enum Command {
     /// Read the measurements kept in `data_dir`; answered by
     /// [`Event::Measured`] with no `repo`.
     LoadMeasured { data_dir: PathBuf },
+    /// Run a demo's input through several models; answered by an
+    /// [`Event::CompareOutput`] a model, then [`Event::CompareDone`].
+    Compare(compare::CompareJob),
+    /// Stop the comparison running.
+    StopCompare,
     /// List the runs kept in `data_dir` (after deleting the run `delete`);
     /// answered by [`Event::RunHistory`].
     RunHistory {
@@ -307,6 +313,18 @@ pub enum Event {
     Measured {
         repo: Option<(String, Result<(), String>)>,
         all: std::collections::BTreeMap<String, crate::evaluate::measured::Measured>,
+    },
+    /// A model's output for a demo's comparison (or why there is none).
+    CompareOutput {
+        panel: crate::catalog::Panel,
+        generation: u64,
+        index: usize,
+        result: Result<compare::CompareOutput, String>,
+    },
+    /// Every model of the comparison has answered.
+    CompareDone {
+        panel: crate::catalog::Panel,
+        generation: u64,
     },
     /// The kept runs, newest first, and what could not be read.
     RunHistory {
@@ -522,6 +540,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut player = playback::Player::default();
     let mut exports = datasets::Exports::default();
     let mut evaluations = evaluate::Evaluations::default();
+    let mut comparisons = compare::Comparisons::default();
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub.configure(cfg),
@@ -586,6 +605,8 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 data_dir,
             } => evaluate::measure(repo, dir, panel, device, data_dir, &sink),
             Command::LoadMeasured { data_dir } => evaluate::load_measured(data_dir, &sink),
+            Command::Compare(job) => comparisons.start(job, &sink),
+            Command::StopCompare => comparisons.stop(),
             Command::Enlarge { id, bytes, name } => files::enlarge(id, bytes, name, &sink),
         }
     }

@@ -269,3 +269,62 @@ fn measure_a_models_speed_from_the_library() {
     assert!(m.seconds_per_item > 0.0 && m.seconds_per_item < 10.0);
     assert!(m.how.contains("10-second"));
 }
+
+/// A demo's "Compare models…": the Translate page's text through two
+/// models side by side — each output the one `spaceport translate` gives
+/// with that model, with its time.
+#[test]
+fn compare_models_from_a_demo_panel() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    let noisy = tmp.path().join("noisy");
+    noisy_marian(&noisy);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let marian = repo.join("tests/fixtures/marian/tiny-en-de");
+    support::install_fixture(&cache, MARIAN, &marian);
+    support::install_fixture(&cache, NOISY, &noisy);
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Translate").click();
+    wait_for(&mut h, "the page", |h| {
+        h.query_by_label("Text to translate").is_some()
+    });
+    let sentence = "The cat sleeps on the warm stones.";
+    type_into(&mut h, "Text to translate", sentence);
+    h.get_by_label("Compare models…").click();
+    wait_for(&mut h, "the comparison window", |h| {
+        h.query_by_label(MARIAN).is_some()
+    });
+    h.get_by_label(MARIAN).click();
+    h.step();
+    h.get_by_label(NOISY).click();
+    h.step();
+    h.get_by_label("Run the comparison").click();
+    wait_for(&mut h, "both outputs", |h| {
+        let c = &h.state().translate.compare;
+        !c.running && c.results.iter().all(|r| r.is_some())
+    });
+    let c = &h.state().translate.compare;
+    assert_eq!(c.names, [MARIAN, NOISY]);
+    for (dir, result) in [&marian, &noisy].iter().zip(&c.results) {
+        let out = result.as_ref().unwrap().as_ref().unwrap();
+        assert!(out.seconds > 0.0);
+        let cli = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+            .args(["translate", "--model", dir.to_str().unwrap(), sentence])
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap();
+        assert!(
+            cli.status.success(),
+            "{}",
+            String::from_utf8_lossy(&cli.stderr)
+        );
+        assert_eq!(out.text, String::from_utf8_lossy(&cli.stdout).trim());
+    }
+    let text = window_text(&h);
+    assert!(text.iter().any(|t| t == "On the text typed:"), "{text:#?}");
+    assert_ne!(
+        c.results[0].as_ref().unwrap().as_ref().unwrap().text,
+        c.results[1].as_ref().unwrap().as_ref().unwrap().text,
+        "the noisy copy translates differently"
+    );
+}

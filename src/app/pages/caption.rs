@@ -46,16 +46,30 @@ pub struct CaptionPage {
     pub error: Option<String>,
     /// The reference caption of a dataset row being captioned.
     pub reference: Option<String>,
+    /// A picture through several models, side by side.
+    pub compare: super::demo::CompareState,
 }
 
 impl View for CaptionPage {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        // The first picture shown that is a file.
+        let input = self.rows.iter().find(|r| r.path.is_file()).map(|r| {
+            (
+                crate::workers::compare::DemoInput::Picture(r.path.clone()),
+                r.path.file_name().map_or_else(
+                    || r.path.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
+            )
+        });
+        self.compare.ui(ui, cx, Panel::Caption, input);
         self.page_ui(ui, cx);
     }
 
     /// The newest batch's progress and captions, and the pictures or
     /// folder chosen in this page's dialogs.
     fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
+        let event = self.compare.on_event(Panel::Caption, event)?;
         match event {
             Event::CaptionLoading { generation } => {
                 if generation == self.generation {

@@ -11,6 +11,7 @@ use crate::app::widgets::{model_picker, progress_ui};
 use crate::catalog::{Panel, catalog};
 use crate::format::format_bytes;
 use crate::hub::cache::CachedModel;
+use crate::workers::Command;
 
 /// The downloaded models for `panel` (repo id, snapshot folder), the
 /// catalog's first in its order, then the others.
@@ -131,4 +132,222 @@ pub fn offer_ui(ui: &mut egui::Ui, cx: &mut Cx, panel: Panel) {
                     }
                 });
         });
+}
+
+/// A demo's "Compare models" panel: the current input through 2–3 chosen
+/// downloaded models, their outputs, times and differences side by side.
+#[derive(Debug, Default)]
+pub struct CompareState {
+    pub open: bool,
+    /// The models ticked (repo ids).
+    pub picked: std::collections::BTreeSet<String>,
+    pub generation: u64,
+    pub running: bool,
+    /// The models of the comparison shown, and each one's answer so far.
+    pub names: Vec<String>,
+    pub results: Vec<Option<Result<crate::workers::compare::CompareOutput, String>>>,
+    /// What the input was, in words.
+    pub input_label: String,
+}
+
+/// The most models compared at once.
+pub const COMPARE_MOST: usize = 3;
+
+impl CompareState {
+    /// The "Compare models…" button and, when open, the panel; `input`
+    /// is the demo's current input (none: the page has nothing to run
+    /// yet) with a word for it.
+    pub fn ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx,
+        panel: Panel,
+        input: Option<(crate::workers::compare::DemoInput, String)>,
+    ) {
+        let models = downloaded_for(cx.cached(), panel);
+        if models.len() < 2 {
+            return;
+        }
+        ui.with_layout(egui::Layout::right_to_left(egui::Align::Min), |ui| {
+            if ui
+                .button("Compare models…")
+                .on_hover_text(
+                    "Run this input through two or three downloaded models, side by side",
+                )
+                .clicked()
+            {
+                self.open = true;
+            }
+        });
+        if !self.open {
+            return;
+        }
+        let mut open = true;
+        egui::Window::new(format!("Compare {} models", panel.label()))
+            .open(&mut open)
+            .default_width(720.0)
+            .show(ui.ctx(), |ui| self.window_ui(ui, cx, panel, &models, input));
+        self.open &= open;
+    }
+
+    fn window_ui(
+        &mut self,
+        ui: &mut egui::Ui,
+        cx: &mut Cx,
+        panel: Panel,
+        models: &[(String, PathBuf)],
+        input: Option<(crate::workers::compare::DemoInput, String)>,
+    ) {
+        {
+            ui.horizontal_wrapped(|ui| {
+                for (repo, _) in models {
+                    let mut on = self.picked.contains(repo);
+                    let full = !on && self.picked.len() >= COMPARE_MOST;
+                    if ui
+                        .add_enabled(!full, egui::Checkbox::new(&mut on, repo.as_str()))
+                        .on_disabled_hover_text(format!("At most {COMPARE_MOST} at once"))
+                        .changed()
+                    {
+                        if on {
+                            self.picked.insert(repo.clone());
+                        } else {
+                            self.picked.remove(repo);
+                        }
+                    }
+                }
+            });
+            self.picked.retain(|p| models.iter().any(|(r, _)| r == p));
+            ui.horizontal(|ui| {
+                if self.running {
+                    ui.spinner();
+                    if ui.button("Stop").clicked() {
+                        cx.send(Command::StopCompare);
+                        self.running = false;
+                    }
+                } else {
+                    let ready = self.picked.len() >= 2 && input.is_some();
+                    let button = ui
+                        .add_enabled(ready, egui::Button::new("Run the comparison"))
+                        .on_disabled_hover_text(if input.is_none() {
+                            "Give the demo an input first"
+                        } else {
+                            "Tick two or three models"
+                        });
+                    if button.clicked()
+                        && let Some((input, label)) = input
+                    {
+                        let chosen: Vec<(String, PathBuf)> = models
+                            .iter()
+                            .filter(|(r, _)| self.picked.contains(r))
+                            .cloned()
+                            .collect();
+                        self.generation += 1;
+                        self.running = true;
+                        self.names = chosen.iter().map(|(r, _)| r.clone()).collect();
+                        self.results = vec![None; chosen.len()];
+                        self.input_label = label;
+                        cx.send(Command::Compare(crate::workers::compare::CompareJob {
+                            generation: self.generation,
+                            panel,
+                            input,
+                            models: chosen,
+                            device: cx.settings.device,
+                        }));
+                    }
+                }
+            });
+            if self.names.is_empty() {
+                return;
+            }
+            ui.label(format!("On {}:", self.input_label));
+            let first = self
+                .results
+                .first()
+                .and_then(|r| r.as_ref())
+                .and_then(|r| r.as_ref().ok())
+                .map(|o| o.text.clone());
+            egui::Grid::new(("compare-models", panel.label()))
+                .striped(true)
+                .spacing([12.0, 4.0])
+                .show(ui, |ui| {
+                    for h in ["Model", "Output", "Seconds", "Load"] {
+                        ui.strong(h);
+                    }
+                    ui.end_row();
+                    for (i, (name, result)) in self.names.iter().zip(&self.results).enumerate() {
+                        ui.label(name);
+                        match result {
+                            None => {
+                                ui.spinner();
+                                ui.label("");
+                                ui.label("");
+                            }
+                            Some(Err(e)) => {
+                                ui.colored_label(ui.visuals().error_fg_color, e);
+                                ui.label("");
+                                ui.label("");
+                            }
+                            Some(Ok(o)) => {
+                                ui.scope(|ui| {
+                                    ui.set_max_width(460.0);
+                                    // Words that differ from the first model's output.
+                                    let label = match (&first, i) {
+                                        (Some(f), i) if i > 0 => {
+                                            egui::Label::new(crate::app::widgets::marked_words(
+                                                ui,
+                                                f,
+                                                &o.text,
+                                                crate::metrics::normalize::Normalize::Basic,
+                                            ))
+                                        }
+                                        _ => egui::Label::new(o.text.as_str()),
+                                    };
+                                    ui.add(label.wrap());
+                                });
+                                ui.label(format!("{:.2}", o.seconds));
+                                ui.label(format!("{:.2}", o.load_seconds));
+                            }
+                        }
+                        ui.end_row();
+                    }
+                });
+            if self.names.len() > 1 {
+                ui.weak("Words marked differ from the first model's output; struck-through words are in its output only.");
+            }
+        }
+    }
+
+    /// Takes this panel's comparison events.
+    pub fn on_event(
+        &mut self,
+        panel: Panel,
+        event: crate::workers::Event,
+    ) -> Option<crate::workers::Event> {
+        use crate::workers::Event;
+        match event {
+            Event::CompareOutput {
+                panel: p,
+                generation,
+                index,
+                result,
+            } if p == panel => {
+                if generation == self.generation
+                    && let Some(slot) = self.results.get_mut(index)
+                {
+                    *slot = Some(result);
+                }
+                None
+            }
+            Event::CompareDone {
+                panel: p,
+                generation,
+            } if p == panel => {
+                if generation == self.generation {
+                    self.running = false;
+                }
+                None
+            }
+            other => Some(other),
+        }
+    }
 }

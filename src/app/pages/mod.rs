@@ -338,6 +338,8 @@ impl Cx {
             | Event::EvalFailed { .. }
             | Event::EvalColumns { .. }
             | Event::RunHistory { .. }
+            | Event::CompareOutput { .. }
+            | Event::CompareDone { .. }
             | Event::PlayEnded { .. } => {}
         }
     }

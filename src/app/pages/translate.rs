@@ -48,6 +48,8 @@ pub struct TranslatePage {
     pub device: Option<String>,
     /// The reference translation of a dataset row being translated.
     pub reference: Option<String>,
+    /// The text through several models, side by side.
+    pub compare: super::demo::CompareState,
 }
 
 impl Default for TranslatePage {
@@ -63,6 +65,7 @@ impl Default for TranslatePage {
             changed_at: None,
             device: None,
             reference: None,
+            compare: Default::default(),
         }
     }
 }
@@ -180,6 +183,9 @@ impl View for TranslatePage {
     /// Applies a translation event (one of the newest request's; older
     /// ones are ignored).
     fn on_event(&mut self, event: Event, _cx: &mut Cx) -> Option<Event> {
+        let event = self
+            .compare
+            .on_event(crate::catalog::Panel::Translate, event)?;
         match event {
             Event::TranslationLoading { generation, .. } => {
                 if generation == self.generation {
@@ -215,6 +221,17 @@ impl View for TranslatePage {
 
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         ui.heading("Translate");
+        let input = (!self.input.trim().is_empty()).then(|| {
+            (
+                crate::workers::compare::DemoInput::Text {
+                    text: self.input.clone(),
+                    to: Some(self.to.clone()),
+                },
+                "the text typed".to_string(),
+            )
+        });
+        self.compare
+            .ui(ui, cx, crate::catalog::Panel::Translate, input);
         let installed = route::installed(cx.cached());
         let (froms, tos) = route::languages(&installed);
         let before = (self.from.clone(), self.to.clone());

@@ -200,7 +200,7 @@ pub(super) fn compare_ui(page: &mut EvaluatePage, ui: &mut egui::Ui) {
                             ui.vertical(|ui| {
                                 ui.set_max_width(260.0);
                                 ui.add(
-                                    egui::Label::new(super::run::marked(
+                                    egui::Label::new(crate::app::widgets::marked_words(
                                         ui,
                                         &d.reference,
                                         out,

@@ -3,16 +3,13 @@
 //! and the rows table — sortable by score or time, the words of each
 //! output that differ from the reference marked.
 
-use egui::text::LayoutJob;
-use egui::{Color32, TextFormat};
-
 use super::RowOrder;
 use crate::app::dialogs::{DialogKind, DialogRequest};
 use crate::app::pages::Cx;
+use crate::app::widgets::marked_words;
 use crate::evaluate::RowResult;
 use crate::evaluate::record::RunRecord;
 use crate::metrics::MetricKind;
-use crate::metrics::diff::{self, Step};
 use crate::metrics::normalize::Normalize;
 use crate::workers::files::DialogPurpose;
 
@@ -233,8 +230,13 @@ pub(super) fn rows_table(
                         ui.scope(|ui| {
                             ui.set_max_width(380.0);
                             ui.add(
-                                egui::Label::new(marked(ui, &r.reference, &r.prediction, norm))
-                                    .wrap(),
+                                egui::Label::new(marked_words(
+                                    ui,
+                                    &r.reference,
+                                    &r.prediction,
+                                    norm,
+                                ))
+                                .wrap(),
                             );
                         });
                         ui.scope(|ui| {
@@ -250,43 +252,4 @@ pub(super) fn rows_table(
                     }
                 });
         });
-}
-
-/// The output with the words that differ from the reference marked:
-/// changed and added words on red, missing reference words struck
-/// through in grey.
-pub(super) fn marked(ui: &egui::Ui, reference: &str, output: &str, norm: Normalize) -> LayoutJob {
-    // Words are compared at least as the basic normaliser sees them, so
-    // case and punctuation alone are not marked.
-    let norm = if norm == Normalize::None {
-        Normalize::Basic
-    } else {
-        norm
-    };
-    let style = ui.style();
-    let font = egui::TextStyle::Body.resolve(style);
-    let text = style.visuals.text_color();
-    let plain = TextFormat::simple(font.clone(), text);
-    let wrong = TextFormat {
-        background: Color32::from_rgba_unmultiplied(220, 60, 60, 70),
-        ..plain.clone()
-    };
-    let missing = TextFormat {
-        strikethrough: egui::Stroke::new(1.0, style.visuals.weak_text_color()),
-        color: style.visuals.weak_text_color(),
-        ..plain.clone()
-    };
-    let mut job = LayoutJob::default();
-    for (i, step) in diff::words(reference, output, norm).iter().enumerate() {
-        if i > 0 {
-            job.append(" ", 0.0, plain.clone());
-        }
-        match step {
-            Step::Same(w) => job.append(w, 0.0, plain.clone()),
-            Step::Changed { output, .. } => job.append(output, 0.0, wrong.clone()),
-            Step::Added(w) => job.append(w, 0.0, wrong.clone()),
-            Step::Missing(w) => job.append(w, 0.0, missing.clone()),
-        }
-    }
-    job
 }

@@ -71,6 +71,8 @@ pub struct TranscribePage {
     pub recording: Option<(f32, f32, u64)>,
     /// The reference transcript of a dataset row being transcribed.
     pub reference: Option<String>,
+    /// A recording through several models, side by side.
+    pub compare: crate::app::pages::demo::CompareState,
 }
 
 impl TranscribePage {
@@ -181,6 +183,18 @@ impl TranscribePage {
 
 impl View for TranscribePage {
     fn ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
+        // The recording opened last.
+        let input = self.file.as_ref().filter(|f| f.is_file()).map(|f| {
+            (
+                crate::workers::compare::DemoInput::Audio(f.clone()),
+                f.file_name().map_or_else(
+                    || f.display().to_string(),
+                    |n| n.to_string_lossy().into_owned(),
+                ),
+            )
+        });
+        self.compare
+            .ui(ui, cx, crate::catalog::Panel::Transcribe, input);
         self.page_ui(ui, cx);
     }
 
@@ -188,6 +202,9 @@ impl View for TranscribePage {
     /// microphones and model languages listed, and the audio files chosen
     /// in this page's dialog.
     fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
+        let event = self
+            .compare
+            .on_event(crate::catalog::Panel::Transcribe, event)?;
         match event {
             Event::TranscriptionLoading { generation } => {
                 if generation == self.generation {
