@@ -176,17 +176,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
                 r.rows
             );
             for s in &r.scores {
-                let ci = s
-                    .interval
-                    .map(|i| {
-                        format!(
-                            " (95 % interval {}–{})",
-                            s.metric.show(i.low),
-                            s.metric.show(i.high)
-                        )
-                    })
-                    .unwrap_or_default();
-                outln!("  {} = {}{ci}", s.metric.title(), s.metric.show(s.score));
+                outln!("  {}", s.describe());
             }
             let sp = &r.speed;
             let memory = sp

@@ -303,6 +303,18 @@ pub struct Score {
     pub interval: Option<Interval>,
 }
 
+impl Score {
+    /// "WER 0.1234 (95 % interval 0.1020–0.1460)".
+    pub fn describe(&self) -> String {
+        let m = self.metric;
+        let ci = self
+            .interval
+            .map(|i| format!(" (95 % interval {}–{})", m.show(i.low), m.show(i.high)))
+            .unwrap_or_default();
+        format!("{} {}{ci}", m.title(), m.show(self.score))
+    }
+}
+
 /// How fast the model ran, and in how much memory.
 #[derive(Clone, Copy, Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Speed {

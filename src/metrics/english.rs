@@ -109,24 +109,6 @@ fn join_apostrophes(s: &str) -> String {
     out
 }
 
-/// `re.sub(r"\s+", " ", s)`.
-fn collapse_spaces(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut in_space = false;
-    for c in s.chars() {
-        if py_space(c) {
-            if !in_space {
-                out.push(' ');
-            }
-            in_space = true;
-        } else {
-            out.push(c);
-            in_space = false;
-        }
-    }
-    out
-}
-
 /// Contractions and titles, in the order Whisper applies them: (pattern,
 /// `\b` before, replacement); every pattern ends at a word boundary.
 const REPLACERS: &[(&str, bool, &str)] = &[
@@ -244,7 +226,7 @@ pub fn english(s: &str) -> String {
     let s = words.join(" ");
     let s = r.stray_prefix.replace_all(&s, " ${1}");
     let s = r.stray_percent.replace_all(&s, "${1} ");
-    collapse_spaces(&s)
+    super::py_collapse_spaces(&s)
 }
 
 struct Regexes {

@@ -160,6 +160,24 @@ pub fn py_space(c: char) -> bool {
     c.is_whitespace() || ('\u{1c}'..='\u{1f}').contains(&c)
 }
 
+/// `re.sub(r"\s+", " ", s)` with Python's white space.
+pub fn py_collapse_spaces(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut in_space = false;
+    for c in s.chars() {
+        if py_space(c) {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+        } else {
+            out.push(c);
+            in_space = false;
+        }
+    }
+    out
+}
+
 /// Python's `str.split()` (no argument): runs of white space separate,
 /// none at the ends.
 pub fn py_split(s: &str) -> impl Iterator<Item = &str> {

@@ -11,8 +11,6 @@
 use unicode_general_category::{GeneralCategory as G, get_general_category};
 use unicode_normalization_alignments::UnicodeNormalization;
 
-use super::py_space;
-
 /// How to normalise both sides before scoring.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Normalize {
@@ -123,21 +121,7 @@ pub fn basic(s: &str) -> String {
         .map(|(c, _)| if mark_symbol_punct(c) { ' ' } else { c })
         .collect();
     let lower = cleaned.to_lowercase();
-    // `re.sub(r"\s+", " ", s)`.
-    let mut out = String::with_capacity(lower.len());
-    let mut in_space = false;
-    for c in lower.chars() {
-        if py_space(c) {
-            if !in_space {
-                out.push(' ');
-            }
-            in_space = true;
-        } else {
-            out.push(c);
-            in_space = false;
-        }
-    }
-    out
+    super::py_collapse_spaces(&lower)
 }
 
 #[cfg(test)]

@@ -16,6 +16,21 @@ const TINY_EN: &str = "Systran/faster-whisper-tiny.en";
 const MARIAN: &str = "Helsinki-NLP/opus-mt-tiny-en-de";
 const NOISY: &str = "me/opus-mt-tiny-en-de-noisy";
 
+/// What `spaceport ARGS` prints (offline), after checking it succeeded.
+fn spaceport(args: &[&str]) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .args(args)
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 /// Types into a labelled text field.
 fn type_into(h: &mut egui_kittest::Harness<'_, spaceport::app::App>, label: &str, text: &str) {
     h.get_by_label(label).focus();
@@ -91,26 +106,17 @@ fn run_a_model_see_rows_plots_and_export_the_clis_scores() {
 
     // The same model over the same rows through the CLI: the same scores.
     let model_dir = support::whisper_ct2_dir();
-    let cli = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
-        .args([
-            "evaluate",
-            "--model",
-            model_dir.to_str().unwrap(),
-            "--dataset",
-            &folder,
-            "--split",
-            "test",
-            "--json",
-        ])
-        .env("HF_HUB_OFFLINE", "1")
-        .output()
-        .unwrap();
-    assert!(
-        cli.status.success(),
-        "{}",
-        String::from_utf8_lossy(&cli.stderr)
-    );
-    let cli: serde_json::Value = serde_json::from_slice(&cli.stdout).unwrap();
+    let cli: serde_json::Value = serde_json::from_str(&spaceport(&[
+        "evaluate",
+        "--model",
+        model_dir.to_str().unwrap(),
+        "--dataset",
+        &folder,
+        "--split",
+        "test",
+        "--json",
+    ]))
+    .unwrap();
     assert_eq!(exported["metrics"], cli["metrics"]);
     assert_eq!(exported["rows"], cli["rows"]);
     let preds = |v: &serde_json::Value| -> Vec<String> {
@@ -308,17 +314,8 @@ fn compare_models_from_a_demo_panel() {
     for (dir, result) in [&marian, &noisy].iter().zip(&c.results) {
         let out = result.as_ref().unwrap().as_ref().unwrap();
         assert!(out.seconds > 0.0);
-        let cli = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
-            .args(["translate", "--model", dir.to_str().unwrap(), sentence])
-            .env("HF_HUB_OFFLINE", "1")
-            .output()
-            .unwrap();
-        assert!(
-            cli.status.success(),
-            "{}",
-            String::from_utf8_lossy(&cli.stderr)
-        );
-        assert_eq!(out.text, String::from_utf8_lossy(&cli.stdout).trim());
+        let cli = spaceport(&["translate", "--model", dir.to_str().unwrap(), sentence]);
+        assert_eq!(out.text, cli.trim());
     }
     let text = window_text(&h);
     assert!(text.iter().any(|t| t == "On the text typed:"), "{text:#?}");

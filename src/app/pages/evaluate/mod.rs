@@ -476,7 +476,8 @@ impl View for EvaluatePage {
                 }
                 ui.separator();
                 if self.running.is_some() {
-                    run::rows_table(ui, &self.rows, None, &mut self.order, self.normalize);
+                    let panel = self.running.as_ref().map(|r| r.mapping.panel);
+                    run::rows_table(ui, &self.rows, None, &mut self.order, self.normalize, panel);
                 } else if let Some(shown) = &self.shown {
                     let batch = self.batch.clone();
                     let mut compare = false;

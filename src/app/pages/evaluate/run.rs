@@ -31,21 +31,7 @@ pub(super) fn record_ui(
         if r.stopped { " — stopped" } else { "" }
     ));
     for s in &r.scores {
-        let ci = s
-            .interval
-            .map(|i| {
-                format!(
-                    "  (95 % interval {}–{})",
-                    s.metric.show(i.low),
-                    s.metric.show(i.high)
-                )
-            })
-            .unwrap_or_default();
-        ui.heading(format!(
-            "{} {}{ci}",
-            s.metric.title(),
-            s.metric.show(s.score)
-        ));
+        ui.heading(s.describe());
     }
     let sp = &r.speed;
     let memory = sp
@@ -104,7 +90,7 @@ pub(super) fn record_ui(
     });
     let metric = r.scores.first().map(|s| s.metric);
     plots(ui, r, metric);
-    rows_table(ui, &r.predictions, metric, order, r.normalizer());
+    rows_table(ui, &r.predictions, metric, order, r.normalizer(), r.panel());
 }
 
 fn save(cx: &mut Cx, r: &RunRecord, ext: &str) {
@@ -182,6 +168,7 @@ pub(super) fn rows_table(
     metric: Option<MetricKind>,
     order: &mut RowOrder,
     norm: Normalize,
+    panel: Option<crate::catalog::Panel>,
 ) {
     let lower_better = metric.is_some_and(MetricKind::lower_is_better);
     let mut sorted: Vec<&RowResult> = rows.iter().collect();
@@ -220,13 +207,23 @@ pub(super) fn rows_table(
                 .spacing([12.0, 4.0])
                 .show(ui, |ui| {
                     if !sorted.is_empty() {
-                        for h in ["#", "Output", "Reference", score_title, "Seconds"] {
+                        for h in ["#", "Input", "Output", "Reference", score_title, "Seconds"] {
                             ui.strong(h);
                         }
                         ui.end_row();
                     }
                     for r in sorted {
                         ui.monospace(r.row_idx.to_string());
+                        ui.label(match panel {
+                            Some(crate::catalog::Panel::Transcribe) => {
+                                format!("{:.1} s of speech", r.input_size)
+                            }
+                            Some(crate::catalog::Panel::Translate) => {
+                                format!("{:.0} characters", r.input_size)
+                            }
+                            Some(crate::catalog::Panel::Caption) => "a picture".into(),
+                            None => String::new(),
+                        });
                         ui.scope(|ui| {
                             ui.set_max_width(380.0);
                             ui.add(
