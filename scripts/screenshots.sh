@@ -72,10 +72,51 @@ hub=$!
 for _ in $(seq 300); do grep -q '^repo' "$work/hub.txt" 2>/dev/null && break; sleep 0.1; done
 export HF_ENDPOINT=$(awk '/^endpoint/{print $2}' "$work/hub.txt")
 espeak-ng -v en-us -s 130 -w "$work/dictation.wav" "The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It's easy to tell the depth of a well."
-# An audiofolder of that recording with its text, for the Evaluate page.
+# An audiofolder of three recordings with their text, for the Evaluate page.
 mkdir -p "$work/speech"
-cp "$work/dictation.wav" "$work/speech/"
-printf 'file_name,transcription\ndictation.wav,"The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It'"'"'s easy to tell the depth of a well."\n' > "$work/speech/metadata.csv"
+echo "file_name,transcription" > "$work/speech/metadata.csv"
+i=0
+for s in "The birch canoe slid on the smooth planks." "Glue the sheet to the dark blue background." "It's easy to tell the depth of a well."; do
+  i=$((i + 1))
+  espeak-ng -v en-us -s 130 -w "$work/speech/$i.wav" "$s"
+  printf '%s.wav,"%s"\n' "$i" "$s" >> "$work/speech/metadata.csv"
+done
+# A second Marian model to compare with: the tiny fixture with noise on
+# its output bias (another random model, so other gibberish).
+noisy_dir="$HF_HUB_CACHE/models--me--opus-mt-en-de-noisy"
+mkdir -p "$noisy_dir/snapshots/$commit" "$noisy_dir/refs"
+echo -n "$commit" > "$noisy_dir/refs/main"
+for f in tests/fixtures/marian/tiny-en-de/*; do
+  case "$(basename "$f")" in reference.json|tokenizer_cases.json|pytorch_model.bin|model.safetensors) continue ;; esac
+  cp "$f" "$noisy_dir/snapshots/$commit/"
+done
+"$SPACEPORT_PYTHON" - tests/fixtures/marian/tiny-en-de/model.safetensors "$noisy_dir/snapshots/$commit/model.safetensors" <<'PY'
+import json, struct, sys
+import numpy as np
+data = open(sys.argv[1], "rb").read()
+n = struct.unpack("<Q", data[:8])[0]
+header = json.loads(data[8:8 + n])
+body = bytearray(data[8 + n:])
+a, b = header["final_logits_bias"]["data_offsets"]
+bias = np.frombuffer(bytes(body[a:b]), dtype="<f4").copy()
+bias += np.random.default_rng(7).uniform(-3, 3, bias.shape).astype("<f4")
+body[a:b] = bias.tobytes()
+open(sys.argv[2], "wb").write(data[:8 + n] + bytes(body))
+PY
+# A few English–German sentence pairs as a translation dataset.
+mkdir -p "$work/pairs/data"
+"$SPACEPORT_PYTHON" - "$work/pairs/data/test-00000-of-00001.parquet" <<'PY'
+import sys
+import pyarrow as pa, pyarrow.parquet as pq
+from datasets import Features, Translation
+pairs = [("The cat sleeps.", "Die Katze schläft."), ("Good morning.", "Guten Morgen."),
+         ("Where is the station?", "Wo ist der Bahnhof?"), ("I like tea.", "Ich mag Tee."),
+         ("It is raining today.", "Heute regnet es."), ("Thank you very much.", "Vielen Dank."),
+         ("The book is on the table.", "Das Buch liegt auf dem Tisch."), ("We are late.", "Wir sind spät dran.")]
+features = Features({"translation": Translation(languages=["en", "de"])})
+data = {"translation": [{"en": e, "de": d} for e, d in pairs]}
+pq.write_table(pa.Table.from_pydict(data, schema=features.arrow_schema), sys.argv[1])
+PY
 "$BIN/spaceport" &
 app=$!
 sleep 3
@@ -99,6 +140,11 @@ click 72 215 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav";
 click 72 277 1; shot settings
 click 72 91 1; click 400 60 3; shot datasets-search   # the Datasets page: Image to text
 click 233 172 4; click 190 112 1.5; shot datasets     # spaceport/photo-captions, its Details
-click 72 246 1; click 370 57 0.3; xdotool type --delay 10 "$work/speech"   # Evaluate: the audiofolder,
-click 270 83 1; click 340 179 0.5                     # Systran/faster-whisper-tiny.en
-click 165 104 0.3; click 177 127 15; shot evaluate    # normalised, Run
+click 72 246 1; click 370 91 0.3; xdotool type --delay 10 "$work/speech"   # Evaluate: the audiofolder,
+click 805 92 2; click 410 138 0.3                     # its columns; Systran/faster-whisper-tiny.en (after bench/big-model)
+click 274 161 0.7; click 290 234 0.5                  # English normaliser
+click 177 184 20; shot evaluate                       # Run
+click 370 91 0.3; xdotool key ctrl+a BackSpace; xdotool type --delay 10 "$work/pairs"   # the sentence pairs,
+click 805 92 2; click 215 138 0.3; click 446 138 0.3  # both Marian models,
+click 290 161 0.6; click 270 188 0.5                  # as written
+click 177 184 8; click 435 318 2; shot evaluate-compare   # Run, Compare these runs

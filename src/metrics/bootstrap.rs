@@ -125,7 +125,10 @@ pub fn paired(
 /// 0.001", or that the two do not differ at the 5 % level.
 pub fn verdict(kind: super::MetricKind, p: &Paired, baseline: &str, system: &str) -> String {
     let title = kind.title();
-    if p.p_value >= 0.05 || p.system == p.baseline {
+    if p.system == p.baseline {
+        return format!("{system} and {baseline} score the same on {title}");
+    }
+    if p.p_value >= 0.05 {
         return format!(
             "{system} and {baseline} do not differ significantly on {title} (p = {:.3})",
             p.p_value

@@ -41,7 +41,8 @@ pub(super) fn record_ui(
                 "; peak memory {}{}",
                 crate::format::format_bytes(m),
                 sp.memory_added_bytes
-                    .map(|a| format!(" ({} for this run)", crate::format::format_bytes(a)))
+                    .filter(|a| *a >= 1 << 20)
+                    .map(|a| format!(" ({} more during this run)", crate::format::format_bytes(a)))
                     .unwrap_or_default()
             )
         })
@@ -225,7 +226,7 @@ pub(super) fn rows_table(
                             None => String::new(),
                         });
                         ui.scope(|ui| {
-                            ui.set_max_width(380.0);
+                            ui.set_max_width(330.0);
                             ui.add(
                                 egui::Label::new(marked_words(
                                     ui,
@@ -237,7 +238,7 @@ pub(super) fn rows_table(
                             );
                         });
                         ui.scope(|ui| {
-                            ui.set_max_width(380.0);
+                            ui.set_max_width(330.0);
                             ui.add(egui::Label::new(r.reference.as_str()).wrap());
                         });
                         match (r.score, metric) {
