@@ -250,6 +250,7 @@ mod tests {
                 references: vec![r.to_string()],
                 seconds: 0.1,
                 input_size: 1.0,
+                input: None,
                 tokens: 3,
                 score: None,
             })
@@ -326,6 +327,17 @@ mod tests {
         let back = RunRecord::from_json(&a.to_json().to_string()).unwrap();
         assert_eq!(back.metrics_json(), a.metrics_json());
         assert_eq!(back.predictions.len(), 40);
+        // And its CSV: a header and a line a row, read back by a CSV reader.
+        let csv_text = a.to_csv();
+        assert!(
+            csv_text.starts_with("row_idx,input,reference,prediction,wer,seconds,input_size\n")
+        );
+        let rows: Vec<csv::StringRecord> = csv::Reader::from_reader(csv_text.as_bytes())
+            .records()
+            .map(|r| r.unwrap())
+            .collect();
+        assert_eq!(rows.len(), 40);
+        assert_eq!(&rows[3][2], "the quick brown fox 3");
         assert!(compare(&[&a]).is_err());
     }
 }

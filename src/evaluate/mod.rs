@@ -287,6 +287,10 @@ pub struct RowResult {
     pub seconds: f64,
     /// Audio seconds (speech), source characters (text) or 1 (a picture).
     pub input_size: f64,
+    /// What the input was, to show: the source text (its first 300
+    /// characters), or the file name of a recording or picture.
+    #[serde(default)]
+    pub input: Option<String>,
     /// Words (speech) or tokens generated.
     pub tokens: u64,
     /// The first metric on this row alone (its statistics within the
@@ -400,6 +404,20 @@ pub fn normalised(rows: &[RowResult], norm: Normalize) -> (Vec<String>, Vec<Vec<
     (hyps, refs)
 }
 
+/// A row's input to show beside its output.
+fn preview(cell: &Value, mapping: &Mapping) -> Option<String> {
+    match cell {
+        Value::Media(m) => m.path.clone(),
+        v => {
+            let text = match &mapping.languages {
+                Some((from, _)) => v.field(from).and_then(Value::as_str),
+                None => v.as_str(),
+            }?;
+            Some(text.chars().take(300).collect())
+        }
+    }
+}
+
 /// The first metric on one row alone, for the table while a run streams
 /// (CIDEr needs the whole run's IDF: none until the end).
 fn row_score(row: &RowResult, metric: MetricKind, norm: Normalize) -> Option<f64> {
@@ -451,6 +469,7 @@ pub fn run(
                         references,
                         seconds,
                         input_size,
+                        input: preview(cell, mapping),
                         tokens,
                         score: None,
                     };

@@ -232,8 +232,9 @@ impl RunRecord {
         serde_json::from_str(text).map_err(|e| format!("not a Spaceport run ({e})"))
     }
 
-    /// One line per row: row, reference, prediction, the first metric on
-    /// the row, seconds, input size.
+    /// One line per row: row, input (source text or file name),
+    /// reference, prediction, the first metric on the row, seconds, input
+    /// size.
     pub fn to_csv(&self) -> String {
         let metric = self
             .scores
@@ -243,6 +244,7 @@ impl RunRecord {
         let mut w = csv::Writer::from_writer(Vec::new());
         let _ = w.write_record([
             "row_idx",
+            "input",
             "reference",
             "prediction",
             metric,
@@ -252,6 +254,7 @@ impl RunRecord {
         for r in &self.predictions {
             let _ = w.write_record([
                 r.row_idx.to_string(),
+                r.input.clone().unwrap_or_default(),
                 r.reference.clone(),
                 r.prediction.clone(),
                 r.score.map(|s| s.to_string()).unwrap_or_default(),

@@ -215,7 +215,7 @@ pub(super) fn rows_table(
                     }
                     for r in sorted {
                         ui.monospace(r.row_idx.to_string());
-                        ui.label(match panel {
+                        let size = match panel {
                             Some(crate::catalog::Panel::Transcribe) => {
                                 format!("{:.1} s of speech", r.input_size)
                             }
@@ -224,6 +224,20 @@ pub(super) fn rows_table(
                             }
                             Some(crate::catalog::Panel::Caption) => "a picture".into(),
                             None => String::new(),
+                        };
+                        ui.scope(|ui| {
+                            ui.set_max_width(220.0);
+                            match &r.input {
+                                Some(input) if panel == Some(crate::catalog::Panel::Translate) => {
+                                    ui.add(egui::Label::new(input.as_str()).wrap());
+                                }
+                                Some(name) => {
+                                    ui.add(egui::Label::new(format!("{name} ({size})")).wrap());
+                                }
+                                None => {
+                                    ui.label(size);
+                                }
+                            }
                         });
                         ui.scope(|ui| {
                             ui.set_max_width(330.0);
