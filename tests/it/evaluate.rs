@@ -160,3 +160,81 @@ fn marian_and_blip_runs_score_as_sacrebleu_on_their_predictions() {
     close(&run["metrics"]["bleu4"], &theirs["bleu4"], "BLEU-4");
     close(&run["metrics"]["cider"], &theirs["cider"], "CIDEr-D");
 }
+
+/// Two models in one `evaluate`: both runs, and the comparison's paired
+/// test of the second against the first is `spaceport score
+/// --paired-with` on the printed predictions (same resamples, same seed);
+/// the plain output ends with the verdicts.
+#[test]
+fn two_models_are_compared_as_score_paired_with_does() {
+    let root = support::dataset_fixtures();
+    let tmp = tempfile::tempdir().unwrap();
+    let noisy = tmp.path().join("noisy");
+    crate::ui_evaluate::noisy_marian(&noisy);
+    let repo = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let marian = repo.join("tests/fixtures/marian/tiny-en-de");
+    let dataset = root.join("translation");
+    let args = [
+        "--model",
+        marian.to_str().unwrap(),
+        "--model",
+        noisy.to_str().unwrap(),
+        "--dataset",
+        dataset.to_str().unwrap(),
+        "--split",
+        "train",
+    ];
+    let out = evaluate(&args);
+    let runs = out["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 2);
+    let c = &out["comparison"];
+    assert_eq!(c["names"], serde_json::json!(["tiny-en-de", "noisy"]));
+    let lines = |run: &Value, key: &str| -> String {
+        run["predictions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| format!("{}\n", p[key].as_str().unwrap()))
+            .collect()
+    };
+    std::fs::write(tmp.path().join("a.txt"), lines(&runs[0], "prediction")).unwrap();
+    std::fs::write(tmp.path().join("b.txt"), lines(&runs[1], "prediction")).unwrap();
+    std::fs::write(tmp.path().join("r.txt"), lines(&runs[0], "reference")).unwrap();
+    for metric in ["bleu", "chrf"] {
+        let path = |f: &str| tmp.path().join(f).display().to_string();
+        let score = spaceport(&[
+            "score",
+            "--metric",
+            metric,
+            "--predictions",
+            &path("b.txt"),
+            "--references",
+            &path("r.txt"),
+            "--paired-with",
+            &path("a.txt"),
+            "--json",
+        ]);
+        assert!(
+            score.status.success(),
+            "{}",
+            String::from_utf8_lossy(&score.stderr)
+        );
+        let score: Value = serde_json::from_slice(&score.stdout).unwrap();
+        let ours = &c["metrics"][metric]["against_first"][0];
+        assert_eq!(ours["p_value"], score["paired"]["p_value"], "{metric}");
+        assert_eq!(
+            c["metrics"][metric]["scores"][1], score["score"],
+            "{metric}"
+        );
+        assert!(ours["verdict"].as_str().unwrap().contains("noisy"));
+    }
+    // Without --json: the scores, then the verdicts.
+    let mut plain = vec!["evaluate"];
+    plain.extend(args);
+    let text = String::from_utf8(spaceport(&plain).stdout).unwrap();
+    assert!(text.contains("Side by side on the"), "{text}");
+    assert!(
+        text.trim_end().lines().last().unwrap().contains("on chrF"),
+        "{text}"
+    );
+}

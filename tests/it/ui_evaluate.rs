@@ -138,7 +138,7 @@ fn run_a_model_see_rows_plots_and_export_the_clis_scores() {
 
 /// A copy of the tiny Marian model with noise added to its output bias:
 /// another model with other outputs.
-fn noisy_marian(to: &std::path::Path) {
+pub(crate) fn noisy_marian(to: &std::path::Path) {
     let from =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/marian/tiny-en-de");
     std::fs::create_dir_all(to).unwrap();
