@@ -170,10 +170,10 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
     } else {
         for r in &records {
             outln!(
-                "{} on {} ({config}/{split_name}, {} rows):",
+                "{} on {} ({config}/{split_name}, {}):",
                 r.model,
                 args.dataset,
-                r.rows
+                crate::format::count(r.rows as u64, "row", "rows")
             );
             for s in &r.scores {
                 outln!("  {}", s.describe());

@@ -339,5 +339,27 @@ mod tests {
         assert_eq!(rows.len(), 40);
         assert_eq!(&rows[3][2], "the quick brown fox 3");
         assert!(compare(&[&a]).is_err());
+        // Kept, listed newest first, a damaged file said in words, deleted.
+        let tmp = tempfile::tempdir().unwrap();
+        let store = crate::evaluate::record::RunStore::new(tmp.path());
+        let (mut a2, mut b2) = (a.clone(), b.clone());
+        b2.created += 1;
+        store.save(&mut a2).unwrap();
+        store.save(&mut b2).unwrap();
+        let mut again = a.clone();
+        store.save(&mut again).unwrap();
+        assert_ne!(
+            again.id, a2.id,
+            "a second run with the same id gets its own"
+        );
+        std::fs::write(tmp.path().join("runs/broken.json"), "{").unwrap();
+        let (runs, problems) = store.list();
+        assert_eq!(runs.len(), 3);
+        assert_eq!(runs[0].id, b2.id);
+        assert_eq!(problems.len(), 1);
+        assert!(problems[0].contains("broken.json was skipped: not a Spaceport run"));
+        store.delete(&b2.id).unwrap();
+        assert_eq!(store.list().0.len(), 2);
+        assert!(store.delete("no-such-run").is_err());
     }
 }

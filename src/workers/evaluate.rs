@@ -319,3 +319,15 @@ pub(crate) fn load_measured(data_dir: PathBuf, sink: &Sink) {
         sink2.send(Event::Measured { repo: None, all });
     });
 }
+
+/// Sets kept runs side by side on a `spaceport-compare` thread (scoring
+/// and bootstrap resampling take a while on large runs);
+/// [`Event::RunsCompared`].
+pub(crate) fn compare_runs(generation: u64, runs: Vec<RunRecord>, sink: &Sink) {
+    let sink2 = sink.clone();
+    super::job("spaceport-compare", sink, move || {
+        let refs: Vec<&RunRecord> = runs.iter().collect();
+        let result = crate::evaluate::compare::compare(&refs).map(Box::new);
+        sink2.send(Event::RunsCompared { generation, result });
+    });
+}

@@ -201,6 +201,12 @@ pub enum Command {
     /// Read the measurements kept in `data_dir`; answered by
     /// [`Event::Measured`] with no `repo`.
     LoadMeasured { data_dir: PathBuf },
+    /// Set kept runs side by side (the first is the baseline); answered
+    /// by [`Event::RunsCompared`].
+    CompareRuns {
+        generation: u64,
+        runs: Vec<crate::evaluate::record::RunRecord>,
+    },
     /// Run a demo's input through several models; answered by an
     /// [`Event::CompareOutput`] a model, then [`Event::CompareDone`].
     Compare(compare::CompareJob),
@@ -313,6 +319,11 @@ pub enum Event {
     Measured {
         repo: Option<(String, Result<(), String>)>,
         all: std::collections::BTreeMap<String, crate::evaluate::measured::Measured>,
+    },
+    /// Kept runs side by side, or why they cannot be.
+    RunsCompared {
+        generation: u64,
+        result: Result<Box<crate::evaluate::compare::Comparison>, String>,
     },
     /// A model's output for a demo's comparison (or why there is none).
     CompareOutput {
@@ -606,6 +617,9 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             } => evaluate::measure(repo, dir, panel, device, data_dir, &sink),
             Command::LoadMeasured { data_dir } => evaluate::load_measured(data_dir, &sink),
             Command::Compare(job) => comparisons.start(job, &sink),
+            Command::CompareRuns { generation, runs } => {
+                evaluate::compare_runs(generation, runs, &sink)
+            }
             Command::StopCompare => comparisons.stop(),
             Command::Enlarge { id, bytes, name } => files::enlarge(id, bytes, name, &sink),
         }

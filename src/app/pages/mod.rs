@@ -339,6 +339,7 @@ impl Cx {
             | Event::EvalColumns { .. }
             | Event::RunHistory { .. }
             | Event::CompareOutput { .. }
+            | Event::RunsCompared { .. }
             | Event::CompareDone { .. }
             | Event::PlayEnded { .. } => {}
         }

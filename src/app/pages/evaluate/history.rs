@@ -18,7 +18,7 @@ pub(super) fn history_ui(page: &mut EvaluatePage, ui: &mut egui::Ui, cx: &mut Cx
             .add_enabled(page.picked.len() >= 2, egui::Button::new(format!("Compare {}", page.picked.len())))
             .clicked()
         {
-            page.compare();
+            page.compare(cx);
         }
     });
     let mut open = None;
@@ -96,6 +96,13 @@ pub(super) fn history_ui(page: &mut EvaluatePage, ui: &mut egui::Ui, cx: &mut Cx
 }
 
 pub(super) fn compare_ui(page: &mut EvaluatePage, ui: &mut egui::Ui) {
+    if page.comparing.is_some() {
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Comparing (scoring each run again on the rows they share, 1000 resamples)…");
+        });
+        return;
+    }
     let Some(comparison) = &page.comparison else {
         ui.label("Tick two or more runs in the History tab, or run several models at once, to compare them here.");
         return;

@@ -94,7 +94,10 @@ pub struct EvaluatePage {
     /// The runs ticked in the history for comparison (ids, in the order
     /// ticked: the first is the baseline).
     pub picked: Vec<String>,
-    pub comparison: Option<Result<Comparison, String>>,
+    pub comparison: Option<Result<Box<Comparison>, String>>,
+    /// The comparison being made (its generation), if any.
+    pub comparing: Option<u64>,
+    pub compare_generation: u64,
 }
 
 impl Default for EvaluatePage {
@@ -121,6 +124,8 @@ impl Default for EvaluatePage {
             history_asked: false,
             picked: Vec::new(),
             comparison: None,
+            comparing: None,
+            compare_generation: 0,
         }
     }
 }
@@ -488,7 +493,7 @@ impl View for EvaluatePage {
                     });
                     if compare {
                         self.picked = batch;
-                        self.compare();
+                        self.compare(cx);
                     }
                 }
             }
@@ -577,6 +582,12 @@ impl View for EvaluatePage {
                     self.error = Some(error);
                 }
             }
+            Event::RunsCompared { generation, result } => {
+                if self.comparing == Some(generation) {
+                    self.comparing = None;
+                    self.comparison = Some(result);
+                }
+            }
             Event::RunHistory { runs, problems } => {
                 self.history = runs;
                 self.picked
@@ -592,14 +603,19 @@ impl View for EvaluatePage {
 }
 
 impl EvaluatePage {
-    /// Compares the runs picked and shows the comparison.
-    pub(super) fn compare(&mut self) {
-        let runs: Vec<&RunRecord> = self
+    /// Compares the runs picked (on a worker) and shows the comparison.
+    pub(super) fn compare(&mut self, cx: &mut Cx) {
+        let runs: Vec<RunRecord> = self
             .picked
             .iter()
             .filter_map(|id| self.history.iter().find(|r| r.id == *id))
+            .cloned()
             .collect();
-        self.comparison = Some(crate::evaluate::compare::compare(&runs));
+        self.compare_generation += 1;
+        let generation = self.compare_generation;
+        self.comparing = Some(generation);
+        self.comparison = None;
+        cx.send(Command::CompareRuns { generation, runs });
         self.tab = Tab::Compare;
     }
 }
