@@ -41,26 +41,12 @@ pub struct CompareOutput {
     pub load_seconds: f64,
 }
 
-/// The comparison in progress, if any.
-#[derive(Default)]
-pub(crate) struct Comparisons {
-    running: Option<CancelToken>,
-}
-
-impl Comparisons {
-    pub(crate) fn start(&mut self, job: CompareJob, sink: &Sink) {
-        self.stop();
-        let cancel = CancelToken::new();
-        self.running = Some(cancel.clone());
-        let sink2 = sink.clone();
-        super::job("spaceport-compare", sink, move || run(job, &cancel, &sink2));
-    }
-
-    pub(crate) fn stop(&mut self) {
-        if let Some(c) = self.running.take() {
-            c.cancel();
-        }
-    }
+/// Runs `job` on a `spaceport-compare` thread (one at a time).
+pub(crate) fn start(comparisons: &mut super::Solo, job: CompareJob, sink: &Sink) {
+    let sink2 = sink.clone();
+    comparisons.start("spaceport-compare", sink, move |cancel| {
+        run(job, &cancel, &sink2)
+    });
 }
 
 /// The decoded input.

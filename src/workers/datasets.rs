@@ -298,37 +298,20 @@ impl std::fmt::Debug for ExportJob {
     }
 }
 
-/// The export running, if any (one at a time; a new one stops it).
-#[derive(Default)]
-pub(crate) struct Exports {
-    running: Option<CancelToken>,
-}
-
-impl Exports {
-    /// Runs `job` on a `spaceport-export` thread.
-    pub(crate) fn start(&mut self, job: ExportJob, sink: &Sink) {
-        self.stop();
-        let cancel = CancelToken::new();
-        self.running = Some(cancel.clone());
-        let sink2 = sink.clone();
-        super::job("spaceport-export", sink, move || {
-            let generation = job.generation;
-            let result = export(&job, &cancel, &sink2);
-            sink2.send(match result {
-                Ok(files) => Event::ExportDone { generation, files },
-                Err(e) => Event::ExportFailed {
-                    generation,
-                    error: e.to_string(),
-                },
-            });
+/// Runs `job` on a `spaceport-export` thread (one export at a time).
+pub(crate) fn start_export(exports: &mut super::Solo, job: ExportJob, sink: &Sink) {
+    let sink2 = sink.clone();
+    exports.start("spaceport-export", sink, move |cancel| {
+        let generation = job.generation;
+        let result = export(&job, &cancel, &sink2);
+        sink2.send(match result {
+            Ok(files) => Event::ExportDone { generation, files },
+            Err(e) => Event::ExportFailed {
+                generation,
+                error: e.to_string(),
+            },
         });
-    }
-
-    pub(crate) fn stop(&mut self) {
-        if let Some(c) = self.running.take() {
-            c.cancel();
-        }
-    }
+    });
 }
 
 fn export(

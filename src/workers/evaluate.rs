@@ -59,31 +59,15 @@ impl std::fmt::Debug for EvalJob {
     }
 }
 
-/// The run in progress, if any.
-#[derive(Default)]
-pub(crate) struct Evaluations {
-    running: Option<CancelToken>,
-}
-
-impl Evaluations {
-    pub(crate) fn start(&mut self, job: EvalJob, sink: &Sink) {
-        self.stop();
-        let cancel = CancelToken::new();
-        self.running = Some(cancel.clone());
-        let sink2 = sink.clone();
-        super::job("spaceport-evaluate", sink, move || {
-            let generation = job.generation;
-            if let Err(error) = run(&job, &cancel, &sink2) {
-                sink2.send(Event::EvalFailed { generation, error });
-            }
-        });
-    }
-
-    pub(crate) fn stop(&mut self) {
-        if let Some(c) = self.running.take() {
-            c.cancel();
+/// Runs `job` on a `spaceport-evaluate` thread (one run at a time).
+pub(crate) fn start(runs: &mut super::Solo, job: EvalJob, sink: &Sink) {
+    let sink2 = sink.clone();
+    runs.start("spaceport-evaluate", sink, move |cancel| {
+        let generation = job.generation;
+        if let Err(error) = run(&job, &cancel, &sink2) {
+            sink2.send(Event::EvalFailed { generation, error });
         }
-    }
+    });
 }
 
 /// A split's name ("config/split"), its columns and the mapping they

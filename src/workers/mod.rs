@@ -493,6 +493,34 @@ pub enum Event {
     SaveFailed { path: PathBuf, error: String },
 }
 
+/// The one job of a kind that runs at a time (an export, an evaluation,
+/// a comparison): starting one stops the one before.
+#[derive(Default)]
+pub(crate) struct Solo {
+    running: Option<CancelToken>,
+}
+
+impl Solo {
+    /// Runs `f` on a thread named `name` with a fresh cancel token.
+    pub(crate) fn start(
+        &mut self,
+        name: &str,
+        sink: &Sink,
+        f: impl FnOnce(CancelToken) + Send + 'static,
+    ) {
+        self.stop();
+        let cancel = CancelToken::new();
+        self.running = Some(cancel.clone());
+        job(name, sink, move || f(cancel));
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(c) = self.running.take() {
+            c.cancel();
+        }
+    }
+}
+
 /// Called after every event so the UI repaints.
 pub type Waker = Arc<dyn Fn() + Send + Sync>;
 
@@ -549,9 +577,9 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     let mut dictation = dictation::Dictations::default();
     let mut datasets = ModelThread::new("spaceport-datasets");
     let mut player = playback::Player::default();
-    let mut exports = datasets::Exports::default();
-    let mut evaluations = evaluate::Evaluations::default();
-    let mut comparisons = compare::Comparisons::default();
+    let mut exports = Solo::default();
+    let mut evaluations = Solo::default();
+    let mut comparisons = Solo::default();
     while let Ok(cmd) = rx.recv() {
         match cmd {
             Command::Configure(cfg) => hub.configure(cfg),
@@ -592,14 +620,14 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             } => hub.download_dataset(repo, config, split, &sink),
             Command::ExportDataset(mut job) => {
                 job.hub = Some(hub.hub());
-                exports.start(job, &sink)
+                datasets::start_export(&mut exports, job, &sink)
             }
             Command::CancelExport => exports.stop(),
             Command::Play { id, bytes, name } => player.play(id, bytes, name, &sink),
             Command::StopPlaying => player.stop(),
             Command::Evaluate(mut job) => {
                 job.hub = Some(hub.hub());
-                evaluations.start(job, &sink)
+                evaluate::start(&mut evaluations, job, &sink)
             }
             Command::StopEvaluation => evaluations.stop(),
             Command::EvalColumns {
@@ -616,7 +644,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 data_dir,
             } => evaluate::measure(repo, dir, panel, device, data_dir, &sink),
             Command::LoadMeasured { data_dir } => evaluate::load_measured(data_dir, &sink),
-            Command::Compare(job) => comparisons.start(job, &sink),
+            Command::Compare(job) => compare::start(&mut comparisons, job, &sink),
             Command::CompareRuns { generation, runs } => {
                 evaluate::compare_runs(generation, runs, &sink)
             }
@@ -627,6 +655,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
     player.stop();
     exports.stop();
     evaluations.stop();
+    comparisons.stop();
     // The UI has gone: stop every download so partial files are flushed,
     // and any dictation so the microphone is released.
     hub.cancel_all();
