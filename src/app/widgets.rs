@@ -142,10 +142,15 @@ pub fn marked_words(
         ..plain.clone()
     };
     let mut job = egui::text::LayoutJob::default();
-    for (i, step) in crate::metrics::diff::words(reference, output, norm)
-        .iter()
-        .enumerate()
-    {
+    // The alignment (and normalising each word) is kept from frame to
+    // frame while the row is on screen, not redone 60 times a second.
+    let steps = ui.ctx().memory_mut(|m| {
+        m.caches
+            .cache::<egui::cache::FrameCache<Vec<crate::metrics::diff::Step>, Aligner>>()
+            .get((reference, output, norm))
+            .clone()
+    });
+    for (i, step) in steps.iter().enumerate() {
         if i > 0 {
             job.append(" ", 0.0, plain.clone());
         }
@@ -159,4 +164,22 @@ pub fn marked_words(
         }
     }
     job
+}
+
+/// Word alignments for [`marked_words`], cached by egui.
+#[derive(Default)]
+struct Aligner;
+
+impl
+    egui::cache::ComputerMut<
+        (&str, &str, crate::metrics::normalize::Normalize),
+        Vec<crate::metrics::diff::Step>,
+    > for Aligner
+{
+    fn compute(
+        &mut self,
+        (reference, output, norm): (&str, &str, crate::metrics::normalize::Normalize),
+    ) -> Vec<crate::metrics::diff::Step> {
+        crate::metrics::diff::words(reference, output, norm)
+    }
 }

@@ -24,7 +24,7 @@ pub fn words(reference: &str, output: &str, norm: Normalize) -> Vec<Step> {
     let r: Vec<&str> = reference.split_whitespace().collect();
     let h: Vec<&str> = output.split_whitespace().collect();
     // Long texts: not worth a quadratic table.
-    if r.len().saturating_mul(h.len()) > 4_000_000 {
+    if r.len().saturating_mul(h.len()) > 250_000 {
         return h.iter().map(|w| Step::Same(w.to_string())).collect();
     }
     let rn: Vec<String> = r.iter().map(|w| norm.apply(w).trim().to_string()).collect();

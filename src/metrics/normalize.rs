@@ -12,7 +12,7 @@ use unicode_general_category::{GeneralCategory as G, get_general_category};
 use unicode_normalization_alignments::UnicodeNormalization;
 
 /// How to normalise both sides before scoring.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum Normalize {
     #[default]
     None,
