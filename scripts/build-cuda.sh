@@ -10,7 +10,11 @@
 #   - `cargo build --features cuda --bin spaceport` (or `cargo check
 #     --features cuda --all-targets` with `check`) in a target directory of
 #     its own, so the CPU build's cache is untouched.
-#   scripts/build-cuda.sh [build|check]
+#   - with `carry`, the binaries scripts/gpu-check.sh takes to a GPU
+#     machine: `spaceport` and the `it` test binary in the stripped
+#     `carry` profile, xz-compressed into gpu-check/bin/ (ignored by git;
+#     the whole working tree that travels must stay under 64 MiB).
+#   scripts/build-cuda.sh [build|check|carry]
 # The kernels are compiled for CUDA_COMPUTE_CAP (default 90: H100/H200).
 # The binary: $SPACEPORT_CACHE/target-cuda/debug/spaceport; run it here
 # with LD_LIBRARY_PATH="$SPACEPORT_CUDA_STUBS:$CUDA_HOME/lib".
@@ -71,8 +75,28 @@ case "$MODE" in
     cargo build --features cuda --bin spaceport
     say "built $CARGO_TARGET_DIR/debug/spaceport ($(du -h "$CARGO_TARGET_DIR/debug/spaceport" | cut -f1))"
     ;;
+  carry)
+    say "cargo build --profile carry --features cuda --bin spaceport, and the test binary"
+    cargo build --profile carry --features cuda --bin spaceport
+    test_bin="$(cargo test --profile carry --features cuda --test it --no-run --message-format=json 2>/dev/null |
+      python3 -c 'import json,sys
+for l in sys.stdin:
+    m = json.loads(l)
+    if m.get("reason") == "compiler-artifact" and m.get("target", {}).get("name") == "it" and m.get("executable"):
+        print(m["executable"])' | tail -1)"
+    [ -x "$test_bin" ] || { say "the test binary was not built"; exit 1; }
+    mkdir -p gpu-check/bin gpu-check/like/whisper
+    # A Whisper tokenizer for the random-weight Whisper models there.
+    setup_models
+    cp "$SPACEPORT_WHISPER_CT2/tokenizer.json" "$SPACEPORT_WHISPER_CT2/vocabulary.txt" gpu-check/like/whisper/
+    for pair in "spaceport:$CARGO_TARGET_DIR/carry/spaceport" "it:$test_bin"; do
+      name="${pair%%:*}"; path="${pair#*:}"
+      xz -T0 -6 -c "$path" > "gpu-check/bin/$name.xz"
+      say "gpu-check/bin/$name.xz: $(du -h "$path" | cut -f1) → $(du -h "gpu-check/bin/$name.xz" | cut -f1)"
+    done
+    ;;
   *)
-    say "usage: scripts/build-cuda.sh [build|check]"
+    say "usage: scripts/build-cuda.sh [build|check|carry]"
     exit 2
     ;;
 esac

@@ -177,8 +177,11 @@ impl App {
             data_dir: crate::settings::data_dir(),
             measured: None,
             measuring: Default::default(),
+            compute_devices: None,
+            compute: None,
         };
         cx.send(Command::ScanCache);
+        cx.send(Command::ListComputeDevices);
         Ok(Self {
             page: Page::Hub,
             hub: HubPage::default(),

@@ -4,6 +4,7 @@
 //! can test (see [`crate::hub::HubError::exit_code`] and the README).
 
 use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -93,6 +94,43 @@ pub enum Command {
     /// Run models over a dataset split and score them against its
     /// references.
     Evaluate(evaluate::EvaluateArgs),
+    /// List the compute devices this build and machine offer (for
+    /// --device and Settings).
+    Devices {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure a model's speed here: real-time factor (speech) or tokens
+    /// a second, on the chosen device, on a built-in input.
+    Measure {
+        /// A downloaded model's id or a model folder.
+        model: String,
+        /// How long to keep running it (at least once through).
+        #[arg(long, default_value_t = 10.0)]
+        seconds: f64,
+        /// f32, f16 or bf16 (default: f32 on the CPU, the checkpoint's own
+        /// on a GPU).
+        #[arg(long)]
+        dtype: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write a full-size model with random weights, for speed
+    /// measurements where no checkpoint can be fetched.
+    MakeRandomModel {
+        /// whisper-tiny, whisper-small, whisper-large-v3-turbo,
+        /// marian-base, marian-big, blip-base or blip-large.
+        preset: String,
+        /// A model of the same kind whose tokenizer and settings are copied.
+        #[arg(long)]
+        like: PathBuf,
+        /// The folder to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// f32, f16 or bf16.
+        #[arg(long, default_value = "f16")]
+        dtype: String,
+    },
     /// Delete a downloaded model (or one revision of it) from the cache.
     Rm {
         repo: String,
@@ -318,6 +356,95 @@ fn print_json(v: &impl serde::Serialize) -> Result<(), CliError> {
     Ok(())
 }
 
+fn parse_dtype(text: &str) -> Result<candle_core::DType, CliError> {
+    match text {
+        "f32" | "float32" => Ok(candle_core::DType::F32),
+        "f16" | "float16" => Ok(candle_core::DType::F16),
+        "bf16" | "bfloat16" => Ok(candle_core::DType::BF16),
+        other => Err(CliError::Input(format!(
+            "\"{other}\" is not a type: use f32, f16 or bf16"
+        ))),
+    }
+}
+
+/// `spaceport measure`: loads the model on the chosen device and runs it
+/// on the built-in input for `seconds`.
+fn measure(
+    hub: &Hub,
+    choice: DeviceChoice,
+    model: &str,
+    seconds: f64,
+    dtype: Option<&str>,
+    json: bool,
+) -> Result<(), CliError> {
+    let path = PathBuf::from(model);
+    let (dir, panel) = if path.is_dir() {
+        let config = std::fs::read_to_string(path.join("config.json"))
+            .ok()
+            .and_then(|t| serde_json::from_str(&t).ok());
+        let files: Vec<String> = std::fs::read_dir(&path)
+            .map(|d| {
+                d.flatten()
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        let verdict = crate::catalog::verdict(&crate::catalog::ModelFacts {
+            id: model.to_string(),
+            config,
+            files,
+            ..Default::default()
+        });
+        let panel = verdict
+            .panel()
+            .ok_or_else(|| CliError::Input(verdict.explain()))?;
+        (path, panel)
+    } else {
+        let cached = crate::hub::cache::scan_repo(&hub.config.cache_dir, model)
+            .ok_or_else(|| CliError::Missing(format!("{model} is not downloaded")))?;
+        let panel = cached
+            .verdict
+            .panel()
+            .ok_or_else(|| CliError::Input(cached.verdict.explain()))?;
+        let dir = cached
+            .main_revision()
+            .map(|r| r.path.clone())
+            .ok_or_else(|| CliError::Missing(format!("{model} has no downloaded revision")))?;
+        (dir, panel)
+    };
+    let selected = crate::tasks::device::select(choice);
+    if let Some(note) = &selected.fallback_note {
+        eprintln!("{note}");
+    }
+    let place = crate::tasks::nn::Placement {
+        dtype: dtype.map(parse_dtype).transpose()?,
+        ..crate::tasks::nn::Placement::new(&selected.device)
+    };
+    let m = crate::evaluate::measured::measure_placed(
+        &dir,
+        panel,
+        &place,
+        &selected.describe(),
+        seconds,
+        &crate::work::cancel_on_interrupt(),
+    )?;
+    if json {
+        return print_json(&m);
+    }
+    let speed = match (m.rtfx, m.tokens_per_second) {
+        (Some(r), _) => format!("{r:.1}× real time"),
+        (_, Some(t)) => format!("{t:.0} tokens/s"),
+        _ => String::new(),
+    };
+    outln!(
+        "{model}: {speed}, {:.3} s an item, loaded in {:.2} s, on the {}",
+        m.seconds_per_item,
+        m.load_seconds,
+        m.device
+    );
+    Ok(())
+}
+
 /// Runs one subcommand against `config`.
 pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), CliError> {
     let hub = Hub::new(config);
@@ -329,6 +456,36 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
         Command::Score(args) => score::run(args),
         Command::Evaluate(args) => evaluate::run(&hub, device, args),
         Command::Gui => Ok(()),
+        Command::Devices { json } => {
+            let (offered, notes) = crate::tasks::device::offered();
+            if json {
+                return print_json(&serde_json::json!({ "devices": offered, "notes": notes }));
+            }
+            for d in &offered {
+                outln!("{}", d.describe());
+            }
+            for n in &notes {
+                outln!("{n}");
+            }
+            Ok(())
+        }
+        Command::Measure {
+            model,
+            seconds,
+            dtype,
+            json,
+        } => measure(&hub, device, &model, seconds, dtype.as_deref(), json),
+        Command::MakeRandomModel {
+            preset,
+            like,
+            out,
+            dtype,
+        } => {
+            let dtype = parse_dtype(&dtype)?;
+            crate::tasks::random_model::write(&preset, &like, &out, dtype)?;
+            outln!("{preset} with random weights written to {}", out.display());
+            Ok(())
+        }
         Command::Search {
             query,
             task,

@@ -189,7 +189,21 @@ pub fn measure(
     device: &crate::tasks::device::Selected,
     cancel: &CancelToken,
 ) -> Result<Measured, TaskError> {
-    let (runner, load_seconds) = super::Runner::load(dir, panel, &device.device)?;
+    let place = crate::tasks::nn::Placement::new(&device.device);
+    measure_placed(dir, panel, &place, &device.describe(), SECONDS, cancel)
+}
+
+/// [`measure`] with a placement (device, precision, kernels), named
+/// `device_name`, running for `seconds` (at least once through).
+pub fn measure_placed(
+    dir: &Path,
+    panel: Panel,
+    place: &crate::tasks::nn::Placement,
+    device_name: &str,
+    seconds: f64,
+    cancel: &CancelToken,
+) -> Result<Measured, TaskError> {
+    let (runner, load_seconds) = super::Runner::load_placed(dir, panel, place)?;
     let speech = match panel {
         Panel::Transcribe => Some(
             crate::audio::decode::decode_bytes(SPEECH.to_vec(), "harvard-en.ogg", 16_000)
@@ -201,7 +215,7 @@ pub fn measure(
     let mut target: Option<String> = None;
     let start = Instant::now();
     let (mut items, mut input, mut tokens) = (0u64, 0.0f64, 0u64);
-    while items == 0 || start.elapsed().as_secs_f64() < SECONDS {
+    while items == 0 || start.elapsed().as_secs_f64() < seconds {
         if cancel.is_cancelled() {
             return Err(TaskError::Cancelled);
         }
@@ -234,11 +248,11 @@ pub fn measure(
             .then(|| tokens as f64 / seconds),
         seconds_per_item: seconds / items as f64,
         load_seconds,
-        device: device.describe(),
+        device: device_name.to_string(),
         when: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
-        how: format!("a {SECONDS:.0}-second measurement"),
+        how: format!("a {seconds:.0}-second measurement"),
     })
 }
 

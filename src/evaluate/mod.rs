@@ -142,17 +142,28 @@ impl Runner {
         panel: Panel,
         device: &candle_core::Device,
     ) -> Result<(Runner, f64), TaskError> {
+        Self::load_placed(dir, panel, &crate::tasks::nn::Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(
+        dir: &Path,
+        panel: Panel,
+        place: &crate::tasks::nn::Placement,
+    ) -> Result<(Runner, f64), TaskError> {
         let start = Instant::now();
         let runner = match panel {
             Panel::Transcribe => Runner::Transcribe(
-                crate::tasks::transcribe::Transcriber::load(dir, device)?,
+                crate::tasks::transcribe::Transcriber::load_placed(dir, place)?,
                 Default::default(),
             ),
             Panel::Translate => Runner::Translate(
-                crate::tasks::translate::Translator::load(dir, device)?,
+                crate::tasks::translate::Translator::load_placed(dir, place)?,
                 Default::default(),
             ),
-            Panel::Caption => Runner::Caption(crate::tasks::caption::Captioner::load(dir, device)?),
+            Panel::Caption => {
+                Runner::Caption(crate::tasks::caption::Captioner::load_placed(dir, place)?)
+            }
         };
         Ok((runner, start.elapsed().as_secs_f64()))
     }

@@ -56,16 +56,52 @@ impl FromStr for DeviceChoice {
 pub struct Selected {
     pub device: Device,
     pub fallback_note: Option<String>,
+    /// "CPU", "CUDA GPU 0 (NVIDIA H200)" or "Metal GPU".
+    name: String,
 }
 
 impl Selected {
-    /// "CPU", "CUDA GPU 0" or "Metal GPU".
-    pub fn describe(&self) -> String {
-        match &self.device {
-            Device::Cpu => "CPU".to_string(),
-            Device::Cuda(_) => "CUDA GPU".to_string(),
-            Device::Metal(_) => "Metal GPU".to_string(),
+    fn cpu(note: Option<String>) -> Self {
+        Self {
+            device: Device::Cpu,
+            fallback_note: note,
+            name: "CPU".into(),
         }
+    }
+
+    fn gpu(device: Device) -> Self {
+        let name = gpu_name(&device);
+        Self {
+            device,
+            fallback_note: None,
+            name,
+        }
+    }
+
+    /// "CPU", "CUDA GPU 0 (NVIDIA H200)" or "Metal GPU".
+    pub fn describe(&self) -> String {
+        self.name.clone()
+    }
+}
+
+/// A GPU's name as users see it.
+fn gpu_name(device: &Device) -> String {
+    match device {
+        Device::Cpu => "CPU".into(),
+        #[cfg(feature = "cuda")]
+        Device::Cuda(d) => {
+            let n = match device.location() {
+                candle_core::DeviceLocation::Cuda { gpu_id } => gpu_id,
+                _ => 0,
+            };
+            match d.cuda_stream().context().name() {
+                Ok(name) => format!("CUDA GPU {n} ({name})"),
+                Err(_) => format!("CUDA GPU {n}"),
+            }
+        }
+        #[cfg(not(feature = "cuda"))]
+        Device::Cuda(_) => "CUDA GPU".into(),
+        Device::Metal(_) => "Metal GPU".into(),
     }
 }
 
@@ -78,33 +114,72 @@ pub const BUILT_WITH_METAL: bool = cfg!(feature = "metal");
 pub fn build_note(choice: DeviceChoice) -> Option<String> {
     match choice {
         DeviceChoice::Cuda(n) if !BUILT_WITH_CUDA => Some(format!(
-            "This build of Spaceport has no CUDA support, so cuda:{n} is not available; using the CPU. Build with `--features cuda` to use an NVIDIA GPU."
+            "This copy of Spaceport was built without NVIDIA GPU support, so cuda:{n} is not available; using the CPU. A copy built with CUDA support can use the GPU."
         )),
         DeviceChoice::Metal if !BUILT_WITH_METAL => Some(
-            "This build of Spaceport has no Metal support; using the CPU. Build with `--features metal` on a Mac to use its GPU.".to_string(),
+            "This copy of Spaceport was built without Metal support; using the CPU. A copy built for the Mac's GPU can use it.".to_string(),
         ),
         _ => None,
     }
 }
 
-/// Opens the device for `choice`, falling back to the CPU with a note.
-/// Opening a GPU can take a while: call this on a worker thread.
+/// A GPU error in one plain clause, without the error's backtrace or
+/// debug form: "the NVIDIA driver found no GPU".
+pub fn plain_reason(error: &dyn fmt::Display) -> String {
+    let text = error.to_string();
+    let first = text.lines().next().unwrap_or("").trim();
+    let known = [
+        ("CUDA_ERROR_NO_DEVICE", "the NVIDIA driver found no GPU"),
+        (
+            "CUDA_ERROR_INVALID_DEVICE",
+            "there is no GPU with that number",
+        ),
+        (
+            "CUDA_ERROR_INSUFFICIENT_DRIVER",
+            "the NVIDIA driver is older than this build needs (CUDA 13)",
+        ),
+        (
+            "CUDA_ERROR_UNSUPPORTED_PTX_VERSION",
+            "the NVIDIA driver is older than the GPU code in this build",
+        ),
+        (
+            "CUDA_ERROR_NOT_INITIALIZED",
+            "the NVIDIA driver could not be started",
+        ),
+        (
+            "CUDA_ERROR_OUT_OF_MEMORY",
+            "the GPU has too little free memory",
+        ),
+        ("out of memory", "the GPU has too little free memory"),
+        (
+            "CUDA_ERROR_NO_BINARY_FOR_GPU",
+            "this build has no code for this GPU's generation",
+        ),
+    ];
+    for (code, words) in known {
+        if first.contains(code) {
+            return words.to_string();
+        }
+    }
+    let mut short: String = first.chars().take(160).collect();
+    if short.len() < first.len() {
+        short.push('…');
+    }
+    if short.is_empty() {
+        "an unknown error".into()
+    } else {
+        short
+    }
+}
+
+/// Opens the device for `choice`, falling back to the CPU with a note of
+/// one sentence. Opening a GPU can take a while: call this on a worker.
 pub fn select(choice: DeviceChoice) -> Selected {
     if let Some(note) = build_note(choice) {
-        return Selected {
-            device: Device::Cpu,
-            fallback_note: Some(note),
-        };
+        return Selected::cpu(Some(note));
     }
-    let cpu = |note: String| Selected {
-        device: Device::Cpu,
-        fallback_note: Some(note),
-    };
     match choice {
-        DeviceChoice::Cpu => Selected {
-            device: Device::Cpu,
-            fallback_note: None,
-        },
+        DeviceChoice::Cpu => Selected::cpu(None),
         DeviceChoice::Auto => {
             let gpu = if BUILT_WITH_CUDA {
                 Device::new_cuda(0).ok()
@@ -113,30 +188,125 @@ pub fn select(choice: DeviceChoice) -> Selected {
             } else {
                 None
             };
-            Selected {
-                device: gpu.unwrap_or(Device::Cpu),
-                fallback_note: None,
-            }
+            gpu.map_or_else(|| Selected::cpu(None), Selected::gpu)
         }
         DeviceChoice::Cuda(n) => match Device::new_cuda(n) {
-            Ok(device) => Selected {
-                device,
-                fallback_note: None,
-            },
-            Err(e) => cpu(format!(
-                "CUDA GPU {n} could not be opened ({e}); using the CPU."
-            )),
+            Ok(device) => Selected::gpu(device),
+            Err(e) => Selected::cpu(Some(format!(
+                "CUDA GPU {n} could not be used ({}); using the CPU.",
+                plain_reason(&e)
+            ))),
         },
         DeviceChoice::Metal => match Device::new_metal(0) {
-            Ok(device) => Selected {
-                device,
-                fallback_note: None,
-            },
-            Err(e) => cpu(format!(
-                "The Metal GPU could not be opened ({e}); using the CPU."
-            )),
+            Ok(device) => Selected::gpu(device),
+            Err(e) => Selected::cpu(Some(format!(
+                "The Metal GPU could not be used ({}); using the CPU.",
+                plain_reason(&e)
+            ))),
         },
     }
+}
+
+/// Loads a model with `load` on the device for `choice`; when a GPU was
+/// chosen and loading there fails (too little memory, a kernel the
+/// driver refuses), loads it on the CPU instead, with a sentence saying
+/// why in the returned [`Selected`]'s note.
+pub fn load_on<T, E: fmt::Display>(
+    choice: DeviceChoice,
+    load: impl Fn(&Device) -> Result<T, E>,
+) -> Result<(T, Selected), E> {
+    let selected = select(choice);
+    match load(&selected.device) {
+        Ok(t) => Ok((t, selected)),
+        Err(e) if !selected.device.is_cpu() => {
+            let note = format!(
+                "The model could not be loaded on the {} ({}); using the CPU.",
+                selected.describe(),
+                plain_reason(&e)
+            );
+            let t = load(&Device::Cpu)?;
+            Ok((t, Selected::cpu(Some(note))))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// A compute device this build and machine offer.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct Offered {
+    /// What to pass to `--device` or choose in Settings.
+    pub choice: String,
+    /// "CPU (2 threads)", "NVIDIA H200".
+    pub name: String,
+    /// The device's memory in bytes, where known.
+    pub memory_bytes: Option<u64>,
+}
+
+impl Offered {
+    /// "cuda:0 — NVIDIA H200, 139.8 GiB".
+    pub fn describe(&self) -> String {
+        match self.memory_bytes {
+            Some(b) => format!(
+                "{} — {}, {:.1} GiB",
+                self.choice,
+                self.name,
+                b as f64 / (1u64 << 30) as f64
+            ),
+            None => format!("{} — {}", self.choice, self.name),
+        }
+    }
+}
+
+/// What this build and machine offer (the CPU always; CUDA GPUs by name
+/// and memory; Metal), and a sentence for each back end that is built in
+/// but cannot be used here. Opens every GPU: call it on a worker.
+pub fn offered() -> (Vec<Offered>, Vec<String>) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut out = vec![Offered {
+        choice: "cpu".into(),
+        name: format!("CPU ({threads} threads)"),
+        memory_bytes: None,
+    }];
+    let mut notes = Vec::new();
+    #[cfg(feature = "cuda")]
+    {
+        use candle_core::cuda_backend::cudarc::driver::CudaContext;
+        match CudaContext::device_count() {
+            Ok(0) => notes.push("No NVIDIA GPU was found.".to_string()),
+            Ok(n) => {
+                for i in 0..n.max(0) as usize {
+                    match CudaContext::new(i) {
+                        Ok(ctx) => out.push(Offered {
+                            choice: DeviceChoice::Cuda(i).to_string(),
+                            name: ctx.name().unwrap_or_else(|_| format!("CUDA GPU {i}")),
+                            memory_bytes: ctx.total_mem().ok().map(|m| m as u64),
+                        }),
+                        Err(e) => notes.push(format!(
+                            "CUDA GPU {i} cannot be used ({}).",
+                            plain_reason(&e)
+                        )),
+                    }
+                }
+            }
+            Err(e) => notes.push(format!("No NVIDIA GPU can be used ({}).", plain_reason(&e))),
+        }
+    }
+    #[cfg(not(feature = "cuda"))]
+    notes.push("This copy of Spaceport was built without NVIDIA GPU (CUDA) support.".into());
+    if BUILT_WITH_METAL {
+        match Device::new_metal(0) {
+            Ok(_) => out.push(Offered {
+                choice: "metal".into(),
+                name: "Metal GPU".into(),
+                memory_bytes: None,
+            }),
+            Err(e) => notes.push(format!(
+                "The Metal GPU cannot be used ({}).",
+                plain_reason(&e)
+            )),
+        }
+    }
+    (out, notes)
 }
 
 #[cfg(test)]
@@ -154,8 +324,41 @@ mod tests {
         if !BUILT_WITH_CUDA {
             let s = select(DeviceChoice::Cuda(0));
             assert!(s.device.is_cpu());
-            assert!(s.fallback_note.unwrap().contains("--features cuda"));
+            let note = s.fallback_note.unwrap();
+            assert!(note.contains("without NVIDIA GPU support"), "{note}");
+            assert!(!note.contains('\n'));
         }
         assert!(select(DeviceChoice::Auto).fallback_note.is_none());
+    }
+
+    #[test]
+    fn gpu_errors_are_one_plain_clause() {
+        let e = "DriverError(CUDA_ERROR_NO_DEVICE, \"no CUDA-capable device is detected\")\n   0: candle_core::error::Error::bt\n   1: …";
+        assert_eq!(plain_reason(&e), "the NVIDIA driver found no GPU");
+        let e = "DriverError(CUDA_ERROR_OUT_OF_MEMORY, \"out of memory\")";
+        assert_eq!(plain_reason(&e), "the GPU has too little free memory");
+        let long = format!("{}\nbacktrace", "x".repeat(300));
+        let r = plain_reason(&long);
+        assert!(r.chars().count() <= 161 && !r.contains('\n'));
+        // A failed GPU load falls back to the CPU with a sentence.
+        let (v, s) = load_on(DeviceChoice::Cpu, |d| {
+            if d.is_cpu() {
+                Ok::<_, String>(1)
+            } else {
+                Err("no".into())
+            }
+        })
+        .unwrap();
+        assert_eq!((v, s.describe()), (1, "CPU".to_string()));
+    }
+
+    #[test]
+    fn the_cpu_is_always_offered() {
+        let (offered, notes) = offered();
+        assert_eq!(offered[0].choice, "cpu");
+        assert!(offered[0].name.starts_with("CPU ("));
+        if !BUILT_WITH_CUDA {
+            assert!(notes.iter().any(|n| n.contains("without NVIDIA GPU")));
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod error;
 pub mod gemm;
 pub mod generation;
 pub mod nn;
+pub mod random_model;
 pub mod transcribe;
 pub mod translate;
 

@@ -5,12 +5,96 @@
 //! decoders can cache and reorder them) or, for an encoder, read in place
 //! from its projections, feed-forward blocks and activations.
 
+use std::cell::Cell;
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
+
+/// Where a model runs and in what precision, chosen once when it loads.
+#[derive(Clone, Debug)]
+pub struct Placement {
+    pub device: Device,
+    /// The weights' and activations' type. `None`: f32 on the CPU; on a GPU
+    /// the checkpoint's own f16 or bf16 (f32 for an f32 checkpoint).
+    pub dtype: Option<DType>,
+    /// Candle's device-generic operations even where our CPU kernels
+    /// apply: they are what runs on CUDA and Metal, so the tests run them
+    /// on the CPU too and compare.
+    pub generic: bool,
+}
+
+impl Placement {
+    /// The usual placement on `device`.
+    pub fn new(device: &Device) -> Self {
+        Self {
+            device: device.clone(),
+            dtype: None,
+            generic: false,
+        }
+    }
+
+    /// The type to run in for weights stored as `stored` (the checkpoint's
+    /// floating-point type, if known).
+    pub fn dtype_for(&self, stored: Option<DType>) -> DType {
+        match (self.dtype, stored) {
+            (Some(d), _) => d,
+            (None, _) if self.device.is_cpu() => DType::F32,
+            (None, Some(d @ (DType::F16 | DType::BF16))) => d,
+            (None, _) => DType::F32,
+        }
+    }
+
+    /// Runs `build` (a model's constructor) with every layer it makes
+    /// using the kernels this placement asks for.
+    pub(crate) fn build<T>(&self, build: impl FnOnce() -> T) -> T {
+        let before = GENERIC_BUILD.with(|g| g.replace(self.generic));
+        let out = build();
+        GENERIC_BUILD.with(|g| g.set(before));
+        out
+    }
+}
+
+thread_local! {
+    /// Set while [`Placement::build`] builds a model with the generic
+    /// kernels.
+    static GENERIC_BUILD: Cell<bool> = const { Cell::new(false) };
+    /// How many times our CPU kernels ran on this thread (the tests check
+    /// that a generic model never enters them: on a GPU each would be a
+    /// copy to the CPU and back).
+    static CPU_KERNEL_RUNS: Cell<usize> = const { Cell::new(0) };
+}
+
+/// How many times our CPU kernels have run on this thread.
+pub fn cpu_kernel_runs() -> usize {
+    CPU_KERNEL_RUNS.with(Cell::get)
+}
+
+fn count_cpu_kernel() {
+    CPU_KERNEL_RUNS.with(|c| c.set(c.get() + 1));
+}
+
+/// Which operations a layer runs, decided once when it is built: our CPU
+/// kernels (f32 weights in CPU memory, read in place) or candle's
+/// device-generic operations (CUDA, Metal, f16/bf16, or asked for).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kernels {
+    Cpu,
+    Generic,
+}
+
+impl Kernels {
+    /// The kernels for a layer whose weight is `w`.
+    pub(crate) fn for_weight(w: &Tensor) -> Self {
+        if w.device().is_cpu() && w.dtype() == DType::F32 && !GENERIC_BUILD.with(Cell::get) {
+            Self::Cpu
+        } else {
+            Self::Generic
+        }
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum Act {
@@ -31,10 +115,13 @@ impl Act {
         }
     }
 
-    pub(crate) fn apply(self, xs: &Tensor) -> Result<Tensor> {
+    pub(crate) fn apply(self, xs: &Tensor, kernels: Kernels) -> Result<Tensor> {
         match self {
             Self::Silu => xs.silu(),
-            Self::Gelu if xs.device().is_cpu() && xs.dtype() == DType::F32 => gelu_erf_cpu(xs),
+            Self::Gelu if kernels == Kernels::Cpu && xs.dtype() == DType::F32 => {
+                count_cpu_kernel();
+                gelu_erf_cpu(xs)
+            }
             Self::Gelu => xs.gelu_erf(),
             Self::GeluTanh => xs.gelu(),
             Self::Relu => xs.relu(),
@@ -75,11 +162,17 @@ fn erf(x: f32) -> f32 {
 pub(crate) struct Linear {
     w: Tensor,
     b: Option<Tensor>,
+    kernels: Kernels,
 }
 
 impl Linear {
     pub(crate) fn new(w: Tensor, b: Option<Tensor>) -> Self {
-        Self { w, b }
+        let kernels = Kernels::for_weight(&w);
+        Self { w, b, kernels }
+    }
+
+    pub(crate) fn kernels(&self) -> Kernels {
+        self.kernels
     }
 
     pub(crate) fn load(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Self> {
@@ -89,7 +182,7 @@ impl Linear {
         } else {
             None
         };
-        Ok(Self { w, b })
+        Ok(Self::new(w, b))
     }
 
     pub(crate) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
@@ -97,10 +190,14 @@ impl Linear {
         let d = dims[dims.len() - 1];
         let rows = xs.elem_count() / d.max(1);
         let x = xs.contiguous()?.reshape((rows, d))?;
-        let y = match wide_product(&self.w, self.b.as_ref(), &x)? {
+        let wide = match self.kernels {
+            Kernels::Cpu => wide_product(&self.w, self.b.as_ref(), &x)?,
+            Kernels::Generic => None,
+        };
+        let y = match wide {
             Some(y) => y,
             None => {
-                let y = project(&self.w, &x)?;
+                let y = project(&self.w, &x, self.kernels)?;
                 match &self.b {
                     Some(b) => y.broadcast_add(b)?,
                     None => y,
@@ -114,13 +211,17 @@ impl Linear {
     }
 }
 
-/// `x · Wᵀ` for x (rows, in) and W (out, in), as `(W · xᵀ)ᵀ`.
-pub(crate) fn project(w: &Tensor, x: &Tensor) -> Result<Tensor> {
-    if let Some(y) = thin_product(w, x)? {
-        return Ok(y);
-    }
-    if let Some(y) = wide_product(w, None, x)? {
-        return Ok(y);
+/// `x · Wᵀ` for x (rows, in) and W (out, in), as `(W · xᵀ)ᵀ`; with the
+/// generic kernels, candle's product in the weights' type (f32
+/// accumulation on a GPU) and no copy to the CPU.
+pub(crate) fn project(w: &Tensor, x: &Tensor, kernels: Kernels) -> Result<Tensor> {
+    if kernels == Kernels::Cpu {
+        if let Some(y) = thin_product(w, x)? {
+            return Ok(y);
+        }
+        if let Some(y) = wide_product(w, None, x)? {
+            return Ok(y);
+        }
     }
     w.matmul(&x.t()?)?.t()?.contiguous()
 }
@@ -166,6 +267,7 @@ fn wide_product(w: &Tensor, b: Option<&Tensor>, x: &Tensor) -> Result<Option<Ten
         },
         None => None,
     };
+    count_cpu_kernel();
     let mut out = vec![0f32; r * n];
     let done = cpu_f32(w, |ws| {
         cpu_f32(x, |xs| {
@@ -203,6 +305,7 @@ fn thin_product(w: &Tensor, x: &Tensor) -> Result<Option<Tensor>> {
     if r > THIN_ROWS || r == 0 || k != k2 || k == 0 {
         return Ok(None);
     }
+    count_cpu_kernel();
     let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
     let (storage, layout) = w.storage_and_layout();
     let (Some((start, end)), candle_core::Storage::Cpu(cpu)) =
@@ -328,7 +431,7 @@ impl Attention {
     fn attend_in_place(&self, xs: &Tensor) -> Result<Option<Tensor>> {
         use super::gemm::{View, fast, gemm};
         use rayon::prelude::*;
-        if !fast() || !xs.device().is_cpu() || xs.dtype() != DType::F32 {
+        if self.q.kernels != Kernels::Cpu || !fast() || xs.dtype() != DType::F32 {
             return Ok(None);
         }
         let (b, t, d) = xs.dims3()?;
@@ -336,6 +439,7 @@ impl Attention {
         if t <= THIN_ROWS || hd * self.heads != d {
             return Ok(None);
         }
+        count_cpu_kernel();
         let values = |l: &Linear| -> Result<Vec<f32>> { l.forward(xs)?.flatten_all()?.to_vec1() };
         let (q, k, v) = (values(&self.q)?, values(&self.k)?, values(&self.v)?);
         // As `(q · kᵀ) * scaling` in f32.
@@ -408,11 +512,17 @@ impl Attention {
         let q = self.split(&self.q.forward(xs)?)?;
         let scaling = (self.head_dim as f64).powf(-0.5);
         let scores = |q: &Tensor, kt: &Tensor, v: &Tensor| -> Result<Tensor> {
-            let mut w = (q.matmul(kt)? * scaling)?;
+            // Scores in f16/bf16 are widened for the mask and softmax,
+            // whose sums then run in f32 on every back end (candle's CPU
+            // softmax would sum in the narrow type).
+            let dtype = q.dtype();
+            let mut w = (q.matmul(kt)?.to_dtype(DType::F32)? * scaling)?;
             if let Some(m) = mask {
                 w = w.broadcast_add(m)?;
             }
-            candle_nn::ops::softmax_last_dim(&w)?.matmul(v)
+            candle_nn::ops::softmax_last_dim(&w)?
+                .to_dtype(dtype)?
+                .matmul(v)
         };
         let kv_len = kt.dim(3)?;
         let o = if b * self.heads * t * kv_len > BIG_SCORES {
@@ -470,7 +580,8 @@ impl FeedForward {
     }
 
     pub(crate) fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        self.fc2.forward(&self.act.apply(&self.fc1.forward(xs)?)?)
+        self.fc2
+            .forward(&self.act.apply(&self.fc1.forward(xs)?, self.fc1.kernels)?)
     }
 }
 
@@ -588,10 +699,11 @@ pub(crate) fn load_tokenizer(
 }
 
 /// The weights of a Hugging Face model folder: `model.safetensors`, else a
-/// zip-format `pytorch_model.bin`, as float32.
+/// zip-format `pytorch_model.bin`, in the type `place` gives for them
+/// (f32 on the CPU; on a GPU the checkpoint's own f16/bf16).
 pub(crate) fn load_weights(
     dir: &Path,
-    device: &Device,
+    place: &Placement,
 ) -> std::result::Result<VarBuilder<'static>, ModelFileError> {
     let fail = |missing, file: &str, reason: String| {
         if missing {
@@ -600,20 +712,22 @@ pub(crate) fn load_weights(
             ModelFileError::bad(file, reason)
         }
     };
+    let device = &place.device;
     let safetensors = dir.join("model.safetensors");
     if safetensors.exists() {
-        std::fs::File::open(&safetensors)
-            .map_err(|e| fail(true, "model.safetensors", e.to_string()))?;
+        let dtype = place.dtype_for(
+            stored_dtype(&safetensors).map_err(|e| fail(false, "model.safetensors", e))?,
+        );
         // Mapped, not read: each tensor is copied out of the page cache as
         // it is loaded, so loading takes the model's size in memory, not
         // twice it. SAFETY: the file is a finished download in the Hub
         // cache (blobs are written once, under another name, then moved
         // into place) or a folder the user chose; nothing rewrites it
         // while the model loads.
-        unsafe { VarBuilder::from_mmaped_safetensors(&[&safetensors], DType::F32, device) }
+        unsafe { VarBuilder::from_mmaped_safetensors(&[&safetensors], dtype, device) }
             .map_err(|e| fail(false, "model.safetensors", e.to_string()))
     } else if dir.join("pytorch_model.bin").exists() {
-        VarBuilder::from_pth(dir.join("pytorch_model.bin"), DType::F32, device)
+        VarBuilder::from_pth(dir.join("pytorch_model.bin"), place.dtype_for(None), device)
             .map_err(|e| fail(false, "pytorch_model.bin", e.to_string()))
     } else {
         Err(fail(
@@ -622,6 +736,53 @@ pub(crate) fn load_weights(
             "no weights".into(),
         ))
     }
+}
+
+/// The floating-point type holding most of a safetensors file's values,
+/// read from its header (`None` when it has no floating-point tensors).
+pub(crate) fn stored_dtype(path: &Path) -> std::result::Result<Option<DType>, String> {
+    use std::io::Read;
+    let mut file = std::fs::File::open(path).map_err(|e| e.to_string())?;
+    let mut len = [0u8; 8];
+    file.read_exact(&mut len)
+        .map_err(|_| "it is too short to have a header".to_string())?;
+    let len = u64::from_le_bytes(len);
+    // The format caps the header at 100 MB.
+    if len > 100_000_000 {
+        return Err(format!("its header claims {len} bytes"));
+    }
+    let mut header = vec![0u8; len as usize];
+    file.read_exact(&mut header)
+        .map_err(|_| "its header is cut short".to_string())?;
+    let header: serde_json::Map<String, serde_json::Value> =
+        serde_json::from_slice(&header).map_err(|e| format!("its header is not JSON ({e})"))?;
+    let mut values: [(DType, u128); 3] = [(DType::F32, 0), (DType::F16, 0), (DType::BF16, 0)];
+    for (name, t) in &header {
+        if name == "__metadata__" {
+            continue;
+        }
+        let slot = match t.get("dtype").and_then(|d| d.as_str()) {
+            Some("F32") => 0,
+            Some("F16") => 1,
+            Some("BF16") => 2,
+            _ => continue,
+        };
+        let count = t
+            .get("shape")
+            .and_then(|s| s.as_array())
+            .map(|s| {
+                s.iter()
+                    .map(|d| d.as_u64().unwrap_or(0) as u128)
+                    .product::<u128>()
+            })
+            .unwrap_or(0);
+        values[slot].1 += count;
+    }
+    Ok(values
+        .iter()
+        .filter(|v| v.1 > 0)
+        .max_by_key(|v| v.1)
+        .map(|v| v.0))
 }
 
 /// The additive causal mask for `t` new positions after `past` cached ones,

@@ -62,9 +62,11 @@ fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
         {
             sink.send(Event::CaptionLoading { generation });
             loaded = None;
-            let device = device::select(job.device).device;
-            match Captioner::load(&job.model, &device) {
-                Ok(c) => loaded = Some((job.model.clone(), job.device, c)),
+            match device::load_on(job.device, |d| Captioner::load(&job.model, d)) {
+                Ok((c, used)) => {
+                    sink.device_used(&used);
+                    loaded = Some((job.model.clone(), job.device, c));
+                }
                 Err(e) => {
                     sink.send(Event::CaptionFinished {
                         generation,

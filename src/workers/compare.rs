@@ -94,6 +94,7 @@ fn run(job: CompareJob, cancel: &CancelToken, sink: &Sink) {
         }
         Ok(decoded) => {
             let selected = device::select(job.device);
+            sink.device_used(&selected);
             for (i, (name, dir)) in job.models.iter().enumerate() {
                 if cancel.is_cancelled() {
                     break;

@@ -78,7 +78,7 @@ fn dictate(
         Ok(r) => r,
         Err(e) => return (String::new(), Some(e.to_string()), None),
     };
-    let t = match cache.get(&job.model, job.device, || {
+    let t = match cache.get(&job.model, job.device, sink, || {
         sink.send(Event::TranscriptionLoading { generation });
     }) {
         Ok(t) => t,

@@ -177,6 +177,7 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
         }
     }
     let selected = device::select(job.device);
+    sink.device_used(&selected);
     let store = RunStore::new(&job.data_dir);
     let generation = job.generation;
     for (index, m) in job.models.iter().enumerate() {
@@ -279,6 +280,7 @@ pub(crate) fn measure(
     let sink2 = sink.clone();
     super::job("spaceport-measure", sink, move || {
         let selected = device::select(choice);
+        sink2.device_used(&selected);
         let store = MeasuredStore::new(&data_dir);
         let outcome =
             crate::evaluate::measured::measure(&dir, panel, &selected, &CancelToken::new())

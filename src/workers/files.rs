@@ -119,6 +119,14 @@ pub(crate) fn list_input_devices(sink: &Sink) {
     });
 }
 
+pub(crate) fn list_compute_devices(sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-compute-devices", sink, move || {
+        let (offered, notes) = crate::tasks::device::offered();
+        sink2.send(Event::ComputeDevices { offered, notes });
+    });
+}
+
 pub(crate) fn model_languages(dir: PathBuf, sink: &Sink) {
     let sink2 = sink.clone();
     job("spaceport-model-info", sink, move || {

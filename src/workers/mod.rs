@@ -115,6 +115,9 @@ pub enum Command {
     StopDictation,
     /// List the microphones; answered by [`Event::InputDevices`].
     ListInputDevices,
+    /// List the compute devices this build and machine offer; answered by
+    /// [`Event::ComputeDevices`].
+    ListComputeDevices,
     /// Read which languages a Whisper model folder knows; answered by
     /// [`Event::ModelLanguages`].
     ModelLanguages { dir: PathBuf },
@@ -456,6 +459,18 @@ pub enum Event {
     },
     /// The microphones, the default first ([`Command::ListInputDevices`]).
     InputDevices(Vec<String>),
+    /// The compute devices offered, and why a built-in GPU back end is
+    /// not ([`Command::ListComputeDevices`]).
+    ComputeDevices {
+        offered: Vec<crate::tasks::device::Offered>,
+        notes: Vec<String>,
+    },
+    /// A model job is running on `device` ("CUDA GPU 0 (NVIDIA H200)");
+    /// `note` says, in one sentence, why it is not the device asked for.
+    ComputeDevice {
+        device: String,
+        note: Option<String>,
+    },
     /// The captioning model is being loaded.
     CaptionLoading { generation: u64 },
     /// The pictures of a caption job (a dropped folder expanded), before
@@ -532,6 +547,15 @@ pub(crate) struct Sink {
 }
 
 impl Sink {
+    /// Tells the UI which device a model job runs on (and why it is not
+    /// the one asked for, if it is not).
+    pub(crate) fn device_used(&self, selected: &crate::tasks::device::Selected) {
+        self.send(Event::ComputeDevice {
+            device: selected.describe(),
+            note: selected.fallback_note.clone(),
+        });
+    }
+
     /// Returns false once the UI has gone away.
     pub(crate) fn send(&self, e: Event) -> bool {
         let ok = self.tx.send(e).is_ok();
@@ -600,6 +624,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             Command::Caption(job) => caption::submit(&mut caption, job, &sink),
             Command::CancelCaption => caption.cancel(),
             Command::ListInputDevices => files::list_input_devices(&sink),
+            Command::ListComputeDevices => files::list_compute_devices(&sink),
             Command::ModelLanguages { dir } => files::model_languages(dir, &sink),
             Command::Dialog { purpose, dialog } => files::await_dialog(purpose, dialog, &sink),
             Command::SaveText { path, text } => files::save_text(path, text, &sink),

@@ -50,7 +50,7 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCac
             generation: job.generation,
             error,
         };
-        let t = match cache.get(&job.model, job.device, || {
+        let t = match cache.get(&job.model, job.device, &sink, || {
             sink.send(Event::TranscriptionLoading {
                 generation: job.generation,
             });
@@ -122,6 +122,7 @@ impl WhisperCache {
         &self,
         dir: &std::path::Path,
         choice: DeviceChoice,
+        sink: &Sink,
         loading: impl FnOnce(),
     ) -> Result<Arc<Transcriber>, String> {
         // A panic while another thread held the lock leaves nothing
@@ -135,8 +136,10 @@ impl WhisperCache {
         }
         loading();
         *held = None; // free the old model before loading the next
-        let device = device::select(choice).device;
-        let t = Arc::new(Transcriber::load(dir, &device).map_err(|e| e.to_string())?);
+        let (t, used) =
+            device::load_on(choice, |d| Transcriber::load(dir, d)).map_err(|e| e.to_string())?;
+        sink.device_used(&used);
+        let t = Arc::new(t);
         *held = Some((dir.to_path_buf(), choice, t.clone()));
         Ok(t)
     }

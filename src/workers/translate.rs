@@ -42,8 +42,9 @@ pub(crate) fn submit(thread: &mut ModelThread<TranslateJob>, job: TranslateJob, 
 /// pivot pair stays loaded) and serves jobs, always the newest first.
 fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
     let mut loaded: Vec<(PathBuf, DeviceChoice, Translator)> = Vec::new();
+    // Where the loaded models run.
+    let mut device_name = String::from("CPU");
     while let Some((job, cancel)) = newest_job(&rx) {
-        let selected = device::select(job.device);
         let mut text = job.text.clone();
         let mut result = Ok(());
         for (i, step) in job.steps.iter().enumerate() {
@@ -53,8 +54,10 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
                     generation: job.generation,
                     model: dir.clone(),
                 });
-                match Translator::load(dir, &selected.device) {
-                    Ok(t) => {
+                match device::load_on(job.device, |d| Translator::load(dir, d)) {
+                    Ok((t, used)) => {
+                        sink.device_used(&used);
+                        device_name = used.describe();
                         loaded.retain(|(_, c, _)| *c == job.device);
                         if loaded.len() >= 2 {
                             loaded.remove(0);
@@ -92,7 +95,7 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
             Ok(()) => Event::TranslationDone {
                 generation: job.generation,
                 text,
-                device: selected.describe(),
+                device: device_name.clone(),
             },
             // A cancelled job was replaced or stopped on purpose.
             Err(_) if cancel.is_cancelled() => continue,

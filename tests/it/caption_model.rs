@@ -6,10 +6,12 @@
 //! same from the weights in PyTorch's zip format (pytorch_model.bin). The
 //! fixture's config leaves out the text encoder_hidden_size, and its
 //! bos/sep ids are not the real checkpoints', so both must come from the
-//! files.
+//! files. The parity tests run on the device and in the precision of
+//! `SPACEPORT_TEST_DEVICE`/`SPACEPORT_TEST_DTYPE` (`support::placement`).
 
 use std::path::PathBuf;
 
+use crate::support;
 use candle_core::{Device, Tensor};
 use serde_json::Value;
 use spaceport::tasks::caption::generate::{
@@ -29,6 +31,10 @@ fn reference() -> Value {
 
 /// The fixture's image, as make_blip.py computes it (in f64, then f32).
 fn pixels() -> Tensor {
+    pixels_on(&Device::Cpu)
+}
+
+fn pixels_on(device: &Device) -> Tensor {
     let mut v = Vec::with_capacity(3 * 384 * 384);
     for c in 0..3 {
         for y in 0..384 {
@@ -40,7 +46,7 @@ fn pixels() -> Tensor {
             }
         }
     }
-    Tensor::from_vec(v, (1, 3, 384, 384), &Device::Cpu).unwrap()
+    Tensor::from_vec(v, (1, 3, 384, 384), device).unwrap()
 }
 
 fn floats(v: &Value) -> Vec<f32> {
@@ -62,20 +68,21 @@ fn ids(v: &Value) -> Vec<u32> {
 fn assert_close(got: &[f32], want: &[f32], what: &str) {
     assert_eq!(got.len(), want.len(), "{what}");
     let scale = want.iter().fold(0f32, |a, x| a.max(x.abs())).max(1.0);
+    let tolerance = support::tolerance(&support::placement());
     let worst = got
         .iter()
         .zip(want)
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
     assert!(
-        worst <= 1e-4 * scale,
+        worst <= tolerance * scale,
         "{what}: max diff {worst} (scale {scale})"
     );
 }
 
 /// The decoder's logits for `tokens` (one row) after what `state` holds.
 fn decode(m: &Blip, tokens: &[u32], state: &mut DecoderState) -> Vec<f32> {
-    let t = Tensor::from_slice(tokens, (1, tokens.len()), &Device::Cpu).unwrap();
+    let t = Tensor::from_slice(tokens, (1, tokens.len()), m.device()).unwrap();
     m.decode(&t, state)
         .unwrap()
         .flatten_all()
@@ -87,8 +94,12 @@ fn decode(m: &Blip, tokens: &[u32], state: &mut DecoderState) -> Vec<f32> {
 /// The vision encoder's output and the logits for the reference tokens
 /// (all at once) against transformers'; the image embeddings.
 fn features_and_logits_match(m: &Blip, r: &Value, what: &str) -> Tensor {
-    let image = m.encode_image(&pixels()).unwrap();
-    let got: Vec<f32> = image.flatten_all().unwrap().to_vec1().unwrap();
+    let image = m.encode_image(&pixels_on(m.device())).unwrap();
+    let got: Vec<f32> = image
+        .flatten_all()
+        .and_then(|t| t.to_dtype(candle_core::DType::F32))
+        .and_then(|t| t.to_vec1())
+        .unwrap();
     assert_close(
         &got,
         &floats(&r["vision"]),
@@ -107,7 +118,7 @@ fn features_and_logits_match(m: &Blip, r: &Value, what: &str) -> Tensor {
 #[test]
 fn vision_features_and_logits_match_transformers() {
     let r = reference();
-    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
+    let m = Blip::load_placed(&dir(), &support::placement()).unwrap();
     assert_eq!(m.config.text_config.encoder_hidden_size, 32);
     assert_eq!(m.config.text_config.bos_token_id, 998);
     let image = features_and_logits_match(&m, &r, "");
@@ -126,8 +137,9 @@ fn vision_features_and_logits_match_transformers() {
 #[test]
 fn greedy_captions_match_transformers_with_and_without_a_prompt() {
     let r = reference();
-    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
-    let image = m.encode_image(&pixels()).unwrap();
+    let place = support::placement();
+    let m = Blip::load_placed(&dir(), &place).unwrap();
+    let image = m.encode_image(&pixels_on(m.device())).unwrap();
     for name in ["greedy", "greedy_prompt"] {
         let run = &r["generate"][name];
         let prompt = run["prompt"].as_array().map(|_| ids(&run["prompt"]));
@@ -140,15 +152,16 @@ fn greedy_captions_match_transformers_with_and_without_a_prompt() {
             &CancelToken::new(),
         )
         .unwrap();
-        assert_eq!(got, ids(&run["ids"]), "{name}");
+        support::assert_ids(&place, &got, &ids(&run["ids"]), name);
     }
 }
 
 #[test]
 fn beam_search_matches_transformers() {
     let r = reference();
-    let m = Blip::load(&dir(), &Device::Cpu).unwrap();
-    let image = m.encode_image(&pixels()).unwrap();
+    let place = support::placement();
+    let m = Blip::load_placed(&dir(), &place).unwrap();
+    let image = m.encode_image(&pixels_on(m.device())).unwrap();
     for name in ["beam3", "beam3_prompt", "beam3_max30"] {
         let run = &r["generate"][name];
         let prompt = run["prompt"].as_array().map(|_| ids(&run["prompt"]));
@@ -161,7 +174,7 @@ fn beam_search_matches_transformers() {
         let beams = o["num_beams"].as_u64().unwrap() as usize;
         let cfg = generation_config(&m, start.len(), beams, &opts);
         let got = beam_search(&m, &image, &start, &cfg, &CancelToken::new()).unwrap();
-        assert_eq!(got, ids(&run["ids"]), "{name}");
+        support::assert_ids(&place, &got, &ids(&run["ids"]), name);
     }
 }
 

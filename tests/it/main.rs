@@ -19,6 +19,7 @@ mod damaged_files;
 mod datasets_local;
 mod datasets_prepare;
 mod datasets_remote;
+mod device_generic;
 mod evaluate;
 mod exit_codes;
 mod hub_download;

@@ -54,7 +54,10 @@ fn thirty_seconds_of_speech_from_wav_flac_and_mp3() {
     );
     sox(&wav, &flac);
     sox(&wav, &mp3);
-    let t = Transcriber::load(&model_dir(), &Device::Cpu).expect("CTranslate2 model loads");
+    // On the device of SPACEPORT_TEST_DEVICE (in f16 on a GPU: the same
+    // bar holds).
+    let t = Transcriber::load_placed(&model_dir(), &support::placement())
+        .expect("CTranslate2 model loads");
     assert_eq!(t.model.config.num_mel_bins, 80);
     let greedy = TranscribeOptions::default();
     let beam = TranscribeOptions {

@@ -47,6 +47,26 @@ fn type_text_get_the_translation_then_swap() {
     wait_for(&mut h, "the finished translation", |h| {
         h.query_by_label_contains("On the CPU").is_some()
     });
+    // Settings lists what this build and machine offer, and where the
+    // model ran.
+    h.get_by_label("Settings").click();
+    wait_for(&mut h, "the devices offered", |h| {
+        h.query_by_label_contains("The last model ran on the CPU.")
+            .is_some()
+            && h.query_by_label_contains("built without NVIDIA GPU (CUDA) support")
+                .is_some()
+    });
+    assert!(
+        h.get_by_label("Device")
+            .value()
+            .is_some_and(|v| v.starts_with("auto — the first GPU"))
+    );
+    h.get_by_label("Device").click();
+    wait_for(&mut h, "the device list", |h| {
+        h.query_by_label_contains("cpu — CPU (").is_some()
+    });
+    h.get_by_label("Translate").click();
+    h.step();
 
     h.get_by_label("Swap").click();
     wait_for(&mut h, "the swapped pair", |h| {
@@ -193,4 +213,48 @@ fn the_window_and_the_cli_pivot_through_english_alike() {
             .as_deref()
             == Some(cli.as_str())
     });
+}
+
+/// A GPU asked for and not to be had (here: a build without CUDA) is one
+/// plain sentence, and the work runs on the CPU.
+#[test]
+fn a_gpu_that_cannot_be_used_is_one_sentence_and_the_cpu_runs() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::install_fixture(
+        tmp.path(),
+        "Helsinki-NLP/opus-mt-en-de",
+        Path::new("tests/fixtures/marian/tiny-en-de"),
+    );
+    let settings = spaceport::settings::Settings {
+        device: spaceport::tasks::device::DeviceChoice::Cuda(0),
+        ..Default::default()
+    };
+    let mut h = support::ui::app_harness(
+        spaceport::hub::HubConfig::local("http://127.0.0.1:9", tmp.path()),
+        settings,
+    );
+    h.get_by_label("Translate").click();
+    wait_for(&mut h, "the model", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
+            .is_some()
+    });
+    h.get_by_label("Text to translate").focus();
+    h.step();
+    h.get_by_label("Text to translate")
+        .type_text("The cat sleeps.");
+    wait_for(&mut h, "the translation on the CPU", |h| {
+        h.query_by_label_contains("On the CPU").is_some()
+    });
+    let mut notes: Vec<String> = support::ui::window_text(&h)
+        .into_iter()
+        .filter(|t| t.contains("cuda:0 is not available"))
+        .collect();
+    // A notice is read out as its label and its text.
+    notes.dedup();
+    if spaceport::tasks::device::BUILT_WITH_CUDA {
+        return;
+    }
+    assert_eq!(notes.len(), 1, "{notes:?}");
+    assert!(notes[0].ends_with("using the CPU. A copy built with CUDA support can use the GPU."));
+    assert!(!notes[0].contains('\n') && !notes[0].contains("backtrace"));
 }

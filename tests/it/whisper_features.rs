@@ -1,6 +1,7 @@
 //! Whisper log-mel features against transformers' WhisperFeatureExtractor
 //! (recorded by scripts/fixtures/make_whisper.py): the Slaney filter bank
-//! and the features of a fixed waveform, 80 and 128 mel bins, within 1e-4.
+//! and the features of a fixed waveform, 80 and 128 mel bins, within 1e-4;
+//! the tiny models' encoder and logits on `support::placement()`'s device.
 
 use std::path::Path;
 
@@ -101,29 +102,36 @@ fn assert_close(got: &[Vec<f32>], want: &[Vec<f32>], what: &str) {
         .map(|(a, b)| (a - b).abs())
         .fold(0f32, f32::max);
     assert_eq!(got.len(), want.len(), "{what}");
+    let tolerance = crate::support::tolerance(&crate::support::placement());
     assert!(
-        worst <= 1e-4 * scale,
+        worst <= tolerance * scale,
         "{what}: max diff {worst} (scale {scale})"
     );
 }
 
 #[test]
 fn tiny_models_match_transformers() {
-    use candle_core::{Device, Tensor};
+    use candle_core::{DType, Tensor};
     use spaceport::tasks::transcribe::model::Whisper;
     let wave = f32s("waveform_f32le.bin");
+    let place = crate::support::placement();
+    let dev = &place.device;
     for n in [80usize, 128] {
         let dir = Path::new("tests/fixtures/whisper").join(format!("tiny-{n}"));
-        let m = Whisper::load(&dir, &Device::Cpu).expect("model loads");
+        let m = Whisper::load_placed(&dir, &place).expect("model loads");
         let r: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(dir.join("reference.json")).unwrap())
                 .unwrap();
         let mel = LogMel::new(FeatureConfig::from_json(
             &serde_json::json!({ "feature_size": n }),
         ));
-        let feats = Tensor::from_vec(mel.chunk(&wave), (1, n, 3000), &Device::Cpu).unwrap();
+        let feats = Tensor::from_vec(mel.chunk(&wave), (1, n, 3000), dev).unwrap();
         let enc = m.encode(&feats).unwrap();
-        let enc_rows: Vec<Vec<f32>> = enc.squeeze(0).unwrap().to_vec2().unwrap();
+        let enc_rows: Vec<Vec<f32>> = enc
+            .squeeze(0)
+            .and_then(|e| e.to_dtype(DType::F32))
+            .and_then(|e| e.to_vec2())
+            .unwrap();
         assert_close(&enc_rows[..4], &rows(&r["encoder_first_frames"]), "encoder");
         assert_close(
             &enc_rows[1499..],
@@ -137,7 +145,7 @@ fn tiny_models_match_transformers() {
             .map(|x| x.as_u64().unwrap() as u32)
             .collect();
         let mut state = m.start(&enc, 1).unwrap();
-        let t = Tensor::from_slice(&ids, (1, ids.len()), &Device::Cpu).unwrap();
+        let t = Tensor::from_slice(&ids, (1, ids.len()), dev).unwrap();
         let logits: Vec<Vec<f32>> = m
             .decode(&t, &mut state)
             .unwrap()
@@ -150,7 +158,7 @@ fn tiny_models_match_transformers() {
         let mut state = m.start(&enc, 1).unwrap();
         let mut last = Vec::new();
         for &id in &ids {
-            let t = Tensor::from_slice(&[id], (1, 1), &Device::Cpu).unwrap();
+            let t = Tensor::from_slice(&[id], (1, 1), dev).unwrap();
             last = m
                 .decode(&t, &mut state)
                 .unwrap()

@@ -128,9 +128,24 @@ pub struct Cx {
     /// folder), and the models being measured.
     pub measured: Option<BTreeMap<String, crate::evaluate::measured::Measured>>,
     pub measuring: std::collections::BTreeSet<String>,
+    /// The compute devices this build and machine offer, once listed, and
+    /// why a built-in GPU back end is not offered.
+    pub compute_devices: Option<(Vec<crate::tasks::device::Offered>, Vec<String>)>,
+    /// The device the latest model job ran on ("CPU", "CUDA GPU 0
+    /// (NVIDIA H200)"), shown beside the pages' progress.
+    pub compute: Option<String>,
 }
 
 impl Cx {
+    /// " · on the CUDA GPU 0 (NVIDIA H200)" for a page's progress line,
+    /// once a model job has said where it runs.
+    pub fn on_device(&self) -> String {
+        self.compute
+            .as_ref()
+            .map(|d| format!(" · on the {d}"))
+            .unwrap_or_default()
+    }
+
     /// Queues a command without waiting; a full queue is said, not
     /// swallowed.
     pub fn send(&mut self, cmd: Command) {
@@ -236,6 +251,15 @@ impl Cx {
     /// cache, deletions, saved files, a worker that could not start.
     pub fn on_event(&mut self, event: Event) {
         match event {
+            Event::ComputeDevices { offered, notes } => {
+                self.compute_devices = Some((offered, notes));
+            }
+            Event::ComputeDevice { device, note } => {
+                self.compute = Some(device);
+                if let Some(note) = note {
+                    self.notify_error(note);
+                }
+            }
             Event::Measured { repo, all } => {
                 self.measured = Some(all);
                 if let Some((repo, result)) = repo {

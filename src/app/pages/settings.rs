@@ -117,16 +117,36 @@ impl View for SettingsPage {
 
         ui.strong("Compute device");
         let before = cx.settings.device;
+        // Auto, then what this build and machine offer (CUDA GPUs by name
+        // and memory), and the current choice even when it is not offered.
+        let mut choices: Vec<(DeviceChoice, String)> = vec![(
+            DeviceChoice::Auto,
+            "auto — the first GPU, else the CPU".into(),
+        )];
+        match &cx.compute_devices {
+            Some((offered, _)) => {
+                for o in offered {
+                    if let Ok(c) = o.choice.parse() {
+                        choices.push((c, o.describe()));
+                    }
+                }
+            }
+            None => choices.push((DeviceChoice::Cpu, "cpu".into())),
+        }
+        if !choices.iter().any(|(c, _)| *c == cx.settings.device) {
+            let c = cx.settings.device;
+            choices.push((c, format!("{c} (not available here)")));
+        }
+        let shown = choices
+            .iter()
+            .find(|(c, _)| *c == cx.settings.device)
+            .map(|(_, label)| label.clone())
+            .unwrap_or_default();
         egui::ComboBox::from_label("Device")
-            .selected_text(cx.settings.device.to_string())
+            .selected_text(shown)
             .show_ui(ui, |ui| {
-                for d in [
-                    DeviceChoice::Auto,
-                    DeviceChoice::Cpu,
-                    DeviceChoice::Cuda(0),
-                    DeviceChoice::Metal,
-                ] {
-                    ui.selectable_value(&mut cx.settings.device, d, d.to_string());
+                for (c, label) in &choices {
+                    ui.selectable_value(&mut cx.settings.device, *c, label);
                 }
             });
         if before != cx.settings.device {
@@ -135,19 +155,22 @@ impl View for SettingsPage {
         if let Some(note) = &self.device_note {
             ui.colored_label(ui.visuals().warn_fg_color, note);
         }
-        ui.small(format!(
-            "This build: CPU{}{}.",
-            if device::BUILT_WITH_CUDA {
-                ", CUDA"
-            } else {
-                ""
-            },
-            if device::BUILT_WITH_METAL {
-                ", Metal"
-            } else {
-                ""
+        match &cx.compute_devices {
+            Some((_, notes)) => {
+                for n in notes {
+                    ui.small(n);
+                }
             }
-        ));
+            None => {
+                ui.horizontal(|ui| {
+                    ui.spinner();
+                    ui.small("Looking for GPUs…");
+                });
+            }
+        }
+        if let Some(d) = &cx.compute {
+            ui.small(format!("The last model ran on the {d}."));
+        }
         ui.add_space(10.0);
 
         ui.strong("Theme");

@@ -50,7 +50,12 @@ impl Captioner {
     /// Loads a model folder (`config.json`, weights, `tokenizer.json`,
     /// `preprocessor_config.json`).
     pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
-        let model = Blip::load(dir, device)?;
+        Self::load_placed(dir, &crate::tasks::nn::Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(dir: &Path, place: &crate::tasks::nn::Placement) -> Result<Self, TaskError> {
+        let model = Blip::load_placed(dir, place)?;
         let tokenizer = crate::tasks::nn::load_tokenizer(dir)?;
         let image = ImageConfig::load(dir);
         image

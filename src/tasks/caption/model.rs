@@ -16,7 +16,8 @@ use serde::Deserialize;
 use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
-    Act, Attention, DecoderState, FeedForward, Linear, causal_mask, load_weights, project,
+    Act, Attention, DecoderState, FeedForward, Linear, Placement, causal_mask, load_weights,
+    project,
 };
 use crate::work::CancelToken;
 
@@ -226,6 +227,7 @@ impl Vision {
     fn forward(&self, pixels: &Tensor, cancel: Option<&CancelToken>) -> Result<Option<Tensor>> {
         let b = pixels.dim(0)?;
         let x = pixels
+            .to_dtype(self.patch_w.dtype())?
             .conv2d(&self.patch_w, 0, self.patch, 1, 1)?
             .broadcast_add(&self.patch_b.reshape((1, (), 1, 1))?)?;
         let x = x.flatten_from(2)?.transpose(1, 2)?;
@@ -343,6 +345,11 @@ impl Blip {
     /// Loads a model folder: `config.json` and `model.safetensors` or a
     /// zip-format `pytorch_model.bin`.
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TaskError> {
+        Self::load_placed(dir, &Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(dir: &Path, place: &Placement) -> std::result::Result<Self, TaskError> {
         let text = std::fs::read_to_string(dir.join("config.json"))
             .map_err(|e| TaskError::File(ModelFileError::missing("config.json", e)))?;
         let config = BlipConfig::from_json(&text)
@@ -350,15 +357,19 @@ impl Blip {
         config
             .check()
             .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
-        let vb = load_weights(dir, device)?;
+        let vb = load_weights(dir, place)?;
         let bad = |e: candle_core::Error| TaskError::File(ModelFileError::bad("the weights", e));
-        let vision = Vision::load(&config.vision_config, vb.pp("vision_model")).map_err(bad)?;
-        let text = TextDecoder::load(&config.text_config, vb.pp("text_decoder")).map_err(bad)?;
+        let (vision, text) = place.build(|| {
+            let vision = Vision::load(&config.vision_config, vb.pp("vision_model")).map_err(bad)?;
+            let text =
+                TextDecoder::load(&config.text_config, vb.pp("text_decoder")).map_err(bad)?;
+            Ok::<_, TaskError>((vision, text))
+        })?;
         Ok(Self {
             config,
             vision,
             text,
-            device: device.clone(),
+            device: place.device.clone(),
         })
     }
 
@@ -428,14 +439,21 @@ impl Blip {
             let (ck, cv) = &state.cross_kv[i];
             let a = l.cross.attend_kt(&x, ck, cv, None)?;
             x = l.cross_norm.forward(&(a + &x)?)?;
-            let h = l.fc2.forward(&self.text.act.apply(&l.fc1.forward(&x)?)?)?;
+            let h = l
+                .fc2
+                .forward(&self.text.act.apply(&l.fc1.forward(&x)?, l.fc1.kernels())?)?;
             x = l.ffn_norm.forward(&(h + &x)?)?;
         }
         state.len += t;
         let h = self.text.head_dense.forward(&x)?;
-        let h = self.text.head_norm.forward(&self.text.act.apply(&h)?)?;
-        project(&self.text.out_w, &h.reshape((rows * t, d))?)?
+        let kernels = self.text.head_dense.kernels();
+        let h = self
+            .text
+            .head_norm
+            .forward(&self.text.act.apply(&h, kernels)?)?;
+        project(&self.text.out_w, &h.reshape((rows * t, d))?, kernels)?
             .broadcast_add(&self.text.out_b)?
+            .to_dtype(candle_core::DType::F32)?
             .reshape((rows, t, ()))
     }
 }

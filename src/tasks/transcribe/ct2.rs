@@ -12,7 +12,7 @@ use candle_core::{DType, Device, Tensor};
 
 use super::model::{Whisper, WhisperConfig};
 use crate::tasks::TaskError;
-use crate::tasks::nn::ModelFileError;
+use crate::tasks::nn::{ModelFileError, Placement};
 
 struct Var {
     dims: Vec<usize>,
@@ -165,15 +165,44 @@ pub fn is_ct2(dir: &Path) -> bool {
 }
 
 /// Loads a CTranslate2 Whisper folder.
-pub fn load(dir: &Path, device: &Device) -> Result<Whisper, TaskError> {
-    let (config, tensors) = read(dir, device)?;
-    Whisper::from_tensors(config, tensors, device)
+pub fn load(dir: &Path, place: &Placement) -> Result<Whisper, TaskError> {
+    let buf = std::fs::read(dir.join("model.bin"))
+        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
+    let vars = parse(&buf)?;
+    drop(buf);
+    let stored = stored_type(&vars);
+    let (config, tensors) = read(vars, &place.device)?;
+    Whisper::from_tensors(config, tensors, stored, place)
+}
+
+/// The type most of a model's values are stored in. int8 weights count as
+/// f16: on a GPU they run in f16 (an int8 value times its row's scale
+/// loses nothing in f16's 11 bits that int8 had); on the CPU everything
+/// runs in f32.
+fn stored_type(vars: &HashMap<String, Var>) -> Option<DType> {
+    let mut values = [0usize; 3];
+    for v in vars.values() {
+        match v.dtype {
+            0 => values[0] += v.bytes.len() / 4,
+            1 => values[1] += v.bytes.len(),
+            4 => values[1] += v.bytes.len() / 2,
+            5 => values[2] += v.bytes.len() / 2,
+            _ => {}
+        }
+    }
+    let types = [DType::F32, DType::F16, DType::BF16];
+    (0..3)
+        .filter(|&i| values[i] > 0)
+        .max_by_key(|&i| values[i])
+        .map(|i| types[i])
 }
 
 /// Writes a CTranslate2 Whisper folder out in the Hugging Face layout:
 /// `model.safetensors` (float32), `config.json`, and the tokenizer files.
 pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
-    let (config, tensors) = read(dir, &Device::Cpu)?;
+    let buf = std::fs::read(dir.join("model.bin"))
+        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
+    let (config, tensors) = read(parse(&buf)?, &Device::Cpu)?;
     let io = |file: &str, e: &dyn std::fmt::Display| TaskError::File(ModelFileError::bad(file, e));
     std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
@@ -237,12 +266,9 @@ pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
 
 /// The model's configuration and its tensors under Hugging Face names.
 fn read(
-    dir: &Path,
+    vars: HashMap<String, Var>,
     device: &Device,
 ) -> Result<(WhisperConfig, HashMap<String, Tensor>), TaskError> {
-    let buf = std::fs::read(dir.join("model.bin"))
-        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
-    let vars = parse(&buf)?;
     // A variable's shape, of the rank the layout has, no size zero.
     let dims = |n: &str, rank: usize| {
         let d = vars

@@ -17,7 +17,7 @@ use candle_core::Device;
 use serde_json::Value;
 
 use crate::tasks::TaskError;
-use crate::tasks::nn::ModelFileError;
+use crate::tasks::nn::{ModelFileError, Placement};
 use mel::{FeatureConfig, LogMel};
 use model::Whisper;
 
@@ -68,10 +68,15 @@ fn ids(v: Option<&Value>) -> Vec<u32> {
 impl Transcriber {
     /// Loads a model folder in either layout.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
+        Self::load_placed(dir, &Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(dir: &Path, place: &Placement) -> Result<Self, TaskError> {
         let model = if ct2::is_ct2(dir) {
-            ct2::load(dir, device)?
+            ct2::load(dir, place)?
         } else {
-            Whisper::load(dir, device)?
+            Whisper::load_placed(dir, place)?
         };
         let tokenizer = crate::tasks::nn::load_tokenizer(dir)?;
         // Special ids: from the tokenizer, or CTranslate2's vocabulary.txt

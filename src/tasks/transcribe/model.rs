@@ -15,7 +15,8 @@ use serde::Deserialize;
 use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
-    Act, Attention, DecoderState, FeedForward, causal_mask, load_weights, project,
+    Act, Attention, DecoderState, FeedForward, Kernels, Placement, causal_mask, load_weights,
+    project,
 };
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
@@ -109,6 +110,8 @@ pub struct Whisper {
     decoder: Vec<DecoderLayer>,
     dec_norm: LayerNorm,
     device: Device,
+    /// The output projection's kernels (the tied embedding).
+    kernels: Kernels,
 }
 
 impl WhisperConfig {
@@ -145,6 +148,11 @@ impl Whisper {
     /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`)
     /// from a Hugging Face layout folder.
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TaskError> {
+        Self::load_placed(dir, &Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(dir: &Path, place: &Placement) -> std::result::Result<Self, TaskError> {
         let text = std::fs::read_to_string(dir.join("config.json"))
             .map_err(|e| TaskError::File(ModelFileError::missing("config.json", e)))?;
         let config: WhisperConfig =
@@ -156,16 +164,19 @@ impl Whisper {
             ))
         })?;
         config.check().map_err(|e| bad("config.json", e))?;
-        let vb = load_weights(dir, device)?;
-        Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
+        let vb = load_weights(dir, place)?;
+        place
+            .build(|| Self::from_vb(config, act, vb, &place.device))
+            .map_err(|e| bad("the weights", e))
     }
 
     /// Builds the model from tensors named as in the Hugging Face layout
-    /// (the CTranslate2 reader produces these).
+    /// (the CTranslate2 reader produces these), stored as `stored`.
     pub fn from_tensors(
         config: WhisperConfig,
         tensors: std::collections::HashMap<String, Tensor>,
-        device: &Device,
+        stored: Option<DType>,
+        place: &Placement,
     ) -> std::result::Result<Self, TaskError> {
         let act = Act::parse(&config.activation_function).ok_or_else(|| {
             TaskError::Unsupported(format!(
@@ -174,8 +185,10 @@ impl Whisper {
             ))
         })?;
         config.check().map_err(|e| bad("the weights", e))?;
-        let vb = VarBuilder::from_tensors(tensors, DType::F32, device);
-        Self::from_vb(config, act, vb, device).map_err(|e| bad("the weights", e))
+        let vb = VarBuilder::from_tensors(tensors, place.dtype_for(stored), &place.device);
+        place
+            .build(|| Self::from_vb(config, act, vb, &place.device))
+            .map_err(|e| bad("the weights", e))
     }
 
     fn from_vb(config: WhisperConfig, act: Act, vb: VarBuilder, device: &Device) -> Result<Self> {
@@ -205,13 +218,15 @@ impl Whisper {
                 ffn: FeedForward::load(d, config.decoder_ffn_dim, act, &vb)?,
             });
         }
+        let embed = dec.get((config.vocab_size, d), "embed_tokens.weight")?;
         Ok(Self {
+            kernels: Kernels::for_weight(&embed),
             conv1: Conv::load(config.num_mel_bins, d, 1, enc.pp("conv1"))?,
             conv2: Conv::load(d, d, 2, enc.pp("conv2"))?,
             enc_positions: enc.get((config.max_source_positions, d), "embed_positions.weight")?,
             encoder,
             enc_norm: ln(enc.pp("layer_norm"))?,
-            embed: dec.get((config.vocab_size, d), "embed_tokens.weight")?,
+            embed,
             dec_positions: dec.get((config.max_target_positions, d), "embed_positions.weight")?,
             decoder,
             dec_norm: ln(dec.pp("layer_norm"))?,
@@ -226,9 +241,10 @@ impl Whisper {
 
     /// Encodes log-mel features (b, n_mels, frames) → (b, frames / 2, d).
     pub fn encode(&self, features: &Tensor) -> Result<Tensor> {
+        let features = features.to_dtype(self.embed.dtype())?;
         let x = self
             .conv2
-            .forward(&self.conv1.forward(features)?)?
+            .forward(&self.conv1.forward(&features)?)?
             .transpose(1, 2)?;
         let t = x.dim(1)?;
         if t > self.config.max_source_positions {
@@ -309,6 +325,8 @@ impl Whisper {
         };
         let n = x.dim(1)?;
         let x = self.dec_norm.forward(&x)?;
-        project(&self.embed, &x.reshape((rows * n, d))?)?.reshape((rows, n, ()))
+        project(&self.embed, &x.reshape((rows * n, d))?, self.kernels)?
+            .to_dtype(DType::F32)?
+            .reshape((rows, n, ()))
     }
 }

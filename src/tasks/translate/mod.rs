@@ -105,8 +105,13 @@ pub fn split_sentences(paragraph: &str) -> Vec<String> {
 
 impl Translator {
     pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
+        Self::load_placed(dir, &crate::tasks::nn::Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(dir: &Path, place: &crate::tasks::nn::Placement) -> Result<Self, TaskError> {
         let tokenizer = MarianTokenizer::load(dir)?;
-        let model = Marian::load(dir, device)?;
+        let model = Marian::load_placed(dir, place)?;
         if tokenizer.vocab_size() > model.config.vocab_size {
             return Err(TaskError::File(ModelFileError::Bad {
                 file: "vocab.json".into(),

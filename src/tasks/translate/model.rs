@@ -13,7 +13,9 @@ use candle_nn::{LayerNorm, VarBuilder};
 
 pub use crate::tasks::nn::DecoderState;
 use crate::tasks::nn::ModelFileError;
-use crate::tasks::nn::{Act, Attention, FeedForward, causal_mask, load_weights, project};
+use crate::tasks::nn::{
+    Act, Attention, FeedForward, Kernels, Placement, causal_mask, load_weights, project,
+};
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -143,6 +145,8 @@ pub struct Marian {
     encoder: Vec<EncoderLayer>,
     decoder: Vec<DecoderLayer>,
     device: Device,
+    /// The output projection's kernels.
+    kernels: Kernels,
 }
 
 fn sinusoidal(n_pos: usize, dim: usize, device: &Device) -> Result<Tensor> {
@@ -165,6 +169,11 @@ fn model_err(e: candle_core::Error) -> TaskError {
 impl Marian {
     /// Loads `config.json` and `model.safetensors` (or `pytorch_model.bin`).
     pub fn load(dir: &Path, device: &Device) -> std::result::Result<Self, TaskError> {
+        Self::load_placed(dir, &Placement::new(device))
+    }
+
+    /// [`Self::load`] with the device, precision and kernels of `place`.
+    pub fn load_placed(dir: &Path, place: &Placement) -> std::result::Result<Self, TaskError> {
         let text = std::fs::read_to_string(dir.join("config.json"))
             .map_err(|e| TaskError::File(ModelFileError::missing("config.json", e)))?;
         let config: MarianConfig = serde_json::from_str(&text)
@@ -183,8 +192,9 @@ impl Marian {
         config
             .check()
             .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
-        let vb = load_weights(dir, device)?;
-        Self::from_vb(config, act, vb, device)
+        let vb = load_weights(dir, place)?;
+        place
+            .build(|| Self::from_vb(config, act, vb, &place.device))
             .map_err(|e| TaskError::File(ModelFileError::bad("the weights", e)))
     }
 
@@ -227,7 +237,7 @@ impl Marian {
         let final_logits_bias = if vb.contains_tensor("final_logits_bias") {
             vb.get((1, lm_head.dim(0)?), "final_logits_bias")?
         } else {
-            Tensor::zeros((1, lm_head.dim(0)?), DType::F32, device)?
+            Tensor::zeros((1, lm_head.dim(0)?), lm_head.dtype(), device)?
         };
         let ln = |vb: VarBuilder| candle_nn::layer_norm(d, 1e-5, vb);
         let mut encoder = Vec::new();
@@ -253,7 +263,9 @@ impl Marian {
             });
         }
         Ok(Self {
-            positions: sinusoidal(config.max_position_embeddings, d, device)?,
+            kernels: Kernels::for_weight(&lm_head),
+            positions: sinusoidal(config.max_position_embeddings, d, device)?
+                .to_dtype(lm_head.dtype())?,
             embed_scale: if config.scale_embedding {
                 (d as f64).sqrt()
             } else {
@@ -352,9 +364,10 @@ impl Marian {
         }
         state.len += t;
         let (rows, t, d) = x.dims3()?;
-        let logits = project(&self.lm_head, &x.reshape((rows * t, d))?)?;
+        let logits = project(&self.lm_head, &x.reshape((rows * t, d))?, self.kernels)?;
         logits
             .broadcast_add(&self.final_logits_bias)?
+            .to_dtype(DType::F32)?
             .reshape((rows, t, ()))
     }
 

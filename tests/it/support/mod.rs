@@ -396,3 +396,75 @@ pub fn python_json(args: &[&str]) -> serde_json::Value {
     );
     serde_json::from_slice(&out.stdout).expect("python printed JSON")
 }
+
+/// Where the model parity tests run: `SPACEPORT_TEST_DEVICE` — `cpu` (the
+/// default), `generic` (the CPU with candle's device-generic operations,
+/// the path CUDA and Metal take), `cuda`, `cuda:N` or `metal` — in
+/// `SPACEPORT_TEST_DTYPE` (`f32`, `f16` or `bf16`; by default f32, or on
+/// a GPU the checkpoint's own type). A device asked for and missing fails
+/// the test rather than quietly testing the CPU.
+pub fn placement() -> spaceport::tasks::nn::Placement {
+    use spaceport::tasks::device::{DeviceChoice, select};
+    use spaceport::tasks::nn::Placement;
+    let asked = std::env::var("SPACEPORT_TEST_DEVICE").unwrap_or_default();
+    let asked = asked.trim();
+    let mut place = match asked {
+        "" | "cpu" => Placement::new(&candle_core::Device::Cpu),
+        "generic" => Placement {
+            generic: true,
+            ..Placement::new(&candle_core::Device::Cpu)
+        },
+        other => {
+            let choice: DeviceChoice = other.parse().expect("SPACEPORT_TEST_DEVICE");
+            let selected = select(choice);
+            if let Some(note) = selected.fallback_note {
+                panic!("SPACEPORT_TEST_DEVICE={other}: {note}");
+            }
+            Placement::new(&selected.device)
+        }
+    };
+    place.dtype = match std::env::var("SPACEPORT_TEST_DTYPE").as_deref() {
+        Ok("f16") => Some(candle_core::DType::F16),
+        Ok("bf16") => Some(candle_core::DType::BF16),
+        Ok("f32") => Some(candle_core::DType::F32),
+        _ => None,
+    };
+    place
+}
+
+/// Whether the placement computes in f32 (then token ids must equal the
+/// reference's exactly).
+pub fn full_precision(place: &spaceport::tasks::nn::Placement) -> bool {
+    place.dtype.is_none_or(|d| d == candle_core::DType::F32)
+}
+
+/// How far values may stray from transformers' f32 reference, relative to
+/// their scale: 1e-4 in f32 (the order of summation differs); in f16,
+/// whose values carry 11 significant bits (a rounding step of 4.9e-4 of
+/// the value) through every layer's sums, 2e-2; in bf16 (8 bits, 3.9e-3 a
+/// step) 1e-1.
+pub fn tolerance(place: &spaceport::tasks::nn::Placement) -> f32 {
+    match place.dtype {
+        Some(candle_core::DType::F16) => 2e-2,
+        Some(candle_core::DType::BF16) => 1e-1,
+        _ => 1e-4,
+    }
+}
+
+/// Generated token ids against the reference's: exactly in f32 and f16
+/// (f16's 11 bits keep the tiny fixtures' choices); in bf16 (8 bits) the
+/// first three only — the random-weight fixtures' logits are nearly flat,
+/// so a near-tie flips within bf16's rounding and everything after
+/// differs; the logits themselves are held to [`tolerance`].
+pub fn assert_ids(place: &spaceport::tasks::nn::Placement, got: &[u32], want: &[u32], what: &str) {
+    if place.dtype == Some(candle_core::DType::BF16) {
+        let n = 3.min(want.len());
+        assert_eq!(
+            got.get(..n),
+            Some(&want[..n]),
+            "{what} (bf16: the first {n})"
+        );
+    } else {
+        assert_eq!(got, want, "{what}");
+    }
+}
