@@ -110,12 +110,17 @@ fi
 
 say "speed: $DEVICE against the CPU ($(nproc) cores), $SECONDS_EACH s each"
 printf '%-26s %-28s %-28s %s\n' model "$DEVICE" "cpu" ratio
+runs=()
 for m in "${models[@]}"; do
-  name="${m%%:*}"
-  run() { timeout $((SECONDS_EACH * 8 + 60)) "$SP" --device "$1" measure "$WORK/models/$name" --seconds "$SECONDS_EACH" --json 2>/dev/null; }
+  runs+=("${m%%:*}")
+  case "$m" in marian-*) runs+=("${m%%:*} --batch 8") ;; esac
+done
+for r in "${runs[@]}"; do
+  name="${r%% *}"; extra=""; [ "$r" != "$name" ] && extra="${r#* }"
+  run() { timeout $((SECONDS_EACH * 8 + 60)) "$SP" --device "$1" measure "$WORK/models/$name" --seconds "$SECONDS_EACH" $extra --json 2>/dev/null; }
   gpu_json="$(run "$DEVICE")"
   cpu_json="$( [ "$DRY" = 1 ] && echo "$gpu_json" || run cpu)"
-  python3 - "$name" "$gpu_json" "$cpu_json" <<'EOF'
+  python3 - "$r" "$gpu_json" "$cpu_json" <<'EOF'
 import json, sys
 name, g, c = sys.argv[1], sys.argv[2], sys.argv[3]
 def parse(t):

@@ -28,7 +28,8 @@ use crate::tasks::device::DeviceChoice;
     about = "Hugging Face Spaces-style demos on your own machine."
 )]
 pub struct Cli {
-    /// Compute device for every task: auto, cpu, cuda, cuda:N or metal.
+    /// Compute device for every task: auto, cpu, cuda, cuda:N or metal
+    /// (`spaceport devices` lists what this build and machine offer).
     #[arg(long, global = true, default_value = "auto")]
     pub device: DeviceChoice,
     /// Use only what is already downloaded (like HF_HUB_OFFLINE=1).
@@ -112,6 +113,9 @@ pub enum Command {
         /// on a GPU).
         #[arg(long)]
         dtype: Option<String>,
+        /// Translation: sentences given at once (translated together).
+        #[arg(long, default_value_t = 1)]
+        batch: usize,
         #[arg(long)]
         json: bool,
     },
@@ -373,7 +377,7 @@ fn measure(
     hub: &Hub,
     choice: DeviceChoice,
     model: &str,
-    seconds: f64,
+    (seconds, batch): (f64, usize),
     dtype: Option<&str>,
     json: bool,
 ) -> Result<(), CliError> {
@@ -426,6 +430,7 @@ fn measure(
         &place,
         &selected.describe(),
         seconds,
+        batch,
         &crate::work::cancel_on_interrupt(),
     )?;
     if json {
@@ -473,8 +478,16 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
             model,
             seconds,
             dtype,
+            batch,
             json,
-        } => measure(&hub, device, &model, seconds, dtype.as_deref(), json),
+        } => measure(
+            &hub,
+            device,
+            &model,
+            (seconds, batch),
+            dtype.as_deref(),
+            json,
+        ),
         Command::MakeRandomModel {
             preset,
             like,

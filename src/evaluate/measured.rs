@@ -190,17 +190,20 @@ pub fn measure(
     cancel: &CancelToken,
 ) -> Result<Measured, TaskError> {
     let place = crate::tasks::nn::Placement::new(&device.device);
-    measure_placed(dir, panel, &place, &device.describe(), SECONDS, cancel)
+    measure_placed(dir, panel, &place, &device.describe(), SECONDS, 1, cancel)
 }
 
 /// [`measure`] with a placement (device, precision, kernels), named
-/// `device_name`, running for `seconds` (at least once through).
+/// `device_name`, running for `seconds` (at least once through); a
+/// translation item is `batch` sentences given at once (translated
+/// together, [`crate::tasks::translate::BATCH`] at a time).
 pub fn measure_placed(
     dir: &Path,
     panel: Panel,
     place: &crate::tasks::nn::Placement,
     device_name: &str,
     seconds: f64,
+    batch: usize,
     cancel: &CancelToken,
 ) -> Result<Measured, TaskError> {
     let (runner, load_seconds) = super::Runner::load_placed(dir, panel, place)?;
@@ -225,12 +228,16 @@ pub fn measure_placed(
                 runner.run_one(Input::Audio(&audio.samples), cancel)?
             }
             (super::Runner::Translate(..), _) => {
-                let s = SENTENCES[items as usize % SENTENCES.len()];
-                match runner.run_one(Input::Text(s, target.as_deref()), cancel) {
+                let first = items as usize * batch.max(1);
+                let s: Vec<&str> = (first..first + batch.max(1))
+                    .map(|i| SENTENCES[i % SENTENCES.len()])
+                    .collect();
+                let s = s.join(" ");
+                match runner.run_one(Input::Text(&s, target.as_deref()), cancel) {
                     // A multi-target model: into the first it offers.
                     Err(TaskError::NeedsTarget(offered)) => {
                         target = offered.split(", ").next().map(str::to_string);
-                        runner.run_one(Input::Text(s, target.as_deref()), cancel)?
+                        runner.run_one(Input::Text(&s, target.as_deref()), cancel)?
                     }
                     other => other?,
                 }

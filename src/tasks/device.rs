@@ -46,7 +46,9 @@ impl FromStr for DeviceChoice {
                 .and_then(|n| n.parse().ok())
                 .map(Self::Cuda)
                 .ok_or_else(|| {
-                    format!("\"{s}\" is not a device: use auto, cpu, cuda, cuda:N or metal")
+                    format!(
+                        "\"{s}\" is not a device: use auto, cpu, cuda, cuda:N or metal (`spaceport devices` lists what this machine offers)"
+                    )
                 }),
         }
     }

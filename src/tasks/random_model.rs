@@ -105,6 +105,27 @@ impl Maker {
         Ok(())
     }
 
+    /// The encoder's and decoder's layers as BART-family models name them
+    /// (Whisper's keys without a bias, Marian's with one).
+    fn layers(&mut self, s: &Sizes, k_bias: bool) -> candle_core::Result<()> {
+        let (d, ffn) = (s.d, s.ffn);
+        for (side, layers) in [("encoder", s.enc_layers), ("decoder", s.dec_layers)] {
+            for i in 0..layers {
+                let l = format!("model.{side}.layers.{i}");
+                self.attention(&format!("{l}.self_attn"), d, k_bias)?;
+                self.norm(&format!("{l}.self_attn_layer_norm"), d)?;
+                if side == "decoder" {
+                    self.attention(&format!("{l}.encoder_attn"), d, k_bias)?;
+                    self.norm(&format!("{l}.encoder_attn_layer_norm"), d)?;
+                }
+                self.linear(&format!("{l}.fc1"), ffn, d, true)?;
+                self.linear(&format!("{l}.fc2"), d, ffn, true)?;
+                self.norm(&format!("{l}.final_layer_norm"), d)?;
+            }
+        }
+        Ok(())
+    }
+
     /// q, k, v and out projections named `{q,k,v,out}_proj`.
     fn attention(&mut self, name: &str, d: usize, k_bias: bool) -> candle_core::Result<()> {
         self.linear(&format!("{name}.q_proj"), d, d, true)?;
@@ -155,24 +176,8 @@ pub fn write(preset: &str, like: &Path, out: &Path, dtype: DType) -> Result<(), 
     let mut made = || -> candle_core::Result<Value> {
         let (d, ffn) = (s.d, s.ffn);
         let config = if preset.starts_with("whisper") {
+            m.layers(&s, false)?;
             for side in ["encoder", "decoder"] {
-                let layers = if side == "encoder" {
-                    s.enc_layers
-                } else {
-                    s.dec_layers
-                };
-                for i in 0..layers {
-                    let l = format!("model.{side}.layers.{i}");
-                    m.attention(&format!("{l}.self_attn"), d, false)?;
-                    m.norm(&format!("{l}.self_attn_layer_norm"), d)?;
-                    if side == "decoder" {
-                        m.attention(&format!("{l}.encoder_attn"), d, false)?;
-                        m.norm(&format!("{l}.encoder_attn_layer_norm"), d)?;
-                    }
-                    m.linear(&format!("{l}.fc1"), ffn, d, true)?;
-                    m.linear(&format!("{l}.fc2"), d, ffn, true)?;
-                    m.norm(&format!("{l}.final_layer_norm"), d)?;
-                }
                 m.norm(&format!("model.{side}.layer_norm"), d)?;
             }
             m.w("model.encoder.conv1.weight", &[d, s.mels, 3])?;
@@ -192,25 +197,7 @@ pub fn write(preset: &str, like: &Path, out: &Path, dtype: DType) -> Result<(), 
                 "decoder_start_token_id": like_config.get("decoder_start_token_id").cloned().unwrap_or(json!(50258)),
             })
         } else if preset.starts_with("marian") {
-            for side in ["encoder", "decoder"] {
-                let layers = if side == "encoder" {
-                    s.enc_layers
-                } else {
-                    s.dec_layers
-                };
-                for i in 0..layers {
-                    let l = format!("model.{side}.layers.{i}");
-                    m.attention(&format!("{l}.self_attn"), d, true)?;
-                    m.norm(&format!("{l}.self_attn_layer_norm"), d)?;
-                    if side == "decoder" {
-                        m.attention(&format!("{l}.encoder_attn"), d, true)?;
-                        m.norm(&format!("{l}.encoder_attn_layer_norm"), d)?;
-                    }
-                    m.linear(&format!("{l}.fc1"), ffn, d, true)?;
-                    m.linear(&format!("{l}.fc2"), d, ffn, true)?;
-                    m.norm(&format!("{l}.final_layer_norm"), d)?;
-                }
-            }
+            m.layers(&s, true)?;
             m.w("model.shared.weight", &[s.vocab, d])?;
             m.w("final_logits_bias", &[1, s.vocab])?;
             let mut c = like_config.clone();

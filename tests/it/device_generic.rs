@@ -142,3 +142,36 @@ fn whisper_generic_f32_and_f16_keep_the_real_models_words() {
         half.text
     );
 }
+
+/// The random-weight models the GPU check makes load as their kind, at
+/// the preset's sizes (their weights in f16, as they are made there).
+#[test]
+fn random_weight_models_load_at_their_sizes() {
+    use spaceport::tasks::random_model::write;
+    let tmp = tempfile::tempdir().unwrap();
+    let whisper = tmp.path().join("whisper");
+    write(
+        "whisper-tiny",
+        &support::whisper_ct2_dir(),
+        &whisper,
+        DType::F16,
+    )
+    .unwrap();
+    let t = spaceport::tasks::transcribe::Transcriber::load(&whisper, &Device::Cpu).unwrap();
+    let c = &t.model.config;
+    assert_eq!((c.d_model, c.encoder_layers, c.vocab_size), (384, 4, 51865));
+    let marian = tmp.path().join("marian");
+    let like = Path::new("tests/fixtures/marian/tiny-en-de");
+    write("marian-base", like, &marian, DType::F16).unwrap();
+    let m = spaceport::tasks::translate::Translator::load(&marian, &Device::Cpu).unwrap();
+    let out = m
+        .translate(
+            "The cat sleeps.",
+            &Default::default(),
+            &CancelToken::new(),
+            &mut |_| {},
+        )
+        .unwrap();
+    assert!(!out.token_ids().is_empty());
+    assert!(write("whisper-huge", like, &tmp.path().join("x"), DType::F16).is_err());
+}

@@ -10,6 +10,28 @@ use std::path::Path;
 use egui_kittest::kittest::Queryable;
 use support::ui::wait_for;
 
+/// The app on the cache in `cache` (no Hub), on the Translate page with
+/// its model chosen and `text` typed.
+fn typed(
+    cache: &Path,
+    settings: spaceport::settings::Settings,
+    text: &str,
+) -> egui_kittest::Harness<'static, spaceport::app::App> {
+    let mut h = support::ui::app_harness(
+        spaceport::hub::HubConfig::local("http://127.0.0.1:9", cache),
+        settings,
+    );
+    h.get_by_label("Translate").click();
+    wait_for(&mut h, "the model", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
+            .is_some()
+    });
+    h.get_by_label("Text to translate").focus();
+    h.step();
+    h.get_by_label("Text to translate").type_text(text);
+    h
+}
+
 #[test]
 fn type_text_get_the_translation_then_swap() {
     let tmp = tempfile::tempdir().unwrap();
@@ -29,15 +51,7 @@ fn type_text_get_the_translation_then_swap() {
         .to_string();
 
     // No Hub is needed: everything is local.
-    let mut h = support::ui::local_app(tmp.path());
-    h.get_by_label("Translate").click();
-    wait_for(&mut h, "the model", |h| {
-        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
-            .is_some()
-    });
-    h.get_by_label("Text to translate").focus();
-    h.step();
-    h.get_by_label("Text to translate").type_text(sentence);
+    let mut h = typed(tmp.path(), Default::default(), sentence);
     wait_for(&mut h, "the translation", |h| {
         h.query_by_label("Translation")
             .and_then(|n| n.value())
@@ -229,19 +243,7 @@ fn a_gpu_that_cannot_be_used_is_one_sentence_and_the_cpu_runs() {
         device: spaceport::tasks::device::DeviceChoice::Cuda(0),
         ..Default::default()
     };
-    let mut h = support::ui::app_harness(
-        spaceport::hub::HubConfig::local("http://127.0.0.1:9", tmp.path()),
-        settings,
-    );
-    h.get_by_label("Translate").click();
-    wait_for(&mut h, "the model", |h| {
-        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
-            .is_some()
-    });
-    h.get_by_label("Text to translate").focus();
-    h.step();
-    h.get_by_label("Text to translate")
-        .type_text("The cat sleeps.");
+    let mut h = typed(tmp.path(), settings, "The cat sleeps.");
     wait_for(&mut h, "the translation on the CPU", |h| {
         h.query_by_label_contains("On the CPU").is_some()
     });
