@@ -9,7 +9,7 @@
 
 use crate::support;
 
-use egui_kittest::kittest::Queryable;
+use egui_kittest::kittest::{NodeT, Queryable};
 use support::ui::{answer_dialogs, wait_for, wait_for_file, window_text};
 
 const TINY_EN: &str = "Systran/faster-whisper-tiny.en";
@@ -300,14 +300,18 @@ fn compare_models_from_a_demo_panel() {
     wait_for(&mut h, "the comparison window", |h| {
         h.query_by_label(MARIAN).is_some()
     });
-    h.get_by_label(MARIAN).click();
-    h.step();
-    h.get_by_label(NOISY).click();
-    h.step();
+    // kittest clicks where a widget was last drawn: each tick is waited
+    // for before the next click.
+    for name in [MARIAN, NOISY] {
+        h.get_by_label(name).click();
+        wait_for(&mut h, name, |h| {
+            h.get_by_label(name).accesskit_node().toggled() == Some(egui::accesskit::Toggled::True)
+        });
+    }
     h.get_by_label("Run the comparison").click();
     wait_for(&mut h, "both outputs", |h| {
         let c = &h.state().translate.compare;
-        !c.running && c.results.iter().all(|r| r.is_some())
+        !c.running && c.results.len() == 2 && c.results.iter().all(|r| r.is_some())
     });
     let c = &h.state().translate.compare;
     assert_eq!(c.names, [MARIAN, NOISY]);

@@ -296,7 +296,7 @@ impl CaptionPage {
                         .desired_width(320.0)
                         .text(format!("{done} of {total}")),
                 );
-                ui.small(cx.on_device().trim_start_matches(" · ").to_string());
+                ui.small(cx.on_device());
                 if ui.button("Stop").clicked() {
                     cx.send(Command::CancelCaption);
                     self.running = false;

@@ -137,12 +137,12 @@ pub struct Cx {
 }
 
 impl Cx {
-    /// " · on the CUDA GPU 0 (NVIDIA H200)" for a page's progress line,
-    /// once a model job has said where it runs.
+    /// "on the CUDA GPU 0 (NVIDIA H200)" for a page's progress line, once
+    /// a model job has said where it runs (else empty).
     pub fn on_device(&self) -> String {
         self.compute
             .as_ref()
-            .map(|d| format!(" · on the {d}"))
+            .map(|d| format!("on the {d}"))
             .unwrap_or_default()
     }
 

@@ -369,7 +369,7 @@ impl View for TranslatePage {
                 }
                 TranslateStatus::Running => {
                     ui.spinner();
-                    ui.label(format!("Translating…{}", cx.on_device()));
+                    ui.label(format!("Translating… {}", cx.on_device()));
                 }
                 TranslateStatus::Failed(e) => {
                     ui.colored_label(ui.visuals().error_fg_color, e);

@@ -361,7 +361,7 @@ impl EvaluatePage {
                         .desired_width(320.0)
                         .text(format!("row {done} of {}{which}{eta}", r.total)),
                 );
-                ui.small(cx.on_device().trim_start_matches(" · ").to_string());
+                ui.small(cx.on_device());
             } else {
                 let ready = !self.dataset.trim().is_empty() && !self.models.is_empty();
                 if ui

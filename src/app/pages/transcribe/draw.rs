@@ -135,7 +135,7 @@ impl TranscribePage {
                     }
                     if busy {
                         ui.spinner();
-                        ui.label(format!("Finishing the last sentence…{}", cx.on_device()));
+                        ui.label(format!("Finishing the last sentence… {}", cx.on_device()));
                     }
                 }
             }
@@ -154,7 +154,7 @@ impl TranscribePage {
                             .desired_width(320.0)
                             .show_percentage(),
                     );
-                    ui.small(cx.on_device().trim_start_matches(" · ").to_string());
+                    ui.small(cx.on_device());
                     if ui.button("Stop").clicked() {
                         cx.send(Command::CancelTranscription);
                         self.status = TranscribeStatus::Idle;
