@@ -40,13 +40,19 @@ impl App {
         ui.add_space(8.0);
         ui.heading("Spaceport");
         ui.add_space(12.0);
-        for page in Page::ALL {
+        for (n, page) in Page::ALL.into_iter().enumerate() {
             let selected = self.page == page;
+            // Ctrl+1… (App::page_ui takes the keys).
+            let keys = egui::Key::from_name(&(n + 1).to_string()).map(|k| {
+                ui.ctx()
+                    .format_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, k))
+            });
             if ui
                 .add_sized(
                     [130.0, 28.0],
                     egui::Button::selectable(selected, page.label()),
                 )
+                .on_hover_text(keys.unwrap_or_default())
                 .clicked()
             {
                 self.open_page(page);

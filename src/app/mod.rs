@@ -179,6 +179,7 @@ impl App {
             measuring: Default::default(),
             compute_devices: None,
             compute: None,
+            shortcut: None,
         };
         cx.send(Command::ScanCache);
         cx.send(Command::ListComputeDevices);
@@ -231,11 +232,32 @@ impl App {
 
     /// Draws the page shown, then does what the pages asked.
     fn page_ui(&mut self, ui: &mut egui::Ui) {
+        // Ctrl+1… shows a page; Ctrl+Enter, Esc and Ctrl+O go to the
+        // shown page's button that has them, this frame only.
+        let (page, shortcut) = ui.input_mut(|i| {
+            let page = Page::ALL.iter().enumerate().find_map(|(n, page)| {
+                let key = egui::Key::from_name(&(n + 1).to_string())?;
+                i.consume_key(egui::Modifiers::COMMAND, key)
+                    .then_some(*page)
+            });
+            // Esc is only looked at, not taken: it also closes menus and
+            // leaves text fields.
+            let shortcut = pages::Shortcut::ALL.into_iter().find(|s| match s {
+                pages::Shortcut::Stop => i.key_pressed(egui::Key::Escape),
+                _ => i.consume_shortcut(&s.keys()),
+            });
+            (page, shortcut)
+        });
+        if let Some(page) = page {
+            self.open_page(page);
+        }
+        self.cx.shortcut = shortcut;
         let shown = self.page;
         let (views, cx) = self.views();
         if let Some((_, view)) = views.into_iter().find(|(page, _)| *page == shown) {
             view.ui(ui, cx);
         }
+        self.cx.shortcut = None;
         let now = ui.input(|i| i.time);
         self.follow_intents(now);
     }

@@ -10,6 +10,24 @@ use crate::format::{format_bytes, format_duration};
 use crate::hub::DownloadProgress;
 
 /// A progress bar with bytes, rate and time left.
+/// A button that also answers its keyboard shortcut while enabled, the
+/// keys shown in its tooltip ("Ctrl+Enter"). Whether it was pressed.
+pub fn shortcut_button(
+    ui: &mut egui::Ui,
+    cx: &mut crate::app::pages::Cx,
+    enabled: bool,
+    text: &str,
+    shortcut: crate::app::pages::Shortcut,
+) -> bool {
+    let keys = ui.ctx().format_shortcut(&shortcut.keys());
+    let clicked = ui
+        .add_enabled(enabled, egui::Button::new(text))
+        .on_hover_text(&keys)
+        .on_disabled_hover_text(&keys)
+        .clicked();
+    clicked || (enabled && cx.take_shortcut(shortcut))
+}
+
 pub fn progress_ui(ui: &mut egui::Ui, p: &DownloadProgress) {
     let frac = if p.total > 0 {
         p.bytes as f32 / p.total as f32

@@ -36,6 +36,7 @@ mod ui_app;
 mod ui_caption;
 mod ui_datasets;
 mod ui_evaluate;
+mod ui_shortcuts;
 mod ui_transcribe;
 mod ui_translate;
 mod whisper_features;

@@ -9,10 +9,11 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use super::Shortcut;
 use super::demo::heading_and_model;
 use super::{Cx, View};
 use crate::app::dialogs::{DialogKind, DialogRequest};
-use crate::app::widgets::{drop_frame, dropped_files};
+use crate::app::widgets::{drop_frame, dropped_files, shortcut_button};
 use crate::catalog::Panel;
 use crate::tasks::caption::image::{PICTURE_EXTENSIONS, Rgb, Thumbnail};
 use crate::tasks::caption::{Caption, CaptionRequest};
@@ -257,15 +258,12 @@ impl CaptionPage {
                 )
                 .labelled_by(label.id);
                 let typed = self.path_input.trim().to_string();
-                if ui
-                    .add_enabled(!typed.is_empty(), egui::Button::new("Caption"))
-                    .clicked()
-                {
+                if shortcut_button(ui, cx, !typed.is_empty(), "Caption", Shortcut::Run) {
                     self.start_captions(model_dir.clone(), vec![PathBuf::from(typed)], cx);
                 }
             });
             ui.horizontal(|ui| {
-                if ui.button("Open pictures…").clicked() {
+                if shortcut_button(ui, cx, true, "Open pictures…", Shortcut::Open) {
                     Self::open_pictures_dialog(cx, DialogPurpose::OpenPictures);
                 }
                 if ui
@@ -297,7 +295,7 @@ impl CaptionPage {
                         .text(format!("{done} of {total}")),
                 );
                 ui.small(cx.on_device());
-                if ui.button("Stop").clicked() {
+                if shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
                     cx.send(Command::CancelCaption);
                     self.running = false;
                 }

@@ -134,9 +134,48 @@ pub struct Cx {
     /// The device the latest model job ran on ("CPU", "CUDA GPU 0
     /// (NVIDIA H200)"), shown beside the pages' progress.
     pub compute: Option<String>,
+    /// A keyboard shortcut pressed this frame, for the page's button that
+    /// has it ([`crate::app::widgets::shortcut_button`]).
+    pub shortcut: Option<Shortcut>,
+}
+
+/// The page actions with keyboard shortcuts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shortcut {
+    /// Ctrl+Enter: the page's main action (Translate, Caption, Transcribe,
+    /// Run).
+    Run,
+    /// Esc: stop what is running.
+    Stop,
+    /// Ctrl+O: open files.
+    Open,
+}
+
+impl Shortcut {
+    pub const ALL: [Shortcut; 3] = [Shortcut::Run, Shortcut::Stop, Shortcut::Open];
+
+    pub fn keys(self) -> egui::KeyboardShortcut {
+        use egui::{Key, KeyboardShortcut, Modifiers};
+        match self {
+            Self::Run => KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter),
+            Self::Stop => KeyboardShortcut::new(Modifiers::NONE, Key::Escape),
+            Self::Open => KeyboardShortcut::new(Modifiers::COMMAND, Key::O),
+        }
+    }
 }
 
 impl Cx {
+    /// Whether `shortcut` was pressed this frame (taking it: one button
+    /// acts on it).
+    pub fn take_shortcut(&mut self, shortcut: Shortcut) -> bool {
+        if self.shortcut == Some(shortcut) {
+            self.shortcut = None;
+            true
+        } else {
+            false
+        }
+    }
+
     /// "on the CUDA GPU 0 (NVIDIA H200)" for a page's progress line, once
     /// a model job has said where it runs (else empty).
     pub fn on_device(&self) -> String {

@@ -4,9 +4,10 @@
 //! cancelled. Without a direct model it pivots through English when both
 //! halves are downloaded, or offers the model to download.
 
+use super::Shortcut;
 use super::{Cx, Intent, View};
 use crate::app::DownloadState;
-use crate::app::widgets::progress_ui;
+use crate::app::widgets::{progress_ui, shortcut_button};
 use crate::catalog::language_name;
 use crate::format::format_bytes;
 use crate::tasks::translate::TranslateOptions;
@@ -340,9 +341,7 @@ impl View for TranslatePage {
         ui.horizontal(|ui| {
             ui.checkbox(&mut self.live, "Translate as you type");
             let can = models.is_some() && !self.input.trim().is_empty();
-            if ui
-                .add_enabled(can, egui::Button::new("Translate"))
-                .clicked()
+            if shortcut_button(ui, cx, can, "Translate", Shortcut::Run)
                 && let Some(m) = models.clone()
             {
                 self.send_translation(m, cx);
@@ -351,7 +350,7 @@ impl View for TranslatePage {
                 self.status,
                 TranslateStatus::Running | TranslateStatus::LoadingModel
             );
-            if busy && ui.button("Stop").clicked() {
+            if busy && shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
                 cx.send(Command::CancelTranslation);
                 self.status = TranslateStatus::Idle;
             }

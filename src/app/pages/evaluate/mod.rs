@@ -13,7 +13,8 @@ mod run;
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use super::{Cx, View};
+use super::{Cx, Shortcut, View};
+use crate::app::widgets::shortcut_button;
 use crate::catalog::Panel;
 use crate::evaluate::Mapping;
 use crate::evaluate::RowResult;
@@ -339,7 +340,7 @@ impl EvaluatePage {
         });
         ui.horizontal(|ui| {
             if let Some(r) = &self.running {
-                if ui.button("Stop").clicked() {
+                if shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
                     cx.send(Command::StopEvaluation);
                 }
                 let done = self.rows.len() as u64;
@@ -364,10 +365,13 @@ impl EvaluatePage {
                 ui.small(cx.on_device());
             } else {
                 let ready = !self.dataset.trim().is_empty() && !self.models.is_empty();
+                let keys = ui.ctx().format_shortcut(&Shortcut::Run.keys());
                 if ui
                     .add_enabled(ready, egui::Button::new("Run"))
-                    .on_disabled_hover_text("Name a dataset and tick a model")
+                    .on_hover_text(&keys)
+                    .on_disabled_hover_text(format!("Name a dataset and tick a model ({keys})"))
                     .clicked()
+                    || (ready && cx.take_shortcut(Shortcut::Run))
                 {
                     self.start(cx);
                 }

@@ -7,9 +7,10 @@ use std::path::PathBuf;
 
 use super::{TranscribePage, TranscribeStatus};
 use crate::app::dialogs::{DialogKind, DialogRequest};
+use crate::app::pages::Shortcut;
 use crate::app::pages::demo::heading_and_model;
 use crate::app::pages::{Cx, Intent};
-use crate::app::widgets::{drop_frame, dropped_files};
+use crate::app::widgets::{drop_frame, dropped_files, shortcut_button};
 use crate::audio::decode::AUDIO_EXTENSIONS;
 use crate::catalog::Panel;
 use crate::tasks::transcribe::decode::Task;
@@ -46,20 +47,11 @@ impl TranscribePage {
                 ui.add(egui::TextEdit::singleline(&mut self.path_input).desired_width(420.0))
                     .labelled_by(label.id);
                 let path = PathBuf::from(self.path_input.trim());
-                if ui
-                    .add_enabled(
-                        !self.path_input.trim().is_empty(),
-                        egui::Button::new("Transcribe"),
-                    )
-                    .clicked()
-                {
+                let typed = !self.path_input.trim().is_empty();
+                if shortcut_button(ui, cx, typed, "Transcribe", Shortcut::Run) {
                     self.start_transcription(model_dir.clone(), path, cx);
                 }
-                if ui
-                    .button("Open…")
-                    .on_hover_text("Choose audio files to transcribe")
-                    .clicked()
-                {
+                if shortcut_button(ui, cx, true, "Open…", Shortcut::Open) {
                     cx.open_dialog(
                         DialogRequest::new(DialogKind::OpenFiles, "Transcribe audio files")
                             .filter("Audio", &AUDIO_EXTENSIONS),
@@ -104,7 +96,7 @@ impl TranscribePage {
             });
             match self.recording {
                 Some((dbfs, secs, overflow)) => {
-                    if ui.button("Stop").clicked() {
+                    if shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
                         cx.send(Command::StopDictation);
                     }
                     // -60 dBFS (silence) to 0 dBFS (full scale).
@@ -155,7 +147,7 @@ impl TranscribePage {
                             .show_percentage(),
                     );
                     ui.small(cx.on_device());
-                    if ui.button("Stop").clicked() {
+                    if shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
                         cx.send(Command::CancelTranscription);
                         self.status = TranscribeStatus::Idle;
                     }
