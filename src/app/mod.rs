@@ -34,6 +34,28 @@ use crate::settings::{STORAGE_KEY, Settings};
 use crate::tasks::device::DeviceChoice;
 use crate::workers::{Command, Event, Workers};
 
+/// What the window showed when it was closed, shown again at the next
+/// start (eframe's storage, under [`SESSION_KEY`]; the window's size and
+/// place are eframe's own): the page, the models chosen on each demo, the
+/// language pair, and text typed but not yet run.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct Session {
+    pub page: Option<Page>,
+    pub translate_input: String,
+    pub translate_from: Option<String>,
+    pub translate_to: Option<String>,
+    pub translate_live: Option<bool>,
+    pub caption_model: Option<String>,
+    pub caption_path: String,
+    pub transcribe_model: Option<String>,
+    pub transcribe_path: String,
+    pub evaluate_dataset: String,
+}
+
+/// The key under which eframe stores the [`Session`].
+pub const SESSION_KEY: &str = "spaceport-session";
+
 /// The pages of the sidebar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Page {
@@ -146,7 +168,51 @@ impl App {
         if let Some(d) = device {
             settings.device = d;
         }
-        Self::with_settings(&cc.egui_ctx, config, settings)
+        let session: Option<Session> = cc.storage.and_then(|s| eframe::get_value(s, SESSION_KEY));
+        let mut app = Self::with_settings(&cc.egui_ctx, config, settings)?;
+        if let Some(session) = session {
+            app.restore(session);
+        }
+        Ok(app)
+    }
+
+    /// What to keep of this window for the next start.
+    pub fn session(&self) -> Session {
+        Session {
+            page: Some(self.page),
+            translate_input: self.translate.input.clone(),
+            translate_from: Some(self.translate.from.clone()),
+            translate_to: Some(self.translate.to.clone()),
+            translate_live: Some(self.translate.live),
+            caption_model: self.caption.model.clone(),
+            caption_path: self.caption.path_input.clone(),
+            transcribe_model: self.transcribe.model.clone(),
+            transcribe_path: self.transcribe.path_input.clone(),
+            evaluate_dataset: self.evaluate.dataset.clone(),
+        }
+    }
+
+    /// Shows a kept [`Session`] again. A model no longer downloaded is
+    /// simply not found by its page, which then offers the first it has.
+    pub fn restore(&mut self, s: Session) {
+        if let Some(page) = s.page {
+            self.open_page(page);
+        }
+        self.translate.input = s.translate_input;
+        if let Some(from) = s.translate_from {
+            self.translate.from = from;
+        }
+        if let Some(to) = s.translate_to {
+            self.translate.to = to;
+        }
+        if let Some(live) = s.translate_live {
+            self.translate.live = live;
+        }
+        self.caption.model = s.caption_model;
+        self.caption.path_input = s.caption_path;
+        self.transcribe.model = s.transcribe_model;
+        self.transcribe.path_input = s.transcribe_path;
+        self.evaluate.dataset = s.evaluate_dataset;
     }
 
     /// Builds the app with given settings (tests use this directly).
@@ -353,6 +419,7 @@ impl eframe::App for App {
 
     fn save(&mut self, storage: &mut dyn eframe::Storage) {
         eframe::set_value(storage, STORAGE_KEY, &self.cx.settings);
+        eframe::set_value(storage, SESSION_KEY, &self.session());
     }
 }
 

@@ -1,6 +1,8 @@
 //! The keyboard, through kittest key events on the real window: Ctrl+1…
 //! switch pages, Ctrl+Enter runs the page's main action, Esc stops what
-//! runs, Ctrl+O opens files; each shown in its button's tooltip.
+//! runs, Ctrl+O opens files; each shown in its button's tooltip. And what
+//! a restart brings back: the last page, the models chosen, the language
+//! pair and unfinished text.
 
 use crate::support;
 
@@ -120,4 +122,80 @@ fn ctrl_o_opens_and_esc_stops_a_transcription() {
         support::ui::window_text(&h).iter().any(|t| t == "Ctrl+O"),
         "the tooltip shows the keys"
     );
+}
+
+/// A restart (a new App from what the last one saved) reopens the last
+/// page with the same models, language pair and unfinished text.
+#[test]
+fn a_restart_reopens_the_last_page_with_its_models_and_text() {
+    use spaceport::app::{SESSION_KEY, Session};
+    #[derive(Default)]
+    struct Memory(std::collections::HashMap<String, String>);
+    impl eframe::Storage for Memory {
+        fn get_string(&self, key: &str) -> Option<String> {
+            self.0.get(key).cloned()
+        }
+        fn set_string(&mut self, key: &str, value: String) {
+            self.0.insert(key.to_string(), value);
+        }
+        fn remove_string(&mut self, key: &str) {
+            self.0.remove(key);
+        }
+        fn flush(&mut self) {}
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let blip = Path::new("tests/fixtures/blip/tiny");
+    support::install_fixture(tmp.path(), "Salesforce/blip-image-captioning-base", blip);
+    support::install_fixture(tmp.path(), "me/blip-copy", blip);
+    support::install_fixture(
+        tmp.path(),
+        "Helsinki-NLP/opus-mt-en-de",
+        Path::new("tests/fixtures/marian/tiny-en-de"),
+    );
+    let mut h = support::ui::local_app(tmp.path());
+    // Caption: the second model chosen, a path typed and not run.
+    h.get_by_label("Caption").click();
+    wait_for(&mut h, "the models", |h| {
+        h.query_by_role_and_label(egui::accesskit::Role::ComboBox, "Model")
+            .is_some()
+    });
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "Model")
+        .click();
+    wait_for(&mut h, "the model list", |h| {
+        h.query_by_label("me/blip-copy").is_some()
+    });
+    h.get_by_label("me/blip-copy").click();
+    h.step();
+    // Translate: not as you type, half a sentence typed.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    wait_for(&mut h, "Translate", |h| {
+        h.query_by_label("Text to translate").is_some()
+    });
+    h.get_by_label("Translate as you type").click();
+    h.step();
+    h.get_by_label("Text to translate").focus();
+    h.step();
+    h.get_by_label("Text to translate").type_text("Half a sent");
+    h.step();
+    let mut storage = Memory::default();
+    eframe::App::save(h.state_mut(), &mut storage);
+    let saved: Session = eframe::get_value(&storage, SESSION_KEY).expect("session saved");
+    drop(h);
+
+    let mut h = support::ui::local_app(tmp.path());
+    h.state_mut().restore(saved);
+    wait_for(&mut h, "the Translate page with the text", |h| {
+        h.query_by_label("Text to translate")
+            .and_then(|n| n.value())
+            .as_deref()
+            == Some("Half a sent")
+    });
+    assert!(!h.state().translate.live, "as-you-type stays off");
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
+    wait_for(&mut h, "the chosen caption model", |h| {
+        h.query_by_role_and_label(egui::accesskit::Role::ComboBox, "Model")
+            .and_then(|n| n.value())
+            .as_deref()
+            == Some("me/blip-copy")
+    });
 }
