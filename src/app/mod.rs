@@ -334,6 +334,7 @@ impl App {
         for intent in std::mem::take(&mut self.cx.intents) {
             match intent {
                 Intent::Open(page) => self.open_page(page),
+                Intent::OpenModel { panel, repo } => self.open_model(panel, repo),
                 Intent::OpenDetails(repo) => {
                     self.hub.open_details(repo, &mut self.cx);
                     self.page = Page::Hub;
@@ -385,6 +386,26 @@ impl App {
     }
 
     /// Shows `page` (the Library looks through the cache again).
+    /// Shows `panel` with the model `repo` chosen; a translation model's
+    /// language pair becomes the page's (a `mul` side keeps the page's).
+    pub fn open_model(&mut self, panel: Panel, repo: String) {
+        match panel {
+            Panel::Caption => self.caption.model = Some(repo),
+            Panel::Transcribe => self.transcribe.model = Some(repo),
+            Panel::Translate => {
+                if let Some((src, tgt)) = crate::catalog::marian_pair(&repo) {
+                    if src != "mul" {
+                        self.translate.from = src;
+                    }
+                    if tgt != "mul" {
+                        self.translate.to = tgt;
+                    }
+                }
+            }
+        }
+        self.open_page(Page::Demo(panel));
+    }
+
     pub fn open_page(&mut self, page: Page) {
         if page == Page::Hub && self.page == Page::Hub {
             // Clicking Hub again goes back to the results.

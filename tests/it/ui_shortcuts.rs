@@ -199,3 +199,65 @@ fn a_restart_reopens_the_last_page_with_its_models_and_text() {
             == Some("me/blip-copy")
     });
 }
+
+/// "Open in …" from the Library opens the demo with that model chosen,
+/// and a translation model's language pair.
+#[test]
+fn open_in_a_demo_chooses_that_model_and_its_pair() {
+    use egui_kittest::kittest::NodeT;
+    let tmp = tempfile::tempdir().unwrap();
+    let blip = Path::new("tests/fixtures/blip/tiny");
+    let marian = Path::new("tests/fixtures/marian/tiny-en-de");
+    support::install_fixture(tmp.path(), "Salesforce/blip-image-captioning-base", blip);
+    support::install_fixture(tmp.path(), "me/blip-copy", blip);
+    support::install_fixture(tmp.path(), "Helsinki-NLP/opus-mt-en-de", marian);
+    support::install_fixture(tmp.path(), "Helsinki-NLP/opus-mt-de-en", marian);
+    let mut h = support::ui::local_app(tmp.path());
+    h.get_by_label("Library").click();
+    wait_for(&mut h, "the models", |h| {
+        h.query_all_by_label("Open in Caption").count() == 2
+            && h.query_all_by_label("Open in Translate").count() == 2
+    });
+    // The button in a model's row is the first with its label after the
+    // model's name in the window's tree.
+    let click_in_row =
+        |h: &mut egui_kittest::Harness<'_, spaceport::app::App>, repo: &str, button: &str| {
+            let labels: Vec<Option<String>> = h
+                .query_all(egui_kittest::kittest::by())
+                .map(|n| n.accesskit_node().label())
+                .collect();
+            let at = labels
+                .iter()
+                .position(|l| l.as_deref() == Some(repo))
+                .expect("the model's row");
+            let before = labels[..at]
+                .iter()
+                .filter(|l| l.as_deref() == Some(button))
+                .count();
+            h.query_all_by_label(button)
+                .nth(before)
+                .expect("its button")
+                .click();
+        };
+    click_in_row(&mut h, "me/blip-copy", "Open in Caption");
+    wait_for(&mut h, "Caption with the copy chosen", |h| {
+        h.query_by_role_and_label(egui::accesskit::Role::ComboBox, "Model")
+            .and_then(|n| n.value())
+            .as_deref()
+            == Some("me/blip-copy")
+    });
+    h.get_by_label("Library").click();
+    h.step();
+    click_in_row(&mut h, "Helsinki-NLP/opus-mt-de-en", "Open in Translate");
+    wait_for(&mut h, "Translate from German into English", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-de-en")
+            .is_some()
+    });
+    assert_eq!(
+        (
+            h.state().translate.from.as_str(),
+            h.state().translate.to.as_str()
+        ),
+        ("de", "en")
+    );
+}

@@ -3,8 +3,8 @@
 //! rendered model card, the file list and the Download button.
 
 use super::{Cx, Intent, View};
+use crate::app::DownloadState;
 use crate::app::widgets::{progress_ui, verdict_badge_ui};
-use crate::app::{DownloadState, Page};
 use crate::format::format_bytes;
 use crate::hub::{ModelDetails, ModelSummary, Sort, TaskFilter};
 use crate::workers::{Command, Event};
@@ -408,7 +408,10 @@ impl HubPage {
                 if let Some(panel) = d.summary.verdict.panel()
                     && ui.button(format!("Open in {}", panel.label())).clicked()
                 {
-                    cx.intents.push(Intent::Open(Page::Demo(panel)));
+                    cx.intents.push(Intent::OpenModel {
+                        panel,
+                        repo: d.summary.id.clone(),
+                    });
                 }
             }
             other => {

@@ -3,8 +3,8 @@
 //! confirmation, and the total disk use of the cache.
 
 use super::{Cx, Intent, LibraryState, View};
+use crate::app::DownloadState;
 use crate::app::widgets::{progress_ui, verdict_badge_ui};
-use crate::app::{DownloadState, Page};
 use crate::format::format_bytes;
 use crate::hub::cache::CachedModel;
 use crate::workers::Command;
@@ -145,7 +145,10 @@ impl LibraryPage {
                                 if let Some(panel) = m.verdict.panel()
                                     && ui.button(format!("Open in {}", panel.label())).clicked()
                                 {
-                                    cx.intents.push(Intent::Open(Page::Demo(panel)));
+                                    cx.intents.push(Intent::OpenModel {
+                                        panel,
+                                        repo: m.repo.clone(),
+                                    });
                                 }
                                 if let Some(
                                     DownloadState::Running(p) | DownloadState::Cancelling(p),

@@ -47,6 +47,12 @@ pub trait View {
 pub enum Intent {
     /// Show this page.
     Open(Page),
+    /// Show this demo with this model chosen (and, for a translation
+    /// model, its language pair).
+    OpenModel {
+        panel: crate::catalog::Panel,
+        repo: String,
+    },
     /// Show the Hub page's details of this model.
     OpenDetails(String),
     /// Show this dataset (a Hub id or a path) on the Datasets page.
