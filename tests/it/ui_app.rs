@@ -220,20 +220,6 @@ fn a_token_saved_in_settings_goes_to_the_token_file_and_unlocks_gated_models() {
 
 #[test]
 fn settings_persist_across_restarts() {
-    #[derive(Default)]
-    struct Memory(std::collections::HashMap<String, String>);
-    impl eframe::Storage for Memory {
-        fn get_string(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-        fn set_string(&mut self, key: &str, value: String) {
-            self.0.insert(key.to_string(), value);
-        }
-        fn remove_string(&mut self, key: &str) {
-            self.0.remove(key);
-        }
-        fn flush(&mut self) {}
-    }
     let s = support::start_hub();
     let tmp = tempfile::tempdir().unwrap();
     let mut h = harness(&s, tmp.path(), Settings::default());
@@ -244,7 +230,7 @@ fn settings_persist_across_restarts() {
     h.get_by_label("Offline mode: use only downloaded models")
         .click();
     h.step();
-    let mut storage = Memory::default();
+    let mut storage = support::ui::MemoryStorage::default();
     eframe::App::save(h.state_mut(), &mut storage);
     let saved: Settings =
         eframe::get_value(&storage, spaceport::settings::STORAGE_KEY).expect("settings saved");

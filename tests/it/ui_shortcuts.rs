@@ -15,17 +15,8 @@ use support::ui::{answer_dialogs, wait_for};
 #[test]
 fn ctrl_numbers_switch_pages_and_ctrl_enter_translates() {
     let tmp = tempfile::tempdir().unwrap();
-    support::install_fixture(
-        tmp.path(),
-        "Helsinki-NLP/opus-mt-en-de",
-        Path::new("tests/fixtures/marian/tiny-en-de"),
-    );
-    let reference: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("tests/fixtures/marian/tiny-en-de/reference.json").unwrap(),
-    )
-    .unwrap();
-    let sentence = reference["sentences"][0]["text"].as_str().unwrap();
-    let expected = reference["sentences"][0]["beam_text"].as_str().unwrap();
+    let (sentence, expected) = support::marian_en_de(tmp.path());
+    let (sentence, expected) = (sentence.as_str(), expected.as_str());
     let mut h = support::ui::local_app(tmp.path());
     h.step();
     // Ctrl+4 is the fourth page in the sidebar: Translate.
@@ -129,20 +120,6 @@ fn ctrl_o_opens_and_esc_stops_a_transcription() {
 #[test]
 fn a_restart_reopens_the_last_page_with_its_models_and_text() {
     use spaceport::app::{SESSION_KEY, Session};
-    #[derive(Default)]
-    struct Memory(std::collections::HashMap<String, String>);
-    impl eframe::Storage for Memory {
-        fn get_string(&self, key: &str) -> Option<String> {
-            self.0.get(key).cloned()
-        }
-        fn set_string(&mut self, key: &str, value: String) {
-            self.0.insert(key.to_string(), value);
-        }
-        fn remove_string(&mut self, key: &str) {
-            self.0.remove(key);
-        }
-        fn flush(&mut self) {}
-    }
     let tmp = tempfile::tempdir().unwrap();
     let blip = Path::new("tests/fixtures/blip/tiny");
     support::install_fixture(tmp.path(), "Salesforce/blip-image-captioning-base", blip);
@@ -177,7 +154,7 @@ fn a_restart_reopens_the_last_page_with_its_models_and_text() {
     h.step();
     h.get_by_label("Text to translate").type_text("Half a sent");
     h.step();
-    let mut storage = Memory::default();
+    let mut storage = support::ui::MemoryStorage::default();
     eframe::App::save(h.state_mut(), &mut storage);
     let saved: Session = eframe::get_value(&storage, SESSION_KEY).expect("session saved");
     drop(h);

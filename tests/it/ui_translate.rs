@@ -35,20 +35,8 @@ fn typed(
 #[test]
 fn type_text_get_the_translation_then_swap() {
     let tmp = tempfile::tempdir().unwrap();
-    support::install_fixture(
-        tmp.path(),
-        "Helsinki-NLP/opus-mt-en-de",
-        Path::new("tests/fixtures/marian/tiny-en-de"),
-    );
-    let reference: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string("tests/fixtures/marian/tiny-en-de/reference.json").unwrap(),
-    )
-    .unwrap();
-    let sentence = reference["sentences"][0]["text"].as_str().unwrap();
-    let expected = reference["sentences"][0]["beam_text"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (sentence, expected) = support::marian_en_de(tmp.path());
+    let sentence = sentence.as_str();
 
     // No Hub is needed: everything is local.
     let mut h = typed(tmp.path(), Default::default(), sentence);

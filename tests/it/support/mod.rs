@@ -468,3 +468,19 @@ pub fn assert_ids(place: &spaceport::tasks::nn::Placement, got: &[u32], want: &[
         assert_eq!(got, want, "{what}");
     }
 }
+
+/// The tiny en→de Marian fixture installed in `cache` as
+/// `Helsinki-NLP/opus-mt-en-de`; its first reference sentence and the
+/// translation transformers' beam search gives it.
+pub fn marian_en_de(cache: &Path) -> (String, String) {
+    let fixture = Path::new("tests/fixtures/marian/tiny-en-de");
+    install_fixture(cache, "Helsinki-NLP/opus-mt-en-de", fixture);
+    let reference: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(fixture.join("reference.json")).unwrap())
+            .unwrap();
+    let s = &reference["sentences"][0];
+    (
+        s["text"].as_str().unwrap().to_string(),
+        s["beam_text"].as_str().unwrap().to_string(),
+    )
+}

@@ -113,3 +113,20 @@ pub fn wait_for_file(h: &mut Harness<'_, App>, path: &Path) -> String {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// eframe's storage in memory: what an App saves, for a restart in a test.
+#[derive(Default)]
+pub struct MemoryStorage(std::collections::HashMap<String, String>);
+
+impl eframe::Storage for MemoryStorage {
+    fn get_string(&self, key: &str) -> Option<String> {
+        self.0.get(key).cloned()
+    }
+    fn set_string(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_string(), value);
+    }
+    fn remove_string(&mut self, key: &str) {
+        self.0.remove(key);
+    }
+    fn flush(&mut self) {}
+}
