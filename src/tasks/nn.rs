@@ -50,10 +50,16 @@ impl Placement {
     /// Runs `build` (a model's constructor) with every layer it makes
     /// using the kernels this placement asks for.
     pub(crate) fn build<T>(&self, build: impl FnOnce() -> T) -> T {
-        let before = GENERIC_BUILD.with(|g| g.replace(self.generic));
-        let out = build();
-        GENERIC_BUILD.with(|g| g.set(before));
-        out
+        /// Puts the flag back even if `build` panics (a worker catches
+        /// panics and goes on loading other models on the same thread).
+        struct Restore(bool);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                GENERIC_BUILD.with(|g| g.set(self.0));
+            }
+        }
+        let _restore = Restore(GENERIC_BUILD.with(|g| g.replace(self.generic)));
+        build()
     }
 }
 
