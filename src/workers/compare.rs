@@ -93,14 +93,13 @@ fn run(job: CompareJob, cancel: &CancelToken, sink: &Sink) {
             }
         }
         Ok(decoded) => {
-            let selected = device::select(job.device);
-            sink.device_used(&selected);
             for (i, (name, dir)) in job.models.iter().enumerate() {
                 if cancel.is_cancelled() {
                     break;
                 }
-                let result = Runner::load(dir, panel, &selected.device)
-                    .and_then(|(runner, load_seconds)| {
+                let result = device::load_on(job.device, |d| Runner::load(dir, panel, d))
+                    .and_then(|((runner, load_seconds), used)| {
+                        sink.device_used(&used);
                         let input = match &decoded {
                             Decoded::Audio(s) => Input::Audio(s),
                             Decoded::Picture(p) => Input::Picture(p),

@@ -176,8 +176,6 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
             ));
         }
     }
-    let selected = device::select(job.device);
-    sink.device_used(&selected);
     let store = RunStore::new(&job.data_dir);
     let generation = job.generation;
     for (index, m) in job.models.iter().enumerate() {
@@ -191,8 +189,11 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
             of: job.models.len(),
         });
         let watch = MemoryWatch::start();
-        let (runner, load_seconds) = Runner::load(&m.dir, mapping.panel, &selected.device)
-            .map_err(|e| format!("{}: {e}", m.name))?;
+        // A model the GPU cannot hold runs on the CPU, said in a sentence.
+        let ((runner, load_seconds), used) =
+            device::load_on(job.device, |d| Runner::load(&m.dir, mapping.panel, d))
+                .map_err(|e| format!("{}: {e}", m.name))?;
+        sink.device_used(&used);
         let mut result = crate::evaluate::run(
             &runner,
             load_seconds,
@@ -226,7 +227,7 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
             mapping: mapping.clone(),
             limit: (job.limit != u64::MAX).then_some(job.limit),
             normalize: job.normalize,
-            device: selected.describe(),
+            device: used.describe(),
         };
         let mut record = RunRecord::new(setup, result, stopped);
         let kept = store.save(&mut record);
