@@ -3,6 +3,7 @@
 # is missing, saying what it does. Sourced by run.sh and test.sh.
 #   setup_system [extra packages...]   Debian/Ubuntu packages (apt-get)
 #   setup_python                        a venv with the pinned Python tools
+#   setup_cargo_deb                     cargo-deb, for the packaging check
 set -euo pipefail
 
 SPACEPORT_CACHE="${SPACEPORT_CACHE:-$HOME/.cache/spaceport}"
@@ -31,6 +32,15 @@ setup_system() {
   if ! command -v cargo >/dev/null; then
     say "cargo is missing: install Rust from https://rustup.rs (Spaceport needs Rust 1.95 or newer)"
     exit 1
+  fi
+}
+
+# cargo-deb (pinned), which makes the .deb the tests install.
+CARGO_DEB_VERSION=3.8.0
+setup_cargo_deb() {
+  if ! cargo deb --version 2>/dev/null | grep -q "$CARGO_DEB_VERSION"; then
+    say "installing cargo-deb $CARGO_DEB_VERSION (cargo install, once)"
+    cargo install --quiet --locked cargo-deb --version "$CARGO_DEB_VERSION"
   fi
 }
 

@@ -7,7 +7,11 @@ cd "$(dirname "$0")/.."
 source scripts/setup.sh
 # sox (with MP3) and espeak-ng make the audio the decoding tests read;
 # PulseAudio (and its ALSA plugin) stands in for a microphone.
-setup_system sox libsox-fmt-mp3 espeak-ng pulseaudio pulseaudio-utils libasound2-plugins
+# desktop-file-utils checks the menu entry; the fonts (CJK, Devanagari,
+# Arabic) are what the all-scripts test finds through fontconfig.
+setup_system sox libsox-fmt-mp3 espeak-ng pulseaudio pulseaudio-utils libasound2-plugins \
+  desktop-file-utils fontconfig fonts-droid-fallback fonts-lohit-deva fonts-kacst
+setup_cargo_deb
 setup_python
 setup_models
 setup_images
@@ -24,3 +28,5 @@ say "cargo test"
 cargo test -- --test-threads="${SPACEPORT_TEST_THREADS:-4}" --skip alone_
 say "cargo test: the tests that run alone"
 cargo test --test it -- --test-threads=1 alone_
+say "scripts/check-install.sh: the menu entry, icons and .deb"
+scripts/check-install.sh

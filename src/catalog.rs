@@ -368,8 +368,8 @@ pub fn marian_pair(repo: &str) -> Option<(String, String)> {
 }
 
 /// ISO 639-1 codes and the ISO 639-3 codes multi-target opus-mt models use
-/// for the same languages (`>>fra<<`).
-const ISO3: [(&str, &str); 20] = [
+/// for the same languages (`>>fra<<`): the languages Spaceport names.
+pub const LANGUAGES: [(&str, &str); 20] = [
     ("en", "eng"),
     ("de", "deu"),
     ("fr", "fra"),
@@ -394,7 +394,8 @@ const ISO3: [(&str, &str); 20] = [
 
 /// The two-letter code for a model's target code, when there is one.
 pub fn short_code(code: &str) -> &str {
-    ISO3.iter()
+    LANGUAGES
+        .iter()
         .find(|(_, three)| *three == code)
         .map_or(code, |(two, _)| two)
 }

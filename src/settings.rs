@@ -1,6 +1,6 @@
 //! What the window remembers across restarts (stored by eframe's
 //! persistence under the app id): theme, offline switch, compute device and
-//! the last search filters. The token is not here: it lives in the standard
+//! the last search filters, and how fast the last download came. The token is not here: it lives in the standard
 //! Hugging Face token file, where other tools find it too.
 
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,9 @@ pub struct Settings {
     pub device: DeviceChoice,
     pub search_task: TaskFilter,
     pub search_sort: Sort,
+    /// How fast the last large download came (bytes a second), for the
+    /// Welcome page's estimates.
+    pub download_rate_bps: Option<f64>,
 }
 
 impl Default for Settings {
@@ -35,6 +38,7 @@ impl Default for Settings {
             device: DeviceChoice::Auto,
             search_task: TaskFilter::All,
             search_sort: Sort::Downloads,
+            download_rate_bps: None,
         }
     }
 }

@@ -42,11 +42,15 @@ impl App {
         ui.add_space(12.0);
         for (n, page) in Page::ALL.into_iter().enumerate() {
             let selected = self.page == page;
-            // Ctrl+1… (App::page_ui takes the keys).
-            let keys = egui::Key::from_name(&(n + 1).to_string()).map(|k| {
-                ui.ctx()
-                    .format_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, k))
-            });
+            // Ctrl+1…9, F1 for Help (App::page_ui takes the keys).
+            let keys = if page == Page::Help {
+                Some("F1".to_string())
+            } else {
+                egui::Key::from_name(&(n + 1).to_string()).map(|k| {
+                    ui.ctx()
+                        .format_shortcut(&egui::KeyboardShortcut::new(egui::Modifiers::COMMAND, k))
+                })
+            };
             if ui
                 .add_sized(
                     [130.0, 28.0],

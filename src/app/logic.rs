@@ -15,6 +15,9 @@ impl App {
     }
 
     fn apply(&mut self, event: Event) {
+        if let Some(error) = failure(&event) {
+            self.cx.last_error = Some(error.to_string());
+        }
         let (views, cx) = self.views();
         let mut event = Some(event);
         for (_, view) in views {
@@ -26,5 +29,33 @@ impl App {
         if let Some(e) = event {
             cx.on_event(e);
         }
+    }
+}
+
+/// What went wrong, when `event` says a job failed.
+fn failure(event: &Event) -> Option<&str> {
+    match event {
+        Event::TranslationFailed { error, .. }
+        | Event::TranscriptionFailed { error, .. }
+        | Event::EvalFailed { error, .. }
+        | Event::DatasetFailed { error, .. }
+        | Event::ExportFailed { error, .. }
+        | Event::DownloadFailed {
+            error,
+            cancelled: false,
+            ..
+        }
+        | Event::SaveFailed { error, .. }
+        | Event::DeleteFailed { error, .. } => Some(error),
+        Event::CaptionFinished {
+            error: Some(error), ..
+        }
+        | Event::DictationDone {
+            error: Some(error), ..
+        } => Some(error),
+        Event::CaptionItem {
+            result: Err(error), ..
+        } => Some(error),
+        _ => None,
     }
 }

@@ -8,6 +8,8 @@
 //! the disk: that is the workers' job.
 
 pub mod dialogs;
+pub mod examples;
+pub mod fonts;
 mod frame;
 mod logic;
 pub mod pages;
@@ -16,11 +18,13 @@ pub mod widgets;
 pub use pages::caption::{CaptionPage, CaptionRow};
 pub use pages::datasets::DatasetsPage;
 pub use pages::evaluate::EvaluatePage;
+pub use pages::help::HelpPage;
 pub use pages::hub::{DetailsState, HubPage, SearchState};
 pub use pages::library::LibraryPage;
 pub use pages::settings::SettingsPage;
 pub use pages::transcribe::{TranscribePage, TranscribeStatus};
 pub use pages::translate::{TranslatePage, TranslateStatus};
+pub use pages::welcome::WelcomePage;
 pub use pages::{Cx, Intent, LibraryState, TryRow, View};
 
 use std::collections::BTreeMap;
@@ -59,16 +63,21 @@ pub const SESSION_KEY: &str = "spaceport-session";
 /// The pages of the sidebar.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Page {
+    Welcome,
     Hub,
     Datasets,
     Library,
     Demo(Panel),
     Evaluate,
     Settings,
+    Help,
 }
 
 impl Page {
-    pub const ALL: [Page; 8] = [
+    /// The sidebar's pages, top to bottom (Ctrl+1… show the first nine;
+    /// F1 shows Help).
+    pub const ALL: [Page; 10] = [
+        Page::Welcome,
         Page::Hub,
         Page::Datasets,
         Page::Library,
@@ -77,16 +86,19 @@ impl Page {
         Page::Demo(Panel::Transcribe),
         Page::Evaluate,
         Page::Settings,
+        Page::Help,
     ];
 
     pub fn label(self) -> &'static str {
         match self {
+            Page::Welcome => "Welcome",
             Page::Hub => "Hub",
             Page::Datasets => "Datasets",
             Page::Library => "Library",
             Page::Demo(p) => p.label(),
             Page::Evaluate => "Evaluate",
             Page::Settings => "Settings",
+            Page::Help => "Help",
         }
     }
 }
@@ -131,6 +143,7 @@ pub const NOTICE_SECS: f64 = 8.0;
 /// worker events waiting to be applied.
 pub struct App {
     pub page: Page,
+    pub welcome: WelcomePage,
     /// What every page shares (settings, cache, downloads, notices, the
     /// command sender).
     pub cx: Cx,
@@ -142,6 +155,10 @@ pub struct App {
     pub caption: CaptionPage,
     pub evaluate: EvaluatePage,
     pub settings: SettingsPage,
+    pub help: HelpPage,
+    /// Files given on the command line ("Open with Spaceport"), opened in
+    /// their demos once the cache has been looked through.
+    pub opening: Vec<std::path::PathBuf>,
     events: Receiver<Event>,
     first_frame_probe: bool,
     frames: u64,
@@ -170,6 +187,7 @@ impl App {
         }
         let session: Option<Session> = cc.storage.and_then(|s| eframe::get_value(s, SESSION_KEY));
         let mut app = Self::with_settings(&cc.egui_ctx, config, settings)?;
+        fonts::start(&cc.egui_ctx);
         if let Some(session) = session {
             app.restore(session);
         }
@@ -246,11 +264,14 @@ impl App {
             compute_devices: None,
             compute: None,
             shortcut: None,
+            last_error: None,
+            pasted: None,
         };
         cx.send(Command::ScanCache);
         cx.send(Command::ListComputeDevices);
         Ok(Self {
-            page: Page::Hub,
+            page: Page::Welcome,
+            welcome: WelcomePage::default(),
             hub: HubPage::default(),
             datasets: DatasetsPage::default(),
             library: LibraryPage::default(),
@@ -259,6 +280,8 @@ impl App {
             caption: CaptionPage::default(),
             evaluate: EvaluatePage::default(),
             settings: SettingsPage::new(&cx),
+            help: HelpPage,
+            opening: Vec::new(),
             cx,
             events,
             first_frame_probe: false,
@@ -268,8 +291,9 @@ impl App {
 
     /// Every page with the [`Page`] that shows it, and the shared
     /// context beside them (disjoint borrows of `self`).
-    fn views(&mut self) -> ([(Page, &mut dyn View); 8], &mut Cx) {
+    fn views(&mut self) -> ([(Page, &mut dyn View); 10], &mut Cx) {
         let Self {
+            welcome,
             hub,
             datasets,
             library,
@@ -278,12 +302,16 @@ impl App {
             caption,
             evaluate,
             settings,
+            help,
             cx,
             ..
         } = self;
         (
             [
-                (Page::Hub, hub as &mut dyn View),
+                // The Welcome page first: it looks at events the Hub
+                // page takes too.
+                (Page::Welcome, welcome as &mut dyn View),
+                (Page::Hub, hub),
                 (Page::Datasets, datasets),
                 (Page::Library, library),
                 (Page::Demo(Panel::Translate), translate),
@@ -291,6 +319,7 @@ impl App {
                 (Page::Demo(Panel::Transcribe), transcribe),
                 (Page::Evaluate, evaluate),
                 (Page::Settings, settings),
+                (Page::Help, help),
             ],
             cx,
         )
@@ -300,20 +329,41 @@ impl App {
     fn page_ui(&mut self, ui: &mut egui::Ui) {
         // Ctrl+1… shows a page; Ctrl+Enter, Esc and Ctrl+O go to the
         // shown page's button that has them, this frame only.
-        let (page, shortcut) = ui.input_mut(|i| {
-            let page = Page::ALL.iter().enumerate().find_map(|(n, page)| {
-                let key = egui::Key::from_name(&(n + 1).to_string())?;
-                i.consume_key(egui::Modifiers::COMMAND, key)
-                    .then_some(*page)
-            });
+        let editing = ui.ctx().text_edit_focused();
+        let (page, shortcut, pasted) = ui.input_mut(|i| {
+            let page = Page::ALL
+                .iter()
+                .take(9)
+                .enumerate()
+                .find_map(|(n, page)| {
+                    let key = egui::Key::from_name(&(n + 1).to_string())?;
+                    i.consume_key(egui::Modifiers::COMMAND, key)
+                        .then_some(*page)
+                })
+                .or_else(|| {
+                    i.consume_key(egui::Modifiers::NONE, egui::Key::F1)
+                        .then_some(Page::Help)
+                });
             // Esc is only looked at, not taken: it also closes menus and
-            // leaves text fields.
+            // leaves text fields. Ctrl+C and Ctrl+V come as copy and paste
+            // events, the page's own only while no text field has the
+            // keyboard (a field copies and pastes by itself).
             let shortcut = pages::Shortcut::ALL.into_iter().find(|s| match s {
                 pages::Shortcut::Stop => i.key_pressed(egui::Key::Escape),
+                pages::Shortcut::Copy => {
+                    !editing
+                        && (i.events.iter().any(|e| matches!(e, egui::Event::Copy))
+                            || i.consume_shortcut(&s.keys()))
+                }
                 _ => i.consume_shortcut(&s.keys()),
             });
-            (page, shortcut)
+            let pasted = i.events.iter().find_map(|e| match e {
+                egui::Event::Paste(text) if !editing => Some(text.clone()),
+                _ => None,
+            });
+            (page, shortcut, pasted)
         });
+        self.cx.pasted = pasted;
         if let Some(page) = page {
             self.open_page(page);
         }
@@ -324,6 +374,7 @@ impl App {
             view.ui(ui, cx);
         }
         self.cx.shortcut = None;
+        self.cx.pasted = None;
         let now = ui.input(|i| i.time);
         self.follow_intents(now);
     }
@@ -344,6 +395,7 @@ impl App {
                     self.page = Page::Demo(Panel::Translate);
                 }
                 Intent::TryRow(row) => self.try_row(row, now),
+                Intent::TryExample(panel) => self.try_example(panel),
                 Intent::OpenDataset(name) => {
                     self.datasets.open(name, &mut self.cx);
                     self.page = Page::Datasets;
@@ -385,7 +437,85 @@ impl App {
         }
     }
 
-    /// Shows `page` (the Library looks through the cache again).
+    /// Opens the files given on the command line once the cache scan is
+    /// in: pictures in Caption, recordings in Transcribe (with the first
+    /// downloaded model; without one the page offers the download and the
+    /// path waits in its field); anything else is said.
+    pub fn open_files(&mut self) {
+        if self.opening.is_empty() || !matches!(self.cx.library, LibraryState::Ready(_)) {
+            return;
+        }
+        let ext = |p: &std::path::Path| {
+            p.extension()
+                .and_then(|e| e.to_str())
+                .map(str::to_ascii_lowercase)
+                .unwrap_or_default()
+        };
+        let (mut pictures, mut sounds) = (Vec::new(), Vec::new());
+        for f in std::mem::take(&mut self.opening) {
+            let e = ext(&f);
+            if crate::tasks::caption::image::PICTURE_EXTENSIONS.contains(&e.as_str()) {
+                pictures.push(f);
+            } else if crate::audio::decode::AUDIO_EXTENSIONS.contains(&e.as_str()) {
+                sounds.push(f);
+            } else {
+                self.cx.notify_error(format!(
+                    "{} is not a picture or a recording; Spaceport opens pictures in Caption and recordings in Transcribe.",
+                    f.display()
+                ));
+            }
+        }
+        if !pictures.is_empty() {
+            let model = pages::demo::downloaded_for(self.cx.cached(), Panel::Caption)
+                .first()
+                .map(|(_, d)| d.clone());
+            match model {
+                Some(m) => self.caption.start_captions(m, pictures, &mut self.cx),
+                None => self.caption.path_input = pictures[0].display().to_string(),
+            }
+            self.page = Page::Demo(Panel::Caption);
+        }
+        if !sounds.is_empty() {
+            let model = pages::demo::downloaded_for(self.cx.cached(), Panel::Transcribe)
+                .first()
+                .map(|(_, d)| d.clone());
+            match model {
+                Some(m) => self.transcribe.transcribe_files(m, sounds, &mut self.cx),
+                None => self.transcribe.path_input = sounds[0].display().to_string(),
+            }
+            self.page = Page::Demo(Panel::Transcribe);
+        }
+    }
+
+    /// Shows `panel` running its first example (the Welcome page's cards):
+    /// the first sentence in a language a downloaded model translates, the
+    /// first picture, the English recording (or the first one the chosen
+    /// model's language detection can take).
+    pub fn try_example(&mut self, panel: Panel) {
+        match panel {
+            Panel::Translate => self.translate.try_example(&mut self.cx),
+            Panel::Caption => {
+                let p = &examples::PICTURES[0];
+                self.caption.caption_row(
+                    p.name.to_string(),
+                    Arc::new(p.bytes.to_vec()),
+                    None,
+                    &mut self.cx,
+                );
+            }
+            Panel::Transcribe => {
+                let r = &examples::RECORDINGS[0];
+                self.transcribe.transcribe_row(
+                    r.name.to_string(),
+                    Arc::new(r.bytes.to_vec()),
+                    None,
+                    &mut self.cx,
+                );
+            }
+        }
+        self.page = Page::Demo(panel);
+    }
+
     /// Shows `panel` with the model `repo` chosen; a translation model's
     /// language pair becomes the page's (a `mul` side keeps the page's).
     pub fn open_model(&mut self, panel: Panel, repo: String) {
@@ -406,6 +536,7 @@ impl App {
         self.open_page(Page::Demo(panel));
     }
 
+    /// Shows `page` (the Library looks through the cache again).
     pub fn open_page(&mut self, page: Page) {
         if page == Page::Hub && self.page == Page::Hub {
             // Clicking Hub again goes back to the results.
@@ -421,6 +552,7 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
+        self.open_files();
         if self.first_frame_probe && self.frames == 1 {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }
@@ -445,15 +577,26 @@ impl eframe::App for App {
 }
 
 /// Opens the window and runs until it is closed.
-pub fn run(config: HubConfig, device: DeviceChoice, first_frame_probe: bool) -> anyhow::Result<()> {
+pub fn run(
+    config: HubConfig,
+    device: DeviceChoice,
+    first_frame_probe: bool,
+    files: Vec<std::path::PathBuf>,
+) -> anyhow::Result<()> {
     process_start();
     let device = (device != DeviceChoice::Auto).then_some(device);
+    let mut viewport = egui::ViewportBuilder::default()
+        .with_title("Spaceport")
+        .with_app_id("spaceport")
+        .with_inner_size([1120.0, 740.0])
+        .with_min_inner_size([760.0, 480.0]);
+    if let Ok(icon) =
+        eframe::icon_data::from_png_bytes(include_bytes!("../../assets/icons/spaceport-256.png"))
+    {
+        viewport = viewport.with_icon(icon);
+    }
     let options = eframe::NativeOptions {
-        viewport: egui::ViewportBuilder::default()
-            .with_title("Spaceport")
-            .with_app_id("spaceport")
-            .with_inner_size([1120.0, 740.0])
-            .with_min_inner_size([760.0, 480.0]),
+        viewport,
         persist_window: !first_frame_probe,
         ..Default::default()
     };
@@ -463,6 +606,7 @@ pub fn run(config: HubConfig, device: DeviceChoice, first_frame_probe: bool) -> 
         Box::new(move |cc| {
             let mut app = App::new(cc, config, device)?;
             app.first_frame_probe = first_frame_probe;
+            app.opening = files;
             Ok(Box::new(app))
         }),
     )

@@ -25,7 +25,8 @@ use crate::tasks::device::DeviceChoice;
 #[command(
     name = "spaceport",
     version,
-    about = "Hugging Face Spaces-style demos on your own machine."
+    about = "Hugging Face Spaces-style demos on your own machine.",
+    args_conflicts_with_subcommands = true
 )]
 pub struct Cli {
     /// Compute device for every task: auto, cpu, cuda, cuda:N or metal
@@ -38,6 +39,10 @@ pub struct Cli {
     /// Print the milliseconds from start to the first painted frame, then exit.
     #[arg(long, hide = true)]
     pub first_frame_probe: bool,
+    /// Pictures or recordings to open in the window, each in its demo
+    /// (what "Open with Spaceport" passes).
+    #[arg(value_name = "FILE")]
+    pub files: Vec<std::path::PathBuf>,
     #[command(subcommand)]
     pub command: Option<Command>,
 }
@@ -159,7 +164,7 @@ pub fn main() -> ExitCode {
     }
     let result = match cli.command {
         None | Some(Command::Gui) => {
-            return match crate::app::run(config, cli.device, cli.first_frame_probe) {
+            return match crate::app::run(config, cli.device, cli.first_frame_probe, cli.files) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
                     eprintln!("error: could not open the window: {e:#}");

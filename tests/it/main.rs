@@ -39,5 +39,6 @@ mod ui_evaluate;
 mod ui_shortcuts;
 mod ui_transcribe;
 mod ui_translate;
+mod ui_welcome;
 mod whisper_features;
 mod workers;

@@ -14,8 +14,12 @@ use support::ui::wait_for;
 
 const MARIAN: &str = "Helsinki-NLP/opus-mt-tiny-en-de";
 
+/// The app on the Hub page (a fresh profile starts on Welcome).
 fn harness(s: &StandinHub, cache: &std::path::Path, settings: Settings) -> Harness<'static, App> {
-    support::ui::app_harness(support::config(s, cache), settings)
+    let mut h = support::ui::app_harness(support::config(s, cache), settings);
+    h.state_mut().open_page(spaceport::app::Page::Hub);
+    h.step();
+    h
 }
 
 #[test]

@@ -19,8 +19,8 @@ fn ctrl_numbers_switch_pages_and_ctrl_enter_translates() {
     let (sentence, expected) = (sentence.as_str(), expected.as_str());
     let mut h = support::ui::local_app(tmp.path());
     h.step();
-    // Ctrl+4 is the fourth page in the sidebar: Translate.
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    // Ctrl+5 is the fifth page in the sidebar: Translate.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
     wait_for(&mut h, "the Translate page", |h| {
         h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
             .is_some()
@@ -46,12 +46,12 @@ fn ctrl_numbers_switch_pages_and_ctrl_enter_translates() {
             .as_deref()
             == Some(expected)
     });
-    // Ctrl+8: Settings; Ctrl+1: back to the Hub.
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num8);
+    // Ctrl+9: Settings; Ctrl+2: back to the Hub.
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num9);
     wait_for(&mut h, "Settings", |h| {
         h.query_by_label("Compute device").is_some()
     });
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num1);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num2);
     wait_for(&mut h, "the Hub", |h| {
         h.query_by_label("Compute device").is_none()
     });
@@ -144,7 +144,7 @@ fn a_restart_reopens_the_last_page_with_its_models_and_text() {
     h.get_by_label("me/blip-copy").click();
     h.step();
     // Translate: not as you type, half a sentence typed.
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num4);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
     wait_for(&mut h, "Translate", |h| {
         h.query_by_label("Text to translate").is_some()
     });
@@ -168,7 +168,7 @@ fn a_restart_reopens_the_last_page_with_its_models_and_text() {
             == Some("Half a sent")
     });
     assert!(!h.state().translate.live, "as-you-type stays off");
-    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num6);
     wait_for(&mut h, "the chosen caption model", |h| {
         h.query_by_role_and_label(egui::accesskit::Role::ComboBox, "Model")
             .and_then(|n| n.value())

@@ -49,6 +49,8 @@ pub struct CaptionPage {
     pub reference: Option<String>,
     /// A picture through several models, side by side.
     pub compare: super::demo::CompareState,
+    /// The example pictures' thumbnails, once uploaded.
+    pub example_textures: Vec<Option<egui::TextureHandle>>,
 }
 
 impl View for CaptionPage {
@@ -249,6 +251,22 @@ impl CaptionPage {
         if !pasted.is_empty() {
             self.start_captions_with(model_dir.clone(), Vec::new(), pasted, cx);
         }
+        // A path pasted outside the path field (copied in a file manager).
+        if let Some(text) = cx.pasted.take() {
+            let paths: Vec<PathBuf> = text
+                .lines()
+                .map(|l| PathBuf::from(l.trim().trim_start_matches("file://")))
+                .filter(|p| p.exists())
+                .collect();
+            if paths.is_empty() {
+                self.error = Some(
+                    "What was pasted is not a picture or a path to one; copy a picture, or its file, and paste again."
+                        .into(),
+                );
+            } else {
+                self.start_captions(model_dir.clone(), paths, cx);
+            }
+        }
         let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -280,6 +298,16 @@ impl CaptionPage {
                 });
             });
         });
+        if let Some(i) = super::demo::picture_examples(ui, &mut self.example_textures) {
+            let p = &crate::app::examples::PICTURES[i];
+            self.start_batch(
+                model_dir.clone(),
+                Vec::new(),
+                Vec::new(),
+                vec![(p.name.to_string(), Arc::new(p.bytes.to_vec()))],
+                cx,
+            );
+        }
         let total = self.rows.len();
         let done = self.rows.iter().filter(|r| r.result.is_some()).count();
         if self.loading {
@@ -337,7 +365,7 @@ impl CaptionPage {
                     }
                     Some(Ok(c)) => {
                         ui.label(egui::RichText::new(&c.text).size(20.0));
-                        if ui.button("Copy caption").clicked() {
+                        if shortcut_button(ui, cx, true, "Copy caption", Shortcut::Copy) {
                             copy = Some(c.text.clone());
                         }
                     }

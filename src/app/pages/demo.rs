@@ -351,3 +351,82 @@ impl CompareState {
         }
     }
 }
+
+/// The row of example pictures under a demo (their thumbnails once a
+/// worker has decoded them; names until then), uploaded into `textures`
+/// once; which one was clicked.
+pub fn picture_examples(
+    ui: &mut egui::Ui,
+    textures: &mut Vec<Option<egui::TextureHandle>>,
+) -> Option<usize> {
+    use crate::app::examples::{PICTURES, thumbnails};
+    if textures.is_empty()
+        && let Some(thumbs) = thumbnails(ui.ctx())
+    {
+        *textures = thumbs
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                t.as_ref().map(|t| {
+                    ui.ctx().load_texture(
+                        format!("example-picture-{i}"),
+                        egui::ColorImage::from_rgba_unmultiplied([t.width, t.height], &t.rgba),
+                        egui::TextureOptions::LINEAR,
+                    )
+                })
+            })
+            .collect();
+    }
+    let mut clicked = None;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Examples:");
+        for (i, p) in PICTURES.iter().enumerate() {
+            let button = match textures.get(i).and_then(Option::as_ref) {
+                Some(t) => {
+                    egui::Button::image(egui::Image::new(t).max_size(egui::vec2(72.0, 72.0)))
+                }
+                None => egui::Button::new(p.name),
+            };
+            // Named for screen readers (and the tests) by the picture.
+            let response = ui.add(button).on_hover_text(p.what);
+            response.widget_info(|| egui::WidgetInfo::labeled(egui::Role::Button, true, p.name));
+            if response.clicked() {
+                clicked = Some(i);
+            }
+        }
+    });
+    clicked
+}
+
+/// The row of example recordings under the Transcribe page: the English
+/// one, and the others when the model knows other languages; which one was
+/// clicked.
+pub fn recording_examples(
+    ui: &mut egui::Ui,
+    multilingual: bool,
+) -> Option<&'static crate::app::examples::Recording> {
+    use crate::app::examples::RECORDINGS;
+    let mut clicked = None;
+    ui.horizontal_wrapped(|ui| {
+        ui.label("Examples:");
+        for r in RECORDINGS
+            .iter()
+            .filter(|r| multilingual || r.language == "en")
+        {
+            let text = format!(
+                "🔊 {} ({}, {} s)",
+                r.name,
+                crate::catalog::language_name(r.language),
+                r.seconds
+            );
+            if ui
+                .button(text)
+                .on_hover_text(format!("Transcribe this recording: \"{}\"", r.text))
+                .clicked()
+            {
+                clicked = Some(r);
+            }
+        }
+    });
+    clicked
+}

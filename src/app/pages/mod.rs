@@ -12,11 +12,13 @@ pub mod caption;
 pub mod datasets;
 pub mod demo;
 pub mod evaluate;
+pub mod help;
 pub mod hub;
 pub mod library;
 pub mod settings;
 pub mod transcribe;
 pub mod translate;
+pub mod welcome;
 
 use std::collections::BTreeMap;
 
@@ -61,6 +63,8 @@ pub enum Intent {
     Translate { text: String, from: String },
     /// Try a dataset row in its demo, its reference shown beside.
     TryRow(TryRow),
+    /// Show this demo with its first example running.
+    TryExample(crate::catalog::Panel),
 }
 
 /// A dataset row on its way to a demo.
@@ -143,6 +147,12 @@ pub struct Cx {
     /// A keyboard shortcut pressed this frame, for the page's button that
     /// has it ([`crate::app::widgets::shortcut_button`]).
     pub shortcut: Option<Shortcut>,
+    /// The last thing that went wrong this session, in words (Help's
+    /// "Report a problem").
+    pub last_error: Option<String>,
+    /// Text pasted (Ctrl+V) this frame while no text field had the
+    /// keyboard, for the page to take.
+    pub pasted: Option<String>,
 }
 
 /// The page actions with keyboard shortcuts.
@@ -155,10 +165,17 @@ pub enum Shortcut {
     Stop,
     /// Ctrl+O: open files.
     Open,
+    /// Ctrl+C while no text field has the keyboard: copy the result.
+    Copy,
 }
 
 impl Shortcut {
-    pub const ALL: [Shortcut; 3] = [Shortcut::Run, Shortcut::Stop, Shortcut::Open];
+    pub const ALL: [Shortcut; 4] = [
+        Shortcut::Run,
+        Shortcut::Stop,
+        Shortcut::Open,
+        Shortcut::Copy,
+    ];
 
     pub fn keys(self) -> egui::KeyboardShortcut {
         use egui::{Key, KeyboardShortcut, Modifiers};
@@ -166,6 +183,7 @@ impl Shortcut {
             Self::Run => KeyboardShortcut::new(Modifiers::COMMAND, Key::Enter),
             Self::Stop => KeyboardShortcut::new(Modifiers::NONE, Key::Escape),
             Self::Open => KeyboardShortcut::new(Modifiers::COMMAND, Key::O),
+            Self::Copy => KeyboardShortcut::new(Modifiers::COMMAND, Key::C),
         }
     }
 }
@@ -205,6 +223,7 @@ impl Cx {
 
     /// Adds an error notice unless the same one is showing.
     pub fn notify_error(&mut self, text: String) {
+        self.last_error = Some(text.clone());
         if !self.notices.iter().any(|n| n.text == text) {
             self.notices.push(Notice::new(text, true));
         }
@@ -263,6 +282,8 @@ impl Cx {
     pub fn reconfigure(&mut self) {
         self.config.offline = self.env_offline || self.settings.offline;
         self.unreachable = None;
+        // What went wrong under the old settings says nothing now.
+        self.notices.retain(|n| !n.is_error);
         self.send(Command::Configure(self.config.clone()));
     }
 
@@ -315,6 +336,11 @@ impl Cx {
                 }
             }
             Event::DownloadProgress(p) => {
+                // This connection's speed, once a download has moved
+                // enough to say.
+                if p.bytes >= 4_000_000 && p.rate_bps > 0.0 {
+                    self.settings.download_rate_bps = Some(p.rate_bps);
+                }
                 let cancelling = matches!(
                     self.downloads.get(&p.repo),
                     Some(DownloadState::Cancelling(_))

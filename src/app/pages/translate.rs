@@ -7,6 +7,7 @@
 use super::Shortcut;
 use super::{Cx, Intent, View};
 use crate::app::DownloadState;
+use crate::app::examples;
 use crate::app::widgets::{progress_ui, shortcut_button};
 use crate::catalog::language_name;
 use crate::format::format_bytes;
@@ -51,6 +52,8 @@ pub struct TranslatePage {
     pub reference: Option<String>,
     /// The text through several models, side by side.
     pub compare: super::demo::CompareState,
+    /// Translate at the next frame (an example was chosen).
+    pub run_now: bool,
 }
 
 impl Default for TranslatePage {
@@ -67,6 +70,7 @@ impl Default for TranslatePage {
             device: None,
             reference: None,
             compare: Default::default(),
+            run_now: false,
         }
     }
 }
@@ -100,6 +104,40 @@ impl TranslatePage {
         self.to = to;
         self.reference = Some(reference);
         self.changed_at = Some(now);
+    }
+
+    /// Puts the first example sentence in the page and translates it: in
+    /// the page's languages when a downloaded model serves them and there
+    /// is an example in the source language, else in the first downloaded
+    /// pair that has one.
+    pub fn try_example(&mut self, cx: &mut Cx) {
+        let installed = route::installed(cx.cached());
+        let served =
+            |from: &str, to: &str| !matches!(route::route(&installed, from, to), Route::Get { .. });
+        if !served(&self.from, &self.to) || examples::sentences(&self.from).next().is_none() {
+            let pair = route::pairs(&installed).into_iter().find_map(|p| {
+                // A model of many source languages: one with examples.
+                let from = if p.src == "mul" {
+                    examples::SENTENCES
+                        .iter()
+                        .map(|(l, _)| l.to_string())
+                        .find(|l| *l != p.tgt)?
+                } else {
+                    p.src
+                };
+                let has = examples::sentences(&from).next().is_some();
+                has.then_some((from, p.tgt))
+            });
+            if let Some((from, to)) = pair {
+                self.from = from;
+                self.to = to;
+            }
+        }
+        if let Some(s) = examples::sentences(&self.from).next() {
+            self.input = s.to_string();
+        }
+        self.reference = None;
+        self.run_now = true;
     }
 
     fn get_model_ui(&self, ui: &mut egui::Ui, cx: &mut Cx, repo: &str, size_mb: Option<u64>) {
@@ -260,13 +298,34 @@ impl View for TranslatePage {
             egui::ComboBox::from_id_salt("translate-to")
                 .selected_text(language_name(&self.to))
                 .show_ui(ui, |ui| {
-                    for l in &tos {
-                        ui.selectable_value(&mut self.to, l.clone(), language_name(l));
+                    // Never the source language itself; each says how
+                    // it would be translated.
+                    for l in tos.iter().filter(|l| **l != self.from) {
+                        let how = match route::route(&installed, &self.from, l) {
+                            Route::Direct(p) => format!("Ready: {}", p.repo),
+                            Route::Pivot(a, b) => {
+                                format!("Through English: {} and {}", a.repo, b.repo)
+                            }
+                            Route::Get {
+                                repo,
+                                size_mb: Some(mb),
+                            } => format!("Needs {repo} ({})", format_bytes(mb * 1_000_000)),
+                            Route::Get { repo, .. } => {
+                                format!("Needs a model such as {repo}, from the Hub")
+                            }
+                        };
+                        ui.selectable_value(&mut self.to, l.clone(), language_name(l))
+                            .on_hover_text(how);
                     }
                 })
                 .response
                 .labelled_by(label.id);
         });
+        if self.from == self.to && before.0 != self.from {
+            // The source became the target's language: the target moves
+            // to the one the source was.
+            self.to = before.0.clone();
+        }
         if swap {
             let t = &mut *self;
             std::mem::swap(&mut t.from, &mut t.to);
@@ -275,6 +334,12 @@ impl View for TranslatePage {
             }
         }
         let now = ui.input(|i| i.time);
+        if let Some(text) = cx.pasted.take() {
+            // Ctrl+V outside the text field: the text to translate.
+            self.input = text;
+            self.reference = None;
+            self.run_now = true;
+        }
         if before != (self.from.clone(), self.to.clone()) {
             self.changed_at = Some(now);
         }
@@ -313,6 +378,11 @@ impl View for TranslatePage {
             ));
             let label = cols[1].label("Translation");
             let mut shown = self.output.as_str();
+            // The old translation, greyed while the new one is on its way.
+            let stale = matches!(
+                self.status,
+                TranslateStatus::Running | TranslateStatus::LoadingModel
+            ) || (self.live && self.changed_at.is_some());
             let frame = egui::Frame::new()
                 .fill(cols[1].visuals().extreme_bg_color)
                 .corner_radius(4.0)
@@ -322,6 +392,7 @@ impl View for TranslatePage {
                     egui::TextEdit::multiline(&mut shown)
                         .desired_rows(12)
                         .desired_width(f32::INFINITY)
+                        .text_color_opt(stale.then(|| cols[1].visuals().weak_text_color()))
                         .frame(frame),
                 )
                 .labelled_by(label.id);
@@ -337,6 +408,28 @@ impl View for TranslatePage {
         });
         if edited {
             self.changed_at = Some(now);
+        }
+        let sentences: Vec<&str> = examples::sentences(&self.from).collect();
+        if !sentences.is_empty() {
+            ui.horizontal_wrapped(|ui| {
+                ui.label("Examples:");
+                for s in sentences {
+                    if ui
+                        .button(s)
+                        .on_hover_text("Translate this example")
+                        .clicked()
+                    {
+                        self.input = s.to_string();
+                        self.reference = None;
+                        self.run_now = true;
+                    }
+                }
+            });
+        }
+        if std::mem::take(&mut self.run_now)
+            && let Some(m) = models.clone()
+        {
+            self.send_translation(m, cx);
         }
         ui.horizontal(|ui| {
             ui.checkbox(&mut self.live, "Translate as you type");
@@ -354,10 +447,7 @@ impl View for TranslatePage {
                 cx.send(Command::CancelTranslation);
                 self.status = TranslateStatus::Idle;
             }
-            if ui
-                .add_enabled(!self.output.is_empty(), egui::Button::new("Copy"))
-                .clicked()
-            {
+            if shortcut_button(ui, cx, !self.output.is_empty(), "Copy", Shortcut::Copy) {
                 ui.ctx().copy_text(self.output.clone());
                 cx.notify("Translation copied.".into());
             }

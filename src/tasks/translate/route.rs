@@ -135,7 +135,7 @@ pub fn route(models: &[InstalledModel], from: &str, to: &str) -> Route {
 }
 
 /// Languages to offer as sources and targets: from the downloaded models,
-/// the catalog, and the four most asked for; sorted by name.
+/// the catalog, and every language Spaceport names; sorted by name.
 pub fn languages(models: &[InstalledModel]) -> (Vec<String>, Vec<String>) {
     let mut from: Vec<String> = Vec::new();
     let mut to: Vec<String> = Vec::new();
@@ -154,7 +154,7 @@ pub fn languages(models: &[InstalledModel]) -> (Vec<String>, Vec<String>) {
             to.push(t);
         }
     }
-    for l in ["en", "de", "fr", "es"] {
+    for l in crate::catalog::LANGUAGES.iter().map(|(two, _)| *two) {
         for v in [&mut from, &mut to] {
             if !v.iter().any(|x| x == l) {
                 v.push(l.to_string());

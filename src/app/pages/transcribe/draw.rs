@@ -23,6 +23,33 @@ fn clock(secs: f64) -> String {
 }
 
 impl TranscribePage {
+    /// Holding Space (while no control has the keyboard) dictates until
+    /// it is let go.
+    fn push_to_talk_keys(&mut self, ui: &egui::Ui, cx: &mut Cx, model_dir: &std::path::Path) {
+        let (down, up) = ui.input(|i| {
+            let key = |pressed: bool| {
+                i.events.iter().any(|e| {
+                    matches!(e, egui::Event::Key {
+                        key: egui::Key::Space,
+                        pressed: p,
+                        repeat: false,
+                        ..
+                    } if *p == pressed)
+                })
+            };
+            (key(true), key(false))
+        });
+        let free = ui.memory(|m| m.focused().is_none());
+        if down && free && self.recording.is_none() && !self.dictating {
+            self.start_dictation(model_dir.to_path_buf(), cx);
+            self.push_to_talk = true;
+        }
+        if up && self.push_to_talk {
+            self.push_to_talk = false;
+            cx.send(Command::StopDictation);
+        }
+    }
+
     pub(super) fn page_ui(&mut self, ui: &mut egui::Ui, cx: &mut Cx) {
         let Some(model_dir) = heading_and_model(ui, cx, Panel::Transcribe, &mut self.model) else {
             return;
@@ -40,6 +67,23 @@ impl TranscribePage {
         if !dropped.is_empty() {
             self.transcribe_files(model_dir.clone(), dropped, cx);
         }
+        // A path pasted outside the path field (copied in a file manager).
+        if let Some(text) = cx.pasted.take() {
+            let paths: Vec<PathBuf> = text
+                .lines()
+                .map(|l| PathBuf::from(l.trim().trim_start_matches("file://")))
+                .filter(|p| p.is_file())
+                .collect();
+            if paths.is_empty() {
+                self.status = TranscribeStatus::Failed(
+                    "What was pasted is not a path to an audio file; copy the file and paste again."
+                        .into(),
+                );
+            } else {
+                self.transcribe_files(model_dir.clone(), paths, cx);
+            }
+        }
+        self.push_to_talk_keys(ui, cx, &model_dir);
         let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
@@ -65,6 +109,21 @@ impl TranscribePage {
                 "or drop an audio file (WAV, FLAC, MP3, OGG, M4A) on the window"
             });
         });
+        let multilingual = self
+            .languages
+            .as_ref()
+            .is_some_and(|(dir, l)| *dir == model_dir && !l.is_empty());
+        if let Some(r) = crate::app::pages::demo::recording_examples(ui, multilingual) {
+            // A multilingual model is told the language spoken only when
+            // the page does not detect it.
+            self.start(
+                model_dir.clone(),
+                PathBuf::from(r.name),
+                Some(std::sync::Arc::new(r.bytes.to_vec())),
+                cx,
+            );
+            self.reference = None;
+        }
         // The microphone: dictate, words appear as they are said.
         ui.horizontal(|ui| {
             if self.input_devices.is_none() {
@@ -119,7 +178,7 @@ impl TranscribePage {
                     if ui
                         .add_enabled(!busy, egui::Button::new("Record"))
                         .on_hover_text(
-                            "Dictate: your words appear as you speak; a pause ends a sentence",
+                            "Dictate: your words appear as you speak; a pause ends a sentence. Or hold Space to talk.",
                         )
                         .clicked()
                     {
@@ -161,6 +220,12 @@ impl TranscribePage {
         if let Some(r) = &self.reference {
             ui.label(format!("Reference (from the dataset): {r}"));
         }
+        if let Some(f) = &self.finished {
+            ui.small(f);
+        }
+        if self.kept && !self.segments.is_empty() {
+            ui.small("Below: the previous transcript, until this one has text.");
+        }
         if let Some(n) = &self.note {
             ui.colored_label(ui.visuals().warn_fg_color, n);
         }
@@ -168,7 +233,7 @@ impl TranscribePage {
             // Exports go beside the audio file (a recording has none yet).
             let file = self.file.clone();
             ui.horizontal(|ui| {
-                if ui.button("Copy text").clicked() {
+                if shortcut_button(ui, cx, true, "Copy text", Shortcut::Copy) {
                     ui.ctx().copy_text(t.text.clone());
                     cx.notify("Transcript copied.".into());
                 }

@@ -73,9 +73,49 @@ pub struct TranscribePage {
     pub reference: Option<String>,
     /// A recording through several models, side by side.
     pub compare: crate::app::pages::demo::CompareState,
+    /// The dictation running was started by holding Space, and stops when
+    /// it is let go.
+    pub push_to_talk: bool,
+    /// The segments shown are the previous run's, kept on screen until
+    /// the new run has text of its own (a failed run loses nothing).
+    pub kept: bool,
+    /// When the running job started, and its model (repo id).
+    pub started: Option<(std::time::Instant, String)>,
+    /// How the last job went, in words ("12.0 s of audio in 1.4 s").
+    pub finished: Option<String>,
+}
+
+/// The repo id of a snapshot folder in the Hugging Face cache
+/// (`…/models--org--name/snapshots/<commit>`), else the folder's name.
+pub fn repo_of(dir: &std::path::Path) -> String {
+    dir.components()
+        .filter_map(|c| c.as_os_str().to_str())
+        .find_map(|c| c.strip_prefix("models--"))
+        .map(|r| r.replacen("--", "/", 1))
+        .unwrap_or_else(|| {
+            dir.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        })
+}
+
+/// The time of day (UTC), for naming this session's transcripts.
+fn clock_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    crate::format::utc_time(secs)
 }
 
 impl TranscribePage {
+    /// How long the job running took so far (seconds) and its model.
+    fn took(&self) -> (f64, String) {
+        self.started
+            .as_ref()
+            .map(|(t, m)| (t.elapsed().as_secs_f64(), m.clone()))
+            .unwrap_or_default()
+    }
+
     /// Starts transcribing an audio file.
     pub fn start_transcription(&mut self, model: PathBuf, file: PathBuf, cx: &mut Cx) {
         self.start(model, file, None, cx);
@@ -115,9 +155,11 @@ impl TranscribePage {
         let options = self.options();
         self.generation += 1;
         self.status = TranscribeStatus::LoadingModel;
-        self.segments.clear();
+        self.kept = !self.segments.is_empty();
         self.transcript = None;
         self.note = None;
+        self.finished = None;
+        self.started = Some((std::time::Instant::now(), repo_of(&model)));
         self.path_input = file.display().to_string();
         self.file = Some(file.clone());
         cx.send(Command::Transcribe(TranscribeJob {
@@ -164,9 +206,11 @@ impl TranscribePage {
         let options = self.options();
         self.generation += 1;
         self.status = TranscribeStatus::Idle;
-        self.segments.clear();
+        self.kept = !self.segments.is_empty();
         self.transcript = None;
         self.note = None;
+        self.finished = None;
+        self.started = Some((std::time::Instant::now(), repo_of(&model)));
         self.file = None;
         self.partial = None;
         self.dictating = true;
@@ -218,6 +262,9 @@ impl View for TranscribePage {
             } => {
                 if generation == self.generation {
                     self.status = TranscribeStatus::Running { progress };
+                    if std::mem::take(&mut self.kept) {
+                        self.segments.clear();
+                    }
                     self.segments.push(segment);
                 }
             }
@@ -228,15 +275,25 @@ impl View for TranscribePage {
             } => {
                 if generation == self.generation {
                     self.status = TranscribeStatus::Idle;
+                    self.kept = false;
                     self.segments = transcript.segments.clone();
                     self.note = note;
+                    let (took, model) = self.took();
+                    let audio = transcript.segments.last().map_or(0.0, |s| s.end);
+                    self.finished = Some(format!(
+                        "Done: {} of speech transcribed in {took:.1} s with {model}.",
+                        crate::format::format_duration(audio)
+                    ));
                     if let Some(f) = &self.file {
                         let name = f
                             .file_name()
                             .map(|n| n.to_string_lossy().into_owned())
                             .unwrap_or_default();
-                        self.history
-                            .push((name, Some(f.clone()), transcript.clone()));
+                        self.history.push((
+                            format!("{name} · {model} · {}", clock_now()),
+                            Some(f.clone()),
+                            transcript.clone(),
+                        ));
                     }
                     self.transcript = Some(transcript);
                     self.next_in_queue(cx);
@@ -294,6 +351,9 @@ impl View for TranscribePage {
             } => {
                 if generation == self.generation {
                     self.partial = None;
+                    if !segments.is_empty() && std::mem::take(&mut self.kept) {
+                        self.segments.clear();
+                    }
                     self.segments.extend(segments);
                 }
             }
@@ -305,6 +365,7 @@ impl View for TranscribePage {
             } => {
                 if generation == self.generation {
                     self.dictating = false;
+                    self.push_to_talk = false;
                     self.partial = None;
                     self.recording = None;
                     self.note = note;
@@ -316,8 +377,9 @@ impl View for TranscribePage {
                     if !self.segments.is_empty() {
                         let transcript = Transcript::from_segments(self.segments.clone(), language);
                         self.dictations += 1;
+                        let (_, model) = self.took();
                         self.history.push((
-                            format!("Dictation {}", self.dictations),
+                            format!("Dictation {} · {model} · {}", self.dictations, clock_now()),
                             None,
                             transcript.clone(),
                         ));
