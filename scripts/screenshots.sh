@@ -117,30 +117,37 @@ features = Features({"translation": Translation(languages=["en", "de"])})
 data = {"translation": [{"en": e, "de": d} for e, d in pairs]}
 pq.write_table(pa.Table.from_pydict(data, schema=features.arrow_schema), sys.argv[1])
 PY
+shot() { import -window root "$out/$1.png"; say "saved $out/$1.png"; }
+click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-1}"; }
+# A new user's first look: a fresh profile and an empty cache.
+HF_HUB_CACHE="$work/fresh-cache" XDG_DATA_HOME="$work/fresh-data" "$BIN/spaceport" &
+app=$!
+sleep 4
+shot welcome
+kill $app; wait $app 2>/dev/null || true
 "$BIN/spaceport" &
 app=$!
 sleep 3
-shot() { import -window root "$out/$1.png"; say "saved $out/$1.png"; }
-click() { xdotool mousemove "$1" "$2" click 1; sleep "${3:-1}"; }
+xdotool search --name Spaceport windowfocus --sync; xdotool key ctrl+2; sleep 0.5   # the Hub page
 xdotool search --name Spaceport windowfocus --sync; click 430 17 0.5; xdotool type --delay 30 "opus"; click 645 18 2   # search "opus"
 shot hub
 click 250 99 2                                    # open the first result
 xdotool mousemove 300 600
 shot details
-click 72 60 1; click 430 17 0.3                   # Hub page, search everything
+click 72 91 1; click 430 17 0.3                   # Hub page, search everything
 xdotool key ctrl+a BackSpace; sleep 0.3; click 645 18 2
 click 207 281 2                                   # bench/big-model
 click 228 148 0.5                                 # Download
 shot download
 sleep 4
-click 72 122 1.5; shot library
-click 72 153 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
-click 72 184 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
-click 72 215 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
-click 72 277 1; shot settings
-click 72 91 1; click 400 60 3; shot datasets-search   # the Datasets page: Image to text
+click 72 153 1.5; shot library
+click 72 184 1; click 300 200 0.3; xdotool type --delay 20 "The cat sleeps. Über die Straße"; sleep 2; shot translate
+click 72 215 1; click 450 95 0.3; xdotool type --delay 10 "$SPACEPORT_TEST_IMAGES/chelsea.png"; click 686 95 4; shot caption
+click 72 246 1; click 400 93 0.3; xdotool type --delay 10 "$work/dictation.wav"; click 700 93 8; shot transcribe
+click 72 308 1; shot settings
+click 72 122 1; click 400 60 3; shot datasets-search   # the Datasets page: Image to text
 click 233 172 4; click 190 112 1.5; shot datasets     # spaceport/photo-captions, its Details
-click 72 246 1; click 370 91 0.3; xdotool type --delay 10 "$work/speech"   # Evaluate: the audiofolder,
+click 72 277 1; click 370 91 0.3; xdotool type --delay 10 "$work/speech"   # Evaluate: the audiofolder,
 click 805 92 2; click 410 138 0.3                     # its columns; Systran/faster-whisper-tiny.en (after bench/big-model)
 click 274 161 0.7; click 290 234 0.5                  # English normaliser
 click 177 184 20; shot evaluate                       # Run

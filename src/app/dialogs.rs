@@ -69,7 +69,60 @@ impl DialogRequest {
 /// (the paths chosen; none when cancelled).
 pub type Chooser = Arc<dyn Fn(&DialogRequest) -> Dialog + Send + Sync>;
 
-/// The desktop's file dialog (rfd: the XDG portal on Linux).
+/// Why no file dialog can open on this desktop, if none can: on Linux rfd
+/// asks the XDG desktop portal (over the session's D-Bus) and falls back
+/// to `zenity`; a bare window manager may have neither, and rfd then
+/// answers as if the dialog had been cancelled.
+pub fn unavailable() -> Option<String> {
+    if !cfg!(target_os = "linux") {
+        return None;
+    }
+    unavailable_in(|k| std::env::var_os(k))
+}
+
+/// [`unavailable`] with the environment read through `var`.
+fn unavailable_in(var: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<String> {
+    let on_path = |name: &str| {
+        var("PATH").is_some_and(|p| std::env::split_paths(&p).any(|d| d.join(name).is_file()))
+    };
+    if on_path("zenity") {
+        return None;
+    }
+    let data_dirs = var("XDG_DATA_DIRS")
+        .filter(|d| !d.is_empty())
+        .unwrap_or_else(|| "/usr/local/share:/usr/share".into());
+    let dirs: Vec<PathBuf> = std::env::split_paths(&data_dirs).collect();
+    let bus = var("DBUS_SESSION_BUS_ADDRESS").is_some()
+        || var("XDG_RUNTIME_DIR").is_some_and(|d| std::path::Path::new(&d).join("bus").exists());
+    let portal = dirs.iter().any(|d| {
+        d.join("dbus-1/services/org.freedesktop.portal.Desktop.service")
+            .is_file()
+    });
+    // A portal back end that shows file choosers (gtk, gnome, kde, …).
+    let chooser = dirs.iter().any(|d| {
+        std::fs::read_dir(d.join("xdg-desktop-portal/portals"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .any(|e| {
+                std::fs::read_to_string(e.path())
+                    .is_ok_and(|t| t.contains("org.freedesktop.impl.portal.FileChooser"))
+            })
+    });
+    if bus && portal && chooser {
+        return None;
+    }
+    Some(
+        "No file dialog can open on this desktop (it has no file-chooser portal, and zenity is \
+         not installed). Type or paste the path into the field instead, or install \
+         xdg-desktop-portal-gtk or zenity."
+            .into(),
+    )
+}
+
+/// The desktop's file dialog (rfd: the XDG portal on Linux, else zenity);
+/// where neither is there, the dialog says so instead of answering as if
+/// cancelled.
 pub fn system() -> Chooser {
     Arc::new(|req: &DialogRequest| {
         let mut d = rfd::AsyncFileDialog::new().set_title(&req.title);
@@ -87,21 +140,84 @@ pub fn system() -> Chooser {
             DialogKind::OpenFiles => {
                 let f = d.pick_files();
                 Dialog(Box::pin(async move {
-                    f.await
+                    // Looked at here, on the worker that awaits the dialog.
+                    if let Some(why) = unavailable() {
+                        return Err(why);
+                    }
+                    Ok(f.await
                         .unwrap_or_default()
                         .into_iter()
                         .map(|h| h.path().to_path_buf())
-                        .collect()
+                        .collect())
                 }))
             }
             DialogKind::OpenFolder => {
                 let f = d.pick_folder();
-                Dialog(Box::pin(async move { paths(f.await).unwrap_or_default() }))
+                Dialog(Box::pin(async move {
+                    if let Some(why) = unavailable() {
+                        return Err(why);
+                    }
+                    Ok(paths(f.await).unwrap_or_default())
+                }))
             }
             DialogKind::Save => {
                 let f = d.save_file();
-                Dialog(Box::pin(async move { paths(f.await).unwrap_or_default() }))
+                Dialog(Box::pin(async move {
+                    if let Some(why) = unavailable() {
+                        return Err(why);
+                    }
+                    Ok(paths(f.await).unwrap_or_default())
+                }))
             }
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    #[test]
+    fn a_desktop_without_portal_or_zenity_is_told_so() {
+        let tmp = tempfile::tempdir().unwrap();
+        let bin = tmp.path().join("bin");
+        let share = tmp.path().join("share");
+        std::fs::create_dir_all(&bin).unwrap();
+        std::fs::create_dir_all(&share).unwrap();
+        let env = |bus: bool| {
+            let (bin, share) = (bin.clone(), share.clone());
+            move |k: &str| -> Option<OsString> {
+                match k {
+                    "PATH" => Some(bin.clone().into_os_string()),
+                    "XDG_DATA_DIRS" => Some(share.clone().into_os_string()),
+                    "DBUS_SESSION_BUS_ADDRESS" if bus => Some("unix:path=/run/bus".into()),
+                    _ => None,
+                }
+            }
+        };
+        let why = unavailable_in(env(true)).expect("nothing to show a dialog");
+        assert!(why.contains("Type or paste the path"), "{why}");
+        // A portal with a file chooser back end, on a session bus.
+        let services = share.join("dbus-1/services");
+        std::fs::create_dir_all(&services).unwrap();
+        std::fs::write(
+            services.join("org.freedesktop.portal.Desktop.service"),
+            "[D-BUS Service]\n",
+        )
+        .unwrap();
+        let portals = share.join("xdg-desktop-portal/portals");
+        std::fs::create_dir_all(&portals).unwrap();
+        std::fs::write(
+            portals.join("gtk.portal"),
+            "[portal]\nInterfaces=org.freedesktop.impl.portal.FileChooser;\n",
+        )
+        .unwrap();
+        assert_eq!(unavailable_in(env(true)), None);
+        assert!(unavailable_in(env(false)).is_some(), "no session bus");
+        // zenity alone is enough.
+        std::fs::remove_dir_all(share.join("dbus-1")).unwrap();
+        std::fs::write(bin.join("zenity"), "#!/bin/sh\n").unwrap();
+        assert_eq!(unavailable_in(env(false)), None);
+    }
 }

@@ -29,7 +29,9 @@ impl App {
                 .order(egui::Order::Foreground)
                 .show(&ctx, |ui| {
                     egui::Frame::popup(ui.style()).show(ui, |ui| {
-                        ui.set_max_width(520.0);
+                        ui.set_max_width(
+                            520.0_f32.min(ctx.content_rect().width() - 190.0).max(200.0),
+                        );
                         self.notices_ui(ui);
                     });
                 });
@@ -105,10 +107,12 @@ impl App {
                 } else {
                     ui.visuals().text_color()
                 };
-                ui.colored_label(color, &n.text);
                 if ui.small_button("Dismiss").clicked() {
                     dismiss = Some(i);
                 }
+                // Long notices wrap inside the box rather than run off
+                // the window.
+                ui.add(egui::Label::new(egui::RichText::new(&n.text).color(color)).wrap());
             });
         }
         if let Some(i) = dismiss {

@@ -266,6 +266,8 @@ impl App {
             shortcut: None,
             last_error: None,
             pasted: None,
+            hub_sizes: BTreeMap::new(),
+            page_opened: true,
         };
         cx.send(Command::ScanCache);
         cx.send(Command::ListComputeDevices);
@@ -375,6 +377,8 @@ impl App {
         }
         self.cx.shortcut = None;
         self.cx.pasted = None;
+        // A page without a field to focus lets it go.
+        self.cx.page_opened = false;
         let now = ui.input(|i| i.time);
         self.follow_intents(now);
     }
@@ -541,6 +545,9 @@ impl App {
         if page == Page::Hub && self.page == Page::Hub {
             // Clicking Hub again goes back to the results.
             self.hub.details = DetailsState::Closed;
+        }
+        if self.page != page {
+            self.cx.page_opened = true;
         }
         self.page = page;
         if page == Page::Library {

@@ -29,24 +29,32 @@ pub fn shortcut_button(
 }
 
 pub fn progress_ui(ui: &mut egui::Ui, p: &DownloadProgress) {
-    let frac = if p.total > 0 {
-        p.bytes as f32 / p.total as f32
-    } else {
-        0.0
+    if p.total == 0 {
+        // Before the Hub has said which files and how large.
+        ui.horizontal(|ui| {
+            ui.spinner();
+            ui.label("Asking the Hub for the files…");
+        });
+        return;
+    }
+    let frac = p.bytes as f32 / p.total as f32;
+    // The first few hundred kilobytes say little about the speed: no time
+    // left until a second or so of data has come.
+    let eta = match p.eta_secs {
+        Some(s) if p.bytes >= 512 * 1024 || frac >= 0.05 => {
+            format!("{} left", format_duration(s))
+        }
+        _ if p.bytes >= p.total => "finishing".into(),
+        _ => "estimating time left".into(),
     };
-    let eta = p
-        .eta_secs
-        .map(format_duration)
-        .unwrap_or_else(|| "—".into());
     ui.add(
         egui::ProgressBar::new(frac)
             .desired_width(320.0)
             .text(format!(
-                "{} of {} · {}/s · {} left",
+                "{} of {} · {}/s · {eta}",
                 format_bytes(p.bytes),
                 format_bytes(p.total),
                 format_bytes(p.rate_bps as u64),
-                eta
             )),
     );
     if !p.file.is_empty() {
@@ -88,7 +96,9 @@ pub fn model_picker(
             .selected_text(&pick)
             .show_ui(ui, |ui| {
                 for (r, _) in models {
-                    ui.selectable_value(&mut pick, r.clone(), r);
+                    let selected = pick == *r;
+                    let item = ui.selectable_value(&mut pick, r.clone(), r);
+                    menu_item(ui, &item, selected);
                 }
             })
             .response
@@ -101,6 +111,29 @@ pub fn model_picker(
         .unwrap_or_else(|| models[0].1.clone());
     *choice = Some(pick);
     dir
+}
+
+/// In an open drop-down menu, for each item: when the menu has just
+/// opened, its chosen item takes the keyboard, so the arrow keys move
+/// through the items and Enter or Space picks one (egui moves the focus
+/// with the arrows only from a focused widget, and a menu opens with none).
+pub fn menu_item(ui: &egui::Ui, item: &egui::Response, selected: bool) {
+    let key = ui.scope_id().with("menu-opened");
+    let pass = ui.ctx().cumulative_pass_nr();
+    // (the pass this menu was last drawn in, whether it opened then)
+    let (seen, opened) = ui
+        .data(|d| d.get_temp::<(u64, bool)>(key))
+        .unwrap_or((0, true));
+    let opened = if seen == pass {
+        opened
+    } else {
+        let now = seen == 0 || seen + 1 < pass;
+        ui.data_mut(|d| d.insert_temp(key, (pass, now)));
+        now
+    };
+    if opened && selected {
+        item.request_focus();
+    }
 }
 
 /// Whether files hover over the window, and the files dropped on it this

@@ -30,14 +30,60 @@ pub enum CaptureError {
     Stopped(String),
 }
 
-/// The names of the input devices, the default first.
+/// ALSA's plugins that list themselves as devices but record nothing a
+/// person would pick: the null sink ("Discard all samples"), sample-rate
+/// converters, channel mixers, JACK and OSS bridges, digital outputs.
+const NOT_MICROPHONES: &[&str] = &[
+    "null",
+    "lavrate",
+    "samplerate",
+    "speexrate",
+    "upmix",
+    "vdownmix",
+    "jack",
+    "oss",
+    "a52",
+    "dmix",
+    "iec958",
+    "surround",
+    "hdmi",
+    "usbstream",
+];
+
+/// Whether an input device can record speech: not one of ALSA's plugins
+/// ([`NOT_MICROPHONES`], by PCM name or a prefix of it) and not a
+/// playback-only device.
+fn can_capture(pcm: &str, name: &str) -> bool {
+    // "samplerate_best", "surround51", "hdmi:CARD=…": the plugin's name,
+    // then a variant.
+    let base = pcm.split(':').next().unwrap_or(pcm);
+    let plugin = NOT_MICROPHONES.iter().any(|p| {
+        base.strip_prefix(p).is_some_and(|rest| {
+            rest.is_empty()
+                || rest.starts_with('_')
+                || rest.starts_with(|c: char| c.is_ascii_digit())
+        })
+    });
+    !plugin && !name.to_ascii_lowercase().contains("(playback)")
+}
+
+/// The names of the input devices that can record (the sound server's and
+/// the sound cards', not ALSA's plugins), the default first.
 pub fn input_devices() -> Vec<String> {
     let host = cpal::default_host();
     let default = host.default_input_device().map(|d| d.to_string());
     let mut names: Vec<String> = host
         .input_devices()
-        .map(|ds| ds.map(|d| d.to_string()).collect())
+        .map(|ds| {
+            ds.filter_map(|d| {
+                let desc = d.description().ok()?;
+                let name = d.to_string();
+                can_capture(desc.driver().unwrap_or_default(), &name).then_some(name)
+            })
+            .collect()
+        })
         .unwrap_or_default();
+    names.dedup();
     if let Some(d) = default {
         names.retain(|n| *n != d);
         names.insert(0, d);
@@ -172,4 +218,43 @@ impl Capture {
 pub fn level_dbfs(samples: &[f32]) -> f32 {
     let peak = samples.iter().fold(0f32, |m, s| m.max(s.abs()));
     20.0 * peak.log10()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::can_capture;
+
+    #[test]
+    fn alsa_plugins_are_not_offered_as_microphones() {
+        assert!(!can_capture(
+            "null",
+            "Discard all samples (playback) or generate zero samples (capture)"
+        ));
+        assert!(!can_capture(
+            "samplerate_best",
+            "Rate Converter Plugin Using Samplerate Library"
+        ));
+        assert!(!can_capture(
+            "lavrate",
+            "Rate Converter Plugin Using Libav/FFmpeg Library"
+        ));
+        assert!(!can_capture("upmix", "Plugin for channel upmix (4,6,8)"));
+        assert!(!can_capture(
+            "surround51:CARD=PCH",
+            "HDA Intel PCH, ALC892 Analog"
+        ));
+        assert!(can_capture("pulse", "PulseAudio Sound Server"));
+        assert!(can_capture(
+            "default",
+            "Default ALSA Output (currently PulseAudio Sound Server)"
+        ));
+        assert!(can_capture(
+            "sysdefault:CARD=PCH",
+            "HDA Intel PCH, ALC892 Analog"
+        ));
+        assert!(can_capture(
+            "hw:CARD=PCH,DEV=0",
+            "HDA Intel PCH, ALC892 Analog"
+        ));
+    }
 }

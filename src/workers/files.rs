@@ -12,7 +12,9 @@ use crate::tasks::transcribe::formats::{Format, render};
 
 /// A file dialog, opened on the UI thread (where macOS wants it) and
 /// awaited on a worker so the window keeps drawing.
-pub struct Dialog(pub std::pin::Pin<Box<dyn std::future::Future<Output = Vec<PathBuf>> + Send>>);
+pub struct Dialog(
+    pub std::pin::Pin<Box<dyn std::future::Future<Output = Result<Vec<PathBuf>, String>> + Send>>,
+);
 
 impl std::fmt::Debug for Dialog {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -50,7 +52,13 @@ pub enum DialogPurpose {
 pub(crate) fn await_dialog(purpose: DialogPurpose, dialog: Dialog, sink: &Sink) {
     let sink2 = sink.clone();
     job("spaceport-dialog", sink, move || {
-        let paths = pollster::block_on(dialog.0);
+        let paths = match pollster::block_on(dialog.0) {
+            Ok(paths) => paths,
+            Err(error) => {
+                sink2.send(Event::DialogFailed { error });
+                return;
+            }
+        };
         match (purpose, paths.first()) {
             (DialogPurpose::SaveTranscript(t), Some(path)) => {
                 let format = path
@@ -98,6 +106,29 @@ pub(crate) fn await_dialog(purpose: DialogPurpose, dialog: Dialog, sink: &Sink) 
 pub(crate) fn save_text(path: PathBuf, text: String, sink: &Sink) {
     let sink2 = sink.clone();
     job("spaceport-save", sink, move || write(&sink2, &path, text));
+}
+
+/// Writes several files on a worker, saying once how it went.
+pub(crate) fn save_texts(files: Vec<(PathBuf, String)>, sink: &Sink) {
+    let sink2 = sink.clone();
+    job("spaceport-save", sink, move || {
+        let folder = files
+            .first()
+            .and_then(|(p, _)| p.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let count = files.len();
+        for (path, text) in files {
+            if let Err(e) = std::fs::write(&path, text) {
+                sink2.send(Event::SaveFailed {
+                    error: crate::hub::HubError::io("write", &path, e).to_string(),
+                    path,
+                });
+                return;
+            }
+        }
+        sink2.send(Event::SavedMany { count, folder });
+    });
 }
 
 fn write(sink: &Sink, path: &Path, text: String) {

@@ -140,6 +140,10 @@ pub enum Command {
     /// Write `text` to `path` (an export); answered by [`Event::Saved`] or
     /// [`Event::SaveFailed`].
     SaveText { path: PathBuf, text: String },
+    /// Write several files (one text each), answered by one
+    /// [`Event::SavedMany`], or a [`Event::SaveFailed`] for the first
+    /// that could not be written.
+    SaveTexts { files: Vec<(PathBuf, String)> },
     /// Search the Datasets Hub; answered by [`Event::DatasetResults`] or
     /// [`Event::DatasetSearchFailed`] with the same `generation`.
     SearchDatasets {
@@ -497,6 +501,8 @@ pub enum Event {
         dir: PathBuf,
         languages: Vec<String>,
     },
+    /// No file dialog could be shown (why, and what to do instead).
+    DialogFailed { error: String },
     /// Files chosen in an open dialog (empty when it was cancelled).
     FilesChosen {
         purpose: DialogPurpose,
@@ -504,6 +510,9 @@ pub enum Event {
     },
     /// A file was written ([`Command::SaveText`], a save dialog).
     Saved { path: PathBuf },
+    /// Several files were written ([`Command::SaveTexts`]): how many, and
+    /// the folder of the first.
+    SavedMany { count: usize, folder: PathBuf },
     /// A file could not be written.
     SaveFailed { path: PathBuf, error: String },
 }
@@ -628,6 +637,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             Command::ModelLanguages { dir } => files::model_languages(dir, &sink),
             Command::Dialog { purpose, dialog } => files::await_dialog(purpose, dialog, &sink),
             Command::SaveText { path, text } => files::save_text(path, text, &sink),
+            Command::SaveTexts { files } => files::save_texts(files, &sink),
             Command::SearchDatasets { generation, query } => {
                 datasets::search(hub.hub(), generation, Some(query), None, &sink)
             }

@@ -115,6 +115,11 @@ fn drop_a_picture_then_a_folder() {
         shown.iter().any(|t| t == text.trim()),
         "the file holds the caption shown: {text:?}"
     );
+    // One notice says how many and where.
+    let said = format!("Wrote {} files in {}.", names.len(), folder.display());
+    wait_for(&mut h, "one notice for the files", |h| {
+        h.query_by_label(&said).is_some()
+    });
 
     // Export… through the file dialog (a stand-in answers it with a path,
     // as a person would choose one): JSON by the name's ending, then CSV.

@@ -294,7 +294,12 @@ fn f1_help_ctrl_c_copies_and_ctrl_v_pastes() {
     wait_for(&mut h, "Translate", |h| {
         h.query_by_label("Text to translate").is_some()
     });
+    // Switching page put the keyboard in the text to translate.
+    assert!(h.query_by_label("Text to translate").unwrap().is_focused());
     // Ctrl+V with no text field focused: the text to translate.
+    h.key_press(Key::Escape);
+    h.step();
+    assert!(!h.query_by_label("Text to translate").unwrap().is_focused());
     h.event(egui::Event::Paste(sentence.clone()));
     wait_for(&mut h, "the pasted text translated", |h| {
         h.query_by_label("Text to translate")
@@ -306,7 +311,10 @@ fn f1_help_ctrl_c_copies_and_ctrl_v_pastes() {
                 .as_deref()
                 == Some(expected.as_str())
     });
-    // Ctrl+C with no text field focused: the translation is copied.
+    // Ctrl+C with no text field focused (Esc leaves the text, which has
+    // the keyboard since the page was shown): the translation is copied.
+    h.key_press(Key::Escape);
+    h.step();
     h.key_press_modifiers(Modifiers::COMMAND, Key::C);
     h.step();
     h.step();
@@ -369,4 +377,31 @@ fn alone_holding_space_talks_into_transcribe() {
         text.contains("lemons") || text.contains("punch"),
         "heard: {text}"
     );
+}
+
+#[test]
+fn arrow_keys_move_through_a_drop_down_menu() {
+    let tmp = tempfile::tempdir().unwrap();
+    support::marian_en_de(tmp.path());
+    let mut h = support::ui::local_app(tmp.path());
+    h.key_press_modifiers(Modifiers::COMMAND, Key::Num5);
+    wait_for(&mut h, "Translate", |h| {
+        h.query_by_label("Model: Helsinki-NLP/opus-mt-en-de")
+            .is_some()
+    });
+    assert_eq!(h.state().translate.to, "de");
+    h.get_by_role_and_label(egui::accesskit::Role::ComboBox, "To")
+        .click();
+    wait_for(&mut h, "the menu", |h| h.query_by_label("Hindi").is_some());
+    // The chosen language has the keyboard; down once, then Enter.
+    assert!(h.get_by_label("German").is_focused());
+    assert!(
+        h.query_by_label("English").is_none(),
+        "the source language is not offered as the target"
+    );
+    h.key_press(Key::ArrowDown);
+    h.step();
+    assert!(h.get_by_label("Hindi").is_focused());
+    h.key_press(Key::Enter);
+    wait_for(&mut h, "Hindi chosen", |h| h.state().translate.to == "hi");
 }

@@ -271,12 +271,18 @@ impl CaptionPage {
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Picture or folder");
-                ui.add(
-                    egui::TextEdit::singleline(&mut self.path_input).desired_width(380.0),
-                )
-                .labelled_by(label.id);
+                let field = ui
+                    .add(egui::TextEdit::singleline(&mut self.path_input).desired_width(380.0))
+                    .labelled_by(label.id);
+                if cx.take_page_opened() {
+                    field.request_focus();
+                }
+                // Enter in the field captions too.
+                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 let typed = self.path_input.trim().to_string();
-                if shortcut_button(ui, cx, !typed.is_empty(), "Caption", Shortcut::Run) {
+                if shortcut_button(ui, cx, !typed.is_empty(), "Caption", Shortcut::Run)
+                    || (enter && !typed.is_empty())
+                {
                     self.start_captions(model_dir.clone(), vec![PathBuf::from(typed)], cx);
                 }
             });
@@ -409,17 +415,29 @@ impl CaptionPage {
                         DialogPurpose::SaveCaptions(finished.clone()),
                     );
                 }
+                // Only pictures that are files have a folder to write in.
+                let files: Vec<(PathBuf, String)> = finished
+                    .iter()
+                    .map(|(image, text)| (PathBuf::from(image), text))
+                    .filter(|(image, _)| image.is_absolute())
+                    .map(|(image, text)| (image.with_extension("txt"), format!("{text}\n")))
+                    .collect();
+                let example = files
+                    .first()
+                    .map(|(p, _)| p.display().to_string())
+                    .unwrap_or_default();
                 if ui
-                    .button("Write .txt beside each picture")
-                    .on_hover_text("A caption file next to each picture (for datasets)")
+                    .add_enabled(
+                        !files.is_empty(),
+                        egui::Button::new("Write .txt beside each picture"),
+                    )
+                    .on_hover_text(format!(
+                        "A caption file next to each of the {} pictures (for datasets), such as {example}",
+                        files.len()
+                    ))
                     .clicked()
                 {
-                    for (image, text) in &finished {
-                        cx.send(Command::SaveText {
-                            path: PathBuf::from(image).with_extension("txt"),
-                            text: format!("{text}\n"),
-                        });
-                    }
+                    cx.send(Command::SaveTexts { files });
                 }
             });
         });

@@ -9,7 +9,6 @@ use super::{Cx, Intent};
 use crate::app::DownloadState;
 use crate::app::widgets::{model_picker, progress_ui};
 use crate::catalog::{Panel, catalog};
-use crate::format::format_bytes;
 use crate::hub::cache::CachedModel;
 use crate::workers::Command;
 
@@ -72,11 +71,11 @@ pub fn offer_ui(ui: &mut egui::Ui, cx: &mut Cx, panel: Panel) {
         None => match catalog().recommended(panel) {
             Some(rec) => {
                 ui.label(format!(
-                    "No {} model is downloaded yet. The recommended one is {} ({}, about {} MB).",
+                    "No {} model is downloaded yet. The recommended one is {} ({}, {}).",
                     panel.label().to_lowercase(),
                     rec.name,
                     rec.repo,
-                    rec.size_mb
+                    cx.size_words(&rec.repo, rec.size_mb)
                 ));
             }
             None => {
@@ -99,7 +98,7 @@ pub fn offer_ui(ui: &mut egui::Ui, cx: &mut Cx, panel: Panel) {
                     for e in catalog().for_panel(panel) {
                         ui.label(&e.name).on_hover_text(&e.repo);
                         ui.label(e.languages.join(" to "));
-                        ui.label(format_bytes(e.size_mb * 1_000_000));
+                        ui.label(cx.size_words(&e.repo, e.size_mb));
                         let state = cx.downloads.get(&e.repo).cloned();
                         ui.horizontal(|ui| match state {
                             Some(DownloadState::Running(p) | DownloadState::Cancelling(p)) => {

@@ -117,7 +117,7 @@ impl HubPage {
                     .desired_width(360.0),
             );
             let edit = edit.labelled_by(label.id);
-            if self.focus_search {
+            if self.focus_search || cx.take_page_opened() {
                 edit.request_focus();
                 self.focus_search = false;
             }
@@ -200,18 +200,23 @@ impl HubPage {
         }
         let mut open = None;
         let mut more = false;
-        egui::ScrollArea::vertical()
+        // A narrow window leaves out likes and dates, so the size and the
+        // verdict stay in view (and scrolls sideways past that).
+        let wide = ui.available_width() >= 900.0;
+        egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 egui::Grid::new("results")
                     .striped(true)
-                    .num_columns(7)
+                    .num_columns(if wide { 7 } else { 5 })
                     .spacing([14.0, 6.0])
                     .show(ui, |ui| {
                         if !self.results.is_empty() {
                             for h in ["Model", "Task", "Downloads", "Likes", "Updated", "Size", ""]
                             {
-                                ui.strong(h);
+                                if wide || !matches!(h, "Likes" | "Updated") {
+                                    ui.strong(h);
+                                }
                             }
                             ui.end_row();
                         }
@@ -228,12 +233,24 @@ impl HubPage {
                                 if m.private {
                                     ui.small("private");
                                 }
+                                if cx.cached().iter().any(|c| c.repo == m.id) {
+                                    ui.small("✔ downloaded")
+                                        .on_hover_text("In the Hugging Face cache: it works offline");
+                                }
                             });
-                            ui.label(m.pipeline_tag.as_deref().unwrap_or("—"));
+                            ui.label(task_words(m.pipeline_tag.as_deref()))
+                                .on_hover_text(m.pipeline_tag.as_deref().unwrap_or_default());
                             ui.label(count(m.downloads));
-                            ui.label(count(m.likes));
-                            ui.label(date(&m.last_modified));
-                            ui.label(m.size_bytes.map(format_bytes).unwrap_or_else(|| "—".into()));
+                            if wide {
+                                ui.label(count(m.likes));
+                                ui.label(date(&m.last_modified));
+                            }
+                            match m.size_bytes.or_else(|| cx.hub_sizes.get(&m.id).copied()) {
+                                Some(b) => ui.label(format_bytes(b)),
+                                None => ui.label("—").on_hover_text(
+                                    "The Hub's list gives no size for this model; its page shows the download size",
+                                ),
+                            };
                             ui.horizontal(|ui| {
                                 verdict_badge_ui(ui, &m.verdict);
                                 if let Some(words) = cx.measured_words(&m.id) {
@@ -517,5 +534,19 @@ impl View for HubPage {
             other => return Some(other),
         }
         None
+    }
+}
+
+/// A Hub task tag in words, short enough for the results' column.
+fn task_words(tag: Option<&str>) -> &str {
+    match tag {
+        None => "—",
+        Some("translation") => "Translation",
+        Some("image-to-text") => "Image to text",
+        Some("automatic-speech-recognition") => "Speech recognition",
+        Some("text-generation") => "Text generation",
+        Some("text-classification") => "Text classification",
+        Some("fill-mask") => "Fill mask",
+        Some(other) => other,
     }
 }

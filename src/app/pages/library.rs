@@ -111,7 +111,10 @@ impl LibraryPage {
             }
             return;
         }
-        egui::ScrollArea::vertical()
+        // A narrow window shows the revision on hover instead of in a
+        // column, so Open and Delete stay in view.
+        let wide = ui.available_width() >= 900.0;
+        egui::ScrollArea::both()
             .auto_shrink([false, false])
             .show(ui, |ui| {
                 egui::Grid::new("library")
@@ -119,14 +122,12 @@ impl LibraryPage {
                     .spacing([14.0, 6.0])
                     .show(ui, |ui| {
                         for h in ["Model", "Size", "Revision", "Runs", "Measured here", ""] {
-                            ui.strong(h);
+                            if wide || h != "Revision" {
+                                ui.strong(h);
+                            }
                         }
                         ui.end_row();
                         for m in models {
-                            if ui.link(&m.repo).clicked() {
-                                cx.intents.push(Intent::OpenDetails(m.repo.clone()));
-                            }
-                            ui.label(format_bytes(m.size_bytes));
                             let rev = m
                                 .main_revision()
                                 .map(|r| {
@@ -138,7 +139,17 @@ impl LibraryPage {
                                     format!("{}{refs}", &r.commit[..r.commit.len().min(10)])
                                 })
                                 .unwrap_or_else(|| "—".into());
-                            ui.label(rev);
+                            if ui
+                                .link(&m.repo)
+                                .on_hover_text(format!("Revision {rev}"))
+                                .clicked()
+                            {
+                                cx.intents.push(Intent::OpenDetails(m.repo.clone()));
+                            }
+                            ui.label(format_bytes(m.size_bytes));
+                            if wide {
+                                ui.label(rev);
+                            }
                             verdict_badge_ui(ui, &m.verdict);
                             measured_ui(ui, cx, m);
                             ui.horizontal(|ui| {

@@ -153,6 +153,11 @@ pub struct Cx {
     /// Text pasted (Ctrl+V) this frame while no text field had the
     /// keyboard, for the page to take.
     pub pasted: Option<String>,
+    /// Models' download sizes as the Hub gave them this session (bytes),
+    /// in place of the catalog's approximate ones.
+    pub hub_sizes: BTreeMap<String, u64>,
+    /// The page was just shown: its main field takes the keyboard.
+    pub page_opened: bool,
 }
 
 /// The page actions with keyboard shortcuts.
@@ -227,6 +232,21 @@ impl Cx {
         if !self.notices.iter().any(|n| n.text == text) {
             self.notices.push(Notice::new(text, true));
         }
+    }
+
+    /// A model's download size in words: the Hub's when known, else the
+    /// catalog's approximate one.
+    pub fn size_words(&self, repo: &str, approx_mb: u64) -> String {
+        match self.hub_sizes.get(repo) {
+            Some(&b) => format_bytes(b),
+            None => format!("about {}", format_bytes(approx_mb * 1_000_000)),
+        }
+    }
+
+    /// Whether the page was just shown (once: the field that asks takes
+    /// the keyboard).
+    pub fn take_page_opened(&mut self) -> bool {
+        std::mem::take(&mut self.page_opened)
     }
 
     /// Whether the Hub must not be asked (offline mode).
@@ -382,7 +402,13 @@ impl Cx {
             Event::DeleteFailed { repo, error } => {
                 self.notify_error(format!("Could not delete {repo}: {error}"));
             }
+            Event::DialogFailed { error } => self.notify_error(error),
             Event::Saved { path } => self.notify(format!("Saved {}.", path.display())),
+            Event::SavedMany { count, folder } => self.notify(format!(
+                "Wrote {} in {}.",
+                crate::format::count(count as u64, "file", "files"),
+                folder.display()
+            )),
             Event::SaveFailed { path, error } => {
                 self.notify_error(format!("Could not save {}: {error}", path.display()));
             }

@@ -8,7 +8,7 @@ use super::Shortcut;
 use super::{Cx, Intent, View};
 use crate::app::DownloadState;
 use crate::app::examples;
-use crate::app::widgets::{progress_ui, shortcut_button};
+use crate::app::widgets::{menu_item, progress_ui, shortcut_button};
 use crate::catalog::language_name;
 use crate::format::format_bytes;
 use crate::tasks::translate::TranslateOptions;
@@ -165,7 +165,7 @@ impl TranslatePage {
                                 !cx.offline(),
                                 egui::Button::new(format!(
                                     "Download it ({})",
-                                    format_bytes(mb * 1_000_000)
+                                    cx.size_words(repo, mb)
                                 )),
                             )
                             .clicked()
@@ -282,7 +282,9 @@ impl View for TranslatePage {
                 .selected_text(language_name(&self.from))
                 .show_ui(ui, |ui| {
                     for l in &froms {
-                        ui.selectable_value(&mut self.from, l.clone(), language_name(l));
+                        let selected = self.from == *l;
+                        let item = ui.selectable_value(&mut self.from, l.clone(), language_name(l));
+                        menu_item(ui, &item, selected);
                     }
                 })
                 .response
@@ -314,8 +316,11 @@ impl View for TranslatePage {
                                 format!("Needs a model such as {repo}, from the Hub")
                             }
                         };
-                        ui.selectable_value(&mut self.to, l.clone(), language_name(l))
+                        let selected = self.to == *l;
+                        let item = ui
+                            .selectable_value(&mut self.to, l.clone(), language_name(l))
                             .on_hover_text(how);
+                        menu_item(ui, &item, selected);
                     }
                 })
                 .response
@@ -362,6 +367,8 @@ impl View for TranslatePage {
             }
         };
         ui.add_space(6.0);
+        // Just shown: typing goes to the text.
+        let focus = cx.take_page_opened();
         let edited = ui.columns(2, |cols| {
             let label = cols[0].label("Text to translate");
             let edit = cols[0].add(
@@ -371,6 +378,9 @@ impl View for TranslatePage {
                     .hint_text("Type or paste text here"),
             );
             let edit = edit.labelled_by(label.id);
+            if focus {
+                edit.request_focus();
+            }
             cols[0].small(format!(
                 "{} words, {} characters",
                 words(&self.input),

@@ -5,20 +5,15 @@
 //! running — or, for a demo whose model is downloaded, "Ready" and opens
 //! it at once — and cards for the Datasets and Evaluate pages.
 
-use std::collections::BTreeMap;
-
 use super::{Cx, Intent, View};
 use crate::app::widgets::progress_ui;
 use crate::app::{DownloadState, Page};
 use crate::catalog::{Panel, catalog};
-use crate::format::format_bytes;
 use crate::workers::{Command, Event};
 
 /// The Welcome page.
 #[derive(Debug, Default)]
 pub struct WelcomePage {
-    /// Each recommended model's download size, as the Hub said (bytes).
-    pub sizes: BTreeMap<String, u64>,
     /// The sizes were asked for.
     asked: bool,
     /// The demo whose card was clicked, waiting for its model's download
@@ -66,17 +61,6 @@ fn how_long(bytes: u64, rate: f64) -> String {
 const TYPICAL_BPS: f64 = 50e6 / 8.0;
 
 impl WelcomePage {
-    /// The download size of `repo` and where it comes from.
-    fn size_words(&self, repo: &str, approx_mb: u64) -> (u64, String) {
-        match self.sizes.get(repo) {
-            Some(&b) => (b, format_bytes(b)),
-            None => {
-                let b = approx_mb * 1_000_000;
-                (b, format!("about {}", format_bytes(b)))
-            }
-        }
-    }
-
     fn demo_card(&mut self, ui: &mut egui::Ui, cx: &mut Cx, panel: Panel) {
         let (title, what, verb) = words(panel);
         ui.heading(title);
@@ -96,7 +80,12 @@ impl WelcomePage {
             return;
         };
         ui.label(format!("Uses {} ({}).", rec.name, rec.repo));
-        let (bytes, size) = self.size_words(&rec.repo, rec.size_mb);
+        let size = cx.size_words(&rec.repo, rec.size_mb);
+        let bytes = cx
+            .hub_sizes
+            .get(&rec.repo)
+            .copied()
+            .unwrap_or(rec.size_mb * 1_000_000);
         let time = match cx.settings.download_rate_bps {
             Some(rate) => format!("{} on this connection", how_long(bytes, rate)),
             None => format!("{} on a 50 Mbit/s connection", how_long(bytes, TYPICAL_BPS)),
@@ -166,13 +155,19 @@ impl WelcomePage {
     }
 }
 
+/// A card's width inside its frame, its width with the frame, and the
+/// space between cards.
+const CARD_WIDTH: f32 = 280.0;
+const CARD_OUTER: f32 = CARD_WIDTH + 2.0 * 12.0 + 2.0;
+const GAP: f32 = 12.0;
+
 /// A card's frame.
 fn card(ui: &mut egui::Ui, add: impl FnOnce(&mut egui::Ui)) {
     egui::Frame::group(ui.style())
         .inner_margin(12.0)
         .corner_radius(8.0)
         .show(ui, |ui| {
-            ui.set_width(280.0);
+            ui.set_width(CARD_WIDTH);
             ui.set_min_height(170.0);
             ui.vertical(add);
         });
@@ -203,15 +198,26 @@ impl View for WelcomePage {
                      click downloads its model and runs an example.",
                 );
                 ui.add_space(10.0);
-                ui.horizontal_wrapped(|ui| {
-                    ui.spacing_mut().item_spacing = egui::vec2(12.0, 12.0);
-                    for panel in Panel::ALL {
-                        card(ui, |ui| self.demo_card(ui, cx, panel));
-                    }
-                    for page in [Page::Datasets, Page::Evaluate] {
-                        card(ui, |ui| Self::page_card(ui, cx, page));
-                    }
-                });
+                // As many cards a row as fit (frames do not wrap by
+                // themselves).
+                let cards: Vec<Result<Panel, Page>> = Panel::ALL
+                    .into_iter()
+                    .map(Ok)
+                    .chain([Err(Page::Datasets), Err(Page::Evaluate)])
+                    .collect();
+                let per_row = ((ui.available_width() + GAP) / (CARD_OUTER + GAP)).max(1.0) as usize;
+                for row in cards.chunks(per_row) {
+                    ui.horizontal_top(|ui| {
+                        ui.spacing_mut().item_spacing.x = GAP;
+                        for c in row {
+                            card(ui, |ui| match *c {
+                                Ok(panel) => self.demo_card(ui, cx, panel),
+                                Err(page) => Self::page_card(ui, cx, page),
+                            });
+                        }
+                    });
+                    ui.add_space(GAP);
+                }
                 ui.add_space(10.0);
                 ui.horizontal_wrapped(|ui| {
                     ui.label("Looking for another model?");
@@ -226,18 +232,13 @@ impl View for WelcomePage {
             });
     }
 
-    /// Keeps the sizes the Hub gives for the recommended models (the
-    /// event goes on to the Hub page too); opens the demo whose model has
+    /// Keeps the download sizes the Hub gives (for every page; the event
+    /// goes on to the Hub page too); opens the demo whose model has
     /// just landed in the cache.
     fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
-        let recommended = |repo: &str| {
-            Panel::ALL
-                .iter()
-                .any(|p| catalog().recommended(*p).is_some_and(|r| r.repo == repo))
-        };
         match &event {
-            Event::Details(d) if recommended(&d.summary.id) && d.download_bytes > 0 => {
-                self.sizes.insert(d.summary.id.clone(), d.download_bytes);
+            Event::Details(d) if d.download_bytes > 0 && !d.from_cache => {
+                cx.hub_sizes.insert(d.summary.id.clone(), d.download_bytes);
             }
             Event::Cache(models) => {
                 if let Some(panel) = self.pending

@@ -89,7 +89,7 @@ pub fn answer_dialogs(
     h.state_mut().cx.chooser = Arc::new(move |req: &DialogRequest| {
         log.lock().unwrap().push(req.clone());
         let paths = paths.clone();
-        Dialog(Box::pin(async move { paths }))
+        Dialog(Box::pin(async move { Ok(paths) }))
     });
     asked
 }

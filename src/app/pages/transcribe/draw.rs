@@ -88,11 +88,14 @@ impl TranscribePage {
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
                 let label = ui.label("Audio file");
-                ui.add(egui::TextEdit::singleline(&mut self.path_input).desired_width(420.0))
+                let field = ui
+                    .add(egui::TextEdit::singleline(&mut self.path_input).desired_width(420.0))
                     .labelled_by(label.id);
+                // Enter in the field transcribes too.
+                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 let path = PathBuf::from(self.path_input.trim());
                 let typed = !self.path_input.trim().is_empty();
-                if shortcut_button(ui, cx, typed, "Transcribe", Shortcut::Run) {
+                if shortcut_button(ui, cx, typed, "Transcribe", Shortcut::Run) || (enter && typed) {
                     self.start_transcription(model_dir.clone(), path, cx);
                 }
                 if shortcut_button(ui, cx, true, "Open…", Shortcut::Open) {
@@ -142,9 +145,13 @@ impl TranscribePage {
                     .selected_text(current)
                     .width(220.0)
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut pick, None, "System default");
+                        let selected = pick.is_none();
+                        let item = ui.selectable_value(&mut pick, None, "System default");
+                        crate::app::widgets::menu_item(ui, &item, selected);
                         for d in self.input_devices.clone().unwrap_or_default() {
-                            ui.selectable_value(&mut pick, Some(d.clone()), d);
+                            let selected = pick.as_deref() == Some(d.as_str());
+                            let item = ui.selectable_value(&mut pick, Some(d.clone()), d);
+                            crate::app::widgets::menu_item(ui, &item, selected);
                         }
                     });
                 if combo.response.labelled_by(label.id).clicked() {
@@ -279,9 +286,16 @@ impl TranscribePage {
                         DialogPurpose::SaveTranscript(Box::new(t.clone())),
                     );
                 }
-                if let Some(file) = &file {
+                // Beside the audio, when it is a file (not an example or
+                // a dataset row); the tooltip says where.
+                if let Some(file) = file.as_ref().filter(|f| f.is_absolute()) {
                     for f in [Format::Txt, Format::Srt, Format::Vtt, Format::Json] {
-                        if ui.button(format!("Save .{}", f.extension())).clicked() {
+                        let path = file.with_extension(f.extension());
+                        if ui
+                            .button(format!("Save .{}", f.extension()))
+                            .on_hover_text(format!("Writes {}", path.display()))
+                            .clicked()
+                        {
                             cx.send(Command::SaveText {
                                 path: file.with_extension(f.extension()),
                                 text: render(&t, f),
