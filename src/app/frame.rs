@@ -7,6 +7,7 @@ use super::{App, DownloadState, NOTICE_SECS, Page};
 impl App {
     /// The whole window.
     pub fn app_ui(&mut self, ui: &mut egui::Ui) {
+        self.open_files();
         egui::Panel::left("sidebar")
             .resizable(false)
             .exact_size(150.0)

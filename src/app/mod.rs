@@ -559,7 +559,6 @@ impl App {
 impl eframe::App for App {
     fn logic(&mut self, ctx: &egui::Context, _frame: &mut eframe::Frame) {
         self.drain_events();
-        self.open_files();
         if self.first_frame_probe && self.frames == 1 {
             ctx.send_viewport_cmd(egui::ViewportCommand::Close);
         }

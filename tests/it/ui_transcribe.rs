@@ -182,3 +182,64 @@ fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
     // tiny.en on synthetic speech through a sound server: nearly all words.
     assert!(heard.len() >= 12, "heard {heard:?} in: {shown}");
 }
+
+#[test]
+fn an_example_then_a_failed_file_keeps_the_transcript_on_screen() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    support::install_fixture(
+        &cache,
+        "Systran/faster-whisper-tiny.en",
+        &support::whisper_ct2_dir(),
+    );
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Transcribe").click();
+    // The example under the demo (tiny.en: the English one only).
+    wait_for(&mut h, "the examples", |h| {
+        h.query_by_label_contains("harvard-en.ogg (English")
+            .is_some()
+    });
+    h.get_by_label_contains("harvard-en.ogg (English").click();
+    wait_for(&mut h, "the transcript", |h| {
+        h.query_by_label("Copy text").is_some()
+    });
+    assert!(
+        h.query_by_label_contains("Done: 0:1").is_some()
+            && h.query_by_label_contains("with Systran/faster-whisper-tiny.en")
+                .is_some(),
+        "says it finished, how long and with what: {:?}",
+        window_text(&h)
+    );
+    assert!(window_text(&h).iter().any(|t| t.contains("birch canoe")));
+    // A file that is not sound, run with Enter in the path field.
+    let bad = tmp.path().join("notes.wav");
+    std::fs::write(&bad, "these are notes, not sound").unwrap();
+    assert_eq!(
+        h.get_by_label("Audio file").value().as_deref(),
+        Some(""),
+        "an example's name is not put in the path field"
+    );
+    h.get_by_label("Audio file").focus();
+    h.step();
+    h.get_by_label("Audio file")
+        .type_text(&bad.display().to_string());
+    h.step();
+    h.key_press(egui::Key::Enter);
+    wait_for(&mut h, "the error", |h| {
+        h.state().transcribe.status != spaceport::app::TranscribeStatus::LoadingModel
+            && matches!(
+                h.state().transcribe.status,
+                spaceport::app::TranscribeStatus::Failed(_)
+            )
+    });
+    // The words are still there, said to be the previous transcript.
+    assert!(
+        window_text(&h).iter().any(|t| t.contains("birch canoe")),
+        "the transcript stayed: {:?}",
+        window_text(&h)
+    );
+    assert!(
+        h.query_by_label_contains("the previous transcript")
+            .is_some()
+    );
+}

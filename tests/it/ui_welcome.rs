@@ -405,3 +405,35 @@ fn arrow_keys_move_through_a_drop_down_menu() {
     h.key_press(Key::Enter);
     wait_for(&mut h, "Hindi chosen", |h| h.state().translate.to == "hi");
 }
+
+#[test]
+fn files_given_on_the_command_line_open_in_their_demos() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    support::install_fixture(
+        &cache,
+        "Salesforce/blip-image-captioning-base",
+        Path::new("tests/fixtures/blip/tiny"),
+    );
+    let picture = tmp.path().join("coffee.jpg");
+    std::fs::write(&picture, PICTURES[1].bytes).unwrap();
+    let notes = tmp.path().join("notes.odt");
+    std::fs::write(&notes, "not a picture").unwrap();
+    let mut h = support::ui::local_app(&cache);
+    // What `spaceport coffee.jpg notes.odt` (and "Open with") hands over.
+    h.state_mut().opening = vec![picture.clone(), notes];
+    let expected = caption_of(PICTURES[1].bytes, "coffee.jpg");
+    wait_for(&mut h, "the picture captioned", |h| {
+        h.query_by_label(&expected).is_some()
+    });
+    assert_eq!(
+        h.state().page,
+        Page::Demo(spaceport::catalog::Panel::Caption)
+    );
+    assert!(
+        h.query_by_label_contains("notes.odt is not a picture or a recording")
+            .is_some(),
+        "{:?}",
+        window_text(&h)
+    );
+}

@@ -111,8 +111,8 @@ impl LibraryPage {
             }
             return;
         }
-        // A narrow window shows the revision on hover instead of in a
-        // column, so Open and Delete stay in view.
+        // A narrow window shows the revision and whether it runs here on
+        // hover instead of in columns, so Open and Delete stay in view.
         let wide = ui.available_width() >= 900.0;
         egui::ScrollArea::both()
             .auto_shrink([false, false])
@@ -122,7 +122,7 @@ impl LibraryPage {
                     .spacing([14.0, 6.0])
                     .show(ui, |ui| {
                         for h in ["Model", "Size", "Revision", "Runs", "Measured here", ""] {
-                            if wide || h != "Revision" {
+                            if wide || !matches!(h, "Revision" | "Runs") {
                                 ui.strong(h);
                             }
                         }
@@ -141,7 +141,7 @@ impl LibraryPage {
                                 .unwrap_or_else(|| "—".into());
                             if ui
                                 .link(&m.repo)
-                                .on_hover_text(format!("Revision {rev}"))
+                                .on_hover_text(format!("Revision {rev}. {}", m.verdict.explain()))
                                 .clicked()
                             {
                                 cx.intents.push(Intent::OpenDetails(m.repo.clone()));
@@ -149,8 +149,8 @@ impl LibraryPage {
                             ui.label(format_bytes(m.size_bytes));
                             if wide {
                                 ui.label(rev);
+                                verdict_badge_ui(ui, &m.verdict);
                             }
-                            verdict_badge_ui(ui, &m.verdict);
                             measured_ui(ui, cx, m);
                             ui.horizontal(|ui| {
                                 if let Some(panel) = m.verdict.panel()

@@ -160,7 +160,11 @@ impl TranscribePage {
         self.note = None;
         self.finished = None;
         self.started = Some((std::time::Instant::now(), repo_of(&model)));
-        self.path_input = file.display().to_string();
+        if audio.is_none() {
+            // A file's path; an example's or a dataset row's name is not
+            // one, and leaves the field as it was.
+            self.path_input = file.display().to_string();
+        }
         self.file = Some(file.clone());
         cx.send(Command::Transcribe(TranscribeJob {
             generation: self.generation,
