@@ -32,6 +32,13 @@ pub const SCRIPTS: &[(&str, &str)] = &[
 
 /// The fonts added so far: (script, file).
 static LOADED: Mutex<Vec<(String, PathBuf)>> = Mutex::new(Vec::new());
+/// The scripts no font was found for.
+static MISSING: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The scripts this system has no font for (once looked for).
+pub fn unsupported() -> Vec<String> {
+    MISSING.lock().map(|l| l.clone()).unwrap_or_default()
+}
 
 /// The system fonts added for scripts, as (script, file).
 pub fn loaded() -> Vec<(String, PathBuf)> {
@@ -67,6 +74,11 @@ pub fn load(ctx: &egui::Context) -> Vec<String> {
             continue;
         }
         let Some((path, data, index)) = find(sample) else {
+            if let Ok(mut m) = MISSING.lock()
+                && !m.iter().any(|s| s == script)
+            {
+                m.push(script.to_string());
+            }
             continue;
         };
         let name = format!(

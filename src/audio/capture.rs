@@ -67,6 +67,22 @@ fn can_capture(pcm: &str, name: &str) -> bool {
     !plugin && !name.to_ascii_lowercase().contains("(playback)")
 }
 
+/// A device name as a person would say it: ALSA's "Default ALSA Output
+/// (currently PulseAudio Sound Server)" — which records too — becomes
+/// "Default input (PulseAudio Sound Server)"; the sound servers' own
+/// devices say what they are; sound cards keep their names.
+pub fn friendly_name(name: &str) -> String {
+    if let Some(rest) = name.strip_prefix("Default ALSA Output (currently ") {
+        return format!("Default input ({})", rest.trim_end_matches(')'));
+    }
+    match name {
+        "PulseAudio Sound Server" => "Sound server (PulseAudio)".into(),
+        "PipeWire Sound Server" => "Sound server (PipeWire)".into(),
+        "Default Audio Device" | "default" => "Default input".into(),
+        _ => name.to_string(),
+    }
+}
+
 /// The names of the input devices that can record (the sound server's and
 /// the sound cards', not ALSA's plugins), the default first.
 pub fn input_devices() -> Vec<String> {

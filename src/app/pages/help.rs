@@ -182,6 +182,15 @@ impl View for HelpPage {
                         file.display()
                     ));
                 }
+                let unsupported = crate::app::fonts::unsupported();
+                if !unsupported.is_empty() {
+                    ui.label(format!(
+                        "This system has no font for {}: text in them shows as boxes. Installing \
+                         the Noto fonts (on Debian and Ubuntu: fonts-noto-core and \
+                         fonts-noto-cjk) and restarting Spaceport fixes that.",
+                        unsupported.join(", ")
+                    ));
+                }
             });
     }
 }

@@ -138,7 +138,8 @@ impl TranscribePage {
                 let label = ui.label("Microphone");
                 let current = self
                     .input_device
-                    .clone()
+                    .as_deref()
+                    .map(crate::audio::capture::friendly_name)
                     .unwrap_or_else(|| "System default".into());
                 let mut pick = self.input_device.clone();
                 let combo = egui::ComboBox::from_id_salt("input-device")
@@ -150,7 +151,10 @@ impl TranscribePage {
                         crate::app::widgets::menu_item(ui, &item, selected);
                         for d in self.input_devices.clone().unwrap_or_default() {
                             let selected = pick.as_deref() == Some(d.as_str());
-                            let item = ui.selectable_value(&mut pick, Some(d.clone()), d);
+                            let label = crate::audio::capture::friendly_name(&d);
+                            let item = ui
+                                .selectable_value(&mut pick, Some(d.clone()), label)
+                                .on_hover_text(&d);
                             crate::app::widgets::menu_item(ui, &item, selected);
                         }
                     });
