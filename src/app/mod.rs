@@ -469,23 +469,22 @@ impl App {
                 ));
             }
         }
-        if !pictures.is_empty() {
-            let model = pages::demo::downloaded_for(self.cx.cached(), Panel::Caption)
+        let first_model = |cx: &Cx, panel| {
+            pages::demo::downloaded_for(cx.cached(), panel)
                 .first()
-                .map(|(_, d)| d.clone());
-            match model {
-                Some(m) => self.caption.start_captions(m, pictures, &mut self.cx),
-                None => self.caption.path_input = pictures[0].display().to_string(),
+                .map(|(_, d)| d.clone())
+        };
+        if let Some(first) = pictures.first() {
+            self.caption.path_input = first.display().to_string();
+            if let Some(m) = first_model(&self.cx, Panel::Caption) {
+                self.caption.start_captions(m, pictures, &mut self.cx);
             }
             self.page = Page::Demo(Panel::Caption);
         }
-        if !sounds.is_empty() {
-            let model = pages::demo::downloaded_for(self.cx.cached(), Panel::Transcribe)
-                .first()
-                .map(|(_, d)| d.clone());
-            match model {
-                Some(m) => self.transcribe.transcribe_files(m, sounds, &mut self.cx),
-                None => self.transcribe.path_input = sounds[0].display().to_string(),
+        if let Some(first) = sounds.first() {
+            self.transcribe.path_input = first.display().to_string();
+            if let Some(m) = first_model(&self.cx, Panel::Transcribe) {
+                self.transcribe.transcribe_files(m, sounds, &mut self.cx);
             }
             self.page = Page::Demo(Panel::Transcribe);
         }

@@ -154,6 +154,22 @@ pub fn dropped_files(ui: &egui::Ui) -> (bool, Vec<PathBuf>) {
     })
 }
 
+/// A labelled one-line field for a path: the field, and whether Enter
+/// was pressed in it (which runs the page's job, as its button does).
+pub fn path_field(
+    ui: &mut egui::Ui,
+    label: &str,
+    text: &mut String,
+    width: f32,
+) -> (egui::Response, bool) {
+    let label = ui.label(label);
+    let field = ui
+        .add(egui::TextEdit::singleline(text).desired_width(width))
+        .labelled_by(label.id);
+    let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+    (field, enter)
+}
+
 /// The frame around a drop area, highlighted while files hover.
 pub fn drop_frame(ui: &egui::Ui, hovering: bool) -> egui::Frame {
     egui::Frame::group(ui.style()).stroke(if hovering {

@@ -107,12 +107,7 @@ fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
     let sink = std::env::var("SPACEPORT_TEST_SINK")
         .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
     let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("hub");
-    support::install_fixture(
-        &cache,
-        "Systran/faster-whisper-tiny.en",
-        &support::whisper_ct2_dir(),
-    );
+    let cache = support::tiny_en_cache(tmp.path());
     let wav = tmp.path().join("say.wav");
     let sentences = [
         "The juice of lemons makes fine punch.",
@@ -137,7 +132,7 @@ fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
     );
     h.get_by_label("Record").click();
     wait_for(&mut h, "recording", |h| {
-        h.query_by_label_contains(" s").is_some() && h.query_by_label("Stop").is_some()
+        h.state().transcribe.recording.is_some() && h.query_by_label("Stop").is_some()
     });
     let player = std::thread::spawn(move || {
         // Give a freshly started sound server time to deliver the first
@@ -186,12 +181,7 @@ fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
 #[test]
 fn an_example_then_a_failed_file_keeps_the_transcript_on_screen() {
     let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("hub");
-    support::install_fixture(
-        &cache,
-        "Systran/faster-whisper-tiny.en",
-        &support::whisper_ct2_dir(),
-    );
+    let cache = support::tiny_en_cache(tmp.path());
     let mut h = support::ui::local_app(&cache);
     h.get_by_label("Transcribe").click();
     // The example under the demo (tiny.en: the English one only).

@@ -91,15 +91,13 @@ fn a_fresh_profile_opens_on_welcome_and_one_click_translates_an_example() {
     let sentence = sentences("en").next().unwrap();
     let translator =
         spaceport::tasks::translate::Translator::load(fixture, &candle_core::Device::Cpu).unwrap();
-    let expected = translator
-        .translate(
-            sentence,
-            &Default::default(),
-            &CancelToken::new(),
-            &mut |_| {},
-        )
-        .unwrap()
-        .text;
+    let translate = |s: &str| {
+        translator
+            .translate(s, &Default::default(), &CancelToken::new(), &mut |_| {})
+            .unwrap()
+            .text
+    };
+    let expected = translate(sentence);
     wait_for(&mut h, "the example's translation", |h| {
         h.query_by_label("Text to translate")
             .and_then(|n| n.value())
@@ -116,15 +114,7 @@ fn a_fresh_profile_opens_on_welcome_and_one_click_translates_an_example() {
     );
     // Another example from the row under the demo.
     let second = sentences("en").nth(1).unwrap();
-    let expected2 = translator
-        .translate(
-            second,
-            &Default::default(),
-            &CancelToken::new(),
-            &mut |_| {},
-        )
-        .unwrap()
-        .text;
+    let expected2 = translate(second);
     h.get_by_label(second).click();
     wait_for(&mut h, "the second example's translation", |h| {
         h.query_by_label("Translation")
@@ -338,12 +328,7 @@ fn alone_holding_space_talks_into_transcribe() {
     let sink = std::env::var("SPACEPORT_TEST_SINK")
         .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
     let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("hub");
-    support::install_fixture(
-        &cache,
-        "Systran/faster-whisper-tiny.en",
-        &support::whisper_ct2_dir(),
-    );
+    let cache = support::tiny_en_cache(tmp.path());
     let wav = tmp.path().join("say.wav");
     support::speak_with_pauses(&["The juice of lemons makes fine punch."], 800, &wav);
     let mut h = support::ui::local_app(&cache);

@@ -13,7 +13,7 @@ use super::Shortcut;
 use super::demo::heading_and_model;
 use super::{Cx, View};
 use crate::app::dialogs::{DialogKind, DialogRequest};
-use crate::app::widgets::{drop_frame, dropped_files, shortcut_button};
+use crate::app::widgets::{drop_frame, dropped_files, path_field, shortcut_button};
 use crate::catalog::Panel;
 use crate::tasks::caption::image::{PICTURE_EXTENSIONS, Rgb, Thumbnail};
 use crate::tasks::caption::{Caption, CaptionRequest};
@@ -270,15 +270,11 @@ impl CaptionPage {
         let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
-                let label = ui.label("Picture or folder");
-                let field = ui
-                    .add(egui::TextEdit::singleline(&mut self.path_input).desired_width(380.0))
-                    .labelled_by(label.id);
+                let (field, enter) =
+                    path_field(ui, "Picture or folder", &mut self.path_input, 380.0);
                 if cx.take_page_opened() {
                     field.request_focus();
                 }
-                // Enter in the field captions too.
-                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
                 let typed = self.path_input.trim().to_string();
                 if shortcut_button(ui, cx, !typed.is_empty(), "Caption", Shortcut::Run)
                     || (enter && !typed.is_empty())

