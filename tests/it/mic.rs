@@ -11,8 +11,7 @@ use std::time::Duration;
 /// Runs `spaceport transcribe --mic ARGS` while `wav` plays into the
 /// test sink 1.5 s after it starts.
 fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::Output {
-    let sink = std::env::var("SPACEPORT_TEST_SINK")
-        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
+    let sink = support::test_sink();
     let _turn = support::sink_turn();
     let model = support::whisper_ct2_dir();
     let child = Command::new(env!("CARGO_BIN_EXE_spaceport"))

@@ -322,8 +322,7 @@ fn the_library_lists_cached_datasets_and_opens_them() {
 #[test]
 fn alone_play_a_rows_sound_and_export_a_prepared_split() {
     let _turn = support::sink_turn();
-    let sink = std::env::var("SPACEPORT_TEST_SINK")
-        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
+    let sink = support::test_sink();
     let root = support::dataset_fixtures();
     let cache = tempfile::tempdir().unwrap();
     let mut h = support::ui::local_app(&cache.path().join("hub"));

@@ -104,8 +104,7 @@ fn drop_a_recording_see_segments_save_subtitles() {
 #[test]
 fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
     let _turn = support::sink_turn();
-    let sink = std::env::var("SPACEPORT_TEST_SINK")
-        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
+    let sink = support::test_sink();
     let tmp = tempfile::tempdir().unwrap();
     let cache = support::tiny_en_cache(tmp.path());
     let wav = tmp.path().join("say.wav");

@@ -36,6 +36,17 @@ fn fixture_repo(id: &str, dir: &Path, pipeline: &str) -> RepoSpec {
     r
 }
 
+/// A cache in `tmp` with the tiny BLIP under the recommended caption id.
+fn blip_cache(tmp: &Path) -> std::path::PathBuf {
+    let cache = tmp.join("hub");
+    support::install_fixture(
+        &cache,
+        "Salesforce/blip-image-captioning-base",
+        Path::new("tests/fixtures/blip/tiny"),
+    );
+    cache
+}
+
 fn caption_of(bytes: &[u8], name: &str) -> String {
     use spaceport::tasks::caption::{CaptionRequest, Captioner, image};
     let captioner = Captioner::load(
@@ -151,12 +162,7 @@ fn a_fresh_profile_opens_on_welcome_and_one_click_translates_an_example() {
 #[test]
 fn caption_and_transcribe_cards_and_examples_run_theirs() {
     let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("hub");
-    support::install_fixture(
-        &cache,
-        "Salesforce/blip-image-captioning-base",
-        Path::new("tests/fixtures/blip/tiny"),
-    );
+    let cache = blip_cache(tmp.path());
     support::install_fixture(
         &cache,
         "Systran/faster-whisper-tiny.en",
@@ -192,14 +198,7 @@ fn caption_and_transcribe_cards_and_examples_run_theirs() {
     wait_for(&mut h, "the transcript", |h| {
         h.query_by_label("Copy text").is_some()
     });
-    let text = h
-        .state()
-        .transcribe
-        .transcript
-        .as_ref()
-        .unwrap()
-        .text
-        .clone();
+    let text = support::ui::transcript_text(&h);
     let wer = support::wer(RECORDINGS[0].text, &text);
     assert!(wer <= 0.1, "WER {wer:.3}: {text}");
     assert!(
@@ -325,8 +324,7 @@ fn f1_help_ctrl_c_copies_and_ctrl_v_pastes() {
 #[test]
 fn alone_holding_space_talks_into_transcribe() {
     let _turn = support::sink_turn();
-    let sink = std::env::var("SPACEPORT_TEST_SINK")
-        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test");
+    let sink = support::test_sink();
     let tmp = tempfile::tempdir().unwrap();
     let cache = support::tiny_en_cache(tmp.path());
     let wav = tmp.path().join("say.wav");
@@ -350,14 +348,7 @@ fn alone_holding_space_talks_into_transcribe() {
     wait_for(&mut h, "the transcript after Space is let go", |h| {
         h.query_by_label("Copy text").is_some() && h.query_by_label("Stop").is_none()
     });
-    let text = h
-        .state()
-        .transcribe
-        .transcript
-        .as_ref()
-        .unwrap()
-        .text
-        .to_lowercase();
+    let text = support::ui::transcript_text(&h).to_lowercase();
     assert!(
         text.contains("lemons") || text.contains("punch"),
         "heard: {text}"
@@ -394,12 +385,7 @@ fn arrow_keys_move_through_a_drop_down_menu() {
 #[test]
 fn files_given_on_the_command_line_open_in_their_demos() {
     let tmp = tempfile::tempdir().unwrap();
-    let cache = tmp.path().join("hub");
-    support::install_fixture(
-        &cache,
-        "Salesforce/blip-image-captioning-base",
-        Path::new("tests/fixtures/blip/tiny"),
-    );
+    let cache = blip_cache(tmp.path());
     let picture = tmp.path().join("coffee.jpg");
     std::fs::write(&picture, PICTURES[1].bytes).unwrap();
     let notes = tmp.path().join("notes.odt");

@@ -254,6 +254,13 @@ fn espeak(text: &str, path: &Path, voice: &[&str]) {
     );
 }
 
+/// The PulseAudio null sink the test command starts, whose monitor is
+/// the stand-in microphone.
+pub fn test_sink() -> String {
+    std::env::var("SPACEPORT_TEST_SINK")
+        .expect("run scripts/test.sh: it starts PulseAudio with a null sink for this test")
+}
+
 /// A cache in `tmp` (its `hub` folder) with the real Whisper tiny.en
 /// installed as `Systran/faster-whisper-tiny.en`.
 pub fn tiny_en_cache(tmp: &Path) -> std::path::PathBuf {

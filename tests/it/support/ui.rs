@@ -34,6 +34,16 @@ pub fn local_app(cache: &Path) -> Harness<'static, App> {
     )
 }
 
+/// The finished transcript on the Transcribe page (after "Copy text" shows).
+pub fn transcript_text(h: &Harness<'_, App>) -> String {
+    h.state()
+        .transcribe
+        .transcript
+        .as_ref()
+        .map(|t| t.text.clone())
+        .expect("a finished transcript")
+}
+
 /// Every label and value in the window, in tree order.
 pub fn window_text(h: &Harness<'_, App>) -> Vec<String> {
     h.query_all_by(|_| true)
