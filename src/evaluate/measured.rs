@@ -247,18 +247,19 @@ pub fn measure_placed(
         tokens += out.tokens;
         items += 1;
     }
-    let seconds = start.elapsed().as_secs_f64();
+    let elapsed = start.elapsed().as_secs_f64();
     Ok(Measured {
         panel,
-        rtfx: (panel == Panel::Transcribe && seconds > 0.0).then(|| input / seconds),
-        tokens_per_second: (panel != Panel::Transcribe && seconds > 0.0)
-            .then(|| tokens as f64 / seconds),
-        seconds_per_item: seconds / items as f64,
+        rtfx: (panel == Panel::Transcribe && elapsed > 0.0).then(|| input / elapsed),
+        tokens_per_second: (panel != Panel::Transcribe && elapsed > 0.0)
+            .then(|| tokens as f64 / elapsed),
+        seconds_per_item: elapsed / items as f64,
         load_seconds,
         device: device_name.to_string(),
         when: std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs()),
+        // Named by the time asked for: the last item may run past it.
         how: format!("a {seconds:.0}-second measurement"),
     })
 }

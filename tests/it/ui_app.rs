@@ -249,3 +249,32 @@ fn settings_persist_across_restarts() {
         spaceport::settings::Theme::Dark
     );
 }
+
+#[test]
+fn results_get_the_sizes_the_list_lacks_and_mark_what_is_downloaded() {
+    let s = support::start_hub();
+    let tmp = tempfile::tempdir().unwrap();
+    support::install_fixture(
+        tmp.path(),
+        MARIAN,
+        std::path::Path::new("tests/fixtures/marian/tiny-en-de"),
+    );
+    // The CTranslate2 repo has no safetensors: the list gives no size.
+    let ct2 = "Systran/faster-whisper-tiny-test";
+    let expected = spaceport::hub::Hub::new(support::config(&s, tmp.path()))
+        .details(ct2, "main")
+        .unwrap()
+        .download_bytes;
+    let size = spaceport::format::format_bytes(expected);
+    let mut h = harness(&s, tmp.path(), Settings::default());
+    h.get_by_label("Search").click();
+    wait_for(&mut h, "results", |h| h.query_by_label(ct2).is_some());
+    wait_for(&mut h, "the size from the model's details", |h| {
+        h.query_all_by_label(&size).next().is_some()
+    });
+    assert!(
+        h.query_by_label("✔ downloaded").is_some(),
+        "the downloaded model is marked: {:?}",
+        support::ui::window_text(&h)
+    );
+}

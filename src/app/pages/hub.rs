@@ -46,7 +46,14 @@ pub struct HubPage {
     markdown: egui_commonmark::CommonMarkCache,
     /// Put the cursor in the search box on the first frame.
     focus_search: bool,
+    /// Results whose download size was asked for (the Hub's list gives
+    /// sizes only for safetensors weights).
+    sizes_asked: std::collections::BTreeSet<String>,
 }
+
+/// The most results of one page whose sizes are asked for, one request
+/// each.
+const SIZES_A_PAGE: usize = 8;
 
 impl Default for HubPage {
     fn default() -> Self {
@@ -59,6 +66,7 @@ impl Default for HubPage {
             details: DetailsState::Closed,
             markdown: Default::default(),
             focus_search: true,
+            sizes_asked: Default::default(),
         }
     }
 }
@@ -248,7 +256,7 @@ impl HubPage {
                             match m.size_bytes.or_else(|| cx.hub_sizes.get(&m.id).copied()) {
                                 Some(b) => ui.label(format_bytes(b)),
                                 None => ui.label("—").on_hover_text(
-                                    "The Hub's list gives no size for this model; its page shows the download size",
+                                    "The Hub gave no size for this model (yet); its page shows the download size",
                                 ),
                             };
                             ui.horizontal(|ui| {
@@ -492,6 +500,22 @@ impl View for HubPage {
                     return None; // a stale search
                 }
                 cx.unreachable = None;
+                // The sizes the list lacks, from each model's details (the
+                // answers land in `Cx::hub_sizes`).
+                let missing: Vec<String> = page
+                    .models
+                    .iter()
+                    .filter(|m| m.size_bytes.is_none() && !cx.hub_sizes.contains_key(&m.id))
+                    .map(|m| m.id.clone())
+                    .filter(|id| self.sizes_asked.insert(id.clone()))
+                    .take(SIZES_A_PAGE)
+                    .collect();
+                for repo in missing {
+                    cx.send(Command::Details {
+                        repo,
+                        revision: "main".into(),
+                    });
+                }
                 if append {
                     self.results.extend(page.models);
                 } else {

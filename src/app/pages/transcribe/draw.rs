@@ -202,6 +202,12 @@ impl TranscribePage {
                 ui.horizontal(|ui| {
                     ui.spinner();
                     ui.label("Loading the model…");
+                    // A long file can be stopped before its first words
+                    // (a dictation has its own Stop by the microphone).
+                    if !self.dictating && shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
+                        cx.send(Command::CancelTranscription);
+                        self.status = TranscribeStatus::Idle;
+                    }
                 });
             }
             TranscribeStatus::Running { progress } => {
