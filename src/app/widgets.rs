@@ -86,19 +86,17 @@ pub fn model_picker(
     models: &[(String, PathBuf)],
     choice: &mut Option<String>,
 ) -> PathBuf {
-    let mut pick = choice
+    let mut chosen = choice
         .clone()
         .filter(|m| models.iter().any(|(r, _)| r == m))
         .unwrap_or_else(|| models[0].0.clone());
     ui.horizontal(|ui| {
         let label = ui.label("Model");
         egui::ComboBox::from_id_salt(id)
-            .selected_text(&pick)
+            .selected_text(&chosen)
             .show_ui(ui, |ui| {
                 for (r, _) in models {
-                    let selected = pick == *r;
-                    let item = ui.selectable_value(&mut pick, r.clone(), r);
-                    menu_item(ui, &item, selected);
+                    pick(ui, &mut chosen, r.clone(), r);
                 }
             })
             .response
@@ -106,18 +104,32 @@ pub fn model_picker(
     });
     let dir = models
         .iter()
-        .find(|(r, _)| *r == pick)
+        .find(|(r, _)| *r == chosen)
         .map(|(_, d)| d.clone())
         .unwrap_or_else(|| models[0].1.clone());
-    *choice = Some(pick);
+    *choice = Some(chosen);
     dir
+}
+
+/// An item of a drop-down menu: `selectable_value` that takes the
+/// keyboard when the menu opens on it ([`menu_item`]).
+pub fn pick<T: PartialEq>(
+    ui: &mut egui::Ui,
+    current: &mut T,
+    value: T,
+    text: impl Into<egui::WidgetText>,
+) -> egui::Response {
+    let selected = *current == value;
+    let item = ui.selectable_value(current, value, text);
+    menu_item(ui, &item, selected);
+    item
 }
 
 /// In an open drop-down menu, for each item: when the menu has just
 /// opened, its chosen item takes the keyboard, so the arrow keys move
 /// through the items and Enter or Space picks one (egui moves the focus
 /// with the arrows only from a focused widget, and a menu opens with none).
-pub fn menu_item(ui: &egui::Ui, item: &egui::Response, selected: bool) {
+fn menu_item(ui: &egui::Ui, item: &egui::Response, selected: bool) {
     let key = ui.scope_id().with("menu-opened");
     let pass = ui.ctx().cumulative_pass_nr();
     // (the pass this menu was last drawn in, whether it opened then)

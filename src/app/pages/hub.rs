@@ -159,7 +159,7 @@ impl HubPage {
                 .selected_text(cx.settings.search_sort.label())
                 .show_ui(ui, |ui| {
                     for s in Sort::ALL {
-                        ui.selectable_value(&mut cx.settings.search_sort, s, s.label());
+                        crate::app::widgets::pick(ui, &mut cx.settings.search_sort, s, s.label());
                     }
                 });
             if before != cx.settings.search_sort {

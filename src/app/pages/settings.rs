@@ -146,7 +146,7 @@ impl View for SettingsPage {
             .selected_text(shown)
             .show_ui(ui, |ui| {
                 for (c, label) in &choices {
-                    ui.selectable_value(&mut cx.settings.device, *c, label);
+                    crate::app::widgets::pick(ui, &mut cx.settings.device, *c, label);
                 }
             });
         if before != cx.settings.device {

@@ -8,7 +8,7 @@ use super::Shortcut;
 use super::{Cx, Intent, View};
 use crate::app::DownloadState;
 use crate::app::examples;
-use crate::app::widgets::{menu_item, progress_ui, shortcut_button};
+use crate::app::widgets::{pick, progress_ui, shortcut_button};
 use crate::catalog::language_name;
 use crate::format::format_bytes;
 use crate::tasks::translate::TranslateOptions;
@@ -282,9 +282,7 @@ impl View for TranslatePage {
                 .selected_text(language_name(&self.from))
                 .show_ui(ui, |ui| {
                     for l in &froms {
-                        let selected = self.from == *l;
-                        let item = ui.selectable_value(&mut self.from, l.clone(), language_name(l));
-                        menu_item(ui, &item, selected);
+                        pick(ui, &mut self.from, l.clone(), language_name(l));
                     }
                 })
                 .response
@@ -316,11 +314,7 @@ impl View for TranslatePage {
                                 format!("Needs a model such as {repo}, from the Hub")
                             }
                         };
-                        let selected = self.to == *l;
-                        let item = ui
-                            .selectable_value(&mut self.to, l.clone(), language_name(l))
-                            .on_hover_text(how);
-                        menu_item(ui, &item, selected);
+                        pick(ui, &mut self.to, l.clone(), language_name(l)).on_hover_text(how);
                     }
                 })
                 .response

@@ -206,9 +206,9 @@ impl DatasetsPage {
             egui::ComboBox::from_id_salt("dataset-modality")
                 .selected_text(self.modality.as_deref().unwrap_or("any"))
                 .show_ui(ui, |ui| {
-                    ui.selectable_value(&mut self.modality, None, "any");
+                    crate::app::widgets::pick(ui, &mut self.modality, None, "any");
                     for m in MODALITIES {
-                        ui.selectable_value(&mut self.modality, Some(m.to_string()), m);
+                        crate::app::widgets::pick(ui, &mut self.modality, Some(m.to_string()), m);
                     }
                 })
                 .response
@@ -218,7 +218,7 @@ impl DatasetsPage {
                 .selected_text(self.sort.label())
                 .show_ui(ui, |ui| {
                     for s in Sort::ALL {
-                        ui.selectable_value(&mut self.sort, s, s.label());
+                        crate::app::widgets::pick(ui, &mut self.sort, s, s.label());
                     }
                 })
                 .response

@@ -118,7 +118,7 @@ impl DatasetsPage {
                     .selected_text(p.format)
                     .show_ui(ui, |ui| {
                         for f in ["parquet", "csv", "jsonl"] {
-                            ui.selectable_value(&mut p.format, f, f);
+                            crate::app::widgets::pick(ui, &mut p.format, f, f);
                         }
                     })
                     .response

@@ -80,7 +80,7 @@ impl DatasetsPage {
                 .selected_text(&config)
                 .show_ui(ui, |ui| {
                     for c in &configs {
-                        ui.selectable_value(&mut config, c.name.clone(), &c.name);
+                        crate::app::widgets::pick(ui, &mut config, c.name.clone(), &c.name);
                     }
                 })
                 .response
@@ -107,7 +107,8 @@ impl DatasetsPage {
                             .num_rows
                             .map(|n| format!(" ({n} rows)"))
                             .unwrap_or_default();
-                        ui.selectable_value(
+                        crate::app::widgets::pick(
+                            ui,
                             &mut split,
                             s.name.clone(),
                             format!("{}{rows}", s.name),

@@ -326,7 +326,7 @@ impl EvaluatePage {
                 .selected_text(normaliser_name(self.normalize))
                 .show_ui(ui, |ui| {
                     for n in [Normalize::None, Normalize::Basic, Normalize::WhisperEn] {
-                        ui.selectable_value(&mut self.normalize, n, normaliser_name(n));
+                        crate::app::widgets::pick(ui, &mut self.normalize, n, normaliser_name(n));
                     }
                 })
                 .response
@@ -410,7 +410,7 @@ impl EvaluatePage {
                             .selected_text(value.as_str())
                             .show_ui(ui, |ui| {
                                 for n in &c.names {
-                                    ui.selectable_value(value, n.clone(), n);
+                                    crate::app::widgets::pick(ui, value, n.clone(), n);
                                 }
                             })
                             .response

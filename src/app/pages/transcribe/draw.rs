@@ -141,16 +141,11 @@ impl TranscribePage {
                     .selected_text(current)
                     .width(220.0)
                     .show_ui(ui, |ui| {
-                        let selected = pick.is_none();
-                        let item = ui.selectable_value(&mut pick, None, "System default");
-                        crate::app::widgets::menu_item(ui, &item, selected);
+                        crate::app::widgets::pick(ui, &mut pick, None, "System default");
                         for d in self.input_devices.clone().unwrap_or_default() {
-                            let selected = pick.as_deref() == Some(d.as_str());
                             let label = crate::audio::capture::friendly_name(&d);
-                            let item = ui
-                                .selectable_value(&mut pick, Some(d.clone()), label)
+                            crate::app::widgets::pick(ui, &mut pick, Some(d.clone()), label)
                                 .on_hover_text(&d);
-                            crate::app::widgets::menu_item(ui, &item, selected);
                         }
                     });
                 if combo.response.labelled_by(label.id).clicked() {
@@ -378,9 +373,9 @@ impl TranscribePage {
                 egui::ComboBox::from_id_salt("transcribe-language")
                     .selected_text(shown)
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut pick, None, "Detect");
+                        crate::app::widgets::pick(ui, &mut pick, None, "Detect");
                         for l in languages.iter().flatten() {
-                            ui.selectable_value(&mut pick, Some(l.clone()), l);
+                            crate::app::widgets::pick(ui, &mut pick, Some(l.clone()), l);
                         }
                     })
                     .response
@@ -396,8 +391,13 @@ impl TranscribePage {
                         Task::Translate => "Translate to English",
                     })
                     .show_ui(ui, |ui| {
-                        ui.selectable_value(&mut task, Task::Transcribe, "Transcribe");
-                        ui.selectable_value(&mut task, Task::Translate, "Translate to English");
+                        crate::app::widgets::pick(ui, &mut task, Task::Transcribe, "Transcribe");
+                        crate::app::widgets::pick(
+                            ui,
+                            &mut task,
+                            Task::Translate,
+                            "Translate to English",
+                        );
                     })
                     .response
                     .labelled_by(label.id)
