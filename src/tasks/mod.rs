@@ -1,6 +1,7 @@
 //! The models and what they do: the demo tasks ([`translate`], [`caption`],
 //! [`transcribe`]), the blocks they share ([`nn`], [`gemm`],
-//! [`generation`]), the compute device chosen once for all of them
+//! [`generation`]; [`int8`]: int8 weights and integer dot products, not yet
+//! used by a model), the compute device chosen once for all of them
 //! ([`device`]), the one error every task reports ([`TaskError`]), and the
 //! allocator setting that keeps tensor buffers in the process
 //! ([`tune_allocator`]). Cancellation and named threads come from
@@ -11,6 +12,7 @@ pub mod device;
 pub mod error;
 pub mod gemm;
 pub mod generation;
+pub mod int8;
 pub mod nn;
 pub mod random_model;
 pub mod transcribe;
