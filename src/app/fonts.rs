@@ -61,7 +61,9 @@ pub fn start(ctx: &egui::Context) {
 /// call it directly.)
 pub fn load(ctx: &egui::Context) -> Vec<String> {
     let mut added = Vec::new();
-    let mut files: Vec<PathBuf> = Vec::new();
+    // The fonts added so far, kept while looking (a font for one script
+    // often has the next: Chinese and Japanese).
+    let mut added_data: Vec<(Vec<u8>, u32)> = Vec::new();
     // egui's own fonts, read here rather than through the context (whose
     // fonts exist only once the first frame has begun).
     let builtin = egui::FontDefinitions::default().font_data;
@@ -69,7 +71,7 @@ pub fn load(ctx: &egui::Context) -> Vec<String> {
         if builtin
             .values()
             .any(|f| face_with(f.bytes(), sample).is_some())
-            || files.iter().any(|f| has_all(f, sample))
+            || added_data.iter().any(|(d, i)| face_has(d, *i, sample))
         {
             continue;
         }
@@ -87,6 +89,7 @@ pub fn load(ctx: &egui::Context) -> Vec<String> {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default()
         );
+        added_data.push((data.clone(), index));
         let mut font = egui::FontData::from_owned(data);
         font.index = index;
         ctx.add_font(FontInsert::new(
@@ -106,7 +109,6 @@ pub fn load(ctx: &egui::Context) -> Vec<String> {
         if let Ok(mut l) = LOADED.lock() {
             l.push((script.to_string(), path.clone()));
         }
-        files.push(path);
         added.push(script.to_string());
         ctx.request_repaint();
     }
@@ -138,11 +140,6 @@ fn find(sample: &str) -> Option<(PathBuf, Vec<u8>, u32)> {
     })
 }
 
-/// Whether the font at `path` has every character of `sample`.
-fn has_all(path: &Path, sample: &str) -> bool {
-    read_font(path).is_some_and(|d| face_with(&d, sample).is_some())
-}
-
 /// A font file's bytes (at most 64 MB: a collection of CJK faces is about
 /// 20–40 MB).
 fn read_font(path: &Path) -> Option<Vec<u8>> {
@@ -156,20 +153,23 @@ fn read_font(path: &Path) -> Option<Vec<u8>> {
 /// The first face in a font file (or collection) whose character map has
 /// every character of `sample`.
 fn face_with(data: &[u8], sample: &str) -> Option<u32> {
-    use skrifa::MetadataProvider;
     let faces = skrifa::raw::FileRef::new(data)
         .ok()?
         .fonts()
         .count()
         .min(64);
-    (0..faces as u32).find(|&i| {
-        skrifa::FontRef::from_index(data, i).is_ok_and(|f| {
-            let map = f.charmap();
-            sample
-                .chars()
-                .filter(|c| !c.is_whitespace())
-                .all(|c| map.map(c).is_some())
-        })
+    (0..faces as u32).find(|&i| face_has(data, i, sample))
+}
+
+/// Whether face `index` of a font file has every character of `sample`.
+fn face_has(data: &[u8], index: u32, sample: &str) -> bool {
+    use skrifa::MetadataProvider;
+    skrifa::FontRef::from_index(data, index).is_ok_and(|f| {
+        let map = f.charmap();
+        sample
+            .chars()
+            .filter(|c| !c.is_whitespace())
+            .all(|c| map.map(c).is_some())
     })
 }
 

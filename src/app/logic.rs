@@ -15,8 +15,18 @@ impl App {
     }
 
     fn apply(&mut self, event: Event) {
+        // What the shared context keeps from events a page also takes:
+        // the last error, and each download size the Hub gives.
         if let Some(error) = failure(&event) {
             self.cx.last_error = Some(error.to_string());
+        }
+        if let Event::Details(d) = &event
+            && d.download_bytes > 0
+            && !d.from_cache
+        {
+            self.cx
+                .hub_sizes
+                .insert(d.summary.id.clone(), d.download_bytes);
         }
         let (views, cx) = self.views();
         let mut event = Some(event);

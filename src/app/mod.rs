@@ -310,8 +310,8 @@ impl App {
         } = self;
         (
             [
-                // The Welcome page first: it looks at events the Hub
-                // page takes too.
+                // The Welcome page first: it looks at the cache scans
+                // (and gives them on) to open a demo whose model landed.
                 (Page::Welcome, welcome as &mut dyn View),
                 (Page::Hub, hub),
                 (Page::Datasets, datasets),

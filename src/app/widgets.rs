@@ -182,6 +182,46 @@ pub fn path_field(
     (field, enter)
 }
 
+/// The file paths in pasted text: each line an absolute path or a
+/// `file://` URI (as file managers copy them, `%20` and the like decoded).
+/// Nothing is looked up on disk here; the job that opens them says which
+/// cannot be read.
+pub fn pasted_paths(text: &str) -> Vec<PathBuf> {
+    text.lines()
+        .map(str::trim)
+        .filter_map(|l| match l.strip_prefix("file://") {
+            Some(uri) => percent_decoded(uri),
+            None => Some(l.to_string()),
+        })
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .collect()
+}
+
+/// `%XX` escapes decoded; `None` when the result is not UTF-8.
+fn percent_decoded(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = (b[i] == b'%')
+            .then(|| s.get(i + 1..i + 3))
+            .flatten()
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(v) => {
+                out.push(v);
+                i += 3;
+            }
+            None => {
+                out.push(b[i]);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8(out).ok()
+}
+
 /// The frame around a drop area, highlighted while files hover.
 pub fn drop_frame(ui: &egui::Ui, hovering: bool) -> egui::Frame {
     egui::Frame::group(ui.style()).stroke(if hovering {
@@ -260,5 +300,24 @@ impl
         (reference, output, norm): (&str, &str, crate::metrics::normalize::Normalize),
     ) -> Vec<crate::metrics::diff::Step> {
         crate::metrics::diff::words(reference, output, norm)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pasted_paths;
+    use std::path::PathBuf;
+
+    #[test]
+    fn pasted_text_gives_absolute_paths_and_decoded_uris() {
+        assert_eq!(
+            pasted_paths("file:///home/a/My%20Photos/cat.jpg\n/tmp/b.wav\nnot a path\nrel/c.png\n"),
+            [
+                PathBuf::from("/home/a/My Photos/cat.jpg"),
+                PathBuf::from("/tmp/b.wav")
+            ]
+        );
+        assert!(pasted_paths("Where is the station?").is_empty());
+        assert!(pasted_paths("file:///bad%ff%fe").is_empty());
     }
 }

@@ -114,11 +114,11 @@ impl QuantizedMatrix {
     /// `y = W · x` for one activation row `x` (`cols` long), quantised
     /// here, with `kernel`.
     pub fn matvec(&self, x: &[f32], kernel: Kernel) -> Vec<f32> {
-        let mut xq = vec![0i8; x.len()];
-        let xs = quantize_into(x, &mut xq);
         if self.cols == 0 || x.len() != self.cols {
             return vec![0.0; self.rows];
         }
+        let mut xq = vec![0i8; x.len()];
+        let xs = quantize_into(x, &mut xq);
         self.data
             .chunks_exact(self.cols)
             .zip(&self.scales)

@@ -253,11 +253,7 @@ impl CaptionPage {
         }
         // A path pasted outside the path field (copied in a file manager).
         if let Some(text) = cx.pasted.take() {
-            let paths: Vec<PathBuf> = text
-                .lines()
-                .map(|l| PathBuf::from(l.trim().trim_start_matches("file://")))
-                .filter(|p| p.exists())
-                .collect();
+            let paths = crate::app::widgets::pasted_paths(&text);
             if paths.is_empty() {
                 self.error = Some(
                     "What was pasted is not a picture or a path to one; copy a picture, or its file, and paste again."

@@ -232,14 +232,10 @@ impl View for WelcomePage {
             });
     }
 
-    /// Keeps the download sizes the Hub gives (for every page; the event
-    /// goes on to the Hub page too); opens the demo whose model has
-    /// just landed in the cache.
+    /// Opens the demo whose model has just landed in the cache (the
+    /// event goes on to the shared context too).
     fn on_event(&mut self, event: Event, cx: &mut Cx) -> Option<Event> {
         match &event {
-            Event::Details(d) if d.download_bytes > 0 && !d.from_cache => {
-                cx.hub_sizes.insert(d.summary.id.clone(), d.download_bytes);
-            }
             Event::Cache(models) => {
                 if let Some(panel) = self.pending
                     && !super::demo::downloaded_for(models, panel).is_empty()

@@ -69,11 +69,7 @@ impl TranscribePage {
         }
         // A path pasted outside the path field (copied in a file manager).
         if let Some(text) = cx.pasted.take() {
-            let paths: Vec<PathBuf> = text
-                .lines()
-                .map(|l| PathBuf::from(l.trim().trim_start_matches("file://")))
-                .filter(|p| p.is_file())
-                .collect();
+            let paths = crate::app::widgets::pasted_paths(&text);
             if paths.is_empty() {
                 self.status = TranscribeStatus::Failed(
                     "What was pasted is not a path to an audio file; copy the file and paste again."
