@@ -1,12 +1,15 @@
-//! `cargo run --release --example bench_int8`: the int8 matrix-vector
-//! product (`tasks::int8`) on a Whisper-tiny decoder's output-layer shape
-//! (51 864 × 384) and a feed-forward shape (1536 × 384), on each kernel this
-//! processor runs, against a plain f32 loop of the same shape (not yet the
-//! tuned f32 product the models use: that comparison comes with issue 15's
-//! model wiring). One thread. Prints milliseconds a product and the ratio.
+//! `cargo run --release --example bench_int8`: the int8 products
+//! (`tasks::int8`) on each kernel this processor runs, against the f32
+//! products the models use at float32, on Whisper-tiny shapes: a decoding
+//! step's output layer (1 row × 51 864 × 384) and feed-forward layer
+//! (1 × 1536 × 384), and the encoder's feed-forward layers over 1500 rows
+//! (1500 × 1536 × 384 and 1500 × 384 × 1536). Threads: rayon's
+//! (`RAYON_NUM_THREADS`); `BENCH_KERNEL=Avx2` (a
+//! kernel's name) runs only that kernel. Prints milliseconds a product and the ratio.
 
 use std::time::Instant;
 
+use spaceport::tasks::gemm::{View, gemm};
 use spaceport::tasks::int8::{Kernel, QuantizedMatrix};
 
 fn time(mut f: impl FnMut()) -> f64 {
@@ -21,7 +24,12 @@ fn time(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() {
-    for (rows, cols) in [(51_864, 384), (1536, 384)] {
+    for (r, n, k) in [
+        (1, 51_864, 384),
+        (1, 1536, 384),
+        (1500, 1536, 384),
+        (1500, 384, 1536),
+    ] {
         let mut s = 1u64;
         let mut next = || {
             s = s
@@ -29,22 +37,36 @@ fn main() {
                 .wrapping_add(1442695040888963407);
             ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
         };
-        let w: Vec<f32> = (0..rows * cols).map(|_| next()).collect();
-        let x: Vec<f32> = (0..cols).map(|_| next()).collect();
+        let w: Vec<f32> = (0..n * k).map(|_| next()).collect();
+        let x: Vec<f32> = (0..r * k).map(|_| next()).collect();
+        let mut out = vec![0f32; r * n];
         let f32_ms = time(|| {
-            let y: Vec<f32> = w
-                .chunks_exact(cols)
-                .map(|r| r.iter().zip(&x).map(|(a, b)| a * b).sum())
-                .collect();
-            std::hint::black_box(y);
+            if r == 1 {
+                for (o, row) in out.iter_mut().zip(w.chunks_exact(k)) {
+                    *o = row.iter().zip(&x).map(|(a, b)| a * b).sum();
+                }
+            } else {
+                gemm(
+                    View::rows(&x, r, k),
+                    View::transposed(&w, n, k),
+                    None,
+                    &mut out,
+                );
+            }
+            std::hint::black_box(&out);
         });
-        println!("{rows} x {cols}: f32 {f32_ms:.3} ms");
-        let q = QuantizedMatrix::quantize(&w, rows, cols).expect("shape");
-        for k in Kernel::available() {
+        let what = if r == 1 { "f32 loop" } else { "f32 gemm" };
+        println!("{r} x {n} x {k}: {what} {f32_ms:.3} ms");
+        let q = QuantizedMatrix::quantize(&w, n, k).expect("shape");
+        let only = std::env::var("BENCH_KERNEL").ok();
+        for kernel in Kernel::available() {
+            if only.as_ref().is_some_and(|o| *o != format!("{kernel:?}")) {
+                continue;
+            }
             let ms = time(|| {
-                std::hint::black_box(q.matvec(&x, k));
+                std::hint::black_box(q.matmul(&x, r, None, kernel));
             });
-            println!("  int8 {k:?}: {ms:.3} ms ({:.2}x f32)", f32_ms / ms);
+            println!("  int8 {kernel:?}: {ms:.3} ms ({:.2}x f32)", f32_ms / ms);
         }
     }
 }

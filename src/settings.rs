@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::hub::{Sort, TaskFilter};
-use crate::tasks::device::DeviceChoice;
+use crate::tasks::device::{ComputeType, DeviceChoice};
 
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Theme {
@@ -23,6 +23,8 @@ pub struct Settings {
     /// Work from the cache only, as with `HF_HUB_OFFLINE=1`.
     pub offline: bool,
     pub device: DeviceChoice,
+    /// The number format the models compute in.
+    pub compute: ComputeType,
     pub search_task: TaskFilter,
     pub search_sort: Sort,
     /// How fast the last large download came (bytes a second), for the
@@ -36,6 +38,7 @@ impl Default for Settings {
             theme: Theme::System,
             offline: false,
             device: DeviceChoice::Auto,
+            compute: ComputeType::Auto,
             search_task: TaskFilter::All,
             search_sort: Sort::Downloads,
             download_rate_bps: None,

@@ -32,13 +32,18 @@ pub struct CaptionArgs {
     pub json: bool,
 }
 
-pub fn run(hub: &Hub, choice: DeviceChoice, args: CaptionArgs) -> Result<(), CliError> {
+pub fn run(
+    hub: &Hub,
+    choice: DeviceChoice,
+    compute: crate::tasks::device::ComputeType,
+    args: CaptionArgs,
+) -> Result<(), CliError> {
     let dir = model_dir(hub, &args.model, Panel::Caption)?;
     let selected = device::select(choice);
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
     }
-    let captioner = Captioner::load(&dir, &selected.device)?;
+    let captioner = Captioner::load_placed(&dir, &super::placement(&selected, compute))?;
     let req = CaptionRequest {
         prompt: args.prompt.clone(),
         beams: args.beam,

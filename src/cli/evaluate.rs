@@ -53,7 +53,12 @@ pub struct EvaluateArgs {
     pub keep: bool,
 }
 
-pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), CliError> {
+pub fn run(
+    hub: &Hub,
+    choice: DeviceChoice,
+    compute: crate::tasks::device::ComputeType,
+    args: EvaluateArgs,
+) -> Result<(), CliError> {
     let cancel = crate::work::cancel_on_interrupt();
     let dataset = Dataset::open(hub, &args.dataset, "main", &cancel)?;
     let (config, split_name) = choose(
@@ -97,7 +102,8 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: EvaluateArgs) -> Result<(), Cl
     for model in &args.model {
         let dir = super::translate::model_dir(hub, model, mapping.panel)?;
         let watch = MemoryWatch::start();
-        let (runner, load_seconds) = Runner::load(&dir, mapping.panel, &selected.device)?;
+        let (runner, load_seconds) =
+            Runner::load_placed(&dir, mapping.panel, &super::placement(&selected, compute))?;
         let terminal = std::io::IsTerminal::is_terminal(&std::io::stderr());
         let mut result = crate::evaluate::run(
             &runner,

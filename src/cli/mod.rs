@@ -19,7 +19,7 @@ pub mod translate;
 use crate::format::{count_models, format_bytes};
 use crate::hub::cache;
 use crate::hub::{DownloadProgress, Hub, HubConfig, HubError, SearchQuery, Sort, TaskFilter};
-use crate::tasks::device::DeviceChoice;
+use crate::tasks::device::{ComputeType, DeviceChoice};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -33,6 +33,11 @@ pub struct Cli {
     /// (`spaceport devices` lists what this build and machine offer).
     #[arg(long, global = true, default_value = "auto")]
     pub device: DeviceChoice,
+    /// Number format for every model: auto (the weights' own where this
+    /// machine runs it fast), float32 (exact), float16 or int8 (fastest on
+    /// the CPU), as CTranslate2's compute_type.
+    #[arg(long, global = true, default_value = "auto")]
+    pub compute_type: ComputeType,
     /// Use only what is already downloaded (like HF_HUB_OFFLINE=1).
     #[arg(long, global = true)]
     pub offline: bool,
@@ -175,7 +180,7 @@ pub fn main() -> ExitCode {
         Some(cmd) => {
             // From here Ctrl-C stops the command's work (exit 130).
             crate::work::cancel_on_interrupt();
-            run(cmd, config, cli.device)
+            run(cmd, config, cli.device, cli.compute_type)
         }
     };
     match result {
@@ -376,11 +381,22 @@ fn parse_dtype(text: &str) -> Result<candle_core::DType, CliError> {
     }
 }
 
+/// Where a command's model runs: the selected device, in `compute`.
+pub(crate) fn placement(
+    selected: &crate::tasks::device::Selected,
+    compute: ComputeType,
+) -> crate::tasks::nn::Placement {
+    crate::tasks::nn::Placement {
+        compute,
+        ..crate::tasks::nn::Placement::new(&selected.device)
+    }
+}
+
 /// `spaceport measure`: loads the model on the chosen device and runs it
 /// on the built-in input for `seconds`.
 fn measure(
     hub: &Hub,
-    choice: DeviceChoice,
+    (choice, compute): (DeviceChoice, ComputeType),
     model: &str,
     (seconds, batch): (f64, usize),
     dtype: Option<&str>,
@@ -427,6 +443,7 @@ fn measure(
     }
     let place = crate::tasks::nn::Placement {
         dtype: dtype.map(parse_dtype).transpose()?,
+        compute,
         ..crate::tasks::nn::Placement::new(&selected.device)
     };
     let m = crate::evaluate::measured::measure_placed(
@@ -456,15 +473,20 @@ fn measure(
 }
 
 /// Runs one subcommand against `config`.
-pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), CliError> {
+pub fn run(
+    cmd: Command,
+    config: HubConfig,
+    device: DeviceChoice,
+    compute: ComputeType,
+) -> Result<(), CliError> {
     let hub = Hub::new(config);
     match cmd {
-        Command::Translate(args) => translate::run(&hub, device, args),
-        Command::Transcribe(args) => transcribe::run(&hub, device, args),
-        Command::Caption(args) => caption::run(&hub, device, args),
+        Command::Translate(args) => translate::run(&hub, device, compute, args),
+        Command::Transcribe(args) => transcribe::run(&hub, device, compute, args),
+        Command::Caption(args) => caption::run(&hub, device, compute, args),
         Command::Dataset(args) => dataset::run(&hub, args),
         Command::Score(args) => score::run(args),
-        Command::Evaluate(args) => evaluate::run(&hub, device, args),
+        Command::Evaluate(args) => evaluate::run(&hub, device, compute, args),
         Command::Gui => Ok(()),
         Command::Devices { json } => {
             let (offered, notes) = crate::tasks::device::offered();
@@ -487,7 +509,7 @@ pub fn run(cmd: Command, config: HubConfig, device: DeviceChoice) -> Result<(), 
             json,
         } => measure(
             &hub,
-            device,
+            (device, compute),
             &model,
             (seconds, batch),
             dtype.as_deref(),

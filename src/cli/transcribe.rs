@@ -52,7 +52,12 @@ pub struct TranscribeArgs {
     pub beam: Option<usize>,
 }
 
-pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), CliError> {
+pub fn run(
+    hub: &Hub,
+    choice: DeviceChoice,
+    compute: crate::tasks::device::ComputeType,
+    args: TranscribeArgs,
+) -> Result<(), CliError> {
     let format = Format::parse(&args.format).ok_or_else(|| {
         CliError::Input(format!(
             "Unknown format \"{}\": use txt, srt, vtt or json.",
@@ -73,7 +78,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranscribeArgs) -> Result<(), 
     if let Some(note) = &selected.fallback_note {
         eprintln!("note: {note}");
     }
-    let transcriber = Transcriber::load(&dir, &selected.device)?;
+    let transcriber = Transcriber::load_placed(&dir, &super::placement(&selected, compute))?;
     if let Some(l) = &args.language
         && !transcriber.languages().is_empty()
         && !transcriber.languages().iter().any(|(c, _)| c == l)

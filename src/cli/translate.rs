@@ -119,7 +119,12 @@ fn steps(hub: &Hub, args: &TranslateArgs) -> Result<Vec<(PathBuf, TranslateOptio
     }
 }
 
-pub fn run(hub: &Hub, choice: DeviceChoice, args: TranslateArgs) -> Result<(), CliError> {
+pub fn run(
+    hub: &Hub,
+    choice: DeviceChoice,
+    compute: crate::tasks::device::ComputeType,
+    args: TranslateArgs,
+) -> Result<(), CliError> {
     let steps = steps(hub, &args)?;
     let selected = device::select(choice);
     if let Some(note) = &selected.fallback_note {
@@ -127,7 +132,7 @@ pub fn run(hub: &Hub, choice: DeviceChoice, args: TranslateArgs) -> Result<(), C
     }
     let translators = steps
         .iter()
-        .map(|(dir, _)| Translator::load(dir, &selected.device))
+        .map(|(dir, _)| Translator::load_placed(dir, &super::placement(&selected, compute)))
         .collect::<Result<Vec<_>, _>>()?;
     let cancel = crate::work::cancel_on_interrupt();
     let emit = |text: &str| -> Result<(), CliError> {

@@ -187,9 +187,13 @@ pub fn measure(
     dir: &Path,
     panel: Panel,
     device: &crate::tasks::device::Selected,
+    compute: crate::tasks::device::ComputeType,
     cancel: &CancelToken,
 ) -> Result<Measured, TaskError> {
-    let place = crate::tasks::nn::Placement::new(&device.device);
+    let place = crate::tasks::nn::Placement {
+        compute,
+        ..crate::tasks::nn::Placement::new(&device.device)
+    };
     measure_placed(dir, panel, &place, &device.describe(), SECONDS, 1, cancel)
 }
 

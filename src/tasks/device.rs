@@ -1,7 +1,8 @@
 //! The compute device, chosen once for every task: `auto`, `cpu`,
 //! `cuda[:N]` or `metal`. A GPU asked for but missing — absent from this
 //! build (the `cuda`/`metal` cargo features) or from this machine — falls
-//! back to the CPU with a sentence saying why.
+//! back to the CPU with a sentence saying why. With it, the number format
+//! the models compute in ([`ComputeType`], CTranslate2's `compute_type`).
 
 use std::fmt;
 use std::str::FromStr;
@@ -50,6 +51,69 @@ impl FromStr for DeviceChoice {
                         "\"{s}\" is not a device: use auto, cpu, cuda, cuda:N or metal (`spaceport devices` lists what this machine offers)"
                     )
                 }),
+        }
+    }
+}
+
+/// The number format weights are kept in and products run in, as
+/// CTranslate2's `compute_type`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum ComputeType {
+    /// The weights' own format where this machine runs it fast: int8
+    /// weights in int8, f16 in f16, the rest in f32 (on a GPU, f16/bf16
+    /// checkpoints in their type). Results equal the stored weights'.
+    #[default]
+    Auto,
+    /// Exact: every weight widened to f32.
+    Float32,
+    /// f16 weights (half the memory of f32), products in f32; on a GPU,
+    /// f16 throughout.
+    Float16,
+    /// Weights quantised to int8 per output channel, activations per row
+    /// (a quarter of the memory, the fastest on the CPU, a little less
+    /// accurate). A GPU runs it as float16.
+    Int8,
+}
+
+impl ComputeType {
+    pub const ALL: [Self; 4] = [Self::Auto, Self::Float32, Self::Float16, Self::Int8];
+
+    /// A sentence for Settings.
+    pub fn explain(self) -> &'static str {
+        match self {
+            Self::Auto => "The model's own precision, where this computer runs it fast.",
+            Self::Float32 => "Exact results; the most memory, the slowest.",
+            Self::Float16 => "Half the memory of float32 and the same results on the CPU.",
+            Self::Int8 => {
+                "The fastest on the CPU and a quarter of the memory; results differ slightly."
+            }
+        }
+    }
+}
+
+impl fmt::Display for ComputeType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Auto => "auto",
+            Self::Float32 => "float32",
+            Self::Float16 => "float16",
+            Self::Int8 => "int8",
+        })
+    }
+}
+
+impl FromStr for ComputeType {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "auto" | "default" => Ok(Self::Auto),
+            "float32" | "f32" => Ok(Self::Float32),
+            "float16" | "f16" => Ok(Self::Float16),
+            "int8" => Ok(Self::Int8),
+            other => Err(format!(
+                "\"{other}\" is not a compute type: use auto, float32, float16 or int8"
+            )),
         }
     }
 }
@@ -215,10 +279,15 @@ pub fn select(choice: DeviceChoice) -> Selected {
 /// why in the returned [`Selected`]'s note.
 pub fn load_on<T, E: fmt::Display>(
     choice: DeviceChoice,
-    load: impl Fn(&Device) -> Result<T, E>,
+    compute: ComputeType,
+    load: impl Fn(&crate::tasks::nn::Placement) -> Result<T, E>,
 ) -> Result<(T, Selected), E> {
     let selected = select(choice);
-    match load(&selected.device) {
+    let place = |device: &Device| crate::tasks::nn::Placement {
+        compute,
+        ..crate::tasks::nn::Placement::new(device)
+    };
+    match load(&place(&selected.device)) {
         Ok(t) => Ok((t, selected)),
         Err(e) if !selected.device.is_cpu() => {
             let note = format!(
@@ -226,7 +295,7 @@ pub fn load_on<T, E: fmt::Display>(
                 selected.describe(),
                 plain_reason(&e)
             );
-            let t = load(&Device::Cpu)?;
+            let t = load(&place(&Device::Cpu))?;
             Ok((t, Selected::cpu(Some(note))))
         }
         Err(e) => Err(e),
@@ -320,6 +389,11 @@ mod tests {
         assert_eq!("cuda:1".parse::<DeviceChoice>(), Ok(DeviceChoice::Cuda(1)));
         assert_eq!("CPU".parse::<DeviceChoice>(), Ok(DeviceChoice::Cpu));
         assert!("tpu".parse::<DeviceChoice>().is_err());
+        for c in ComputeType::ALL {
+            assert_eq!(c.to_string().parse::<ComputeType>(), Ok(c));
+        }
+        assert_eq!("F16".parse::<ComputeType>(), Ok(ComputeType::Float16));
+        assert!("int4".parse::<ComputeType>().unwrap_err().contains("int8"));
         assert_eq!(DeviceChoice::Cuda(2).to_string(), "cuda:2");
         let s = select(DeviceChoice::Cpu);
         assert!(s.device.is_cpu() && s.fallback_note.is_none());
@@ -343,8 +417,9 @@ mod tests {
         let r = plain_reason(&long);
         assert!(r.chars().count() <= 161 && !r.contains('\n'));
         // A failed GPU load falls back to the CPU with a sentence.
-        let (v, s) = load_on(DeviceChoice::Cpu, |d| {
-            if d.is_cpu() {
+        let (v, s) = load_on(DeviceChoice::Cpu, ComputeType::Int8, |p| {
+            assert_eq!(p.compute, ComputeType::Int8, "the compute type travels");
+            if p.device.is_cpu() {
                 Ok::<_, String>(1)
             } else {
                 Err("no".into())

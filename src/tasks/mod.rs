@@ -1,7 +1,8 @@
 //! The models and what they do: the demo tasks ([`translate`], [`caption`],
 //! [`transcribe`]), the blocks they share ([`nn`], [`gemm`],
-//! [`generation`]; [`int8`]: int8 weights and integer dot products, not yet
-//! used by a model), the compute device chosen once for all of them
+//! [`generation`]; [`int8`] and [`f16`]: weights kept in int8 or f16 and
+//! the products over them, for the `int8` and `float16` compute types),
+//! the compute device and number format chosen once for all of them
 //! ([`device`]), the one error every task reports ([`TaskError`]), and the
 //! allocator setting that keeps tensor buffers in the process
 //! ([`tune_allocator`]). Cancellation and named threads come from
@@ -10,6 +11,7 @@
 pub mod caption;
 pub mod device;
 pub mod error;
+pub mod f16;
 pub mod gemm;
 pub mod generation;
 pub mod int8;

@@ -11,6 +11,10 @@ use std::path::Path;
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
 
+use super::device::ComputeType;
+use super::f16::HalfMatrix;
+use super::int8::{Kernel, QuantizedMatrix};
+
 type Result<T> = std::result::Result<T, candle_core::Error>;
 
 /// Where a model runs and in what precision, chosen once when it loads.
@@ -18,12 +22,35 @@ type Result<T> = std::result::Result<T, candle_core::Error>;
 pub struct Placement {
     pub device: Device,
     /// The weights' and activations' type. `None`: f32 on the CPU; on a GPU
-    /// the checkpoint's own f16 or bf16 (f32 for an f32 checkpoint).
+    /// the checkpoint's own f16 or bf16 (f32 for an f32 checkpoint), or
+    /// what `compute` asks for.
     pub dtype: Option<DType>,
     /// Candle's device-generic operations even where our CPU kernels
     /// apply: they are what runs on CUDA and Metal, so the tests run them
     /// on the CPU too and compare.
     pub generic: bool,
+    /// The number format asked for.
+    pub compute: ComputeType,
+}
+
+/// The format a CPU model keeps its linear layers' weights in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum WeightFormat {
+    F32,
+    F16,
+    Int8,
+}
+
+impl WeightFormat {
+    /// `device` ("CPU") with the format when it is not plain f32: "CPU in
+    /// int8".
+    pub fn on(self, device: &str) -> String {
+        match self {
+            Self::F32 => device.to_string(),
+            Self::F16 => format!("{device} in float16"),
+            Self::Int8 => format!("{device} in int8"),
+        }
+    }
 }
 
 impl Placement {
@@ -33,6 +60,7 @@ impl Placement {
             device: device.clone(),
             dtype: None,
             generic: false,
+            compute: ComputeType::Auto,
         }
     }
 
@@ -42,24 +70,62 @@ impl Placement {
         match (self.dtype, stored) {
             (Some(d), _) => d,
             (None, _) if self.device.is_cpu() => DType::F32,
+            (None, _) if self.compute == ComputeType::Float32 => DType::F32,
+            (None, _) if matches!(self.compute, ComputeType::Float16 | ComputeType::Int8) => {
+                DType::F16
+            }
             (None, Some(d @ (DType::F16 | DType::BF16))) => d,
             (None, _) => DType::F32,
         }
     }
 
+    /// The format our CPU kernels keep linear weights in, for weights
+    /// stored as `stored` (`int8`: a CTranslate2 int8 checkpoint). f32
+    /// wherever candle's generic operations run.
+    pub fn format_for(&self, stored: Option<DType>, int8: bool) -> WeightFormat {
+        if !self.device.is_cpu() || self.generic || self.dtype.is_some_and(|d| d != DType::F32) {
+            return WeightFormat::F32;
+        }
+        match self.compute {
+            ComputeType::Float32 => WeightFormat::F32,
+            ComputeType::Float16 => WeightFormat::F16,
+            ComputeType::Int8 => WeightFormat::Int8,
+            ComputeType::Auto if int8 => WeightFormat::Int8,
+            ComputeType::Auto if stored == Some(DType::F16) && f16_fast() => WeightFormat::F16,
+            ComputeType::Auto => WeightFormat::F32,
+        }
+    }
+
     /// Runs `build` (a model's constructor) with every layer it makes
-    /// using the kernels this placement asks for.
-    pub(crate) fn build<T>(&self, build: impl FnOnce() -> T) -> T {
-        /// Puts the flag back even if `build` panics (a worker catches
+    /// using the kernels this placement asks for and keeping its weights
+    /// in `format` (see [`Self::format_for`]).
+    pub(crate) fn build<T>(&self, format: WeightFormat, build: impl FnOnce() -> T) -> T {
+        /// Puts the flags back even if `build` panics (a worker catches
         /// panics and goes on loading other models on the same thread).
-        struct Restore(bool);
+        struct Restore(bool, WeightFormat);
         impl Drop for Restore {
             fn drop(&mut self) {
                 GENERIC_BUILD.with(|g| g.set(self.0));
+                BUILD_FORMAT.with(|g| g.set(self.1));
             }
         }
-        let _restore = Restore(GENERIC_BUILD.with(|g| g.replace(self.generic)));
+        let _restore = Restore(
+            GENERIC_BUILD.with(|g| g.replace(self.generic)),
+            BUILD_FORMAT.with(|g| g.replace(format)),
+        );
         build()
+    }
+}
+
+/// Whether this processor widens f16 in registers (F16C with FMA).
+fn f16_fast() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::is_x86_feature_detected!("f16c") && std::is_x86_feature_detected!("fma")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
@@ -67,6 +133,8 @@ thread_local! {
     /// Set while [`Placement::build`] builds a model with the generic
     /// kernels.
     static GENERIC_BUILD: Cell<bool> = const { Cell::new(false) };
+    /// The weight format of the model [`Placement::build`] builds.
+    static BUILD_FORMAT: Cell<WeightFormat> = const { Cell::new(WeightFormat::F32) };
     /// How many times our CPU kernels ran on this thread (the tests check
     /// that a generic model never enters them: on a GPU each would be a
     /// copy to the CPU and back).
@@ -166,19 +234,122 @@ fn erf(x: f32) -> f32 {
 /// row side. (candle's `Linear` on a (b, t, d) input also runs one product
 /// per batch row.)
 pub(crate) struct Linear {
-    w: Tensor,
+    w: Weight,
     b: Option<Tensor>,
     kernels: Kernels,
 }
 
+/// A linear layer's weight: a tensor, or packed for our CPU kernels.
+enum Weight {
+    Tensor(Tensor),
+    Int8 {
+        q: QuantizedMatrix,
+        bias: Option<Vec<f32>>,
+        kernel: Kernel,
+    },
+    F16 {
+        h: HalfMatrix,
+        bias: Option<Vec<f32>>,
+    },
+}
+
 impl Linear {
+    /// A layer of weight `w` (out, in) and bias `b`, its weight kept in
+    /// the format of the model being built (see [`Placement::build`]).
     pub(crate) fn new(w: Tensor, b: Option<Tensor>) -> Self {
         let kernels = Kernels::for_weight(&w);
+        let format = BUILD_FORMAT.with(Cell::get);
+        let w = match (kernels, format) {
+            (Kernels::Cpu, WeightFormat::Int8 | WeightFormat::F16) => {
+                Self::pack(&w, b.as_ref(), format).unwrap_or(Weight::Tensor(w))
+            }
+            _ => Weight::Tensor(w),
+        };
         Self { w, b, kernels }
+    }
+
+    fn pack(w: &Tensor, b: Option<&Tensor>, format: WeightFormat) -> Option<Weight> {
+        let (n, k) = w.dims2().ok()?;
+        let bias = match b {
+            Some(b) => Some(
+                b.to_dtype(DType::F32)
+                    .ok()?
+                    .flatten_all()
+                    .ok()?
+                    .to_vec1()
+                    .ok()?,
+            ),
+            None => None,
+        };
+        if bias.as_ref().is_some_and(|b: &Vec<f32>| b.len() != n) {
+            return None;
+        }
+        if format == WeightFormat::F16 && w.dtype() == DType::F16 {
+            let data: Vec<half::f16> = w.flatten_all().ok()?.to_vec1().ok()?;
+            return Some(Weight::F16 {
+                h: HalfMatrix::new(data, n, k)?,
+                bias,
+            });
+        }
+        let packed = cpu_f32(w, |ws| match format {
+            WeightFormat::Int8 => QuantizedMatrix::quantize(ws, n, k).map(|q| Weight::Int8 {
+                q,
+                bias: bias.clone(),
+                kernel: Kernel::best(),
+            }),
+            _ => HalfMatrix::from_f32(ws, n, k).map(|h| Weight::F16 {
+                h,
+                bias: bias.clone(),
+            }),
+        })
+        .ok()???;
+        Some(packed)
     }
 
     pub(crate) fn kernels(&self) -> Kernels {
         self.kernels
+    }
+
+    /// The number of output features.
+    pub(crate) fn out_dim(&self) -> usize {
+        match &self.w {
+            Weight::Tensor(w) => w.dim(0).unwrap_or(0),
+            Weight::Int8 { q, .. } => q.rows,
+            Weight::F16 { h, .. } => h.rows,
+        }
+    }
+
+    /// The weight format the layer keeps.
+    pub(crate) fn format(&self) -> WeightFormat {
+        match &self.w {
+            Weight::Tensor(_) => WeightFormat::F32,
+            Weight::Int8 { .. } => WeightFormat::Int8,
+            Weight::F16 { .. } => WeightFormat::F16,
+        }
+    }
+
+    /// Rows `ids` of the weight as f32 (a tied embedding looked up in
+    /// the packed output projection); `None` for a tensor weight or an
+    /// id out of range.
+    pub(crate) fn packed_rows(&self, ids: &[u32], device: &Device) -> Option<Tensor> {
+        let (rows, cols) = match &self.w {
+            Weight::Tensor(_) => return None,
+            Weight::Int8 { q, .. } => (q.rows, q.cols),
+            Weight::F16 { h, .. } => (h.rows, h.cols),
+        };
+        let mut v = Vec::with_capacity(ids.len() * cols);
+        for &id in ids {
+            let id = id as usize;
+            if id >= rows {
+                return None;
+            }
+            v.extend(match &self.w {
+                Weight::Int8 { q, .. } => q.row_f32(id),
+                Weight::F16 { h, .. } => h.row_f32(id),
+                Weight::Tensor(_) => return None,
+            });
+        }
+        Tensor::from_vec(v, (ids.len(), cols), device).ok()
     }
 
     pub(crate) fn load(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Self> {
@@ -196,24 +367,42 @@ impl Linear {
         let d = dims[dims.len() - 1];
         let rows = xs.elem_count() / d.max(1);
         let x = xs.contiguous()?.reshape((rows, d))?;
-        let wide = match self.kernels {
-            Kernels::Cpu => wide_product(&self.w, self.b.as_ref(), &x)?,
-            Kernels::Generic => None,
-        };
-        let y = match wide {
-            Some(y) => y,
-            None => {
-                let y = project(&self.w, &x, self.kernels)?;
-                match &self.b {
-                    Some(b) => y.broadcast_add(b)?,
-                    None => y,
+        let packed = match &self.w {
+            Weight::Tensor(w) => {
+                let wide = match self.kernels {
+                    Kernels::Cpu => wide_product(w, self.b.as_ref(), &x)?,
+                    Kernels::Generic => None,
+                };
+                match wide {
+                    Some(y) => y,
+                    None => {
+                        let y = project(w, &x, self.kernels)?;
+                        match &self.b {
+                            Some(b) => y.broadcast_add(b)?,
+                            None => y,
+                        }
+                    }
                 }
+            }
+            Weight::Int8 { q, bias, kernel } => {
+                count_cpu_kernel();
+                let y = cpu_f32(&x, |xs| q.matmul(xs, rows, bias.as_deref(), *kernel))?
+                    .flatten()
+                    .ok_or_else(|| candle_core::Error::Msg("int8 product: shapes".into()))?;
+                Tensor::from_vec(y, (rows, q.rows), xs.device())?
+            }
+            Weight::F16 { h, bias } => {
+                count_cpu_kernel();
+                let y = cpu_f32(&x, |xs| h.matmul(xs, rows, bias.as_deref()))?
+                    .flatten()
+                    .ok_or_else(|| candle_core::Error::Msg("f16 product: shapes".into()))?;
+                Tensor::from_vec(y, (rows, h.rows), xs.device())?
             }
         };
         let mut out = dims;
         let last = out.len() - 1;
-        out[last] = y.dim(1)?;
-        y.reshape(out)
+        out[last] = packed.dim(1)?;
+        packed.reshape(out)
     }
 }
 
@@ -386,7 +575,7 @@ impl Attention {
     /// From its four projections (queries, keys, values, output), for
     /// models whose weights are named or fused differently.
     pub(crate) fn from_parts(q: Linear, k: Linear, v: Linear, out: Linear, heads: usize) -> Self {
-        let d = q.w.dim(0).unwrap_or(0);
+        let d = q.out_dim();
         Self {
             q,
             k,
@@ -706,11 +895,13 @@ pub(crate) fn load_tokenizer(
 
 /// The weights of a Hugging Face model folder: `model.safetensors`, else a
 /// zip-format `pytorch_model.bin`, in the type `place` gives for them
-/// (f32 on the CPU; on a GPU the checkpoint's own f16/bf16).
+/// (f32 on the CPU; on a GPU the checkpoint's own f16/bf16), and the
+/// format our CPU kernels are to keep them in (see
+/// [`Placement::format_for`]).
 pub(crate) fn load_weights(
     dir: &Path,
     place: &Placement,
-) -> std::result::Result<VarBuilder<'static>, ModelFileError> {
+) -> std::result::Result<(VarBuilder<'static>, WeightFormat), ModelFileError> {
     let fail = |missing, file: &str, reason: String| {
         if missing {
             ModelFileError::missing(file, reason)
@@ -721,9 +912,8 @@ pub(crate) fn load_weights(
     let device = &place.device;
     let safetensors = dir.join("model.safetensors");
     if safetensors.exists() {
-        let dtype = place.dtype_for(
-            stored_dtype(&safetensors).map_err(|e| fail(false, "model.safetensors", e))?,
-        );
+        let stored = stored_dtype(&safetensors).map_err(|e| fail(false, "model.safetensors", e))?;
+        let dtype = place.dtype_for(stored);
         // Mapped, not read: each tensor is copied out of the page cache as
         // it is loaded, so loading takes the model's size in memory, not
         // twice it. SAFETY: the file is a finished download in the Hub
@@ -731,9 +921,11 @@ pub(crate) fn load_weights(
         // into place) or a folder the user chose; nothing rewrites it
         // while the model loads.
         unsafe { VarBuilder::from_mmaped_safetensors(&[&safetensors], dtype, device) }
+            .map(|vb| (vb, place.format_for(stored, false)))
             .map_err(|e| fail(false, "model.safetensors", e.to_string()))
     } else if dir.join("pytorch_model.bin").exists() {
         VarBuilder::from_pth(dir.join("pytorch_model.bin"), place.dtype_for(None), device)
+            .map(|vb| (vb, place.format_for(None, false)))
             .map_err(|e| fail(false, "pytorch_model.bin", e.to_string()))
     } else {
         Err(fail(

@@ -11,7 +11,7 @@ use std::sync::mpsc::Receiver;
 use super::{Event, ModelThread, Sink, newest_job};
 use crate::tasks::caption::image::{self, Rgb, expand_pictures, thumbnail};
 use crate::tasks::caption::{CaptionRequest, Captioner};
-use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::device::{self, ComputeType, DeviceChoice};
 use crate::work::CancelToken;
 
 /// One captioning request: pictures, in order.
@@ -28,6 +28,8 @@ pub struct CaptionJob {
     pub encoded: Vec<(String, Arc<Vec<u8>>)>,
     pub request: CaptionRequest,
     pub device: DeviceChoice,
+    /// The number format the model computes in.
+    pub compute: crate::tasks::device::ComputeType,
 }
 
 /// Queues a batch on the model thread (started on first use).
@@ -45,7 +47,7 @@ pub(crate) fn submit(thread: &mut ModelThread<CaptionJob>, job: CaptionJob, sink
 /// newest first; each picture is read, previewed and captioned in turn,
 /// and a bad one is reported without stopping the rest.
 fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
-    let mut loaded: Option<(PathBuf, DeviceChoice, Captioner)> = None;
+    let mut loaded: Option<(PathBuf, (DeviceChoice, ComputeType), Captioner)> = None;
     while let Some((job, cancel)) = newest_job(&rx) {
         let generation = job.generation;
         let mut paths = expand_pictures(&job.paths);
@@ -58,14 +60,16 @@ fn caption_loop(rx: Receiver<(CaptionJob, CancelToken)>, sink: Sink) {
         });
         if !loaded
             .as_ref()
-            .is_some_and(|(d, c, _)| *d == job.model && *c == job.device)
+            .is_some_and(|(d, c, _)| *d == job.model && *c == (job.device, job.compute))
         {
             sink.send(Event::CaptionLoading { generation });
             loaded = None;
-            match device::load_on(job.device, |d| Captioner::load(&job.model, d)) {
+            match device::load_on(job.device, job.compute, |p| {
+                Captioner::load_placed(&job.model, p)
+            }) {
                 Ok((c, used)) => {
                     sink.device_used(&used);
-                    loaded = Some((job.model.clone(), job.device, c));
+                    loaded = Some((job.model.clone(), (job.device, job.compute), c));
                 }
                 Err(e) => {
                     sink.send(Event::CaptionFinished {

@@ -31,6 +31,8 @@ pub struct CompareJob {
     pub input: DemoInput,
     pub models: Vec<(String, PathBuf)>,
     pub device: DeviceChoice,
+    /// The number format the model computes in.
+    pub compute: crate::tasks::device::ComputeType,
 }
 
 /// One model's answer.
@@ -97,22 +99,24 @@ fn run(job: CompareJob, cancel: &CancelToken, sink: &Sink) {
                 if cancel.is_cancelled() {
                     break;
                 }
-                let result = device::load_on(job.device, |d| Runner::load(dir, panel, d))
-                    .and_then(|((runner, load_seconds), used)| {
-                        sink.device_used(&used);
-                        let input = match &decoded {
-                            Decoded::Audio(s) => Input::Audio(s),
-                            Decoded::Picture(p) => Input::Picture(p),
-                            Decoded::Text(t, to) => Input::Text(t, to.as_deref()),
-                        };
-                        let out = runner.run_one(input, cancel)?;
-                        Ok(CompareOutput {
-                            text: out.text,
-                            seconds: out.seconds,
-                            load_seconds,
-                        })
+                let result = device::load_on(job.device, job.compute, |p| {
+                    Runner::load_placed(dir, panel, p)
+                })
+                .and_then(|((runner, load_seconds), used)| {
+                    sink.device_used(&used);
+                    let input = match &decoded {
+                        Decoded::Audio(s) => Input::Audio(s),
+                        Decoded::Picture(p) => Input::Picture(p),
+                        Decoded::Text(t, to) => Input::Text(t, to.as_deref()),
+                    };
+                    let out = runner.run_one(input, cancel)?;
+                    Ok(CompareOutput {
+                        text: out.text,
+                        seconds: out.seconds,
+                        load_seconds,
                     })
-                    .map_err(|e| format!("{name}: {e}"));
+                })
+                .map_err(|e| format!("{name}: {e}"));
                 send(i, result);
             }
         }

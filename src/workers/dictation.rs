@@ -25,6 +25,8 @@ pub struct DictationJob {
     pub model: PathBuf,
     pub options: TranscribeOptions,
     pub device: DeviceChoice,
+    /// The number format the model computes in.
+    pub compute: crate::tasks::device::ComputeType,
 }
 
 /// The dictation running, if any: cancelling its token stops it, and the
@@ -78,7 +80,7 @@ fn dictate(
         Ok(r) => r,
         Err(e) => return (String::new(), Some(e.to_string()), None),
     };
-    let t = match cache.get(&job.model, job.device, sink, || {
+    let t = match cache.get(&job.model, job.device, job.compute, sink, || {
         sink.send(Event::TranscriptionLoading { generation });
     }) {
         Ok(t) => t,

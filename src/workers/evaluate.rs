@@ -42,6 +42,8 @@ pub struct EvalJob {
     pub limit: u64,
     pub normalize: Normalize,
     pub device: DeviceChoice,
+    /// The number format the model computes in.
+    pub compute: crate::tasks::device::ComputeType,
     /// The app's data folder: finished runs are kept in its `runs/`.
     pub data_dir: PathBuf,
     /// The Hub client in use; the dispatcher fills it in.
@@ -190,9 +192,10 @@ fn run(job: &EvalJob, cancel: &CancelToken, sink: &Sink) -> Result<(), String> {
         });
         let watch = MemoryWatch::start();
         // A model the GPU cannot hold runs on the CPU, said in a sentence.
-        let ((runner, load_seconds), used) =
-            device::load_on(job.device, |d| Runner::load(&m.dir, mapping.panel, d))
-                .map_err(|e| format!("{}: {e}", m.name))?;
+        let ((runner, load_seconds), used) = device::load_on(job.device, job.compute, |p| {
+            Runner::load_placed(&m.dir, mapping.panel, p)
+        })
+        .map_err(|e| format!("{}: {e}", m.name))?;
         sink.device_used(&used);
         let mut result = crate::evaluate::run(
             &runner,
@@ -275,6 +278,7 @@ pub(crate) fn measure(
     dir: PathBuf,
     panel: Panel,
     choice: DeviceChoice,
+    compute: crate::tasks::device::ComputeType,
     data_dir: PathBuf,
     sink: &Sink,
 ) {
@@ -283,10 +287,15 @@ pub(crate) fn measure(
         let selected = device::select(choice);
         sink2.device_used(&selected);
         let store = MeasuredStore::new(&data_dir);
-        let outcome =
-            crate::evaluate::measured::measure(&dir, panel, &selected, &CancelToken::new())
-                .map_err(|e| format!("{repo} could not be measured: {e}"))
-                .and_then(|m| store.put(&repo, m));
+        let outcome = crate::evaluate::measured::measure(
+            &dir,
+            panel,
+            &selected,
+            compute,
+            &CancelToken::new(),
+        )
+        .map_err(|e| format!("{repo} could not be measured: {e}"))
+        .and_then(|m| store.put(&repo, m));
         let (result, all) = match outcome {
             Ok(all) => (Ok(()), all),
             Err(e) => (Err(e), store.load()),

@@ -203,6 +203,7 @@ pub enum Command {
         dir: PathBuf,
         panel: crate::catalog::Panel,
         device: crate::tasks::device::DeviceChoice,
+        compute: crate::tasks::device::ComputeType,
         data_dir: PathBuf,
     },
     /// Read the measurements kept in `data_dir`; answered by
@@ -676,8 +677,9 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
                 dir,
                 panel,
                 device,
+                compute,
                 data_dir,
-            } => evaluate::measure(repo, dir, panel, device, data_dir, &sink),
+            } => evaluate::measure(repo, dir, panel, device, compute, data_dir, &sink),
             Command::LoadMeasured { data_dir } => evaluate::load_measured(data_dir, &sink),
             Command::Compare(job) => compare::start(&mut comparisons, job, &sink),
             Command::CompareRuns { generation, runs } => {

@@ -8,7 +8,7 @@ use std::sync::mpsc::Receiver;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use super::{Event, ModelThread, Sink, newest_job};
-use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::device::{self, ComputeType, DeviceChoice};
 use crate::tasks::transcribe::Transcriber;
 use crate::tasks::transcribe::decode::{Segment, TranscribeOptions};
 use crate::work::CancelToken;
@@ -24,6 +24,8 @@ pub struct TranscribeJob {
     pub audio: Option<std::sync::Arc<Vec<u8>>>,
     pub options: TranscribeOptions,
     pub device: DeviceChoice,
+    /// The number format the model computes in.
+    pub compute: crate::tasks::device::ComputeType,
 }
 
 /// Queues a transcription on the model thread (started on first use).
@@ -50,7 +52,7 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCac
             generation: job.generation,
             error,
         };
-        let t = match cache.get(&job.model, job.device, &sink, || {
+        let t = match cache.get(&job.model, job.device, job.compute, &sink, || {
             sink.send(Event::TranscriptionLoading {
                 generation: job.generation,
             });
@@ -113,7 +115,7 @@ fn transcribe_loop(rx: Receiver<(TranscribeJob, CancelToken)>, cache: WhisperCac
 pub(crate) struct WhisperCache(Arc<Mutex<Option<HeldWhisper>>>);
 
 /// A loaded model: its folder, the device asked for, the model.
-type HeldWhisper = (PathBuf, DeviceChoice, Arc<Transcriber>);
+type HeldWhisper = (PathBuf, (DeviceChoice, ComputeType), Arc<Transcriber>);
 
 impl WhisperCache {
     /// The model in `dir`, loaded (calling `loading` first) when it is not
@@ -122,6 +124,7 @@ impl WhisperCache {
         &self,
         dir: &std::path::Path,
         choice: DeviceChoice,
+        compute: ComputeType,
         sink: &Sink,
         loading: impl FnOnce(),
     ) -> Result<Arc<Transcriber>, String> {
@@ -130,17 +133,17 @@ impl WhisperCache {
         let mut held = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some((d, c, t)) = held.as_ref()
             && d == dir
-            && *c == choice
+            && *c == (choice, compute)
         {
             return Ok(t.clone());
         }
         loading();
         *held = None; // free the old model before loading the next
-        let (t, used) =
-            device::load_on(choice, |d| Transcriber::load(dir, d)).map_err(|e| e.to_string())?;
+        let (t, used) = device::load_on(choice, compute, |p| Transcriber::load_placed(dir, p))
+            .map_err(|e| e.to_string())?;
         sink.device_used(&used);
         let t = Arc::new(t);
-        *held = Some((dir.to_path_buf(), choice, t.clone()));
+        *held = Some((dir.to_path_buf(), (choice, compute), t.clone()));
         Ok(t)
     }
 }

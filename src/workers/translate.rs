@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::mpsc::Receiver;
 
 use super::{Event, ModelThread, Sink, newest_job};
-use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::device::{self, ComputeType, DeviceChoice};
 use crate::tasks::translate::{TranslateOptions, Translator};
 use crate::work::CancelToken;
 
@@ -18,6 +18,8 @@ pub struct TranslateJob {
     pub steps: Vec<TranslateStep>,
     pub text: String,
     pub device: DeviceChoice,
+    /// The number format the model computes in.
+    pub compute: crate::tasks::device::ComputeType,
 }
 
 /// One model folder and how to use it.
@@ -41,7 +43,7 @@ pub(crate) fn submit(thread: &mut ModelThread<TranslateJob>, job: TranslateJob, 
 /// The translation thread: keeps the loaded models (one per folder, so a
 /// pivot pair stays loaded) and serves jobs, always the newest first.
 fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
-    let mut loaded: Vec<(PathBuf, DeviceChoice, Translator)> = Vec::new();
+    let mut loaded: Vec<(PathBuf, (DeviceChoice, ComputeType), Translator)> = Vec::new();
     // Where the loaded models run.
     let mut device_name = String::from("CPU");
     while let Some((job, cancel)) = newest_job(&rx) {
@@ -49,20 +51,22 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
         let mut result = Ok(());
         for (i, step) in job.steps.iter().enumerate() {
             let dir = &step.model;
-            if !loaded.iter().any(|(d, c, _)| d == dir && *c == job.device) {
+            let how = (job.device, job.compute);
+            if !loaded.iter().any(|(d, c, _)| d == dir && *c == how) {
                 sink.send(Event::TranslationLoading {
                     generation: job.generation,
                     model: dir.clone(),
                 });
-                match device::load_on(job.device, |d| Translator::load(dir, d)) {
+                match device::load_on(job.device, job.compute, |p| Translator::load_placed(dir, p))
+                {
                     Ok((t, used)) => {
                         sink.device_used(&used);
-                        device_name = used.describe();
-                        loaded.retain(|(_, c, _)| *c == job.device);
+                        device_name = t.model.weight_format().on(&used.describe());
+                        loaded.retain(|(_, c, _)| *c == how);
                         if loaded.len() >= 2 {
                             loaded.remove(0);
                         }
-                        loaded.push((dir.clone(), job.device, t));
+                        loaded.push((dir.clone(), how, t));
                     }
                     Err(e) => {
                         result = Err(e.to_string());
@@ -70,8 +74,7 @@ fn translate_loop(rx: Receiver<(TranslateJob, CancelToken)>, sink: Sink) {
                     }
                 }
             }
-            let Some((_, _, t)) = loaded.iter().find(|(d, c, _)| d == dir && *c == job.device)
-            else {
+            let Some((_, _, t)) = loaded.iter().find(|(d, c, _)| d == dir && *c == how) else {
                 break;
             };
             let last = i + 1 == job.steps.len();

@@ -21,7 +21,7 @@ use spaceport::tasks::caption::model::Blip;
 use spaceport::tasks::nn::DecoderState;
 use spaceport::work::CancelToken;
 
-fn dir() -> PathBuf {
+pub(crate) fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/blip/tiny")
 }
 
@@ -34,7 +34,7 @@ fn pixels() -> Tensor {
     pixels_on(&Device::Cpu)
 }
 
-fn pixels_on(device: &Device) -> Tensor {
+pub(crate) fn pixels_on(device: &Device) -> Tensor {
     let mut v = Vec::with_capacity(3 * 384 * 384);
     for c in 0..3 {
         for y in 0..384 {

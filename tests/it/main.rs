@@ -26,6 +26,7 @@ mod hub_download;
 mod layers;
 mod metrics;
 mod mic;
+mod precision;
 mod python_interop;
 mod transcribe_live;
 mod transcribe_real;

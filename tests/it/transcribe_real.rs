@@ -15,7 +15,7 @@ use spaceport::tasks::transcribe::decode::TranscribeOptions;
 use spaceport::work::CancelToken;
 
 /// The first eight Harvard sentences (lists 1 and 2), about 30 s spoken.
-const HARVARD: [&str; 8] = [
+pub(crate) const HARVARD: [&str; 8] = [
     "The birch canoe slid on the smooth planks.",
     "Glue the sheet to the dark blue background.",
     "It's easy to tell the depth of a well.",

@@ -178,3 +178,40 @@ fn a_leading_language_code_chooses_the_target() {
         "{err}"
     );
 }
+
+/// `--compute-type` on a model command: int8 translates (the tiny en-de
+/// fixture's greedy ids survive quantisation), a format that does not
+/// exist is refused in words.
+#[test]
+fn the_compute_type_is_chosen_on_the_command_line() {
+    let r = reference("tiny-en-de");
+    let s = &r["sentences"][0];
+    let args = |ct: &'static str| {
+        vec![
+            "translate",
+            "--model",
+            "tests/fixtures/marian/tiny-en-de",
+            "--beam",
+            "1",
+            "--compute-type",
+            ct,
+            "--json",
+            s["text"].as_str().unwrap(),
+        ]
+    };
+    let out = spaceport(&args("int8"), None);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["token_ids"].as_array().unwrap(),
+        &s["greedy"].as_array().unwrap()[1..].to_vec()
+    );
+    let out = spaceport(&args("int4"), None);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("float32, float16 or int8"), "{err}");
+}

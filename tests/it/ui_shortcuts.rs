@@ -63,9 +63,9 @@ fn ctrl_o_opens_and_esc_stops_a_transcription() {
     let tmp = tempfile::tempdir().unwrap();
     let cache = tmp.path().join("hub");
     support::install_fixture(&cache, "Systran/faster-whisper-tiny.en", &model);
-    // Long enough (about 40 s of speech) to be stopped half way.
+    // Long enough (about two minutes of speech) to be stopped half way.
     let wav = tmp.path().join("long.wav");
-    let said = "The birch canoe slid on the smooth planks. ".repeat(14);
+    let said = "The birch canoe slid on the smooth planks. ".repeat(40);
     support::speak(&said, &wav);
     let mut h = support::ui::local_app(&cache);
     h.get_by_label("Transcribe").click();

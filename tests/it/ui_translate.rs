@@ -8,6 +8,7 @@ use crate::support;
 use std::path::Path;
 
 use egui_kittest::kittest::Queryable;
+use spaceport::tasks::device::ComputeType;
 use support::ui::wait_for;
 
 /// The app on the cache in `cache` (no Hub), on the Translate page with
@@ -67,8 +68,31 @@ fn type_text_get_the_translation_then_swap() {
     wait_for(&mut h, "the device list", |h| {
         h.query_by_label_contains("cpu — CPU (").is_some()
     });
+    h.key_press(egui::Key::Escape);
+    h.step();
+    // The number format: int8 chosen, the model loads again in it.
+    assert_eq!(
+        h.get_by_label("Number format").value().as_deref(),
+        Some("auto")
+    );
+    h.get_by_label("Number format").click();
+    wait_for(&mut h, "the number formats", |h| {
+        h.query_by_label("int8").is_some()
+    });
+    h.get_by_label("int8").click();
+    h.step();
+    assert_eq!(h.state().cx.settings.compute, ComputeType::Int8);
+    assert!(
+        h.query_by_label_contains("The fastest on the CPU")
+            .is_some()
+    );
     h.get_by_label("Translate").click();
     h.step();
+    h.get_by_label("Text to translate").focus();
+    h.key_press_modifiers(egui::Modifiers::COMMAND, egui::Key::Enter);
+    wait_for(&mut h, "the translation in int8", |h| {
+        h.query_by_label_contains("On the CPU in int8").is_some()
+    });
 
     h.get_by_label("Swap").click();
     wait_for(&mut h, "the swapped pair", |h| {

@@ -195,6 +195,7 @@ impl CaptionPage {
             encoded,
             request,
             device: cx.settings.device,
+            compute: cx.settings.compute,
         }));
     }
 

@@ -251,6 +251,7 @@ impl CompareState {
                             input,
                             models: chosen,
                             device: cx.settings.device,
+                            compute: cx.settings.compute,
                         }));
                     }
                 }

@@ -329,6 +329,7 @@ impl Cx {
             dir,
             panel,
             device: self.settings.device,
+            compute: self.settings.compute,
             data_dir: self.data_dir.clone(),
         });
     }

@@ -5,7 +5,7 @@
 use super::{Cx, View};
 use crate::hub::Token;
 use crate::settings::Theme;
-use crate::tasks::device::{self, DeviceChoice};
+use crate::tasks::device::{self, ComputeType, DeviceChoice};
 use crate::workers::{Command, Event};
 
 /// Shows the window in `theme`.
@@ -171,6 +171,18 @@ impl View for SettingsPage {
         if let Some(d) = &cx.compute {
             ui.small(format!("The last model ran on the {d}."));
         }
+        ui.add_space(10.0);
+
+        ui.strong("Precision");
+        egui::ComboBox::from_label("Number format")
+            .selected_text(cx.settings.compute.to_string())
+            .show_ui(ui, |ui| {
+                for c in ComputeType::ALL {
+                    crate::app::widgets::pick(ui, &mut cx.settings.compute, c, c.to_string());
+                }
+            });
+        ui.small(cx.settings.compute.explain());
+        ui.small("Models load again in the new format the next time they run.");
         ui.add_space(10.0);
 
         ui.strong("Theme");

@@ -214,6 +214,7 @@ impl TranslatePage {
                 .collect(),
             text: self.input.clone(),
             device: cx.settings.device,
+            compute: cx.settings.compute,
         }));
     }
 }

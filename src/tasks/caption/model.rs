@@ -16,8 +16,8 @@ use serde::Deserialize;
 use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
-    Act, Attention, DecoderState, FeedForward, Linear, Placement, causal_mask, load_weights,
-    project,
+    Act, Attention, DecoderState, FeedForward, Linear, Placement, WeightFormat, causal_mask,
+    load_weights,
 };
 use crate::work::CancelToken;
 
@@ -260,14 +260,17 @@ struct TextLayer {
 }
 
 struct TextDecoder {
-    words: Tensor,
+    /// The word embeddings; `None` where they are tied to the output
+    /// layer and it keeps them packed (int8, f16): words are looked up
+    /// there.
+    words: Option<Tensor>,
     positions: Tensor,
     emb_norm: LayerNorm,
     layers: Vec<TextLayer>,
     head_dense: Linear,
     head_norm: LayerNorm,
-    out_w: Tensor,
-    out_b: Tensor,
+    /// The output layer over the vocabulary.
+    head: Linear,
     act: Act,
 }
 
@@ -319,15 +322,16 @@ impl TextDecoder {
         } else {
             pred.get(c.vocab_size, "decoder.bias")?
         };
+        let tied = out_w.id() == words.id();
+        let head = Linear::new(out_w, Some(out_b));
         Ok(Self {
             positions: emb.get((c.max_position_embeddings, d), "position_embeddings.weight")?,
             emb_norm: layer_norm(d, eps, emb.pp("LayerNorm"))?,
-            words,
+            words: (!tied || head.format() == WeightFormat::F32).then_some(words),
             layers,
             head_dense: Linear::load(d, d, pred.pp("transform.dense"))?,
             head_norm: layer_norm(d, eps, pred.pp("transform.LayerNorm"))?,
-            out_w,
-            out_b,
+            head,
             act,
         })
     }
@@ -357,9 +361,9 @@ impl Blip {
         config
             .check()
             .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
-        let vb = load_weights(dir, place)?;
+        let (vb, format) = load_weights(dir, place)?;
         let bad = |e: candle_core::Error| TaskError::File(ModelFileError::bad("the weights", e));
-        let (vision, text) = place.build(|| {
+        let (vision, text) = place.build(format, || {
             let vision = Vision::load(&config.vision_config, vb.pp("vision_model")).map_err(bad)?;
             let text =
                 TextDecoder::load(&config.text_config, vb.pp("text_decoder")).map_err(bad)?;
@@ -371,6 +375,11 @@ impl Blip {
             text,
             device: place.device.clone(),
         })
+    }
+
+    /// The format the linear layers keep their weights in.
+    pub fn weight_format(&self) -> WeightFormat {
+        self.text.head.format()
     }
 
     pub fn device(&self) -> &Device {
@@ -419,11 +428,20 @@ impl Blip {
             );
         }
         let d = t_cfg.hidden_size;
-        let x = self
-            .text
-            .words
-            .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((rows, t, d))?;
+        let flat = tokens.flatten_all()?;
+        let x = match &self.text.words {
+            Some(words) => words.index_select(&flat, 0)?,
+            None => {
+                let ids: Vec<u32> = flat.to_dtype(candle_core::DType::U32)?.to_vec1()?;
+                self.text
+                    .head
+                    .packed_rows(&ids, &self.device)
+                    .ok_or_else(|| {
+                        candle_core::Error::Msg("a token id is past the vocabulary".into())
+                    })?
+            }
+        };
+        let x = x.reshape((rows, t, d))?;
         let x = x.broadcast_add(&self.text.positions.narrow(0, past, t)?.unsqueeze(0)?)?;
         let mut x = self.text.emb_norm.forward(&x)?;
         let causal = causal_mask(t, past, &self.device)?;
@@ -451,8 +469,9 @@ impl Blip {
             .text
             .head_norm
             .forward(&self.text.act.apply(&h, kernels)?)?;
-        project(&self.text.out_w, &h.reshape((rows * t, d))?, kernels)?
-            .broadcast_add(&self.text.out_b)?
+        self.text
+            .head
+            .forward(&h.reshape((rows * t, d))?)?
             .to_dtype(candle_core::DType::F32)?
             .reshape((rows, t, ()))
     }

@@ -171,8 +171,18 @@ pub fn load(dir: &Path, place: &Placement) -> Result<Whisper, TaskError> {
     let vars = parse(&buf)?;
     drop(buf);
     let stored = stored_type(&vars);
+    let int8 = vars
+        .values()
+        .filter(|v| v.dtype == 1)
+        .map(|v| v.bytes.len())
+        .sum::<usize>()
+        > vars
+            .values()
+            .filter(|v| v.dtype != 1)
+            .map(|v| v.bytes.len() / 2)
+            .sum::<usize>();
     let (config, tensors) = read(vars, &place.device)?;
-    Whisper::from_tensors(config, tensors, stored, place)
+    Whisper::from_tensors(config, tensors, stored, int8, place)
 }
 
 /// The type most of a model's values are stored in. int8 weights count as

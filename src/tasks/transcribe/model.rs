@@ -15,8 +15,8 @@ use serde::Deserialize;
 use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
-    Act, Attention, DecoderState, FeedForward, Kernels, Placement, causal_mask, load_weights,
-    project,
+    Act, Attention, DecoderState, FeedForward, Linear, Placement, WeightFormat, causal_mask,
+    load_weights,
 };
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
@@ -105,13 +105,17 @@ pub struct Whisper {
     enc_positions: Tensor,
     encoder: Vec<EncoderLayer>,
     enc_norm: LayerNorm,
-    embed: Tensor,
+    /// The token embedding, unless the output projection keeps it packed
+    /// (int8, f16), where tokens are looked up instead.
+    embed: Option<Tensor>,
+    /// The output projection, tied to the token embedding.
+    head: Linear,
+    /// The type the model computes in.
+    dtype: DType,
     dec_positions: Tensor,
     decoder: Vec<DecoderLayer>,
     dec_norm: LayerNorm,
     device: Device,
-    /// The output projection's kernels (the tied embedding).
-    kernels: Kernels,
 }
 
 impl WhisperConfig {
@@ -164,18 +168,20 @@ impl Whisper {
             ))
         })?;
         config.check().map_err(|e| bad("config.json", e))?;
-        let vb = load_weights(dir, place)?;
+        let (vb, format) = load_weights(dir, place)?;
         place
-            .build(|| Self::from_vb(config, act, vb, &place.device))
+            .build(format, || Self::from_vb(config, act, vb, &place.device))
             .map_err(|e| bad("the weights", e))
     }
 
     /// Builds the model from tensors named as in the Hugging Face layout
-    /// (the CTranslate2 reader produces these), stored as `stored`.
+    /// (the CTranslate2 reader produces these), stored as `stored` (`int8`:
+    /// the linear weights were int8).
     pub fn from_tensors(
         config: WhisperConfig,
         tensors: std::collections::HashMap<String, Tensor>,
         stored: Option<DType>,
+        int8: bool,
         place: &Placement,
     ) -> std::result::Result<Self, TaskError> {
         let act = Act::parse(&config.activation_function).ok_or_else(|| {
@@ -186,8 +192,9 @@ impl Whisper {
         })?;
         config.check().map_err(|e| bad("the weights", e))?;
         let vb = VarBuilder::from_tensors(tensors, place.dtype_for(stored), &place.device);
+        let format = place.format_for(stored, int8);
         place
-            .build(|| Self::from_vb(config, act, vb, &place.device))
+            .build(format, || Self::from_vb(config, act, vb, &place.device))
             .map_err(|e| bad("the weights", e))
     }
 
@@ -219,14 +226,16 @@ impl Whisper {
             });
         }
         let embed = dec.get((config.vocab_size, d), "embed_tokens.weight")?;
+        let head = Linear::new(embed.clone(), None);
         Ok(Self {
-            kernels: Kernels::for_weight(&embed),
+            dtype: embed.dtype(),
+            embed: (head.format() == WeightFormat::F32).then_some(embed),
+            head,
             conv1: Conv::load(config.num_mel_bins, d, 1, enc.pp("conv1"))?,
             conv2: Conv::load(d, d, 2, enc.pp("conv2"))?,
             enc_positions: enc.get((config.max_source_positions, d), "embed_positions.weight")?,
             encoder,
             enc_norm: ln(enc.pp("layer_norm"))?,
-            embed,
             dec_positions: dec.get((config.max_target_positions, d), "embed_positions.weight")?,
             decoder,
             dec_norm: ln(dec.pp("layer_norm"))?,
@@ -239,9 +248,28 @@ impl Whisper {
         &self.device
     }
 
+    /// The format the linear layers keep their weights in.
+    pub fn weight_format(&self) -> WeightFormat {
+        self.head.format()
+    }
+
+    /// The embeddings of `tokens`, (n, d) for n tokens.
+    fn embed_tokens(&self, tokens: &Tensor) -> Result<Tensor> {
+        let flat = tokens.flatten_all()?;
+        match &self.embed {
+            Some(e) => e.index_select(&flat, 0),
+            None => {
+                let ids: Vec<u32> = flat.to_dtype(DType::U32)?.to_vec1()?;
+                self.head.packed_rows(&ids, &self.device).ok_or_else(|| {
+                    candle_core::Error::Msg("a token id is past the vocabulary".into())
+                })
+            }
+        }
+    }
+
     /// Encodes log-mel features (b, n_mels, frames) → (b, frames / 2, d).
     pub fn encode(&self, features: &Tensor) -> Result<Tensor> {
-        let features = features.to_dtype(self.embed.dtype())?;
+        let features = features.to_dtype(self.dtype)?;
         let x = self
             .conv2
             .forward(&self.conv1.forward(&features)?)?
@@ -293,10 +321,7 @@ impl Whisper {
             );
         }
         let d = self.config.d_model;
-        let x = self
-            .embed
-            .index_select(&tokens.flatten_all()?, 0)?
-            .reshape((rows, t, d))?;
+        let x = self.embed_tokens(tokens)?.reshape((rows, t, d))?;
         let mut x = x.broadcast_add(&self.dec_positions.narrow(0, past, t)?.unsqueeze(0)?)?;
         let causal = causal_mask(t, past, &self.device)?;
         for (i, l) in self.decoder.iter().enumerate() {
@@ -325,7 +350,8 @@ impl Whisper {
         };
         let n = x.dim(1)?;
         let x = self.dec_norm.forward(&x)?;
-        project(&self.embed, &x.reshape((rows * n, d))?, self.kernels)?
+        self.head
+            .forward(&x.reshape((rows * n, d))?)?
             .to_dtype(DType::F32)?
             .reshape((rows, n, ()))
     }

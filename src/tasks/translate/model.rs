@@ -14,7 +14,7 @@ use candle_nn::{LayerNorm, VarBuilder};
 pub use crate::tasks::nn::DecoderState;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
-    Act, Attention, FeedForward, Kernels, Placement, causal_mask, load_weights, project,
+    Act, Attention, FeedForward, Linear, Placement, WeightFormat, causal_mask, load_weights,
 };
 use serde::Deserialize;
 use serde_json::Value;
@@ -136,17 +136,18 @@ struct DecoderLayer {
 
 pub struct Marian {
     pub config: MarianConfig,
-    enc_embed: Tensor,
-    dec_embed: Tensor,
-    lm_head: Tensor,
-    final_logits_bias: Tensor,
+    /// The token embeddings; `None` where they are tied to the output
+    /// layer and it keeps them packed (int8, f16): tokens are looked up
+    /// there.
+    enc_embed: Option<Tensor>,
+    dec_embed: Option<Tensor>,
+    /// The output layer, with `final_logits_bias` as its bias.
+    lm_head: Linear,
     positions: Tensor,
     embed_scale: f64,
     encoder: Vec<EncoderLayer>,
     decoder: Vec<DecoderLayer>,
     device: Device,
-    /// The output projection's kernels.
-    kernels: Kernels,
 }
 
 fn sinusoidal(n_pos: usize, dim: usize, device: &Device) -> Result<Tensor> {
@@ -192,9 +193,9 @@ impl Marian {
         config
             .check()
             .map_err(|e| TaskError::File(ModelFileError::bad("config.json", e)))?;
-        let vb = load_weights(dir, place)?;
+        let (vb, format) = load_weights(dir, place)?;
         place
-            .build(|| Self::from_vb(config, act, vb, &place.device))
+            .build(format, || Self::from_vb(config, act, vb, &place.device))
             .map_err(|e| TaskError::File(ModelFileError::bad("the weights", e)))
     }
 
@@ -239,6 +240,15 @@ impl Marian {
         } else {
             Tensor::zeros((1, lm_head.dim(0)?), lm_head.dtype(), device)?
         };
+        let dtype = lm_head.dtype();
+        let tied_head = lm_head.id() == dec_embed.id() && dec_embed.id() == enc_embed.id();
+        let lm_head = Linear::new(lm_head, Some(final_logits_bias.flatten_all()?));
+        let packed = lm_head.format() != WeightFormat::F32;
+        let (enc_embed, dec_embed) = if tied_head && packed {
+            (None, None)
+        } else {
+            (Some(enc_embed), Some(dec_embed))
+        };
         let ln = |vb: VarBuilder| candle_nn::layer_norm(d, 1e-5, vb);
         let mut encoder = Vec::new();
         for i in 0..config.encoder_layers {
@@ -263,9 +273,7 @@ impl Marian {
             });
         }
         Ok(Self {
-            kernels: Kernels::for_weight(&lm_head),
-            positions: sinusoidal(config.max_position_embeddings, d, device)?
-                .to_dtype(lm_head.dtype())?,
+            positions: sinusoidal(config.max_position_embeddings, d, device)?.to_dtype(dtype)?,
             embed_scale: if config.scale_embedding {
                 (d as f64).sqrt()
             } else {
@@ -274,7 +282,6 @@ impl Marian {
             enc_embed,
             dec_embed,
             lm_head,
-            final_logits_bias,
             encoder,
             decoder,
             device: device.clone(),
@@ -291,11 +298,26 @@ impl Marian {
         self.config.max_position_embeddings
     }
 
-    fn embed(&self, table: &Tensor, ids: &Tensor, offset: usize) -> Result<Tensor> {
+    /// The format the linear layers keep their weights in.
+    pub fn weight_format(&self) -> WeightFormat {
+        self.lm_head.format()
+    }
+
+    fn embed(&self, table: Option<&Tensor>, ids: &Tensor, offset: usize) -> Result<Tensor> {
         let (b, t) = ids.dims2()?;
-        let x = table
-            .index_select(&ids.flatten_all()?, 0)?
-            .reshape((b, t, self.config.d_model))?;
+        let flat = ids.flatten_all()?;
+        let x = match table {
+            Some(table) => table.index_select(&flat, 0)?,
+            None => {
+                let ids: Vec<u32> = flat.to_dtype(DType::U32)?.to_vec1()?;
+                self.lm_head
+                    .packed_rows(&ids, &self.device)
+                    .ok_or_else(|| {
+                        candle_core::Error::Msg("a token id is past the vocabulary".into())
+                    })?
+            }
+        };
+        let x = x.reshape((b, t, self.config.d_model))?;
         let x = (x * self.embed_scale)?;
         x.broadcast_add(&self.positions.narrow(0, offset, t)?.unsqueeze(0)?)
     }
@@ -313,7 +335,7 @@ impl Marian {
 
     /// Encodes `ids` (b, t); `mask` from [`Self::padding_mask`] when padded.
     pub fn encode(&self, ids: &Tensor, mask: Option<&Tensor>) -> Result<Tensor> {
-        let mut x = self.embed(&self.enc_embed, ids, 0)?;
+        let mut x = self.embed(self.enc_embed.as_ref(), ids, 0)?;
         for l in &self.encoder {
             let h = match mask {
                 None => l.attn.self_attend(&x)?,
@@ -345,7 +367,7 @@ impl Marian {
     pub fn decode(&self, tokens: &Tensor, state: &mut DecoderState) -> Result<Tensor> {
         let (_, t) = tokens.dims2()?;
         let past = state.len;
-        let mut x = self.embed(&self.dec_embed, tokens, past)?;
+        let mut x = self.embed(self.dec_embed.as_ref(), tokens, past)?;
         let causal = causal_mask(t, past, &self.device)?;
         for (i, l) in self.decoder.iter().enumerate() {
             let (k, v) = l.attn.keys_values(&x)?;
@@ -364,11 +386,8 @@ impl Marian {
         }
         state.len += t;
         let (rows, t, d) = x.dims3()?;
-        let logits = project(&self.lm_head, &x.reshape((rows * t, d))?, self.kernels)?;
-        logits
-            .broadcast_add(&self.final_logits_bias)?
-            .to_dtype(DType::F32)?
-            .reshape((rows, t, ()))
+        let logits = self.lm_head.forward(&x.reshape((rows * t, d))?)?;
+        logits.to_dtype(DType::F32)?.reshape((rows, t, ()))
     }
 
     /// Teacher-forced logits for one sentence (for parity checks).

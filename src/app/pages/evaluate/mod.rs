@@ -227,6 +227,7 @@ impl EvaluatePage {
             },
             normalize: self.normalize,
             device: cx.settings.device,
+            compute: cx.settings.compute,
             data_dir: cx.data_dir.clone(),
             hub: None,
         }));

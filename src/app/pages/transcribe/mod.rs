@@ -173,6 +173,7 @@ impl TranscribePage {
             audio,
             options,
             device: cx.settings.device,
+            compute: cx.settings.compute,
         }));
     }
 
@@ -225,6 +226,7 @@ impl TranscribePage {
             model,
             options,
             device: cx.settings.device,
+            compute: cx.settings.compute,
         }));
     }
 }
