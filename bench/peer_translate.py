@@ -63,43 +63,44 @@ except ImportError:
 ct2_dir = Path(model_dir) / "ct2"
 if not ct2_dir.exists():
     TransformersConverter(model_dir).convert(str(ct2_dir), force=True)
-translator = ctranslate2.Translator(str(ct2_dir), device="cpu", inter_threads=1, intra_threads=threads)
 length = gen.max_length - 1
 
 
-def run_ct2():
-    n = 0
-    for s in sentences:
-        toks = tok.convert_ids_to_tokens(tok(s).input_ids)
+def timed(run):
+    run()
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        n = run()
+        times.append(time.perf_counter() - t)
+    return n, statistics.median(times)
+
+
+for ct in ("int8", "float32"):
+    t = time.perf_counter()
+    translator = ctranslate2.Translator(str(ct2_dir), device="cpu", compute_type=ct, inter_threads=1, intra_threads=threads)
+    load = time.perf_counter() - t
+
+    def run_ct2():
+        n = 0
+        for s in sentences:
+            toks = tok.convert_ids_to_tokens(tok(s).input_ids)
+            r = translator.translate_batch(
+                [toks], beam_size=beams, min_decoding_length=length, max_decoding_length=length,
+                return_end_token=True,
+            )
+            n += len(r[0].hypotheses[0])
+        return n
+
+    def run_ct2_batched():
+        toks = [tok.convert_ids_to_tokens(tok(s).input_ids) for s in sentences]
         r = translator.translate_batch(
-            [toks], beam_size=beams, min_decoding_length=length, max_decoding_length=length,
-            return_end_token=True,
+            toks, beam_size=beams, min_decoding_length=length, max_decoding_length=length, return_end_token=True,
         )
-        n += len(r[0].hypotheses[0])
-    return n
+        return sum(len(x.hypotheses[0]) for x in r)
 
-
-run_ct2()
-times = []
-for _ in range(3):
-    t = time.perf_counter()
-    n = run_ct2()
-    times.append(time.perf_counter() - t)
-print(f"ctranslate2 {n / statistics.median(times):.1f} tokens/s ({n} tokens, median of 3, {threads} threads, float32)")
-
-
-def run_ct2_batched():
-    toks = [tok.convert_ids_to_tokens(tok(s).input_ids) for s in sentences]
-    r = translator.translate_batch(
-        toks, beam_size=beams, min_decoding_length=length, max_decoding_length=length, return_end_token=True,
-    )
-    return sum(len(x.hypotheses[0]) for x in r)
-
-
-run_ct2_batched()
-times = []
-for _ in range(3):
-    t = time.perf_counter()
-    n = run_ct2_batched()
-    times.append(time.perf_counter() - t)
-print(f"ctranslate2-batched {n / statistics.median(times):.1f} tokens/s ({n} tokens, median of 3, {threads} threads, float32)")
+    n, secs = timed(run_ct2)
+    print(f"ctranslate2-{ct} {n / secs:.1f} tokens/s ({n} tokens, median of 3, {threads} threads) load {load:.2f} s")
+    n, secs = timed(run_ct2_batched)
+    print(f"ctranslate2-batched-{ct} {n / secs:.1f} tokens/s ({n} tokens, median of 3, {threads} threads)")
+    del translator

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Transcription speed: spaceport against faster-whisper (int8, float32)
 # and transformers (PyTorch CPU) on the same 30 s and 3 min espeak-ng
-# speech, tiny.en, the same threads, greedy decoding; real-time factors
-# (seconds of compute per second of audio) and ratios.
+# speech (and 20 min unless LONG=0), tiny.en, the same threads, greedy
+# decoding, each engine in its own process; real-time factors (seconds
+# of compute per second of audio), load times, peak memory and ratios at
+# the same precision (int8, float32).
 #   bench/transcribe.sh [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,16 +27,37 @@ sox "$work/30s.wav" "$work/30s.wav" "$work/30s.wav" "$work/30s.wav" "$work/30s.w
 cargo build --quiet --example bench_transcribe
 B="$CARGO_TARGET_DIR/debug/examples/bench_transcribe"
 "$B" "$SPACEPORT_WHISPER_CT2" --convert "$work/hf"
-for clip in 30s 3min; do
-  say "$clip of speech, $THREADS threads"
-  sp=$(RAYON_NUM_THREADS=$THREADS "$B" "$SPACEPORT_WHISPER_CT2" "$work/$clip.wav")
-  echo "$sp"
-  peers=$(OMP_NUM_THREADS=$THREADS "$FIXTURES_PYTHON" bench/peer_transcribe.py "$SPACEPORT_WHISPER_CT2" "$work/hf" "$work/$clip.wav" "$THREADS" 2>/dev/null)
-  echo "$peers"
-  rtf() { awk -v n="$1" '$1 == n {print $2}'; }
-  s=$(echo "$sp" | rtf spaceport)
-  for p in faster-whisper-int8 faster-whisper-float32 transformers; do
-    r=$(echo "$peers" | rtf "$p")
-    [ -n "$r" ] && printf '  speed vs %s: %.2f× (above 1 = spaceport faster)\n' "$p" "$(echo "$r / $s" | bc -l)"
+# 20 minutes: the 3 minutes repeated (LONG=0 skips it).
+if [ "${LONG:-1}" != 0 ]; then
+  sox $(for i in 1 2 3 4 5 6 7; do echo "$work/3min.wav"; done) "$work/20min.wav" trim 0 1200
+  clips="30s 3min 20min"
+else
+  clips="30s 3min"
+fi
+rtf() { awk -v n="$1" '$1 == n {print $2}'; }
+field() { awk -v n="$1" -v k="$2" '$1 == n { for (i = 1; i < NF; i++) if ($i == k) print $(i + 1) }'; }
+for clip in $clips; do
+  say "$clip of speech, $THREADS threads (real-time factor: seconds of compute per second of audio)"
+  rows=""
+  for ct in int8 float32 float16 auto; do
+    rows+="$(RAYON_NUM_THREADS=$THREADS "$B" "$SPACEPORT_WHISPER_CT2" "$work/$clip.wav" "$ct")"$'\n'
   done
+  peers="faster-whisper-int8 faster-whisper-float32 faster-whisper-batched-int8 faster-whisper-batched-float32"
+  [ "$clip" != 20min ] && peers+=" transformers"
+  for p in $peers; do
+    rows+="$(OMP_NUM_THREADS=$THREADS "$FIXTURES_PYTHON" bench/peer_transcribe.py "$SPACEPORT_WHISPER_CT2" "$work/hf" "$work/$clip.wav" "$THREADS" "$p" 2>/dev/null)"$'\n'
+  done
+  printf '%s' "$rows"
+  ratio() {
+    local s r
+    s=$(echo "$rows" | rtf "$1"); r=$(echo "$rows" | rtf "$2")
+    [ -n "$s" ] && [ -n "$r" ] && printf '  %s vs %s: time %.2f× theirs (aim ≤ 0.8), peak memory %s MB vs %s MB\n' \
+      "$1" "$2" "$(echo "$s / $r" | bc -l)" "$(echo "$rows" | field "$1" peak)" "$(echo "$rows" | field "$2" peak)"
+    return 0
+  }
+  ratio spaceport-int8 faster-whisper-int8
+  ratio spaceport-float32 faster-whisper-float32
+  ratio spaceport-int8 faster-whisper-batched-int8
+  ratio spaceport-float32 faster-whisper-batched-float32
+  ratio spaceport-auto transformers
 done

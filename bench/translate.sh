@@ -19,16 +19,24 @@ The music in the café is quiet, and the coffee is good.
 My friend reads a book about mountains every evening.
 TXT
 cargo build --quiet --example bench_translate
-say "spaceport ($THREADS threads, $BEAMS beams, $NEW_TOKENS tokens a sentence)"
-sp=$(RAYON_NUM_THREADS=$THREADS "$CARGO_TARGET_DIR/debug/examples/bench_translate" "$work/model" "$work/sentences.txt" "$BEAMS")
-echo "$sp"
+say "spaceport ($THREADS threads, $BEAMS beams, $NEW_TOKENS tokens a sentence; tokens a second, higher is faster)"
+sp=""
+for ct in int8 float32; do
+  sp+="$(RAYON_NUM_THREADS=$THREADS "$CARGO_TARGET_DIR/debug/examples/bench_translate" "$work/model" "$work/sentences.txt" "$BEAMS" "$ct")"$'\n'
+done
+printf '%s' "$sp"
 peers=$(OMP_NUM_THREADS=$THREADS "$FIXTURES_PYTHON" bench/peer_translate.py "$work/model" "$work/sentences.txt" "$THREADS" "$BEAMS" 2>/dev/null)
 echo "$peers"
 rate() { awk -v name="$1" '$1 == name {print $2}'; }
-s=$(echo "$sp" | rate spaceport); h=$(echo "$peers" | rate transformers); c=$(echo "$peers" | rate ctranslate2)
-printf 'ratio spaceport/transformers: %.2f (aim > 1)\n' "$(echo "$s / $h" | bc -l)"
-[ -n "$c" ] && printf 'ratio spaceport/ctranslate2: %.2f\n' "$(echo "$s / $c" | bc -l)"
-sb=$(echo "$sp" | rate spaceport-batched); hb=$(echo "$peers" | rate transformers-batched); cb=$(echo "$peers" | rate ctranslate2-batched)
-printf 'batched (all sentences at once): ratio spaceport/transformers %.2f' "$(echo "$sb / $hb" | bc -l)"
-[ -n "$cb" ] && printf ', spaceport/ctranslate2 %.2f' "$(echo "$sb / $cb" | bc -l)"
-echo
+ratio() {
+  local s p
+  s=$(printf '%s\n%s\n' "$sp" "$peers" | rate "$1"); p=$(echo "$peers" | rate "$2")
+  [ -n "$s" ] && [ -n "$p" ] && printf '  %s / %s: %.2f (aim ≥ 1)\n' "$1" "$2" "$(echo "$s / $p" | bc -l)"
+  return 0
+}
+for ct in int8 float32; do
+  ratio "spaceport-$ct" "ctranslate2-$ct"
+  ratio "spaceport-batched-$ct" "ctranslate2-batched-$ct"
+done
+ratio spaceport-float32 transformers
+ratio spaceport-batched-float32 transformers-batched

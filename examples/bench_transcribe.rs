@@ -1,10 +1,11 @@
 //! Benchmark: spaceport's transcription speed on an audio file (greedy,
-//! reference long-form decoding); prints the real-time factor. With
+//! reference long-form decoding) in a compute type (default auto); prints
+//! the real-time factor, the load time and the process's peak memory. With
 //! `--convert OUT` it writes a CTranslate2 model out in the Hugging Face
 //! layout instead (for the transformers peer). bench/transcribe.sh runs it
 //! beside faster-whisper and transformers.
 //!
-//!     cargo run --example bench_transcribe -- MODEL_DIR AUDIO
+//!     cargo run --example bench_transcribe -- MODEL_DIR AUDIO [COMPUTE_TYPE]
 //!     cargo run --example bench_transcribe -- MODEL_DIR --convert OUT
 
 use std::path::Path;
@@ -12,6 +13,8 @@ use std::time::Instant;
 
 use candle_core::Device;
 use spaceport::audio::decode::decode_file;
+use spaceport::tasks::device::ComputeType;
+use spaceport::tasks::nn::Placement;
 use spaceport::tasks::transcribe::Transcriber;
 use spaceport::tasks::transcribe::decode::TranscribeOptions;
 use spaceport::work::CancelToken;
@@ -28,8 +31,19 @@ fn main() -> anyhow::Result<()> {
         spaceport::tasks::transcribe::ct2::convert_to_hf(model, Path::new(&args[3]))?;
         return Ok(());
     }
+    let memory = spaceport::evaluate::record::MemoryWatch::start();
+    let compute: ComputeType = match args.get(3) {
+        Some(c) => c.parse().map_err(anyhow::Error::msg)?,
+        None => ComputeType::Auto,
+    };
     let audio = decode_file(Path::new(&args[2]), 16000)?;
-    let t = Transcriber::load(model, &Device::Cpu)?;
+    let loading = Instant::now();
+    let place = Placement {
+        compute,
+        ..Placement::new(&Device::Cpu)
+    };
+    let t = Transcriber::load_placed(model, &place)?;
+    let load = loading.elapsed().as_secs_f64();
     let opts = TranscribeOptions {
         language: Some("en".into()),
         ..Default::default()
@@ -37,12 +51,14 @@ fn main() -> anyhow::Result<()> {
     let start = Instant::now();
     let out = t.transcribe(&audio.samples, &opts, &CancelToken::new(), &mut |_, _| {})?;
     let secs = start.elapsed().as_secs_f64();
+    let peak = memory.finish().0.unwrap_or(0) as f64 / 1e6;
     println!(
-        "spaceport {:.3} RTF ({:.1} s for {:.1} s of audio, {} segments)",
+        "spaceport-{compute} {:.3} RTF ({:.1} s for {:.1} s of audio, {} segments, {:?} weights) load {load:.2} s peak {peak:.0} MB",
         secs / audio.duration_secs(),
         secs,
         audio.duration_secs(),
-        out.segments.len()
+        out.segments.len(),
+        t.model.weight_format(),
     );
     Ok(())
 }

@@ -94,10 +94,9 @@ impl Kernel {
 /// (`0` for a row of zeros, whose values all become 0). Values that are
 /// not finite count as zero.
 pub fn quantize_into(row: &[f32], out: &mut [i8]) -> f32 {
-    let max = row
-        .iter()
-        .filter(|v| v.is_finite())
-        .fold(0.0f32, |m, v| m.max(v.abs()));
+    // Written so the compiler vectorises it (selects, not branches).
+    let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
+    let max = row.iter().fold(0.0f32, |m, v| m.max(finite(*v).abs()));
     if max == 0.0 {
         out.iter_mut().for_each(|q| *q = 0);
         return 0.0;
@@ -109,8 +108,7 @@ pub fn quantize_into(row: &[f32], out: &mut [i8]) -> f32 {
     // libm's `roundf`.
     const ROUND: f32 = 12_582_912.0;
     for (q, v) in out.iter_mut().zip(row) {
-        let v = if v.is_finite() { *v } else { 0.0 };
-        *q = ((v * inv).clamp(-127.0, 127.0) + ROUND - ROUND) as i8;
+        *q = ((finite(*v) * inv).clamp(-127.0, 127.0) + ROUND - ROUND) as i32 as i8;
     }
     scale
 }
