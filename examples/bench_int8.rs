@@ -30,15 +30,8 @@ fn main() {
         (1500, 1536, 384),
         (1500, 384, 1536),
     ] {
-        let mut s = 1u64;
-        let mut next = || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        };
-        let w: Vec<f32> = (0..n * k).map(|_| next()).collect();
-        let x: Vec<f32> = (0..r * k).map(|_| next()).collect();
+        let w = spaceport::rng::Rng::floats(1, n * k);
+        let x = spaceport::rng::Rng::floats(2, r * k);
         let mut out = vec![0f32; r * n];
         let f32_ms = time(|| {
             if r == 1 {

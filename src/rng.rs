@@ -18,6 +18,15 @@ impl Rng {
         z ^ (z >> 31)
     }
 
+    /// `n` values uniform in `[-0.5, 0.5)` from `seed` (test and benchmark
+    /// data).
+    pub fn floats(seed: u64, n: usize) -> Vec<f32> {
+        let mut r = Self::new(seed);
+        (0..n)
+            .map(|_| (r.next_u64() >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+            .collect()
+    }
+
     /// Uniform in `0..n` (n > 0), without modulo bias.
     pub fn below(&mut self, n: u64) -> u64 {
         let n = n.max(1);

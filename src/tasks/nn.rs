@@ -1188,16 +1188,7 @@ mod tests {
 
     fn random(shape: &[usize], seed: u64) -> Tensor {
         let n: usize = shape.iter().product();
-        let mut s = seed;
-        let v: Vec<f32> = (0..n)
-            .map(|_| {
-                s = s
-                    .wrapping_mul(6364136223846793005)
-                    .wrapping_add(1442695040888963407);
-                ((s >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-            })
-            .collect();
-        Tensor::from_vec(v, shape, &Device::Cpu).unwrap()
+        Tensor::from_vec(crate::rng::Rng::floats(seed, n), shape, &Device::Cpu).unwrap()
     }
 
     /// The decoding path's attention (our loops) against candle's
