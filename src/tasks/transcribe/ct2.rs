@@ -119,8 +119,14 @@ fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, TaskError> {
     Ok(vars)
 }
 
-/// A variable as f32, int8 ones dequantised with `<name>_scale`.
-fn tensor(vars: &HashMap<String, Var>, name: &str, device: &Device) -> Result<Tensor, TaskError> {
+/// A variable as f32 (as f16 when it is stored so and `keep_f16`), int8
+/// ones dequantised with `<name>_scale`.
+fn tensor(
+    vars: &HashMap<String, Var>,
+    name: &str,
+    device: &Device,
+    keep_f16: bool,
+) -> Result<Tensor, TaskError> {
     let v = vars
         .get(name)
         .ok_or_else(|| malformed(&format!("it has no {name}")))?;
@@ -128,6 +134,9 @@ fn tensor(vars: &HashMap<String, Var>, name: &str, device: &Device) -> Result<Te
     let err = |e: candle_core::Error| malformed(&format!("{name}: {e}"));
     let t = match v.dtype {
         0 => Tensor::from_raw_buffer(&v.bytes, DType::F32, &shape, device).map_err(err)?,
+        4 if keep_f16 => {
+            Tensor::from_raw_buffer(&v.bytes, DType::F16, &shape, device).map_err(err)?
+        }
         4 => Tensor::from_raw_buffer(&v.bytes, DType::F16, &shape, device)
             .map_err(err)?
             .to_dtype(DType::F32)
@@ -137,7 +146,7 @@ fn tensor(vars: &HashMap<String, Var>, name: &str, device: &Device) -> Result<Te
             .to_dtype(DType::F32)
             .map_err(err)?,
         1 => {
-            let scale = tensor(vars, &format!("{name}_scale"), device)?;
+            let scale = tensor(vars, &format!("{name}_scale"), device, false)?;
             let q: Vec<f32> = v.bytes.iter().map(|&b| b as i8 as f32).collect();
             let q = Tensor::from_vec(q, shape.clone(), device).map_err(err)?;
             let rows = shape.first().copied().unwrap_or(1);
@@ -181,7 +190,10 @@ pub fn load(dir: &Path, place: &Placement) -> Result<Whisper, TaskError> {
             .filter(|v| v.dtype != 1)
             .map(|v| v.bytes.len() / 2)
             .sum::<usize>();
-    let (config, tensors) = read(vars, &place.device)?;
+    // Where the model keeps packed weights, f16 values stay f16 until each
+    // layer takes its own (half the memory while loading).
+    let keep_f16 = place.format_for(stored, int8) != crate::tasks::nn::WeightFormat::F32;
+    let (config, tensors) = read(vars, &place.device, keep_f16)?;
     Whisper::from_tensors(config, tensors, stored, int8, place)
 }
 
@@ -212,7 +224,7 @@ fn stored_type(vars: &HashMap<String, Var>) -> Option<DType> {
 pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
     let buf = std::fs::read(dir.join("model.bin"))
         .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
-    let (config, tensors) = read(parse(&buf)?, &Device::Cpu)?;
+    let (config, tensors) = read(parse(&buf)?, &Device::Cpu, false)?;
     let io = |file: &str, e: &dyn std::fmt::Display| TaskError::File(ModelFileError::bad(file, e));
     std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
@@ -278,6 +290,7 @@ pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
 fn read(
     vars: HashMap<String, Var>,
     device: &Device,
+    keep_f16: bool,
 ) -> Result<(WhisperConfig, HashMap<String, Tensor>), TaskError> {
     // A variable's shape, of the rank the layout has, no size zero.
     let dims = |n: &str, rank: usize| {
@@ -314,7 +327,7 @@ fn read(
     };
     let d = config.d_model;
     let mut out: HashMap<String, Tensor> = HashMap::new();
-    let get = |n: &str| tensor(&vars, n, device);
+    let get = |n: &str| tensor(&vars, n, device, keep_f16);
     let split = |t: &Tensor, i: usize| t.narrow(0, i * d, d).map_err(|e| malformed(&e.to_string()));
     let put_norm =
         |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), TaskError> {
