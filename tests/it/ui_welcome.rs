@@ -271,11 +271,13 @@ fn f1_help_ctrl_c_copies_and_ctrl_v_pastes() {
     wait_for(&mut h, "Help", |h| {
         h.query_by_label("Report a problem").is_some() && h.query_by_label("Ctrl+Enter").is_some()
     });
-    // The report names the version and the last error.
+    // The report names the version, the number format and the last error.
     assert!(
         h.query_all_by(|_| true)
             .filter_map(|n| n.accesskit_node().value())
-            .any(|v| v.contains(env!("CARGO_PKG_VERSION")) && v.contains("Last error: none")),
+            .any(|v| v.contains(env!("CARGO_PKG_VERSION"))
+                && v.contains("Number format: auto")
+                && v.contains("Last error: none")),
         "the report: {:?}",
         window_text(&h)
     );

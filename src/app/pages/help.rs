@@ -79,6 +79,7 @@ pub fn problem_report(cx: &Cx) -> String {
             .map(|d| format!(" (the last model ran on the {d})"))
             .unwrap_or_default()
     ));
+    s.push_str(&format!("Number format: {}\n", cx.settings.compute));
     s.push_str(&format!(
         "Offline mode: {}\n",
         if cx.offline() { "on" } else { "off" }
