@@ -454,8 +454,9 @@ impl Activations {
 
 /// The dot product of two int8 rows of the same length (values in
 /// `[-127, 127]`), exact, with `kernel` (plain Rust where the processor
-/// lacks it).
-pub fn dot(a: &[i8], b: &[i8], kernel: Kernel) -> i32 {
+/// lacks it), through the products' own kernels (for the tests).
+#[cfg(test)]
+fn dot(a: &[i8], b: &[i8], kernel: Kernel) -> i32 {
     let n = a.len().min(b.len());
     if n == 0 {
         return 0;
@@ -489,6 +490,7 @@ pub fn dot(a: &[i8], b: &[i8], kernel: Kernel) -> i32 {
 }
 
 /// The definition: the sum of the products.
+#[cfg(test)]
 fn plain(a: &[i8], b: &[i8]) -> i32 {
     a.iter().zip(b).map(|(x, y)| *x as i32 * *y as i32).sum()
 }

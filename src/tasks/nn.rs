@@ -285,13 +285,6 @@ impl Linear {
         if bias.as_ref().is_some_and(|b: &Vec<f32>| b.len() != n) {
             return None;
         }
-        if format == WeightFormat::F16 && w.dtype() == DType::F16 {
-            let data: Vec<half::f16> = w.flatten_all().ok()?.to_vec1().ok()?;
-            return Some(Weight::F16 {
-                h: HalfMatrix::new(data, n, k)?,
-                bias,
-            });
-        }
         let packed = cpu_f32(w, |ws| match format {
             WeightFormat::Int8 => QuantizedMatrix::quantize(ws, n, k).map(|q| Weight::Int8 {
                 q,
