@@ -42,6 +42,11 @@ for clip in $clips; do
   for ct in int8 float32 float16 auto; do
     rows+="$(RAYON_NUM_THREADS=$THREADS "$B" "$SPACEPORT_WHISPER_CT2" "$work/$clip.wav" "$ct")"$'\n'
   done
+  # Batched (windows found by voice activity, 8 decoded together), as
+  # faster-whisper's BatchedInferencePipeline (batch_size 8).
+  for ct in int8 float32; do
+    rows+="$(RAYON_NUM_THREADS=$THREADS "$B" "$SPACEPORT_WHISPER_CT2" "$work/$clip.wav" "$ct" 8)"$'\n'
+  done
   peers="faster-whisper-int8 faster-whisper-float32 faster-whisper-batched-int8 faster-whisper-batched-float32"
   [ "$clip" != 20min ] && peers+=" transformers"
   for p in $peers; do
@@ -57,7 +62,7 @@ for clip in $clips; do
   }
   ratio spaceport-int8 faster-whisper-int8
   ratio spaceport-float32 faster-whisper-float32
-  ratio spaceport-int8 faster-whisper-batched-int8
-  ratio spaceport-float32 faster-whisper-batched-float32
+  ratio spaceport-batched-int8 faster-whisper-batched-int8
+  ratio spaceport-batched-float32 faster-whisper-batched-float32
   ratio spaceport-auto transformers
 done

@@ -1,11 +1,13 @@
 //! Benchmark: spaceport's transcription speed on an audio file (greedy,
 //! reference long-form decoding) in a compute type (default auto); prints
 //! the real-time factor, the load time and the process's peak memory. With
-//! `--convert OUT` it writes a CTranslate2 model out in the Hugging Face
+//! a batch size (`BATCH`, default 1: sequential) the windows are found by
+//! the voice-activity detector and decoded that many together, and the row
+//! is named `spaceport-batched-<type>`. With `--convert OUT` it writes a CTranslate2 model out in the Hugging Face
 //! layout instead (for the transformers peer). bench/transcribe.sh runs it
 //! beside faster-whisper and transformers.
 //!
-//!     cargo run --example bench_transcribe -- MODEL_DIR AUDIO [COMPUTE_TYPE]
+//!     cargo run --example bench_transcribe -- MODEL_DIR AUDIO [COMPUTE_TYPE [BATCH]]
 //!     cargo run --example bench_transcribe -- MODEL_DIR --convert OUT
 
 use std::path::Path;
@@ -36,6 +38,10 @@ fn main() -> anyhow::Result<()> {
         Some(c) => c.parse().map_err(anyhow::Error::msg)?,
         None => ComputeType::Auto,
     };
+    let batch: usize = match args.get(4) {
+        Some(b) => b.parse()?,
+        None => 1,
+    };
     let audio = decode_file(Path::new(&args[2]), 16000)?;
     let loading = Instant::now();
     let place = Placement {
@@ -46,14 +52,25 @@ fn main() -> anyhow::Result<()> {
     let load = loading.elapsed().as_secs_f64();
     let opts = TranscribeOptions {
         language: Some("en".into()),
+        batch_size: Some(batch),
         ..Default::default()
     };
     let start = Instant::now();
     let out = t.transcribe(&audio.samples, &opts, &CancelToken::new(), &mut |_, _| {})?;
     let secs = start.elapsed().as_secs_f64();
     let peak = memory.finish().0.unwrap_or(0) as f64 / 1e6;
+    if std::env::var_os("BENCH_TEXT").is_some() {
+        for s in &out.segments {
+            eprintln!("[{:.2} {:.2}] {}", s.start, s.end, s.text);
+        }
+    }
+    let name = if batch > 1 {
+        "spaceport-batched"
+    } else {
+        "spaceport"
+    };
     println!(
-        "spaceport-{compute} {:.3} RTF ({:.1} s for {:.1} s of audio, {} segments, {:?} weights) load {load:.2} s peak {peak:.0} MB",
+        "{name}-{compute} {:.3} RTF ({:.1} s for {:.1} s of audio, {} segments, {:?} weights) load {load:.2} s peak {peak:.0} MB",
         secs / audio.duration_secs(),
         secs,
         audio.duration_secs(),

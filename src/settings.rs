@@ -25,6 +25,9 @@ pub struct Settings {
     pub device: DeviceChoice,
     /// The number format the models compute in.
     pub compute: ComputeType,
+    /// Transcribe recordings longer than 30 s a batch of windows at a
+    /// time (see `TranscribeOptions::batch_size`).
+    pub batched_transcription: bool,
     pub search_task: TaskFilter,
     pub search_sort: Sort,
     /// How fast the last large download came (bytes a second), for the
@@ -39,6 +42,7 @@ impl Default for Settings {
             offline: false,
             device: DeviceChoice::Auto,
             compute: ComputeType::Auto,
+            batched_transcription: true,
             search_task: TaskFilter::All,
             search_sort: Sort::Downloads,
             download_rate_bps: None,

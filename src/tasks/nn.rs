@@ -210,10 +210,25 @@ fn gelu_erf_cpu(xs: &Tensor) -> Result<Tensor> {
     use rayon::prelude::*;
     let shape = xs.shape().clone();
     let mut v: Vec<f32> = xs.flatten_all()?.to_vec1()?;
-    v.par_chunks_mut(16384).for_each(|c| {
+    #[inline(always)]
+    fn body(c: &mut [f32]) {
         for x in c {
             *x = 0.5 * *x * (1.0 + erf(*x * std::f32::consts::FRAC_1_SQRT_2));
         }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    fn avx2(c: &mut [f32]) {
+        body(c)
+    }
+    let fast = super::gemm::fast();
+    v.par_chunks_mut(16384).for_each(|c| {
+        #[cfg(target_arch = "x86_64")]
+        if fast {
+            // SAFETY: fast() saw AVX2 and FMA on this processor.
+            return unsafe { avx2(c) };
+        }
+        body(c)
     });
     Tensor::from_vec(v, shape, xs.device())
 }
@@ -525,6 +540,7 @@ fn thin_product(w: &Tensor, x: &Tensor) -> Result<Option<Tensor>> {
 }
 
 /// A dot product in eight lanes (which the compiler turns into SIMD).
+#[inline(always)]
 fn dot(a: &[f32], b: &[f32]) -> f32 {
     let mut acc = [0f32; 8];
     let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
@@ -544,6 +560,10 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 /// Attention scores above this many are computed a head at a time.
 const BIG_SCORES: usize = 4 << 20;
+
+/// Query rows per task in the encoder's attention: 64 rows of scores
+/// over Whisper's 1500 frames are 384 KB, which stay in the L2 cache.
+const QUERY_BLOCK: usize = 64;
 
 pub(crate) struct Attention {
     q: Linear,
@@ -633,15 +653,23 @@ impl Attention {
         let (q, k, v) = (values(&self.q)?, values(&self.k)?, values(&self.v)?);
         // As `(q · kᵀ) * scaling` in f32.
         let scaling = (hd as f64).powf(-0.5) as f32;
-        let heads: Vec<Vec<f32>> = (0..b * self.heads)
+        // A task per head and block of query rows: the block's scores
+        // (QUERY_BLOCK × t) stay in the cache between the two products and
+        // the softmax, where a head's whole t × t scores (9 MB for
+        // Whisper's 1500 frames) went out to memory and back twice.
+        let blocks = t.div_ceil(QUERY_BLOCK);
+        let tiles: Vec<Vec<f32>> = (0..b * self.heads * blocks)
             .into_par_iter()
-            .map(|bh| {
+            .map(|task| {
+                let (bh, blk) = (task / blocks, task % blocks);
                 let base = (bh / self.heads) * t * d + (bh % self.heads) * hd;
-                // A head's (t, head_dim) columns of a (b, t, d) matrix.
-                fn view(m: &[f32], base: usize, t: usize, hd: usize, d: usize) -> View<'_> {
+                let r0 = blk * QUERY_BLOCK;
+                let rows = QUERY_BLOCK.min(t - r0);
+                // A head's (rows, head_dim) columns of a (b, t, d) matrix.
+                fn cols(m: &[f32], from: usize, rows: usize, hd: usize, d: usize) -> View<'_> {
                     View {
-                        data: &m[base..],
-                        rows: t,
+                        data: &m[from..],
+                        rows,
                         cols: hd,
                         rs: d,
                         cs: 1,
@@ -654,15 +682,15 @@ impl Attention {
                     rs: 1,
                     cs: d,
                 };
-                let mut scores = vec![0f32; t * t];
-                gemm(view(&q, base, t, hd, d), kt, None, &mut scores);
+                let mut scores = vec![0f32; rows * t];
+                gemm(cols(&q, base + r0 * d, rows, hd, d), kt, None, &mut scores);
                 for row in scores.chunks_exact_mut(t) {
                     softmax_scaled(row, scaling);
                 }
-                let mut o = vec![0f32; t * hd];
+                let mut o = vec![0f32; rows * hd];
                 gemm(
-                    View::rows(&scores, t, t),
-                    view(&v, base, t, hd, d),
+                    View::rows(&scores, rows, t),
+                    cols(&v, base, t, hd, d),
                     None,
                     &mut o,
                 );
@@ -670,8 +698,9 @@ impl Attention {
             })
             .collect();
         let mut out = vec![0f32; b * t * d];
-        for (bh, o) in heads.iter().enumerate() {
-            let base = (bh / self.heads) * t * d + (bh % self.heads) * hd;
+        for (task, o) in tiles.iter().enumerate() {
+            let (bh, blk) = (task / blocks, task % blocks);
+            let base = (bh / self.heads) * t * d + (bh % self.heads) * hd + blk * QUERY_BLOCK * d;
             for (r, row) in o.chunks_exact(hd).enumerate() {
                 out[base + r * d..base + r * d + hd].copy_from_slice(row);
             }
@@ -788,30 +817,8 @@ impl Attention {
                         .map(|bh| {
                             let k = &ks[bh * kv * hd..(bh + 1) * kv * hd];
                             let v = &vs[bh * kv * hd..(bh + 1) * kv * hd];
-                            let mut out = vec![0f32; t * hd];
-                            let mut scores = vec![0f32; kv];
-                            for (ti, o) in out.chunks_exact_mut(hd).enumerate() {
-                                let qr = &qs[(bh * t + ti) * hd..(bh * t + ti + 1) * hd];
-                                if by_rows {
-                                    for (s, kr) in scores.iter_mut().zip(k.chunks_exact(hd)) {
-                                        *s = dot(qr, kr);
-                                    }
-                                } else {
-                                    scores.iter_mut().for_each(|s| *s = 0.0);
-                                    for (qv, kr) in qr.iter().zip(k.chunks_exact(kv)) {
-                                        for (s, kv) in scores.iter_mut().zip(kr) {
-                                            *s += qv * kv;
-                                        }
-                                    }
-                                }
-                                softmax_scaled(&mut scores, scale);
-                                for (p, vr) in scores.iter().zip(v.chunks_exact(hd)) {
-                                    for (o, x) in o.iter_mut().zip(vr) {
-                                        *o += p * x;
-                                    }
-                                }
-                            }
-                            out
+                            let q = &qs[bh * t * hd..(bh + 1) * t * hd];
+                            thin_head(q, k, v, by_rows, hd, scale)
                         })
                         .collect()
                 })
@@ -839,16 +846,93 @@ impl Attention {
     }
 }
 
+/// One head of [`Attention::attend_thin`]: for each query row of `q`
+/// (`hd` wide), the softmax of its scaled scores against the keys `k`
+/// (`kv × hd` when `by_rows`, else `hd × kv`) weighting the rows of `v`
+/// (`kv × hd`). Compiled for AVX2 + FMA where the processor has them.
+fn thin_head(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f32) -> Vec<f32> {
+    #[inline(always)]
+    fn body(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f32) -> Vec<f32> {
+        let kv = v.len() / hd;
+        let mut out = vec![0f32; q.len()];
+        let mut scores = vec![0f32; kv];
+        for (qr, o) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)) {
+            if by_rows {
+                for (s, kr) in scores.iter_mut().zip(k.chunks_exact(hd)) {
+                    *s = dot(qr, kr);
+                }
+            } else {
+                scores.fill(0.0);
+                for (qv, kr) in qr.iter().zip(k.chunks_exact(kv)) {
+                    for (s, kv) in scores.iter_mut().zip(kr) {
+                        *s += qv * kv;
+                    }
+                }
+            }
+            softmax_body(&mut scores, scale);
+            for (p, vr) in scores.iter().zip(v.chunks_exact(hd)) {
+                for (o, x) in o.iter_mut().zip(vr) {
+                    *o += p * x;
+                }
+            }
+        }
+        out
+    }
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm::fast() {
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f32) -> Vec<f32> {
+            body(q, k, v, by_rows, hd, scale)
+        }
+        // SAFETY: fast() saw AVX2 and FMA on this processor.
+        return unsafe { avx2(q, k, v, by_rows, hd, scale) };
+    }
+    body(q, k, v, by_rows, hd, scale)
+}
+
 /// `softmax(row * scale)` in place, as candle's `softmax_last_dim` after
 /// the scaling: the maximum subtracted, `exp`, divided by the sum.
+/// Compiled for AVX2 + FMA where the processor has them (the body is
+/// written to vectorise: eight running maxima and sums, not one).
 fn softmax_scaled(row: &mut [f32], scale: f32) {
-    let mut max = f32::NEG_INFINITY;
-    for x in row.iter_mut() {
+    #[cfg(target_arch = "x86_64")]
+    if super::gemm::fast() {
+        #[target_feature(enable = "avx2,fma")]
+        fn avx2(row: &mut [f32], scale: f32) {
+            softmax_body(row, scale)
+        }
+        // SAFETY: fast() saw AVX2 and FMA on this processor.
+        return unsafe { avx2(row, scale) };
+    }
+    softmax_body(row, scale)
+}
+
+#[inline(always)]
+fn softmax_body(row: &mut [f32], scale: f32) {
+    const L: usize = 8;
+    let mut maxes = [f32::NEG_INFINITY; L];
+    let split = row.len() - row.len() % L;
+    let (body, tail) = row.split_at_mut(split);
+    for c in body.chunks_exact_mut(L) {
+        for (x, m) in c.iter_mut().zip(&mut maxes) {
+            *x *= scale;
+            *m = if *x > *m { *x } else { *m };
+        }
+    }
+    let mut max = maxes.iter().fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    for x in tail.iter_mut() {
         *x *= scale;
         max = max.max(*x);
     }
-    let mut sum = 0f32;
-    for x in row.iter_mut() {
+    let mut sums = [0f32; L];
+    for c in body.chunks_exact_mut(L) {
+        for (x, s) in c.iter_mut().zip(&mut sums) {
+            *x = exp(*x - max);
+            *s += *x;
+        }
+    }
+    let mut sum: f32 = sums.iter().sum();
+    for x in tail.iter_mut() {
         *x = exp(*x - max);
         sum += *x;
     }
@@ -873,13 +957,18 @@ fn exp(x: f32) -> f32 {
     // Round to nearest by adding and taking off 1.5 · 2²³.
     const ROUND: f32 = 12_582_912.0;
     let x = x.clamp(-87.0, 88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = 1.0
         + r * (1.0
             + r * (0.5
                 + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
-    let bits = ((n as i32 + 127) as u32) << 23;
+    // n sits in the low mantissa bits of t (ROUND's are zero there), so
+    // 2ⁿ's exponent field is (t's bits + 127) shifted up: integer
+    // arithmetic that vectorises, where `n as i32` (a saturating cast)
+    // does not.
+    let bits = t.to_bits().wrapping_add(127) << 23;
     p * f32::from_bits(bits)
 }
 
@@ -948,6 +1037,23 @@ impl DecoderState {
             cross_mask: mask.map(|m| repeat_rows(m, repeat)).transpose()?,
             len: 0,
         })
+    }
+
+    /// Keeps only rows `rows` (in that order) of everything: the rows of
+    /// a batch still being decoded, so finished ones cost nothing more.
+    pub fn keep(&mut self, rows: &[u32]) -> Result<()> {
+        self.reorder(rows)?;
+        let Some(device) = self.cross_kv.first().map(|(k, _)| k.device().clone()) else {
+            return Ok(());
+        };
+        let idx = Tensor::from_slice(rows, rows.len(), &device)?;
+        for kv in self.cross_kv.iter_mut() {
+            *kv = (kv.0.index_select(&idx, 0)?, kv.1.index_select(&idx, 0)?);
+        }
+        if let Some(m) = &self.cross_mask {
+            self.cross_mask = Some(m.index_select(&idx, 0)?);
+        }
+        Ok(())
     }
 
     /// Keeps rows `rows` (in that order) of the self-attention cache: the

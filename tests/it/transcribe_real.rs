@@ -258,3 +258,131 @@ fn the_cli_writes_json_and_subtitles() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("not an audio file"));
 }
+
+/// Long audio in batches (`batch_size`): sentences spoken one by one with
+/// pauses of 1.5 s and two long silences (25 s and 12 s), about 80 s in
+/// all. The windows decoded together find every sentence where it is
+/// (start and end within 0.5 s), nothing in the silences, as many words
+/// right as one window after another (within 0.03), every segment
+/// streamed in order; the command line takes `--batch-size` and gives
+/// the same text.
+#[test]
+fn long_audio_in_batches_finds_each_sentence_where_it_is() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut samples: Vec<f32> = Vec::new();
+    let mut spans = Vec::new();
+    let mut said = Vec::new();
+    let mut silences = Vec::new();
+    let order: Vec<(usize, f64)> = (0..8)
+        .map(|i| (i, if i == 3 { 25.0 } else { 1.5 }))
+        .chain([(0, 12.0), (1, 1.5), (2, 1.5)])
+        .collect();
+    for (n, &(i, pause)) in order.iter().enumerate() {
+        let wav = tmp.path().join(format!("{n}.wav"));
+        support::speak_clearly(HARVARD[i], &wav);
+        let a = decode_file(&wav, 16000).unwrap();
+        let voiced = |x: &f32| x.abs() > 0.01;
+        let lead = a.samples.iter().position(voiced).unwrap_or(0);
+        let tail = a.samples.iter().rposition(voiced).unwrap_or(0);
+        let at = |n: usize| (samples.len() + n) as f64 / 16000.0;
+        spans.push((at(lead), at(tail)));
+        said.push(HARVARD[i]);
+        samples.extend_from_slice(&a.samples);
+        if pause > 10.0 {
+            let from = samples.len() as f64 / 16000.0;
+            silences.push((from, from + pause));
+        }
+        samples.extend(std::iter::repeat_n(0.0, (pause * 16000.0) as usize));
+    }
+    let secs = samples.len() as f64 / 16000.0;
+    assert!(secs > 70.0, "{secs} s");
+    let t = Transcriber::load(&model_dir(), &Device::Cpu).unwrap();
+    let run = |batch: Option<usize>| {
+        let mut streamed = Vec::new();
+        let opts = TranscribeOptions {
+            batch_size: batch,
+            ..Default::default()
+        };
+        let out = t
+            .transcribe(&samples, &opts, &CancelToken::new(), &mut |s, done| {
+                streamed.push((s.start, done))
+            })
+            .unwrap();
+        (out, streamed)
+    };
+    let (batched, streamed) = run(Some(8));
+    let (sequential, _) = run(None);
+    let all = said.join(" ");
+    let (b, s) = (
+        support::wer(&all, &batched.text),
+        support::wer(&all, &sequential.text),
+    );
+    eprintln!(
+        "batched WER {b:.3}: {}\nsequential WER {s:.3}: {}",
+        batched.text, sequential.text
+    );
+    assert!(b <= 0.2 && b <= s + 0.03, "batched WER {b}, sequential {s}");
+    assert_eq!(
+        streamed.len(),
+        batched.segments.len(),
+        "every segment streamed"
+    );
+    assert!(
+        streamed.windows(2).all(|w| w[0].1 <= w[1].1) && streamed.last().unwrap().1 <= 1.0,
+        "progress only grows: {streamed:?}"
+    );
+    let segs: Vec<_> = batched
+        .segments
+        .iter()
+        .map(|s| (s.start, s.end, s.text.clone()))
+        .collect();
+    for (i, &(start, end)) in spans.iter().enumerate() {
+        let nearest = |f: &dyn Fn(&(f64, f64, String)) -> f64| {
+            segs.iter().map(f).fold(f64::INFINITY, f64::min)
+        };
+        let (from_start, from_end) = (
+            nearest(&|s| (s.0 - start).abs()),
+            nearest(&|s| (s.1 - end).abs()),
+        );
+        assert!(
+            from_start <= 0.5 && from_end <= 0.5,
+            "sentence {i} at {start:.2}–{end:.2} s: nearest segment start {from_start:.2} s \
+             and end {from_end:.2} s away; {segs:?}"
+        );
+    }
+    for (from, to) in &silences {
+        assert!(
+            segs.iter().all(|s| s.1 <= from + 0.5 || s.0 >= to - 0.5),
+            "a segment in the silence {from:.1}–{to:.1} s: {segs:?}"
+        );
+    }
+    for w in segs.windows(2) {
+        assert!(
+            w[0].0 <= w[1].0 && w[0].1 <= w[1].0 + 0.01,
+            "ordered: {segs:?}"
+        );
+    }
+    // The command line: --batch-size 8 gives the same text; 0 is refused.
+    let wav = tmp.path().join("long.wav");
+    support::write_wav(&wav, &samples, 16000);
+    let cli = |batch: &str| {
+        Command::new(env!("CARGO_BIN_EXE_spaceport"))
+            .args(["transcribe", "--model", model_dir().to_str().unwrap()])
+            .args(["--format", "json", "--batch-size", batch])
+            .arg(&wav)
+            .env("HF_HUB_OFFLINE", "1")
+            .output()
+            .unwrap()
+    };
+    let out = cli("8");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["text"].as_str(), Some(batched.text.as_str()));
+    let out = cli("0");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("batch-size"));
+}

@@ -185,6 +185,18 @@ impl View for SettingsPage {
         ui.small("Models load again in the new format the next time they run.");
         ui.add_space(10.0);
 
+        ui.strong("Long recordings");
+        ui.checkbox(
+            &mut cx.settings.batched_transcription,
+            "Transcribe long recordings in batches",
+        );
+        ui.small(
+            "Finds the speech, cuts it in pauses into pieces of up to 30 seconds and \
+             transcribes 8 pieces at once: several times faster on long files. Each piece \
+             is transcribed without the text before it.",
+        );
+        ui.add_space(10.0);
+
         ui.strong("Theme");
         let before = cx.settings.theme;
         ui.horizontal(|ui| {

@@ -12,6 +12,7 @@ use std::io::Write;
 
 use candle_core::Tensor;
 
+use super::vad::{self, VadConfig};
 use super::{Specials, Transcriber};
 use crate::tasks::TaskError;
 use crate::work::CancelToken;
@@ -45,6 +46,14 @@ pub struct TranscribeOptions {
     /// work for the short utterances of live dictation. `None`: 30 s, as
     /// the reference.
     pub short_window_pad: Option<f32>,
+    /// Decode this many windows together when the audio is longer than
+    /// one window (shorter audio is one window either way): the speech is
+    /// found first ([`super::vad`]) and grouped into windows of at most
+    /// 30 s, cut in pauses, and each group of windows is encoded and
+    /// decoded as one batch, without the previous text as a prompt (as
+    /// faster-whisper's `BatchedInferencePipeline`). `None` or 1: one
+    /// window after another, as the reference.
+    pub batch_size: Option<usize>,
 }
 
 impl Default for TranscribeOptions {
@@ -60,6 +69,7 @@ impl Default for TranscribeOptions {
             initial_prompt: None,
             beam_size: None,
             short_window_pad: None,
+            batch_size: None,
         }
     }
 }
@@ -624,6 +634,10 @@ impl Transcriber {
         cancel: &CancelToken,
         on_segment: &mut dyn FnMut(&Segment, f32),
     ) -> Result<Transcript, TaskError> {
+        let one_window = samples.len() <= self.mel.config.chunk_samples;
+        if let Some(batch) = opts.batch_size.filter(|&b| b > 1 && !one_window) {
+            return self.transcribe_batched(samples, opts, batch, cancel, on_segment);
+        }
         let cfg = self.mel.config.clone();
         let n_frames = cfg.chunk_frames();
         let mut padded = samples.to_vec();
@@ -740,6 +754,284 @@ impl Transcriber {
             language: language.unwrap_or_else(|| "en".into()),
             segments,
         })
+    }
+}
+
+/// The segments of a window decoded as a whole (no seeking on): those
+/// [`cut_window`] finds, and the words after the last complete pair of
+/// timestamps (which the sequential decoding would decode again in the
+/// next window), lasting to the window's end.
+fn whole_window_segments(
+    tokens: &[u32],
+    timestamp_begin: u32,
+    time_offset: f64,
+    size: usize,
+    frame_secs: f64,
+) -> Vec<(f64, f64, Vec<u32>)> {
+    let mut cut = cut_window(tokens, timestamp_begin, time_offset, size, frame_secs);
+    if cut.advance < size {
+        let last_pair = (1..tokens.len())
+            .rev()
+            .find(|&i| tokens[i - 1] >= timestamp_begin && tokens[i] >= timestamp_begin);
+        if let Some(i) = last_pair {
+            let rest = &tokens[i..];
+            if rest.iter().any(|&t| t < timestamp_begin) {
+                let start = time_offset + (rest[0] - timestamp_begin) as f64 * TIME_PRECISION;
+                cut.segments
+                    .push((start, time_offset + size as f64 * frame_secs, rest.to_vec()));
+            }
+        }
+    }
+    cut.segments
+}
+
+impl Transcriber {
+    /// [`Self::transcribe`] with windows decoded `batch` at a time (see
+    /// [`TranscribeOptions::batch_size`]).
+    fn transcribe_batched(
+        &self,
+        samples: &[f32],
+        opts: &TranscribeOptions,
+        batch: usize,
+        cancel: &CancelToken,
+        on_segment: &mut dyn FnMut(&Segment, f32),
+    ) -> Result<Transcript, TaskError> {
+        let cfg = self.mel.config.clone();
+        let rate = cfg.sampling_rate;
+        let frame_secs = cfg.hop_length as f64 / rate as f64;
+        let regions = vad::speech_regions(samples, rate as u32, &VadConfig::default());
+        let windows = vad::windows(&regions, samples, rate as u32, cfg.chunk_samples);
+        let speech: Vec<(f64, f64)> = regions
+            .iter()
+            .map(|r| (r.start as f64 / rate as f64, r.end as f64 / rate as f64))
+            .collect();
+        let s = &self.specials;
+        let mut language = opts.language.clone();
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let prompt: Vec<u32> = match &opts.initial_prompt {
+            Some(p) => self
+                .tokenizer
+                .encode(format!(" {}", p.trim()), false)
+                .map(|e| e.get_ids().to_vec())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        };
+        let mut segments: Vec<Segment> = Vec::new();
+        for group in windows.chunks(batch.max(1)) {
+            if cancel.is_cancelled() {
+                return Err(TaskError::Cancelled);
+            }
+            // Each window's features as the sequential decoding makes a
+            // window's: its audio (and a second for the STFT's edge), the
+            // frames past its end zero.
+            let mut feats = Vec::with_capacity(group.len());
+            let mut sizes = Vec::with_capacity(group.len());
+            for w in group {
+                let mut audio = samples[w.clone()].to_vec();
+                let content = (audio.len() / cfg.hop_length).min(cfg.chunk_frames());
+                audio.resize(audio.len() + rate, 0.0);
+                let mel = self.mel.features(&audio);
+                let total = mel.len() / cfg.n_mels;
+                feats.push(self.window_tensor(&mel, total, 0, content.min(total), None)?);
+                sizes.push(content.min(total));
+            }
+            let features = Tensor::cat(&feats, 0).map_err(Self::err)?;
+            let enc = self.model.encode(&features).map_err(Self::err)?;
+            if cancel.is_cancelled() {
+                return Err(TaskError::Cancelled);
+            }
+            let lang = match &language {
+                Some(l) => l.clone(),
+                None => {
+                    let first = enc.narrow(0, 0, 1).map_err(Self::err)?;
+                    let l = self.detect_language(&first)?;
+                    language = Some(l.clone());
+                    l
+                }
+            };
+            let initial = initial_tokens(s, &lang, opts.task);
+            let beam = opts.beam_size.filter(|&b| b > 1);
+            let first_t = opts.temperatures.first().copied().unwrap_or(0.0);
+            let mut decoded = match beam {
+                Some(b) if first_t <= 0.0 => {
+                    let b = b.min(crate::tasks::generation::MAX_BEAMS);
+                    let mut v = Vec::with_capacity(group.len());
+                    for i in 0..group.len() {
+                        let one = enc.narrow(0, i, 1).map_err(Self::err)?;
+                        v.push(self.decode_window_beam(&one, &prompt, &initial, b)?);
+                    }
+                    v
+                }
+                _ if first_t <= 0.0 => self.decode_batch(&enc, &prompt, &initial, cancel)?,
+                _ => {
+                    let mut v = Vec::with_capacity(group.len());
+                    for i in 0..group.len() {
+                        let one = enc.narrow(0, i, 1).map_err(Self::err)?;
+                        v.push(self.decode_window(&one, &prompt, &initial, first_t, &mut rng)?);
+                    }
+                    v
+                }
+            };
+            // Temperature fallback, window by window.
+            for (i, d) in decoded.iter_mut().enumerate() {
+                if !needs_fallback(d, opts) {
+                    continue;
+                }
+                let one = enc.narrow(0, i, 1).map_err(Self::err)?;
+                for &t in opts.temperatures.iter().skip(1) {
+                    if cancel.is_cancelled() {
+                        return Err(TaskError::Cancelled);
+                    }
+                    *d = self.decode_window(&one, &prompt, &initial, t, &mut rng)?;
+                    if !needs_fallback(d, opts) {
+                        break;
+                    }
+                }
+            }
+            for ((w, d), &size) in group.iter().zip(&decoded).zip(&sizes) {
+                if is_silent(d, opts) {
+                    continue;
+                }
+                let offset = w.start as f64 / rate as f64;
+                let window_end = offset + size as f64 * frame_secs;
+                for (start, end, tokens) in
+                    whole_window_segments(&d.tokens, s.timestamp_begin, offset, size, frame_secs)
+                {
+                    let (start, end) = (start.min(window_end), end.min(window_end));
+                    let text = self.text_of(&tokens)?;
+                    if text.trim().is_empty() || start >= end {
+                        continue;
+                    }
+                    let (start, end) = vad::snap(start, end, &speech);
+                    let seg = Segment {
+                        start,
+                        end,
+                        text: text.trim().to_string(),
+                        tokens,
+                        avg_logprob: d.avg_logprob,
+                        no_speech_prob: d.no_speech_prob,
+                        compression_ratio: d.compression_ratio,
+                        temperature: d.temperature,
+                    };
+                    on_segment(&seg, w.end as f32 / samples.len().max(1) as f32);
+                    segments.push(seg);
+                }
+            }
+        }
+        Ok(Transcript::from_segments(
+            segments,
+            language.unwrap_or_else(|| "en".into()),
+        ))
+    }
+
+    /// Greedy decoding of a batch of encoded windows `enc` (b, frames, d)
+    /// together, each under the reference's logit filters: one decoder
+    /// step for all of them, and a window leaves the batch when it ends.
+    fn decode_batch(
+        &self,
+        enc: &Tensor,
+        prompt: &[u32],
+        initial: &[u32],
+        cancel: &CancelToken,
+    ) -> Result<Vec<Decoded>, TaskError> {
+        let s = &self.specials;
+        let dev = self.model.device();
+        let b = enc.dim(0).map_err(Self::err)?;
+        let mut tokens: Vec<u32> = Vec::new();
+        if !prompt.is_empty() {
+            tokens.push(s.sot_prev);
+            let keep = self.model.config.max_target_positions / 2 - 1;
+            tokens.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
+        }
+        let sot_index = tokens.len();
+        tokens.extend_from_slice(initial);
+        let sample_begin = tokens.len();
+        let max_positions = self.model.config.max_target_positions;
+        let sample_len = max_positions / SAMPLE_LEN_DIV;
+        let mut state = self.model.start(enc, 1).map_err(Self::err)?;
+        let all: Vec<u32> = (0..b).flat_map(|_| tokens.iter().copied()).collect();
+        let input = Tensor::from_vec(all, (b, tokens.len()), dev).map_err(Self::err)?;
+        let logits = self
+            .model
+            .decode_at(&input, &mut state, Some(&[sot_index, tokens.len() - 1]))
+            .map_err(Self::err)?;
+        let mut no_speech = vec![0f32; b];
+        let mut rows: Vec<Vec<f32>> = Vec::with_capacity(b);
+        for (i, p) in no_speech.iter_mut().enumerate() {
+            let l = logits.get(i).map_err(Self::err)?;
+            if let Some(ns) = s.no_speech {
+                let row: Vec<f32> = l.get(0).and_then(|r| r.to_vec1()).map_err(Self::err)?;
+                *p = log_softmax(&row)[ns as usize].exp();
+            }
+            rows.push(l.get(1).and_then(|r| r.to_vec1()).map_err(Self::err)?);
+        }
+        let mut outs: Vec<Vec<u32>> = vec![Vec::new(); b];
+        let mut sums = vec![0f32; b];
+        let mut done = vec![false; b];
+        // The windows whose rows the decoder state holds, in its order.
+        let mut present: Vec<usize> = (0..b).collect();
+        loop {
+            if cancel.is_cancelled() {
+                return Err(TaskError::Cancelled);
+            }
+            for (row, &w) in rows.iter_mut().zip(&present) {
+                if done[w] {
+                    continue;
+                }
+                self.filter(row, &outs[w]);
+                let lp = log_softmax(row);
+                let next = crate::tasks::nn::argmax(row) as u32;
+                sums[w] += lp[next as usize];
+                if next == s.eot {
+                    done[w] = true;
+                    continue;
+                }
+                outs[w].push(next);
+                if outs[w].len() >= sample_len || sample_begin + outs[w].len() >= max_positions {
+                    done[w] = true;
+                }
+            }
+            let live: Vec<usize> = (0..present.len()).filter(|&p| !done[present[p]]).collect();
+            if live.is_empty() {
+                break;
+            }
+            // Finished windows leave the batch once a quarter of it has
+            // (each leaving copies the others' cached keys and values).
+            if (present.len() - live.len()) * 4 >= present.len() {
+                let keep: Vec<u32> = live.iter().map(|&p| p as u32).collect();
+                state.keep(&keep).map_err(Self::err)?;
+                present = live.iter().map(|&p| present[p]).collect();
+            }
+            let next: Vec<u32> = present
+                .iter()
+                .map(|&w| *outs[w].last().unwrap_or(&s.eot))
+                .collect();
+            let t = Tensor::from_vec(next, (present.len(), 1), dev).map_err(Self::err)?;
+            let logits = self.model.decode(&t, &mut state).map_err(Self::err)?;
+            rows = (0..present.len())
+                .map(|i| {
+                    logits
+                        .get(i)
+                        .and_then(|l| l.flatten_all())
+                        .and_then(|l| l.to_vec1())
+                })
+                .collect::<candle_core::Result<_>>()
+                .map_err(Self::err)?;
+        }
+        outs.into_iter()
+            .zip(sums)
+            .zip(no_speech)
+            .map(|((out, sum), ns)| {
+                let text = self.text_of(&out)?;
+                Ok(Decoded {
+                    avg_logprob: sum / (out.len() + 1) as f32,
+                    compression_ratio: compression_ratio(&text),
+                    tokens: out,
+                    no_speech_prob: ns,
+                    temperature: 0.0,
+                })
+            })
+            .collect()
     }
 }
 

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use super::Transcriber;
 use super::decode::{Segment, TranscribeOptions};
+use super::vad::rms_db;
 use crate::tasks::TaskError;
 use crate::work::CancelToken;
 
@@ -106,11 +107,6 @@ pub struct Segmenter {
     floor_db: f32,
     finals: VecDeque<Work>,
     partial_ready: bool,
-}
-
-fn rms_db(frame: &[f32]) -> f32 {
-    let e = frame.iter().map(|x| x * x).sum::<f32>() / frame.len().max(1) as f32;
-    (10.0 * e.max(1e-10).log10()).max(-100.0)
 }
 
 impl Segmenter {

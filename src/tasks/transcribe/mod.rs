@@ -1,7 +1,8 @@
 //! Speech recognition with Whisper: log-mel features ([`mel`]), the model
 //! ([`model`]) from the Hugging Face layout or faster-whisper's CTranslate2
 //! conversion ([`ct2`]), and [`Transcriber`], whose long-form decoding
-//! follows OpenAI's reference ([`decode`]).
+//! follows OpenAI's reference ([`decode`]), or groups a long file's
+//! speech ([`vad`]) into windows decoded together.
 
 pub mod ct2;
 pub mod decode;
@@ -9,6 +10,7 @@ pub mod formats;
 pub mod live;
 pub mod mel;
 pub mod model;
+pub mod vad;
 pub mod wer;
 
 use std::path::Path;

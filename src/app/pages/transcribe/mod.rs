@@ -99,6 +99,10 @@ pub fn repo_of(dir: &std::path::Path) -> String {
         })
 }
 
+/// Windows decoded together in a long recording when Settings asks for
+/// it (faster-whisper's default batch).
+const BATCH: usize = 8;
+
 /// The time of day (UTC), for naming this session's transcripts.
 fn clock_now() -> String {
     let secs = std::time::SystemTime::now()
@@ -152,7 +156,10 @@ impl TranscribePage {
         audio: Option<std::sync::Arc<Vec<u8>>>,
         cx: &mut Cx,
     ) {
-        let options = self.options();
+        let options = TranscribeOptions {
+            batch_size: cx.settings.batched_transcription.then_some(BATCH),
+            ..self.options()
+        };
         self.generation += 1;
         self.status = TranscribeStatus::LoadingModel;
         self.kept = !self.segments.is_empty();
