@@ -111,6 +111,50 @@ impl HalfMatrix {
     }
 }
 
+/// One head of a decoding step's attention over keys and values kept in
+/// f16 (Whisper's cross-attention cache in the int8 and float16 compute
+/// types: half the memory a step reads): for each query row of `q` (`hd`
+/// wide), its scores against the keys `kt` (`hd × kv`, transposed),
+/// `softmax` applied to them, and the sum of the rows of `v` (`kv × hd`)
+/// weighted by them.
+pub(crate) fn attend_head(
+    q: &[f32],
+    kt: &[f16],
+    v: &[f16],
+    hd: usize,
+    softmax: &dyn Fn(&mut [f32]),
+) -> Vec<f32> {
+    let kv = v.len().checked_div(hd).unwrap_or(0);
+    let mut out = vec![0f32; q.len()];
+    if kv == 0 || kt.len() != hd * kv {
+        return out;
+    }
+    let mut scores = vec![0f32; kv];
+    #[cfg(target_arch = "x86_64")]
+    let fast = std::is_x86_feature_detected!("f16c") && std::is_x86_feature_detected!("fma");
+    let axpy = |a: f32, w: &[f16], y: &mut [f32]| {
+        #[cfg(target_arch = "x86_64")]
+        if fast {
+            // SAFETY: the processor has F16C, FMA and AVX (checked above).
+            return unsafe { x86::axpy(a, w, y) };
+        }
+        for (y, w) in y.iter_mut().zip(w) {
+            *y += a * w.to_f32();
+        }
+    };
+    for (qr, o) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)) {
+        scores.fill(0.0);
+        for (&qc, kr) in qr.iter().zip(kt.chunks_exact(kv)) {
+            axpy(qc, kr, &mut scores);
+        }
+        softmax(&mut scores);
+        for (&p, vr) in scores.iter().zip(v.chunks_exact(hd)) {
+            axpy(p, vr, o);
+        }
+    }
+    out
+}
+
 /// `w` widened into `out` (as long).
 fn widen(w: &[f16], out: &mut [f32]) {
     #[cfg(target_arch = "x86_64")]
@@ -155,6 +199,32 @@ mod x86 {
         }
         for j in i..n {
             out[j] = w[j].to_f32();
+        }
+    }
+
+    /// `y += a · w`, `w` widened on the way.
+    ///
+    /// # Safety
+    /// The processor has F16C, FMA and AVX.
+    #[target_feature(enable = "avx,f16c,fma")]
+    pub unsafe fn axpy(a: f32, w: &[f16], y: &mut [f32]) {
+        let n = w.len().min(y.len());
+        let av = _mm256_set1_ps(a);
+        let mut i = 0;
+        while i + 8 <= n {
+            // SAFETY: i + 8 <= n, the length of both.
+            unsafe {
+                let h = _mm_loadu_si128(w.as_ptr().add(i) as *const __m128i);
+                let p = y.as_mut_ptr().add(i);
+                _mm256_storeu_ps(
+                    p,
+                    _mm256_fmadd_ps(av, _mm256_cvtph_ps(h), _mm256_loadu_ps(p)),
+                );
+            }
+            i += 8;
+        }
+        for j in i..n {
+            y[j] += a * w[j].to_f32();
         }
     }
 

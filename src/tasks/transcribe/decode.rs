@@ -137,10 +137,8 @@ fn compression_ratio(text: &str) -> f32 {
 }
 
 fn log_softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
-    let ls = sum.ln();
-    row.iter().map(|x| x - max - ls).collect()
+    let lse = crate::tasks::nn::log_sum_exp(row);
+    row.iter().map(|x| x - lse).collect()
 }
 
 /// A small deterministic generator for temperature sampling.
@@ -385,12 +383,7 @@ impl Transcriber {
         let lp = log_softmax(row);
         if tb < vocab {
             let ts = &lp[tb..];
-            let m = ts.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let ts_lse = if m.is_finite() {
-                m + ts.iter().map(|x| (x - m).exp()).sum::<f32>().ln()
-            } else {
-                m
-            };
+            let ts_lse = crate::tasks::nn::log_sum_exp(ts);
             let text_max = lp[..tb].iter().copied().fold(f32::NEG_INFINITY, f32::max);
             if ts_lse > text_max {
                 row[..tb].iter_mut().for_each(|v| *v = f32::NEG_INFINITY);

@@ -294,7 +294,12 @@ impl Whisper {
     /// Decoder state for `encoded` (b, t, d), each row repeated `repeat`
     /// times (one per beam).
     pub fn start(&self, encoded: &Tensor, repeat: usize) -> Result<DecoderState> {
-        DecoderState::start(self.decoder.iter().map(|l| &l.cross), encoded, None, repeat)
+        let mut state =
+            DecoderState::start(self.decoder.iter().map(|l| &l.cross), encoded, None, repeat)?;
+        if self.head.format() != WeightFormat::F32 {
+            state.narrow_cross()?;
+        }
+        Ok(state)
     }
 
     /// Runs the decoder on `tokens` (rows, t) after what `state` has seen;
