@@ -86,6 +86,12 @@ fn type_text_get_the_translation_then_swap() {
         h.query_by_label_contains("The fastest on the CPU")
             .is_some()
     );
+    // Long recordings in batches: on by default, a click turns it off.
+    assert!(h.state().cx.settings.batched_transcription);
+    h.get_by_label("Transcribe long recordings in batches")
+        .click();
+    h.step();
+    assert!(!h.state().cx.settings.batched_transcription);
     h.get_by_label("Translate").click();
     h.step();
     h.get_by_label("Text to translate").focus();
