@@ -859,13 +859,7 @@ impl Attention {
                     })
                 })
             })?;
-            let heads: Option<Vec<Vec<f32>>> = match heads {
-                Some(r) => match r? {
-                    Some(r) => r?,
-                    None => None,
-                },
-                None => None,
-            };
+            let heads = flatten_nested(heads)?;
             let Some(heads) = heads else {
                 return Ok(None);
             };
@@ -895,18 +889,24 @@ impl Attention {
                 })
             })
         })?;
-        let heads: Option<Vec<Vec<f32>>> = match nested {
-            Some(r) => match r? {
-                Some(r) => r?,
-                None => None,
-            },
-            None => None,
-        };
+        let heads: Option<Vec<Vec<f32>>> = flatten_nested(nested)?;
         let Some(heads) = heads else {
             return Ok(None);
         };
         Ok(Some(merge_heads(&heads, b, h, t, hd, q.device())?))
     }
+}
+
+/// What three nested [`cpu_slice`] calls give, as one option: `None` if
+/// any tensor was not on the CPU in the expected type.
+fn flatten_nested<T>(nested: Option<Result<Option<Result<Option<T>>>>>) -> Result<Option<T>> {
+    Ok(match nested {
+        Some(r) => match r? {
+            Some(r) => r?,
+            None => None,
+        },
+        None => None,
+    })
 }
 
 /// Heads' outputs (`b · h` of them, `t × hd` each) as one (b, t, h · hd)

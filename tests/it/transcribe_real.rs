@@ -131,6 +131,23 @@ fn converted_to_the_hugging_face_layout_it_says_the_same() {
     assert!(!from_hf.is_empty());
 }
 
+/// Each sentence (`spans`, seconds) has a segment starting within 0.5 s
+/// of where it starts and one ending within 0.5 s of where it ends.
+fn assert_segments_at(spans: &[(f64, f64)], segs: &[(f64, f64, String)]) {
+    for (i, &(start, end)) in spans.iter().enumerate() {
+        let nearest = |f: &dyn Fn(&(f64, f64, String)) -> f64| {
+            segs.iter().map(f).fold(f64::INFINITY, f64::min)
+        };
+        let from_start = nearest(&|s| (s.0 - start).abs());
+        let from_end = nearest(&|s| (s.1 - end).abs());
+        assert!(
+            from_start <= 0.5 && from_end <= 0.5,
+            "sentence {i} at {start:.2}–{end:.2} s: nearest segment start {from_start:.2} s \
+             and end {from_end:.2} s away; {segs:?}"
+        );
+    }
+}
+
 #[test]
 fn segments_are_where_the_sentences_are() {
     // Sentences spoken one by one and joined with 1.5 s of silence, so
@@ -182,18 +199,7 @@ fn segments_are_where_the_sentences_are() {
         .collect();
     // Each sentence has a segment starting within 0.5 s of where it starts
     // and one ending within 0.5 s of where it ends.
-    for (i, &(start, end)) in spans.iter().enumerate() {
-        let nearest = |f: &dyn Fn(&(f64, f64, String)) -> f64| {
-            segs.iter().map(f).fold(f64::INFINITY, f64::min)
-        };
-        let from_start = nearest(&|s| (s.0 - start).abs());
-        let from_end = nearest(&|s| (s.1 - end).abs());
-        assert!(
-            from_start <= 0.5 && from_end <= 0.5,
-            "sentence {i} at {start:.2}–{end:.2} s: nearest segment start {from_start:.2} s \
-             and end {from_end:.2} s away; {segs:?}"
-        );
-    }
+    assert_segments_at(&spans, &segs);
     for w in transcript.segments.windows(2) {
         assert!(
             w[0].start <= w[1].start && w[0].end <= w[1].start + 0.01,
@@ -336,20 +342,7 @@ fn long_audio_in_batches_finds_each_sentence_where_it_is() {
         .iter()
         .map(|s| (s.start, s.end, s.text.clone()))
         .collect();
-    for (i, &(start, end)) in spans.iter().enumerate() {
-        let nearest = |f: &dyn Fn(&(f64, f64, String)) -> f64| {
-            segs.iter().map(f).fold(f64::INFINITY, f64::min)
-        };
-        let (from_start, from_end) = (
-            nearest(&|s| (s.0 - start).abs()),
-            nearest(&|s| (s.1 - end).abs()),
-        );
-        assert!(
-            from_start <= 0.5 && from_end <= 0.5,
-            "sentence {i} at {start:.2}–{end:.2} s: nearest segment start {from_start:.2} s \
-             and end {from_end:.2} s away; {segs:?}"
-        );
-    }
+    assert_segments_at(&spans, &segs);
     for (from, to) in &silences {
         assert!(
             segs.iter().all(|s| s.1 <= from + 0.5 || s.0 >= to - 0.5),

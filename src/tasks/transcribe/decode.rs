@@ -402,14 +402,7 @@ impl Transcriber {
         rng: &mut Rng,
     ) -> Result<Decoded, TaskError> {
         let s = &self.specials;
-        let mut tokens: Vec<u32> = Vec::new();
-        if !prompt.is_empty() {
-            tokens.push(s.sot_prev);
-            let keep = self.model.config.max_target_positions / 2 - 1;
-            tokens.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
-        }
-        let sot_index = tokens.len();
-        tokens.extend_from_slice(initial);
+        let (tokens, sot_index) = self.start_tokens(prompt, initial);
         let sample_begin = tokens.len();
         let sample_len = self.model.config.max_target_positions / SAMPLE_LEN_DIV;
         let mut state = self.model.start(enc, 1).map_err(Self::err)?;
@@ -650,14 +643,7 @@ impl Transcriber {
         let mut language = opts.language.clone();
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
         let mut segments: Vec<Segment> = Vec::new();
-        let mut prompt_tokens: Vec<u32> = match &opts.initial_prompt {
-            Some(p) => self
-                .tokenizer
-                .encode(format!(" {}", p.trim()), false)
-                .map(|e| e.get_ids().to_vec())
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let mut prompt_tokens: Vec<u32> = self.initial_prompt_tokens(opts);
         let mut seek = 0usize;
         while seek < content_frames {
             if cancel.is_cancelled() {
@@ -710,20 +696,8 @@ impl Transcriber {
                 // audio (the reference keeps it); a subtitle never outlasts
                 // the sound it belongs to.
                 let window_end = time_offset + seg_secs;
-                let (start, end) = (start.min(window_end), end.min(window_end));
-                let text = self.text_of(&tokens)?;
-                if text.trim().is_empty() || start >= end {
+                let Some(seg) = self.segment(&d, (start, end), tokens, window_end, None)? else {
                     continue;
-                }
-                let seg = Segment {
-                    start,
-                    end,
-                    text: text.trim().to_string(),
-                    tokens,
-                    avg_logprob: d.avg_logprob,
-                    no_speech_prob: d.no_speech_prob,
-                    compression_ratio: d.compression_ratio,
-                    temperature: d.temperature,
                 };
                 on_segment(
                     &seg,
@@ -779,6 +753,66 @@ fn whole_window_segments(
 }
 
 impl Transcriber {
+    /// The tokens of the options' initial prompt (none without one).
+    fn initial_prompt_tokens(&self, opts: &TranscribeOptions) -> Vec<u32> {
+        match &opts.initial_prompt {
+            Some(p) => self
+                .tokenizer
+                .encode(format!(" {}", p.trim()), false)
+                .map(|e| e.get_ids().to_vec())
+                .unwrap_or_default(),
+            None => Vec::new(),
+        }
+    }
+
+    /// The decoder's input before the first sampled token: the end of
+    /// `prompt` after `<|startofprev|>` (at most half the context), then
+    /// `initial`; and where `<|startoftranscript|>` is in it.
+    fn start_tokens(&self, prompt: &[u32], initial: &[u32]) -> (Vec<u32>, usize) {
+        let mut tokens: Vec<u32> = Vec::new();
+        if !prompt.is_empty() {
+            tokens.push(self.specials.sot_prev);
+            let keep = self.model.config.max_target_positions / 2 - 1;
+            tokens.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
+        }
+        let sot_index = tokens.len();
+        tokens.extend_from_slice(initial);
+        (tokens, sot_index)
+    }
+
+    /// A segment of `tokens` over `span` (seconds) decoded as `d`: ending
+    /// by `window_end` (the model may place a timestamp in the padding),
+    /// its edges moved out of the quiet when the `speech` regions are
+    /// known; `None` when it has no text or no length.
+    fn segment(
+        &self,
+        d: &Decoded,
+        span: (f64, f64),
+        tokens: Vec<u32>,
+        window_end: f64,
+        speech: Option<&[(f64, f64)]>,
+    ) -> Result<Option<Segment>, TaskError> {
+        let (start, end) = (span.0.min(window_end), span.1.min(window_end));
+        let text = self.text_of(&tokens)?;
+        if text.trim().is_empty() || start >= end {
+            return Ok(None);
+        }
+        let (start, end) = match speech {
+            Some(regions) => vad::snap(start, end, regions),
+            None => (start, end),
+        };
+        Ok(Some(Segment {
+            start,
+            end,
+            text: text.trim().to_string(),
+            tokens,
+            avg_logprob: d.avg_logprob,
+            no_speech_prob: d.no_speech_prob,
+            compression_ratio: d.compression_ratio,
+            temperature: d.temperature,
+        }))
+    }
+
     /// [`Self::transcribe`] with windows decoded `batch` at a time (see
     /// [`TranscribeOptions::batch_size`]).
     fn transcribe_batched(
@@ -801,14 +835,7 @@ impl Transcriber {
         let s = &self.specials;
         let mut language = opts.language.clone();
         let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
-        let prompt: Vec<u32> = match &opts.initial_prompt {
-            Some(p) => self
-                .tokenizer
-                .encode(format!(" {}", p.trim()), false)
-                .map(|e| e.get_ids().to_vec())
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
+        let prompt: Vec<u32> = self.initial_prompt_tokens(opts);
         let mut segments: Vec<Segment> = Vec::new();
         for group in windows.chunks(batch.max(1)) {
             if cancel.is_cancelled() {
@@ -890,21 +917,10 @@ impl Transcriber {
                 for (start, end, tokens) in
                     whole_window_segments(&d.tokens, s.timestamp_begin, offset, size, frame_secs)
                 {
-                    let (start, end) = (start.min(window_end), end.min(window_end));
-                    let text = self.text_of(&tokens)?;
-                    if text.trim().is_empty() || start >= end {
+                    let span = (start, end);
+                    let Some(seg) = self.segment(d, span, tokens, window_end, Some(&speech))?
+                    else {
                         continue;
-                    }
-                    let (start, end) = vad::snap(start, end, &speech);
-                    let seg = Segment {
-                        start,
-                        end,
-                        text: text.trim().to_string(),
-                        tokens,
-                        avg_logprob: d.avg_logprob,
-                        no_speech_prob: d.no_speech_prob,
-                        compression_ratio: d.compression_ratio,
-                        temperature: d.temperature,
                     };
                     on_segment(&seg, w.end as f32 / samples.len().max(1) as f32);
                     segments.push(seg);
@@ -930,14 +946,7 @@ impl Transcriber {
         let s = &self.specials;
         let dev = self.model.device();
         let b = enc.dim(0).map_err(Self::err)?;
-        let mut tokens: Vec<u32> = Vec::new();
-        if !prompt.is_empty() {
-            tokens.push(s.sot_prev);
-            let keep = self.model.config.max_target_positions / 2 - 1;
-            tokens.extend_from_slice(&prompt[prompt.len().saturating_sub(keep)..]);
-        }
-        let sot_index = tokens.len();
-        tokens.extend_from_slice(initial);
+        let (tokens, sot_index) = self.start_tokens(prompt, initial);
         let sample_begin = tokens.len();
         let max_positions = self.model.config.max_target_positions;
         let sample_len = max_positions / SAMPLE_LEN_DIV;
