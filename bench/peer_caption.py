@@ -1,10 +1,12 @@
 """The transformers side of bench/caption.sh: each picture through
 BlipImageProcessor (PIL) and greedy generate() of exactly NEW_TOKENS
-tokens on the CPU with THREADS threads; prints the median latency.
+tokens on the CPU with THREADS threads; prints the median latency, the
+load time and the process's peak memory.
 
     python bench/peer_caption.py MODEL_DIR NEW_TOKENS THREADS PICTURE...
 """
 
+import resource
 import statistics
 import sys
 import time
@@ -16,8 +18,10 @@ from transformers.models.blip.image_processing_pil_blip import BlipImageProcesso
 
 model_dir, new_tokens, threads, pictures = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4:]
 torch.set_num_threads(threads)
+loading = time.perf_counter()
 model = BlipForConditionalGeneration.from_pretrained(model_dir).eval()
 proc = BlipImageProcessorPil.from_pretrained(model_dir)
+load = time.perf_counter() - loading
 
 
 def once(path):
@@ -31,4 +35,5 @@ def once(path):
 
 once(pictures[0])  # warm-up
 times = [once(p) for p in pictures for _ in range(2)]
-print(f"transformers {statistics.median(times) * 1000:.0f} ms per picture")
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1000  # kB on Linux
+print(f"transformers {statistics.median(times) * 1000:.0f} ms per picture, load {load:.2f} s, peak {peak:.0f} MB")

@@ -1,14 +1,17 @@
 //! The spaceport side of bench/caption.sh: each picture opened and
 //! prepared, encoded, and exactly NEW_TOKENS greedy tokens decoded (no
-//! stop at the sep token, as the peer's min_new_tokens); prints the median
-//! latency.
-//!   bench_caption MODEL_DIR NEW_TOKENS PICTURE...
+//! stop at the sep token, as the peer's min_new_tokens) in the compute
+//! type asked for; prints the median latency, the load time and the
+//! process's peak memory.
+//!   bench_caption MODEL_DIR NEW_TOKENS COMPUTE_TYPE PICTURE...
 
 use std::time::Instant;
 
 use candle_core::{Device, Tensor};
 use spaceport::tasks::caption::Captioner;
 use spaceport::tasks::caption::image::open;
+use spaceport::tasks::device::ComputeType;
+use spaceport::tasks::nn::Placement;
 
 fn main() {
     spaceport::tasks::tune_allocator();
@@ -16,9 +19,19 @@ fn main() {
     let (model, rest) = args
         .split_first()
         .expect("bench_caption MODEL_DIR NEW_TOKENS PICTURE...");
-    let (n, pictures) = rest.split_first().expect("NEW_TOKENS PICTURE...");
+    let [n, compute, pictures @ ..] = rest else {
+        panic!("bench_caption MODEL_DIR NEW_TOKENS COMPUTE_TYPE PICTURE...")
+    };
     let n: usize = n.parse().expect("NEW_TOKENS");
-    let c = Captioner::load(std::path::Path::new(model), &Device::Cpu).expect("model loads");
+    let compute: ComputeType = compute.parse().expect("COMPUTE_TYPE");
+    let memory = spaceport::evaluate::record::MemoryWatch::start();
+    let place = Placement {
+        compute,
+        ..Placement::new(&Device::Cpu)
+    };
+    let loading = Instant::now();
+    let c = Captioner::load_placed(std::path::Path::new(model), &place).expect("model loads");
+    let load = loading.elapsed().as_secs_f64();
     let bos = c.model.config.text_config.bos_token_id;
     let once = |path: &str| -> f64 {
         let start = Instant::now();
@@ -43,8 +56,9 @@ fn main() {
     once(&pictures[0]); // warm-up
     let mut times: Vec<f64> = pictures.iter().flat_map(|p| [once(p), once(p)]).collect();
     times.sort_by(f64::total_cmp);
+    let peak = memory.finish().0.unwrap_or(0) as f64 / 1e6;
     println!(
-        "spaceport {:.0} ms per picture",
+        "spaceport-{compute} {:.0} ms per picture, load {load:.2} s, peak {peak:.0} MB",
         times[times.len() / 2] * 1000.0
     );
 }

@@ -66,6 +66,35 @@ impl<'a> View<'a> {
     }
 }
 
+/// The instruction sets a product's kernel uses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Isa {
+    /// Plain Rust (any CPU).
+    Plain,
+    /// AVX2 + FMA: `MR × NR` tiles in twelve 8-lane accumulators.
+    Avx2,
+    /// AVX-512: `MR × 2·NR` tiles (two B panels at once) in twelve
+    /// 16-lane accumulators; edge tiles as [`Isa::Avx2`].
+    Avx512,
+}
+
+impl Isa {
+    /// The widest this CPU runs.
+    fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        if fast() {
+            return if std::is_x86_feature_detected!("avx512f")
+                && std::env::var_os("NO512").is_none()
+            {
+                Isa::Avx512
+            } else {
+                Isa::Avx2
+            };
+        }
+        Isa::Plain
+    }
+}
+
 /// Whether the fast kernel runs on this CPU (otherwise [`gemm`] is
 /// correct but slow, and callers should prefer candle's product).
 pub fn fast() -> bool {
@@ -82,6 +111,11 @@ pub fn fast() -> bool {
 /// `C = A · B`, plus `bias[j]` on every row's column j when given. C is
 /// row-major `a.rows × b.cols` and wholly overwritten.
 pub fn gemm(a: View, b: View, bias: Option<&[f32]>, c: &mut [f32]) {
+    gemm_on(Isa::detect(), a, b, bias, c)
+}
+
+/// [`gemm`] with the kernels of `isa` (which the CPU must run).
+fn gemm_on(isa: Isa, a: View, b: View, bias: Option<&[f32]>, c: &mut [f32]) {
     let (m, k, n) = (a.rows, a.cols, b.cols);
     assert_eq!(k, b.rows, "inner dimensions differ");
     assert_eq!(c.len(), m * n, "output size");
@@ -102,7 +136,6 @@ pub fn gemm(a: View, b: View, bias: Option<&[f32]>, c: &mut [f32]) {
         }
         return;
     }
-    let fast = fast();
     let mp = m.next_multiple_of(MR);
     // Taken out of the thread's slot rather than borrowed: while this
     // thread waits for the tasks below, rayon may run another product on
@@ -128,7 +161,7 @@ pub fn gemm(a: View, b: View, bias: Option<&[f32]>, c: &mut [f32]) {
             let j0 = t * nc;
             let cols = nc.min(n - j0);
             // SAFETY: each task writes only columns j0..j0 + cols of C.
-            unsafe { block(ap, m, k, b, bias, &out, n, j0, cols, fast) };
+            unsafe { block(ap, m, k, b, bias, &out, n, j0, cols, isa) };
         });
     }
     PACKED_A.set(ap);
@@ -162,81 +195,145 @@ unsafe fn block(
     ldc: usize,
     j0: usize,
     cols: usize,
-    fast: bool,
+    isa: Isa,
 ) {
     let mp = m.next_multiple_of(MR);
     PACKED_B.with_borrow_mut(|bp| {
         let panels = cols.div_ceil(NR);
+        // Panels wholly inside C (the last may be partly outside).
+        let whole = cols / NR;
         bp.resize(KC * panels * NR, 0.0);
         for p0 in (0..k).step_by(KC) {
             let kc = KC.min(k - p0);
-            pack_b(b, p0, kc, j0, cols, bp, fast);
+            pack_b(b, p0, kc, j0, cols, bp, isa != Isa::Plain);
             let ablock = &ap[p0 * mp..(p0 + kc) * mp];
-            for pj in 0..panels {
-                let jj = j0 + pj * NR;
-                let nr = NR.min(j0 + cols - jj);
-                let bpanel = &bp[pj * kc * NR..(pj + 1) * kc * NR];
-                let bias = match (p0, bias) {
-                    (0, Some(bias)) => Some(&bias[jj..jj + nr]),
-                    _ => None,
+            let mut pj = 0;
+            while pj < panels {
+                // Two whole panels at once with AVX-512.
+                let step = if isa == Isa::Avx512 && pj + 2 <= whole {
+                    2
+                } else {
+                    1
                 };
-                for (pi, apanel) in ablock.chunks_exact(kc * MR).enumerate() {
+                let jj = j0 + pj * NR;
+                let bpanels = &bp[pj * kc * NR..(pj + step) * kc * NR];
+                let apanels = mp / MR;
+                let mut pi = 0;
+                while pi < apanels {
                     let ii = pi * MR;
-                    let mr = MR.min(m - ii);
-                    // SAFETY: row ii < m; columns jj .. jj + nr are this task's.
-                    let dst = unsafe { out.0.add(ii * ldc + jj) };
+                    let apanel = &ablock[pi * kc * MR..(pi + 1) * kc * MR];
+                    let tile = Tile {
+                        kc,
+                        rows: MR.min(m - ii),
+                        ldc,
+                        p0,
+                        isa,
+                    };
+                    let bias = |j: usize, cols: usize| match (p0, bias) {
+                        (0, Some(bias)) => Some(&bias[j..j + cols]),
+                        _ => None,
+                    };
                     #[cfg(target_arch = "x86_64")]
-                    if fast && mr == MR && nr == NR {
-                        // SAFETY: fast() saw AVX2 and FMA; the tile is
-                        // whole inside C.
-                        unsafe { kernel_avx2(kc, apanel, bpanel, dst, ldc, bias, p0 > 0) };
+                    if step == 2 && tile.rows == MR {
+                        let bias = bias(jj, 2 * NR);
+                        // SAFETY: the CPU has AVX-512 (isa); rows ii ..
+                        // ii + MR (or 2·MR) are in C and columns jj .. jj +
+                        // 2·NR are this task's.
+                        unsafe {
+                            let dst = out.0.add(ii * ldc + jj);
+                            if ii + 2 * MR <= m {
+                                let apanels = &ablock[pi * kc * MR..(pi + 2) * kc * MR];
+                                kernel_avx512::<2>(kc, apanels, bpanels, dst, ldc, bias, p0 > 0);
+                                pi += 2;
+                            } else {
+                                kernel_avx512::<1>(kc, apanel, bpanels, dst, ldc, bias, p0 > 0);
+                                pi += 1;
+                            }
+                        };
                         continue;
                     }
-                    // An edge tile (or no AVX2): computed aside, the part
-                    // inside C stored.
-                    let mut acc = [[0f32; NR]; MR];
-                    #[cfg(target_arch = "x86_64")]
-                    if fast {
-                        // SAFETY: as above; the tile is `acc`.
-                        unsafe {
-                            kernel_avx2(
-                                kc,
-                                apanel,
-                                bpanel,
-                                acc.as_mut_ptr().cast(),
-                                NR,
-                                None,
-                                false,
-                            )
-                        };
-                    } else {
-                        acc = kernel_plain(kc, apanel, bpanel);
+                    for q in 0..step {
+                        let jq = jj + q * NR;
+                        let nr = NR.min(j0 + cols - jq);
+                        let bias = bias(jq, nr);
+                        let bpanel = &bpanels[q * kc * NR..(q + 1) * kc * NR];
+                        // SAFETY: row ii < m; columns jq .. jq + nr are this task's.
+                        unsafe { tile.run(apanel, bpanel, out.0.add(ii * ldc + jq), nr, bias) };
                     }
-                    #[cfg(not(target_arch = "x86_64"))]
-                    {
-                        acc = kernel_plain(kc, apanel, bpanel);
+                    pi += 1;
+                }
+                pj += step;
+            }
+        }
+    });
+}
+
+/// One `MR × NR` tile's shape and place.
+struct Tile {
+    kc: usize,
+    /// Rows of the tile inside C.
+    rows: usize,
+    ldc: usize,
+    /// The first of the `kc` rows of B (0: C is set, else added to).
+    p0: usize,
+    isa: Isa,
+}
+
+impl Tile {
+    /// The tile of A panel × B panel into C at `dst`, `nr` columns of it
+    /// inside C; `bias` (nr values) added when `p0` is 0.
+    ///
+    /// # Safety
+    /// `dst` points at a `rows × nr` tile of C (`ldc` columns) that no
+    /// one else touches meanwhile.
+    unsafe fn run(
+        &self,
+        apanel: &[f32],
+        bpanel: &[f32],
+        dst: *mut f32,
+        nr: usize,
+        bias: Option<&[f32]>,
+    ) {
+        let (kc, p0) = (self.kc, self.p0);
+        #[cfg(target_arch = "x86_64")]
+        if self.isa != Isa::Plain && self.rows == MR && nr == NR {
+            // SAFETY: the CPU has AVX2 and FMA (isa); the tile is whole
+            // inside C.
+            unsafe { kernel_avx2(kc, apanel, bpanel, dst, self.ldc, bias, p0 > 0) };
+            return;
+        }
+        // An edge tile (or no AVX2): computed aside, the part inside C
+        // stored.
+        let mut acc = [[0f32; NR]; MR];
+        #[cfg(target_arch = "x86_64")]
+        if self.isa != Isa::Plain {
+            // SAFETY: as above; the tile is `acc`.
+            unsafe { kernel_avx2(kc, apanel, bpanel, acc.as_mut_ptr().cast(), NR, None, false) };
+        } else {
+            acc = kernel_plain(kc, apanel, bpanel);
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        {
+            acc = kernel_plain(kc, apanel, bpanel);
+        }
+        for (r, acc_row) in acc.iter().enumerate().take(self.rows) {
+            // SAFETY: as the caller promised, row r < rows.
+            let dst = unsafe { std::slice::from_raw_parts_mut(dst.add(r * self.ldc), nr) };
+            match (p0, bias) {
+                (0, Some(bias)) => {
+                    for ((d, s), b) in dst.iter_mut().zip(acc_row).zip(bias) {
+                        *d = s + b;
                     }
-                    for (r, acc_row) in acc.iter().enumerate().take(mr) {
-                        // SAFETY: as above, row ii + r < m.
-                        let dst = unsafe { std::slice::from_raw_parts_mut(dst.add(r * ldc), nr) };
-                        match (p0, bias) {
-                            (0, Some(bias)) => {
-                                for ((d, s), b) in dst.iter_mut().zip(acc_row).zip(bias) {
-                                    *d = s + b;
-                                }
-                            }
-                            (0, None) => dst.copy_from_slice(&acc_row[..nr]),
-                            _ => {
-                                for (d, s) in dst.iter_mut().zip(acc_row) {
-                                    *d += s;
-                                }
-                            }
-                        }
+                }
+                (0, None) => dst.copy_from_slice(&acc_row[..nr]),
+                _ => {
+                    for (d, s) in dst.iter_mut().zip(acc_row) {
+                        *d += s;
                     }
                 }
             }
         }
-    });
+    }
 }
 
 /// B's rows `p0 .. p0 + kc`, columns `j0 .. j0 + cols`, as panels of
@@ -467,6 +564,81 @@ unsafe fn kernel_avx2(
     }
 }
 
+/// [`kernel_avx2`] over `PA` A panels and two B panels at once in
+/// AVX-512 (`ap` holds the `PA` panels of `kc × MR` one after another,
+/// `bp` the `kc × NR` panel of columns 0..16, then that of columns
+/// 16..32): `PA · MR × 2` 16-lane accumulators, a `PA·MR × 2·NR` tile
+/// stored into C.
+///
+/// # Safety
+/// The CPU has AVX-512F; `ap` holds `PA × kc × MR` and `bp` `2 × kc ×
+/// NR` values; `c` points at a `PA·MR × 2·NR` tile of a matrix with
+/// `ldc` columns.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+#[allow(clippy::too_many_arguments)]
+unsafe fn kernel_avx512<const PA: usize>(
+    kc: usize,
+    ap: &[f32],
+    bp: &[f32],
+    c: *mut f32,
+    ldc: usize,
+    bias: Option<&[f32]>,
+    accumulate: bool,
+) {
+    use std::arch::x86_64::*;
+    assert!(ap.len() >= PA * kc * MR && bp.len() >= 2 * kc * NR);
+    let mut acc = [[[_mm512_setzero_ps(); 2]; MR]; PA];
+    let mut a: [*const f32; PA] = std::array::from_fn(|p| ap[p * kc * MR..].as_ptr());
+    let (mut b0, mut b1) = (bp.as_ptr(), bp[kc * NR..].as_ptr());
+    for _ in 0..kc {
+        // SAFETY: within the panels (checked above).
+        unsafe {
+            let v0 = _mm512_loadu_ps(b0);
+            let v1 = _mm512_loadu_ps(b1);
+            for (panel, a) in acc.iter_mut().zip(&mut a) {
+                for (r, row) in panel.iter_mut().enumerate() {
+                    let av = _mm512_set1_ps(*a.add(r));
+                    row[0] = _mm512_fmadd_ps(av, v0, row[0]);
+                    row[1] = _mm512_fmadd_ps(av, v1, row[1]);
+                }
+                *a = a.add(MR);
+            }
+            b0 = b0.add(NR);
+            b1 = b1.add(NR);
+        }
+    }
+    let add = match bias {
+        Some(bias) if !accumulate => {
+            assert!(bias.len() >= 2 * NR);
+            // SAFETY: 32 values.
+            unsafe {
+                Some([
+                    _mm512_loadu_ps(bias.as_ptr()),
+                    _mm512_loadu_ps(bias.as_ptr().add(NR)),
+                ])
+            }
+        }
+        _ => None,
+    };
+    for (r, row) in acc.iter().flatten().enumerate() {
+        // SAFETY: the caller's tile.
+        unsafe {
+            let p = c.add(r * ldc);
+            let (mut v0, mut v1) = (row[0], row[1]);
+            if accumulate {
+                v0 = _mm512_add_ps(_mm512_loadu_ps(p), v0);
+                v1 = _mm512_add_ps(_mm512_loadu_ps(p.add(NR)), v1);
+            } else if let Some([b0, b1]) = add {
+                v0 = _mm512_add_ps(v0, b0);
+                v1 = _mm512_add_ps(v1, b1);
+            }
+            _mm512_storeu_ps(p, v0);
+            _mm512_storeu_ps(p.add(NR), v1);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,6 +671,17 @@ mod tests {
             .collect()
     }
 
+    /// Every kernel this CPU can run, the plain one first.
+    fn runnable() -> Vec<Isa> {
+        let mut isas = vec![Isa::Plain];
+        match Isa::detect() {
+            Isa::Plain => {}
+            Isa::Avx2 => isas.push(Isa::Avx2),
+            Isa::Avx512 => isas.extend([Isa::Avx2, Isa::Avx512]),
+        }
+        isas
+    }
+
     #[test]
     fn matches_the_definition_on_awkward_shapes() {
         for &(m, k, n) in &[
@@ -507,6 +690,8 @@ mod tests {
             (6, 256, 16),
             (13, 257, 33),
             (121, 300, 70),
+            (12, 520, 96),
+            (7, 33, 300),
             (577, 64, 577),
             (9, 513, 200),
             (3, 0, 5),
@@ -527,13 +712,15 @@ mod tests {
                 };
                 for bias in [None, Some(&bias[..])] {
                     let want = reference(a, b, bias);
-                    let mut got = vec![f32::NAN; m * n];
-                    gemm(a, b, bias, &mut got);
-                    for (g, w) in got.iter().zip(&want) {
-                        assert!(
-                            (*g as f64 - w).abs() <= 1e-5 * (k as f64).max(1.0),
-                            "{m}×{k}×{n}: {g} against {w}"
-                        );
+                    for isa in runnable() {
+                        let mut got = vec![f32::NAN; m * n];
+                        gemm_on(isa, a, b, bias, &mut got);
+                        for (g, w) in got.iter().zip(&want) {
+                            assert!(
+                                (*g as f64 - w).abs() <= 1e-5 * (k as f64).max(1.0),
+                                "{isa:?} {m}×{k}×{n}: {g} against {w}"
+                            );
+                        }
                     }
                 }
             }

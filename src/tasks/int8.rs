@@ -74,6 +74,15 @@ impl Kernel {
         v
     }
 
+    /// The most activation rows one kernel call takes: each row's
+    /// accumulators stay in registers (16 of 256 bits; 32 of 512).
+    fn rows_at_once(self) -> usize {
+        match self {
+            Self::Avx512Vnni => 8,
+            _ => 4,
+        }
+    }
+
     /// Whether the kernel takes activations shifted to unsigned bytes.
     fn shifted(self) -> bool {
         matches!(self, Self::AvxVnni | Self::Avx512Vnni)
@@ -94,6 +103,14 @@ impl Kernel {
 /// (`0` for a row of zeros, whose values all become 0). Values that are
 /// not finite count as zero.
 pub fn quantize_into(row: &[f32], out: &mut [i8]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if std::is_x86_feature_detected!("avx2") {
+        let n = row.len().min(out.len());
+        // SAFETY: i8 and u8 have the same size and alignment (and every
+        // byte is a valid value of both); the CPU has AVX2.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), n) };
+        return unsafe { quantize_row_avx2(&row[..n], bytes, false) };
+    }
     // Written so the compiler vectorises it (selects, not branches).
     let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
     let max = row.iter().fold(0.0f32, |m, v| m.max(finite(*v).abs()));
@@ -250,27 +267,21 @@ impl QuantizedMatrix {
         if r == 0 || n == 0 {
             return Some(out);
         }
-        let xq = Activations::quantize(x, r, self.cols, self.k, kernel.shifted());
+        let xq = Activations::quantize(x, r, self.cols, self.k, kernel);
         let blocks = n.div_ceil(BLOCK);
         // Scales one row's sums over weight rows `j0..` into `out`.
         let finish = |i: usize, j0: usize, sums: &[i32], out: &mut [f32]| {
             let n = out.len();
-            let (scales, shift) = (&self.scales[j0..j0 + n], &self.shift[j0..j0 + n]);
-            let xs = xq.scales[i];
-            if kernel.shifted() {
-                for (((o, s), w), c) in out.iter_mut().zip(sums).zip(scales).zip(shift) {
-                    *o = (s - c) as f32 * xs * w;
-                }
-            } else {
-                for ((o, s), w) in out.iter_mut().zip(sums).zip(scales) {
-                    *o = *s as f32 * xs * w;
-                }
+            let scales = &self.scales[j0..j0 + n];
+            let shift = kernel.shifted().then(|| &self.shift[j0..j0 + n]);
+            let bias = bias.map(|b| &b[j0..j0 + n]);
+            #[cfg(target_arch = "x86_64")]
+            if kernel != Kernel::Plain {
+                // SAFETY: the kernel's checks saw AVX2.
+                unsafe { finish_row_avx2(out, sums, scales, shift, xq.scales[i], bias) };
+                return;
             }
-            if let Some(b) = bias {
-                for (o, b) in out.iter_mut().zip(&b[j0..j0 + n]) {
-                    *o += b;
-                }
-            }
+            finish_row(out, sums, scales, shift, xq.scales[i], bias);
         };
         if r <= THIN_ROWS {
             // Threads take blocks of weight rows, each read once.
@@ -317,7 +328,8 @@ impl QuantizedMatrix {
                 .for_each(|(c, chunk)| {
                     let i0 = c * WIDE_ROWS;
                     let rows = chunk.len() / n;
-                    let mut sums = vec![0i32; 4 * group * BLOCK];
+                    let tall = kernel.rows_at_once();
+                    let mut sums = vec![0i32; tall * group * BLOCK];
                     let mut b0 = 0;
                     while b0 < blocks {
                         let b1 = (b0 + group).min(blocks);
@@ -325,7 +337,7 @@ impl QuantizedMatrix {
                         let cols = (b1 * BLOCK).min(n) - j0;
                         let mut i = 0;
                         while i < rows {
-                            let m = (rows - i).min(4);
+                            let m = (rows - i).min(tall);
                             self.sums(&xq, i0 + i..i0 + i + m, b0..b1, kernel, &mut sums);
                             for a in 0..m {
                                 let row = (i + a) * n + j0;
@@ -345,7 +357,8 @@ impl QuantizedMatrix {
         Some(out)
     }
 
-    /// The integer sums of activation rows `is` (1 to 4) with the weight
+    /// The integer sums of activation rows `is` (1 to
+    /// [`Kernel::rows_at_once`]) with the weight
     /// rows of blocks `bs`, into `sums` (a row of `bs.len() · 16` a row).
     fn sums(
         &self,
@@ -362,7 +375,7 @@ impl QuantizedMatrix {
         #[cfg(target_arch = "x86_64")]
         if kernel != Kernel::Plain && k > 0 {
             macro_rules! run {
-                ($f:ident) => {{
+                ($f:ident $(, $more:literal)*) => {{
                     let (xp, wp, op) = (xs.as_ptr(), ws.as_ptr(), out.as_mut_ptr());
                     let os = nb * BLOCK;
                     // SAFETY: `checked()` confirmed the processor has the
@@ -374,7 +387,11 @@ impl QuantizedMatrix {
                             1 => x86::$f::<1>(xp, wp, k, nb, op, os),
                             2 => x86::$f::<2>(xp, wp, k, nb, op, os),
                             3 => x86::$f::<3>(xp, wp, k, nb, op, os),
-                            _ => x86::$f::<4>(xp, wp, k, nb, op, os),
+                            4 => x86::$f::<4>(xp, wp, k, nb, op, os),
+                            $(
+                                $more => x86::$f::<$more>(xp, wp, k, nb, op, os),
+                            )*
+                            _ => unreachable!("more rows than the kernel takes"),
                         }
                     }
                     return;
@@ -383,7 +400,7 @@ impl QuantizedMatrix {
             match kernel {
                 Kernel::Avx2 => run!(rows_avx2),
                 Kernel::AvxVnni => run!(rows_avx_vnni),
-                Kernel::Avx512Vnni => run!(rows_avx512_vnni),
+                Kernel::Avx512Vnni => run!(rows_avx512_vnni, 5, 6, 7, 8),
                 Kernel::Plain => {}
             }
         }
@@ -432,24 +449,179 @@ struct Activations {
 }
 
 impl Activations {
-    fn quantize(x: &[f32], rows: usize, cols: usize, k: usize, shifted: bool) -> Self {
+    /// `rows` rows of `cols` values, each quantised on its own; compiled
+    /// for AVX2 where `kernel` runs (every kernel but the plain one needs
+    /// it), threads taking groups of rows.
+    fn quantize(x: &[f32], rows: usize, cols: usize, k: usize, kernel: Kernel) -> Self {
+        let shifted = kernel.shifted();
         let mut data = vec![if shifted { 128u8 } else { 0 }; rows * k];
         let mut scales = vec![0f32; rows];
-        if cols > 0 {
-            let mut q = vec![0i8; cols];
-            for ((d, r), s) in data
-                .chunks_exact_mut(k)
-                .zip(x.chunks_exact(cols))
-                .zip(&mut scales)
-            {
-                *s = quantize_into(r, &mut q);
-                for (o, v) in d.iter_mut().zip(&q) {
-                    *o = if shifted { (*v as u8) ^ 0x80 } else { *v as u8 };
+        if cols > 0 && k > 0 {
+            let one = |(d, (r, s)): (&mut [u8], (&[f32], &mut f32))| {
+                #[cfg(target_arch = "x86_64")]
+                if kernel != Kernel::Plain {
+                    // SAFETY: the kernel's checks saw AVX2.
+                    *s = unsafe { quantize_row_avx2(r, d, shifted) };
+                    return;
                 }
+                *s = quantize_row(r, d, shifted);
+            };
+            let rows = data
+                .chunks_exact_mut(k)
+                .zip(x.chunks_exact(cols).zip(&mut scales));
+            if rows.len() * cols >= PARALLEL_VALUES {
+                data.par_chunks_exact_mut(k)
+                    .zip(x.par_chunks_exact(cols).zip(&mut scales))
+                    .for_each(one);
+            } else {
+                rows.for_each(one);
             }
         }
         Self { data, scales }
     }
+}
+
+/// Below this many values, a product's activations are quantised on the
+/// calling thread.
+const PARALLEL_VALUES: usize = 1 << 16;
+
+/// [`quantize_into`] writing the kernels' bytes straight into `out` (the
+/// first `row.len()` of them; shifted to unsigned when `shifted`); the
+/// row's scale.
+#[inline(always)]
+fn quantize_row(row: &[f32], out: &mut [u8], shifted: bool) -> f32 {
+    let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
+    let max = row.iter().fold(0.0f32, |m, v| m.max(finite(*v).abs()));
+    let flip = if shifted { 0x80u8 } else { 0 };
+    if max == 0.0 {
+        out[..row.len()].iter_mut().for_each(|q| *q = flip);
+        return 0.0;
+    }
+    let scale = max / 127.0;
+    let inv = 1.0 / scale;
+    const ROUND: f32 = 12_582_912.0;
+    for (q, v) in out.iter_mut().zip(row) {
+        *q = (((finite(*v) * inv).clamp(-127.0, 127.0) + ROUND - ROUND) as i32 as i8 as u8) ^ flip;
+    }
+    scale
+}
+
+/// [`quantize_row`] in AVX2 (the same bytes: both round halves to even):
+/// the largest magnitude eight lanes at a time, then 32 values a step
+/// converted, narrowed and stored together.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn quantize_row_avx2(row: &[f32], out: &mut [u8], shifted: bool) -> f32 {
+    use std::arch::x86_64::*;
+    let n = row.len();
+    assert!(out.len() >= n);
+    let body = n / 32 * 32;
+    let (src, dst) = (row.as_ptr(), out.as_mut_ptr());
+    let abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fff_ffff));
+    let inf = _mm256_set1_ps(f32::INFINITY);
+    // |v| where v is finite, else 0 (NaN compares false).
+    let magnitude = |v: __m256| {
+        let a = _mm256_and_ps(v, abs_mask);
+        _mm256_and_ps(a, _mm256_cmp_ps::<_CMP_LT_OQ>(a, inf))
+    };
+    let mut m = _mm256_setzero_ps();
+    for i in (0..body).step_by(8) {
+        // SAFETY: i + 8 <= body <= n.
+        m = _mm256_max_ps(m, magnitude(unsafe { _mm256_loadu_ps(src.add(i)) }));
+    }
+    let mut lanes = [0f32; 8];
+    // SAFETY: eight values.
+    unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), m) };
+    let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
+    let max = lanes
+        .into_iter()
+        .chain(row[body..].iter().map(|v| finite(*v).abs()))
+        .fold(0.0f32, f32::max);
+    let flip = if shifted { 0x80u8 } else { 0 };
+    if max == 0.0 {
+        out[..n].iter_mut().for_each(|q| *q = flip);
+        return 0.0;
+    }
+    let scale = max / 127.0;
+    let inv = 1.0 / scale;
+    let (vinv, lo, hi) = (
+        _mm256_set1_ps(inv),
+        _mm256_set1_ps(-127.0),
+        _mm256_set1_ps(127.0),
+    );
+    let vflip = _mm256_set1_epi8(flip as i8);
+    // packs interleave 128-bit lanes; this puts the dwords back in order.
+    let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+    let convert = |v: __m256| {
+        let finite = _mm256_cmp_ps::<_CMP_LT_OQ>(_mm256_and_ps(v, abs_mask), inf);
+        let v = _mm256_and_ps(_mm256_mul_ps(v, vinv), finite);
+        _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(v, lo), hi))
+    };
+    for i in (0..body).step_by(32) {
+        // SAFETY: i + 32 <= body <= n <= out.len().
+        unsafe {
+            let q = |j: usize| convert(_mm256_loadu_ps(src.add(i + j)));
+            let w0 = _mm256_packs_epi32(q(0), q(8));
+            let w1 = _mm256_packs_epi32(q(16), q(24));
+            let b = _mm256_permutevar8x32_epi32(_mm256_packs_epi16(w0, w1), order);
+            _mm256_storeu_si256(dst.add(i).cast(), _mm256_xor_si256(b, vflip));
+        }
+    }
+    const ROUND: f32 = 12_582_912.0;
+    for (q, v) in out[body..n].iter_mut().zip(&row[body..]) {
+        *q = (((finite(*v) * inv).clamp(-127.0, 127.0) + ROUND - ROUND) as i32 as i8 as u8) ^ flip;
+    }
+    scale
+}
+
+/// One activation row's integer sums turned into outputs: `out[j] =
+/// (sums[j] − shift[j]) · xs · scales[j] (+ bias[j])`.
+#[inline(always)]
+fn finish_row(
+    out: &mut [f32],
+    sums: &[i32],
+    scales: &[f32],
+    shift: Option<&[i32]>,
+    xs: f32,
+    bias: Option<&[f32]>,
+) {
+    match shift {
+        Some(shift) => {
+            for (((o, s), w), c) in out.iter_mut().zip(sums).zip(scales).zip(shift) {
+                *o = (s - c) as f32 * xs * w;
+            }
+        }
+        None => {
+            for ((o, s), w) in out.iter_mut().zip(sums).zip(scales) {
+                *o = *s as f32 * xs * w;
+            }
+        }
+    }
+    if let Some(b) = bias {
+        for (o, b) in out.iter_mut().zip(b) {
+            *o += b;
+        }
+    }
+}
+
+/// [`finish_row`] compiled for AVX2.
+///
+/// # Safety
+/// The CPU has AVX2.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn finish_row_avx2(
+    out: &mut [f32],
+    sums: &[i32],
+    scales: &[f32],
+    shift: Option<&[i32]>,
+    xs: f32,
+    bias: Option<&[f32]>,
+) {
+    finish_row(out, sums, scales, shift, xs, bias)
 }
 
 /// The dot product of two int8 rows of the same length (values in
@@ -672,6 +844,42 @@ mod x86 {
 
 #[cfg(test)]
 mod tests {
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn avx2_activation_bytes_equal_the_plain_ones() {
+        if !std::is_x86_feature_detected!("avx2") {
+            return;
+        }
+        for n in [0, 1, 7, 31, 32, 33, 100, 768, 1031] {
+            let mut row = crate::rng::Rng::floats(n as u64, n);
+            // Halves (rounding ties), values that are not finite, a huge one.
+            if n > 10 {
+                row[0] = 0.5;
+                row[1] = f32::NAN;
+                row[2] = f32::INFINITY;
+                row[3] = f32::NEG_INFINITY;
+                row[4] = -2.5;
+                row[5] = 1e30;
+            }
+            for shifted in [false, true] {
+                let mut want = vec![0u8; n];
+                let mut got = vec![0u8; n];
+                let s = quantize_row(&row, &mut want, shifted);
+                // SAFETY: checked above.
+                let t = unsafe { quantize_row_avx2(&row, &mut got, shifted) };
+                assert_eq!(s, t, "scale, n = {n}");
+                assert_eq!(want, got, "n = {n}, shifted = {shifted}");
+            }
+        }
+        // Rows with ties at every lane: the scale is 1 so v·inv stays v.
+        let ties: Vec<f32> = (0..64).map(|i| i as f32 - 31.5).chain([127.0]).collect();
+        let (mut want, mut got) = (vec![0u8; ties.len()], vec![0u8; ties.len()]);
+        quantize_row(&ties, &mut want, false);
+        // SAFETY: checked above.
+        unsafe { quantize_row_avx2(&ties, &mut got, false) };
+        assert_eq!(want, got);
+    }
+
     use super::*;
 
     /// Deterministic values in `[-127, 127]`, the extremes included.
@@ -733,6 +941,8 @@ mod tests {
             (9, 13, 384),
             (33, 6, 200),
             (70, 517, 96),
+            (45, 40, 72),
+            (39, 33, 64),
         ] {
             let w = floats(n * k, 11 + r as u64);
             let x = floats(r * k, 17 + n as u64);
