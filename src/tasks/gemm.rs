@@ -83,9 +83,7 @@ impl Isa {
     fn detect() -> Self {
         #[cfg(target_arch = "x86_64")]
         if fast() {
-            return if std::is_x86_feature_detected!("avx512f")
-                && std::env::var_os("NO512").is_none()
-            {
+            return if std::is_x86_feature_detected!("avx512f") {
                 Isa::Avx512
             } else {
                 Isa::Avx2
