@@ -120,21 +120,29 @@ impl Beams {
         let beams = self.running.len();
         let prompt_len = self.prompt_len;
         let keep = (1 + cfg.eos_token_ids.len()).max(2) * beams;
-        let vocab = rows[0].len();
-        let mut acc = Vec::with_capacity(beams * vocab);
+        // The best `keep` of all beams' (score + log-probability) are
+        // among the best `keep` of each beam's row: those are found row by
+        // row (no beams × vocabulary array), then ranked together in the
+        // order of (beam, token), so that ties go to the same candidate as
+        // one ranking of the whole array would give.
+        let mut found: Vec<(usize, u32, f32)> = Vec::with_capacity(beams * keep);
         for (b, row) in rows.iter().enumerate() {
             let mut lp = log_softmax(row);
             cfg.process(&self.running[b], &mut lp);
-            acc.extend(lp.iter().map(|x| x + self.running_scores[b]));
+            let score = self.running_scores[b];
+            lp.iter_mut().for_each(|x| *x += score);
+            let mut best = top_k(&lp, keep);
+            best.sort_unstable();
+            found.extend(best.into_iter().map(|t| (b, t as u32, lp[t])));
         }
-        let top = top_k(&acc, keep);
-        let cand: Vec<(f32, usize, Vec<u32>)> = top
-            .iter()
-            .map(|&i| {
-                let (b, t) = (i / vocab, (i % vocab) as u32);
+        let values: Vec<f32> = found.iter().map(|f| f.2).collect();
+        let cand: Vec<(f32, usize, Vec<u32>)> = top_k(&values, keep)
+            .into_iter()
+            .map(|i| {
+                let (b, t, v) = found[i];
                 let mut s = self.running[b].clone();
                 s.push(t);
-                (acc[i], b, s)
+                (v, b, s)
             })
             .collect();
         let hits: Vec<bool> = cand

@@ -283,9 +283,12 @@ impl QuantizedMatrix {
             }
             finish_row(out, sums, scales, shift, xq.scales[i], bias);
         };
-        if r <= THIN_ROWS {
-            // Threads take blocks of weight rows, each read once.
-            let per_task = THIN_BLOCKS;
+        let threads = rayon::current_num_threads().max(1);
+        let tall = kernel.rows_at_once();
+        if r <= THIN_ROWS || r.div_ceil(WIDE_ROWS) < 2 * threads {
+            // Few rows (decoding steps, a batch of beams): threads take
+            // blocks of weight rows, each read once from memory.
+            let per_task = THIN_BLOCKS.min(blocks.div_ceil(2 * threads)).max(1);
             let parts: Vec<(usize, Vec<f32>)> = (0..blocks.div_ceil(per_task))
                 .into_par_iter()
                 .map(|t| {
@@ -293,10 +296,10 @@ impl QuantizedMatrix {
                     let j0 = b0 * BLOCK;
                     let cols = ((b1 * BLOCK).min(n)) - j0;
                     let mut part = vec![0f32; r * cols];
-                    let mut sums = vec![0i32; 4 * (b1 - b0) * BLOCK];
+                    let mut sums = vec![0i32; tall * (b1 - b0) * BLOCK];
                     let mut i = 0;
                     while i < r {
-                        let m = (r - i).min(4);
+                        let m = (r - i).min(tall);
                         self.sums(&xq, i..i + m, b0..b1, kernel, &mut sums);
                         let w = (b1 - b0) * BLOCK;
                         for a in 0..m {
@@ -328,7 +331,6 @@ impl QuantizedMatrix {
                 .for_each(|(c, chunk)| {
                     let i0 = c * WIDE_ROWS;
                     let rows = chunk.len() / n;
-                    let tall = kernel.rows_at_once();
                     let mut sums = vec![0i32; tall * group * BLOCK];
                     let mut b0 = 0;
                     while b0 < blocks {
@@ -432,7 +434,8 @@ impl QuantizedMatrix {
     }
 }
 
-/// Up to this many activation rows a product takes the decoding path.
+/// Up to this many activation rows a product takes the decoding path (or
+/// more where there are too few for every thread to take its own rows).
 const THIN_ROWS: usize = 8;
 /// Weight blocks a thread's task on the decoding path.
 const THIN_BLOCKS: usize = 16;
@@ -943,6 +946,8 @@ mod tests {
             (70, 517, 96),
             (45, 40, 72),
             (39, 33, 64),
+            // Enough rows for the wide path whatever the threads.
+            (2 * WIDE_ROWS * rayon::current_num_threads() + 13, 40, 72),
         ] {
             let w = floats(n * k, 11 + r as u64);
             let x = floats(r * k, 17 + n as u64);

@@ -980,8 +980,17 @@ fn thin_head(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f
 /// (AVX2 + FMA where the processor has them) with [`exp`], not a libm
 /// call per value. −∞ for an empty row or one of −∞ only.
 pub(crate) fn log_sum_exp(row: &[f32]) -> f32 {
+    let (max, log_sum) = max_and_log_sum(row);
+    if max.is_finite() { max + log_sum } else { max }
+}
+
+/// `(m, ln Σ e^(x − m))` with `m` the row's maximum (the second is
+/// meaningless where `m` is not finite): the two halves of
+/// [`log_sum_exp`], for a log-softmax written `(x − m) − ln Σ` as
+/// PyTorch computes it.
+pub(crate) fn max_and_log_sum(row: &[f32]) -> (f32, f32) {
     #[inline(always)]
-    fn body(row: &[f32]) -> f32 {
+    fn body(row: &[f32]) -> (f32, f32) {
         const L: usize = 8;
         let mut maxes = [f32::NEG_INFINITY; L];
         let chunks = row.chunks_exact(L);
@@ -996,7 +1005,7 @@ pub(crate) fn log_sum_exp(row: &[f32]) -> f32 {
             .chain(tail)
             .fold(f32::NEG_INFINITY, |a, &b| a.max(b));
         if !max.is_finite() {
-            return max;
+            return (max, 0.0);
         }
         let mut sums = [0f32; L];
         for c in chunks {
@@ -1005,12 +1014,12 @@ pub(crate) fn log_sum_exp(row: &[f32]) -> f32 {
             }
         }
         let sum: f32 = sums.iter().sum::<f32>() + tail.iter().map(|x| exp(x - max)).sum::<f32>();
-        max + sum.ln()
+        (max, sum.ln())
     }
     #[cfg(target_arch = "x86_64")]
     if super::gemm::fast() {
         #[target_feature(enable = "avx2,fma")]
-        fn avx2(row: &[f32]) -> f32 {
+        fn avx2(row: &[f32]) -> (f32, f32) {
             body(row)
         }
         // SAFETY: fast() saw AVX2 and FMA on this processor.

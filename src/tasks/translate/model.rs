@@ -412,9 +412,7 @@ impl Marian {
 
 /// `log_softmax` of one row of logits, in f32 as the reference computes it.
 pub fn log_softmax(row: &[f32]) -> Vec<f32> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let sum: f32 = row.iter().map(|x| (x - max).exp()).sum();
-    let log_sum = sum.ln();
+    let (max, log_sum) = crate::tasks::nn::max_and_log_sum(row);
     row.iter().map(|x| (x - max) - log_sum).collect()
 }
 
