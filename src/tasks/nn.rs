@@ -1398,20 +1398,44 @@ pub fn argmax(row: &[f32]) -> usize {
 /// index first.
 pub(crate) fn top_k(values: &[f32], k: usize) -> Vec<usize> {
     // One pass keeping the best `k` in order: k is small (beams × 2) and
-    // the values many (beams × vocabulary).
+    // the values many (beams × vocabulary). Values are compared as
+    // `f32::total_cmp` does, through integer keys, so that eight at a
+    // time can be passed over when none beats the k-th best so far.
+    let key = |v: f32| {
+        let b = v.to_bits() as i32;
+        b ^ (((b >> 31) as u32) >> 1) as i32
+    };
     let k = k.min(values.len());
     let mut best: Vec<usize> = Vec::with_capacity(k + 1);
-    for (i, &v) in values.iter().enumerate() {
-        if best.len() == k {
-            let last = values[best[k - 1]];
+    if k == 0 {
+        return best;
+    }
+    let enter = |i: usize, best: &mut Vec<usize>| {
+        let v = key(values[i]);
+        if best.len() == k && v <= key(values[best[k - 1]]) {
             // Ties keep the earlier index, so only strictly greater enters.
-            if v.total_cmp(&last) != std::cmp::Ordering::Greater {
+            return;
+        }
+        let pos = best.partition_point(|&j| key(values[j]) >= v);
+        best.insert(pos, i);
+        best.truncate(k);
+    };
+    const L: usize = 8;
+    let mut i = 0;
+    while i < values.len() {
+        let end = (i + L).min(values.len());
+        if best.len() == k && end - i == L {
+            let bar = key(values[best[k - 1]]);
+            let top = values[i..end].iter().fold(i32::MIN, |m, &v| m.max(key(v)));
+            if top <= bar {
+                i = end;
                 continue;
             }
         }
-        let pos = best.partition_point(|&j| values[j].total_cmp(&v) != std::cmp::Ordering::Less);
-        best.insert(pos, i);
-        best.truncate(k);
+        for j in i..end {
+            enter(j, &mut best);
+        }
+        i = end;
     }
     best
 }
@@ -1419,6 +1443,31 @@ pub(crate) fn top_k(values: &[f32], k: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn top_k_equals_a_stable_sort_by_total_order() {
+        for n in [0, 1, 5, 8, 9, 64, 1000, 58101] {
+            // Few distinct values (many ties), both zeros, NaN and ±∞.
+            let mut v: Vec<f32> = crate::rng::Rng::floats(n as u64 + 3, n)
+                .iter()
+                .map(|x| (x * 16.0).round() / 4.0)
+                .collect();
+            for (i, special) in [-0.0, 0.0, f32::NAN, f32::INFINITY, f32::NEG_INFINITY]
+                .into_iter()
+                .enumerate()
+            {
+                if let Some(x) = v.get_mut(i * 7) {
+                    *x = special;
+                }
+            }
+            let mut order: Vec<usize> = (0..n).collect();
+            order.sort_by(|&a, &b| v[b].total_cmp(&v[a]));
+            for k in [0, 1, 2, 8, 9, 40] {
+                let want = &order[..k.min(n)];
+                assert_eq!(top_k(&v, k), want, "n = {n}, k = {k}");
+            }
+        }
+    }
 
     #[test]
     fn log_sum_exp_agrees_with_a_plain_f64_sum() {

@@ -155,9 +155,11 @@ fn generate_one(
 }
 
 /// Generates for a batch of inputs at once (greedy when `num_beams` is 1):
-/// the encoder runs on the padded batch, the decoder on every row (beams ×
-/// inputs) at each step. Returns each input's best sequence, the decoder
-/// start token first; `on_step` sees the best running sequence of each.
+/// the encoder runs on the padded batch, the decoder on the rows (beams ×
+/// inputs) of the inputs not yet finished at each step — a finished input
+/// leaves the batch rather than being fed padding. Returns each input's
+/// best sequence, the decoder start token first; `on_step` sees the best
+/// running sequence of each.
 pub fn generate(
     model: &Marian,
     cfg: &GenerationConfig,
@@ -171,28 +173,42 @@ pub fn generate(
     let beams = cfg.num_beams.clamp(1, MAX_BEAMS);
     let start = cfg.decoder_start_token_id;
     let mut state = prepare(model, cfg, inputs, beams)?;
+    // The inputs whose rows are in the batch, in row order.
+    let mut active: Vec<usize> = (0..inputs.len()).collect();
+    // Drops the rows of the inputs that finished at this step.
+    let leave = |state: &mut DecoderState,
+                 active: &mut Vec<usize>,
+                 done: &dyn Fn(usize) -> bool|
+     -> Result<(), TaskError> {
+        if !active.iter().any(|&i| done(i)) {
+            return Ok(());
+        }
+        let rows: Vec<u32> = active
+            .iter()
+            .enumerate()
+            .filter(|(_, i)| !done(**i))
+            .flat_map(|(a, _)| (0..beams).map(move |b| (a * beams + b) as u32))
+            .collect();
+        active.retain(|&i| !done(i));
+        if rows.is_empty() {
+            return Ok(());
+        }
+        state.keep(&rows).map_err(err)
+    };
     if beams == 1 {
         let mut seqs: Vec<Vec<u32>> = vec![vec![start]; inputs.len()];
         let mut done = vec![false; inputs.len()];
         let mut len = 1;
-        while len < cfg.max_length && done.iter().any(|d| !d) {
+        while len < cfg.max_length && !active.is_empty() {
             if cancel.is_cancelled() {
                 return Err(TaskError::Cancelled);
             }
-            // Finished rows are fed padding, as transformers does.
-            let last: Vec<u32> = seqs
-                .iter()
-                .zip(&done)
-                .map(|(s, &d)| if d { cfg.pad_token_id } else { s[s.len() - 1] })
-                .collect();
+            let last: Vec<u32> = active.iter().map(|&i| seqs[i][seqs[i].len() - 1]).collect();
             let logits = model
                 .decode(&tokens_tensor(model, &last)?, &mut state)
                 .map_err(err)?;
             let rows = last_logits(&logits)?;
-            for (i, mut row) in rows.into_iter().enumerate() {
-                if done[i] {
-                    continue;
-                }
+            for (&i, mut row) in active.iter().zip(rows) {
                 cfg.process(&seqs[i], &mut row);
                 let next = argmax(&row) as u32;
                 seqs[i].push(next);
@@ -200,6 +216,7 @@ pub fn generate(
             }
             len += 1;
             on_step(&seqs);
+            leave(&mut state, &mut active, &|i| done[i])?;
         }
         return Ok(seqs);
     }
@@ -211,9 +228,9 @@ pub fn generate(
         if cancel.is_cancelled() {
             return Err(TaskError::Cancelled);
         }
-        let last: Vec<u32> = items
+        let last: Vec<u32> = active
             .iter()
-            .flat_map(|it| it.running.iter().map(|s| s[s.len() - 1]))
+            .flat_map(|&i| items[i].running.iter().map(|s| s[s.len() - 1]))
             .collect();
         let logits = model
             .decode(&tokens_tensor(model, &last)?, &mut state)
@@ -221,14 +238,9 @@ pub fn generate(
         let rows = last_logits(&logits)?;
         let mut order: Vec<u32> = Vec::with_capacity(rows.len());
         let mut all_hit = true;
-        for (i, item) in items.iter_mut().enumerate() {
-            let base = (i * beams) as u32;
-            if item.done {
-                // Settled: keep its rows as they are.
-                order.extend((0..beams as u32).map(|b| base + b));
-                continue;
-            }
-            let (origins, hit) = item.step(cfg, &rows[i * beams..(i + 1) * beams], cur_len);
+        for (a, &i) in active.iter().enumerate() {
+            let base = (a * beams) as u32;
+            let (origins, hit) = items[i].step(cfg, &rows[a * beams..(a + 1) * beams], cur_len);
             all_hit &= hit;
             order.extend(origins.iter().map(|o| base + o));
         }
@@ -239,6 +251,7 @@ pub fn generate(
         if items.iter().all(|it| it.done) || all_hit {
             break;
         }
+        leave(&mut state, &mut active, &|i| items[i].done)?;
     }
     Ok(items
         .into_iter()

@@ -228,7 +228,8 @@ impl Translator {
     }
 
     /// Translates a text: paragraphs (line breaks) kept, each split into
-    /// sentences, translated [`BATCH`] sentences at a time. `on_partial`
+    /// sentences, translated [`BATCH`] sentences of about the same length
+    /// at a time. `on_partial`
     /// sees the whole translation so far after every decoding step.
     pub fn translate(
         &self,
@@ -260,30 +261,35 @@ impl Translator {
             out.join("\n")
         };
         let mut parts: Vec<String> = vec![String::new(); flat.len()];
-        let mut sentences = Vec::with_capacity(flat.len());
-        for first in (0..flat.len()).step_by(BATCH) {
-            let chunk = &flat[first..(first + BATCH).min(flat.len())];
-            let inputs: Vec<Vec<u32>> = chunk
-                .iter()
-                .map(|(_, s)| self.input_ids(&prefix, s))
-                .collect();
-            let outs = generate::generate(&self.model, &cfg, &inputs, cancel, &mut |best| {
-                for (j, b) in best.iter().enumerate() {
-                    parts[first + j] = self.tokenizer.decode(b, true);
+        let mut sentences: Vec<Option<TranslatedSentence>> = vec![None; flat.len()];
+        // Sentences of about the same length share a batch (less padding;
+        // CTranslate2 sorts the same way), each put back in its place.
+        let inputs: Vec<Vec<u32>> = flat
+            .iter()
+            .map(|(_, s)| self.input_ids(&prefix, s))
+            .collect();
+        let mut by_length: Vec<usize> = (0..flat.len()).collect();
+        by_length.sort_by_key(|&i| inputs[i].len());
+        for chunk in by_length.chunks(BATCH) {
+            let batch: Vec<Vec<u32>> = chunk.iter().map(|&i| inputs[i].clone()).collect();
+            let outs = generate::generate(&self.model, &cfg, &batch, cancel, &mut |best| {
+                for (&i, b) in chunk.iter().zip(best) {
+                    parts[i] = self.tokenizer.decode(b, true);
                 }
                 on_partial(&assemble(&parts));
             })?;
-            for (j, out) in outs.into_iter().enumerate() {
+            for (&i, out) in chunk.iter().zip(outs) {
                 let token_ids = out.get(1..).unwrap_or_default().to_vec();
                 let text = self.tokenizer.decode(&token_ids, true);
-                parts[first + j] = text.clone();
-                sentences.push(TranslatedSentence {
-                    source: chunk[j].1.clone(),
+                parts[i] = text.clone();
+                sentences[i] = Some(TranslatedSentence {
+                    source: flat[i].1.clone(),
                     text,
                     token_ids,
                 });
             }
         }
+        let sentences: Vec<TranslatedSentence> = sentences.into_iter().flatten().collect();
         let text = assemble(&parts);
         on_partial(&text);
         Ok(Translation { text, sentences })
