@@ -1,11 +1,12 @@
 """Makes a full-size opus-mt-en-de architecture (d_model 512, 6+6 layers,
-8 heads, FFN 2048, vocabulary 58101) with random weights, for speed
+8 heads, FFN 2048, vocabulary 58101; with `big`, the opus-mt-tc-big
+shape: d_model 1024, 16 heads, FFN 4096) with random weights, for speed
 comparisons only: the tokenizer files come from the tiny test fixture,
 padded to the full vocabulary, and generation is pinned to a fixed output
 length (min_length = max_length), so every implementation does the same
 work. Not committed; bench/translate.sh makes it in a temporary folder.
 
-    python bench/make_marian_big.py OUT_DIR NEW_TOKENS BEAMS
+    python bench/make_marian_big.py OUT_DIR NEW_TOKENS BEAMS [base|big]
 """
 
 import json
@@ -17,6 +18,8 @@ import torch
 from transformers import GenerationConfig, MarianConfig, MarianMTModel
 
 out, new_tokens, beams = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+size = sys.argv[4] if len(sys.argv) > 4 else "base"
+D, HEADS, FFN = {"base": (512, 8, 2048), "big": (1024, 16, 4096)}[size]
 fixture = Path(__file__).resolve().parent.parent / "tests/fixtures/marian/tiny-en-de"
 out.mkdir(parents=True, exist_ok=True)
 for f in ["source.spm", "target.spm", "tokenizer_config.json"]:
@@ -38,8 +41,8 @@ for k in list(dec):
 (out / "tokenizer_config.json").write_text(json.dumps(tok_cfg))
 
 cfg = MarianConfig(
-    vocab_size=VOCAB, decoder_vocab_size=VOCAB, d_model=512, encoder_layers=6, decoder_layers=6,
-    encoder_attention_heads=8, decoder_attention_heads=8, encoder_ffn_dim=2048, decoder_ffn_dim=2048,
+    vocab_size=VOCAB, decoder_vocab_size=VOCAB, d_model=D, encoder_layers=6, decoder_layers=6,
+    encoder_attention_heads=HEADS, decoder_attention_heads=HEADS, encoder_ffn_dim=FFN, decoder_ffn_dim=FFN,
     max_position_embeddings=512, pad_token_id=VOCAB - 1, eos_token_id=0, decoder_start_token_id=VOCAB - 1,
     forced_eos_token_id=0, activation_function="swish", scale_embedding=True,
     share_encoder_decoder_embeddings=True,
