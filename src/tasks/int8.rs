@@ -103,31 +103,16 @@ impl Kernel {
 /// (`0` for a row of zeros, whose values all become 0). Values that are
 /// not finite count as zero.
 pub fn quantize_into(row: &[f32], out: &mut [i8]) -> f32 {
+    let n = row.len().min(out.len());
+    // SAFETY: i8 and u8 have the same size and alignment, and every byte
+    // is a valid value of both.
+    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), n) };
     #[cfg(target_arch = "x86_64")]
     if std::is_x86_feature_detected!("avx2") {
-        let n = row.len().min(out.len());
-        // SAFETY: i8 and u8 have the same size and alignment (and every
-        // byte is a valid value of both); the CPU has AVX2.
-        let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), n) };
+        // SAFETY: the CPU has AVX2.
         return unsafe { quantize_row_avx2(&row[..n], bytes, false) };
     }
-    // Written so the compiler vectorises it (selects, not branches).
-    let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
-    let max = row.iter().fold(0.0f32, |m, v| m.max(finite(*v).abs()));
-    if max == 0.0 {
-        out.iter_mut().for_each(|q| *q = 0);
-        return 0.0;
-    }
-    let scale = max / 127.0;
-    let inv = 1.0 / scale;
-    // Adding and taking off 1.5 · 2²³ rounds to the nearest integer (ties
-    // to even) for |v| < 2²², in two instructions instead of a call to
-    // libm's `roundf`.
-    const ROUND: f32 = 12_582_912.0;
-    for (q, v) in out.iter_mut().zip(row) {
-        *q = ((finite(*v) * inv).clamp(-127.0, 127.0) + ROUND - ROUND) as i32 as i8;
-    }
-    scale
+    quantize_row(&row[..n], bytes, false)
 }
 
 /// A weight matrix in int8, one scale an output row, stored for the
@@ -493,6 +478,7 @@ const PARALLEL_VALUES: usize = 1 << 16;
 /// row's scale.
 #[inline(always)]
 fn quantize_row(row: &[f32], out: &mut [u8], shifted: bool) -> f32 {
+    // Written so the compiler vectorises it (selects, not branches).
     let finite = |v: f32| if v.is_finite() { v } else { 0.0 };
     let max = row.iter().fold(0.0f32, |m, v| m.max(finite(*v).abs()));
     let flip = if shifted { 0x80u8 } else { 0 };
@@ -502,6 +488,9 @@ fn quantize_row(row: &[f32], out: &mut [u8], shifted: bool) -> f32 {
     }
     let scale = max / 127.0;
     let inv = 1.0 / scale;
+    // Adding and taking off 1.5 · 2²³ rounds to the nearest integer (ties
+    // to even) for |v| < 2²², in two instructions instead of a call to
+    // libm's `roundf`.
     const ROUND: f32 = 12_582_912.0;
     for (q, v) in out.iter_mut().zip(row) {
         *q = (((finite(*v) * inv).clamp(-127.0, 127.0) + ROUND - ROUND) as i32 as i8 as u8) ^ flip;

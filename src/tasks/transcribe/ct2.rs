@@ -149,8 +149,11 @@ fn tensor(
             let scale = tensor(vars, &format!("{name}_scale"), device, false)?;
             let q: Vec<f32> = v.bytes.iter().map(|&b| b as i8 as f32).collect();
             let q = Tensor::from_vec(q, shape.clone(), device).map_err(err)?;
-            let rows = shape.first().copied().unwrap_or(1);
-            q.broadcast_div(&scale.reshape((rows, ())).map_err(err)?)
+            // One scale an output channel: (rows, 1) for a linear layer's
+            // weight, (rows, 1, 1) for a convolution's.
+            let mut per_row = vec![1; shape.len().max(2)];
+            per_row[0] = shape.first().copied().unwrap_or(1);
+            q.broadcast_div(&scale.reshape(per_row).map_err(err)?)
                 .map_err(err)?
         }
         d => return Err(malformed(&format!("{name} has an unsupported type ({d})"))),
@@ -425,4 +428,50 @@ fn read(
         get("decoder/embeddings/weight")?,
     );
     Ok((config, out))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// CTranslate2's int8 models quantise the convolutions too: a
+    /// (out, in, width) weight with one scale an output channel.
+    #[test]
+    fn int8_weights_of_any_rank_are_dequantised_per_output_channel() {
+        let f32_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        let q: Vec<i8> = vec![1, -2, 3, 4, 5, -6, 7, 8, -9, 10, 11, 12];
+        let mut vars = HashMap::new();
+        for (name, dims) in [("conv", vec![2, 3, 2]), ("linear", vec![2, 6])] {
+            vars.insert(
+                name.to_string(),
+                Var {
+                    dims,
+                    dtype: 1,
+                    bytes: q.iter().map(|&v| v as u8).collect(),
+                },
+            );
+            vars.insert(
+                format!("{name}_scale"),
+                Var {
+                    dims: vec![2],
+                    dtype: 0,
+                    bytes: f32_bytes(&[2.0, 4.0]),
+                },
+            );
+        }
+        for name in ["conv", "linear"] {
+            let t = tensor(&vars, name, &Device::Cpu, false).unwrap();
+            let got: Vec<f32> = t.flatten_all().unwrap().to_vec1().unwrap();
+            let want: Vec<f32> = q
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| v as f32 / if i < 6 { 2.0 } else { 4.0 })
+                .collect();
+            assert_eq!(got, want, "{name}");
+        }
+        // A scale count that does not match the channels is refused in words.
+        vars.get_mut("conv_scale").unwrap().bytes = f32_bytes(&[2.0, 4.0, 8.0]);
+        vars.get_mut("conv_scale").unwrap().dims = vec![3];
+        assert!(tensor(&vars, "conv", &Device::Cpu, false).is_err());
+    }
 }
