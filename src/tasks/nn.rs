@@ -362,12 +362,62 @@ impl Linear {
     }
 
     pub(crate) fn load(d_in: usize, d_out: usize, vb: VarBuilder) -> Result<Self> {
-        let w = vb.get((d_out, d_in), "weight")?;
         let b = if vb.contains_tensor("bias") {
             Some(vb.get(d_out, "bias")?)
         } else {
             None
         };
+        if vb.contains_tensor("weight_scale") {
+            // int8 values as they were stored (a CTranslate2 int8 model:
+            // the bytes in a u8 tensor, `value = q / weight_scale`).
+            let q =
+                vb.get_with_hints_dtype((d_out, d_in), "weight", Default::default(), DType::U8)?;
+            let div =
+                vb.get_with_hints_dtype(d_out, "weight_scale", Default::default(), DType::F32)?;
+            return Self::from_int8(&q, &div, b, vb.dtype());
+        }
+        let w = vb.get((d_out, d_in), "weight")?;
+        Ok(Self::new(w, b))
+    }
+
+    /// A layer from int8 weights `q` (bytes of a u8 tensor, `n × k`) and
+    /// per-row divisors: kept as they are where this layer is built for
+    /// our int8 kernels, else widened to `dtype` (`q / div`).
+    fn from_int8(q: &Tensor, div: &Tensor, b: Option<Tensor>, dtype: DType) -> Result<Self> {
+        let (n, k) = q.dims2()?;
+        let div_rows: Vec<f32> = div.flatten_all()?.to_vec1()?;
+        let on_cpu = q.device().is_cpu() && !GENERIC_BUILD.with(Cell::get);
+        if on_cpu && BUILD_FORMAT.with(Cell::get) == WeightFormat::Int8 {
+            let bytes: Vec<u8> = q.flatten_all()?.to_vec1()?;
+            let values: Vec<i8> = bytes.into_iter().map(|v| v as i8).collect();
+            let bias = match &b {
+                Some(b) => Some(b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?),
+                None => None,
+            };
+            if let Some(m) = QuantizedMatrix::from_int8(&values, n, k, &div_rows)
+                && bias.as_ref().is_none_or(|b| b.len() == n)
+            {
+                return Ok(Self {
+                    w: Weight::Int8 {
+                        q: m,
+                        bias,
+                        kernel: Kernel::best(),
+                    },
+                    b,
+                    kernels: Kernels::Cpu,
+                });
+            }
+        }
+        let bytes: Vec<u8> = q.flatten_all()?.to_vec1()?;
+        let widened: Vec<f32> = bytes
+            .chunks_exact(k.max(1))
+            .zip(&div_rows)
+            .flat_map(|(row, &d)| {
+                row.iter()
+                    .map(move |&v| if d != 0.0 { v as i8 as f32 / d } else { 0.0 })
+            })
+            .collect();
+        let w = Tensor::from_vec(widened, (n, k), q.device())?.to_dtype(dtype)?;
         Ok(Self::new(w, b))
     }
 
@@ -1443,6 +1493,59 @@ pub(crate) fn top_k(values: &[f32], k: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A layer given int8 bytes and divisors (a CTranslate2 int8 model):
+    /// kept in int8 where built for it, widened otherwise; both compute
+    /// `x · (q / div)ᵀ + b`.
+    #[test]
+    fn int8_weights_as_stored_are_kept_or_widened() {
+        let (n, k) = (5, 12);
+        let q: Vec<i8> = (0..n * k).map(|i| ((i * 37) % 255) as i8).collect();
+        let q: Vec<i8> = q.into_iter().map(|v| v.max(-127)).collect();
+        let div = [64.0f32, 127.0, 3.0, 0.5, 100.0];
+        let bias: Vec<f32> = (0..n).map(|j| j as f32 * 0.25).collect();
+        let x = crate::rng::Rng::floats(7, 3 * k);
+        let want: Vec<f32> = (0..3)
+            .flat_map(|i| {
+                let (q, x) = (&q, &x);
+                (0..n).map(move |j| {
+                    (0..k)
+                        .map(|p| x[i * k + p] * q[j * k + p] as f32 / div[j])
+                        .sum::<f32>()
+                        + j as f32 * 0.25
+                })
+            })
+            .collect();
+        let qt = Tensor::from_vec(
+            q.iter().map(|&v| v as u8).collect::<Vec<u8>>(),
+            (n, k),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let dt = Tensor::from_slice(&div, n, &Device::Cpu).unwrap();
+        let bt = Tensor::from_vec(bias, n, &Device::Cpu).unwrap();
+        let xt = Tensor::from_vec(x.clone(), (3, k), &Device::Cpu).unwrap();
+        let place = Placement::new(&Device::Cpu);
+        for (format, tolerance) in [(WeightFormat::Int8, 0.05), (WeightFormat::F32, 1e-5)] {
+            let layer = place.build(format, || {
+                Linear::from_int8(&qt, &dt, Some(bt.clone()), DType::F32).unwrap()
+            });
+            assert_eq!(layer.format(), format);
+            let got: Vec<f32> = layer
+                .forward(&xt)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1()
+                .unwrap();
+            for (g, w) in got.iter().zip(&want) {
+                assert!(
+                    (g - w).abs() <= tolerance * w.abs().max(1.0),
+                    "{format:?}: {g} against {w}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn top_k_equals_a_stable_sort_by_total_order() {

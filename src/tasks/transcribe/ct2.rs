@@ -161,6 +161,13 @@ fn tensor(
     Ok(t)
 }
 
+/// A linear layer's weight as read: values, or int8 bytes (a u8 tensor)
+/// and per-row divisors (`value = q / div`).
+enum LinearWeight {
+    Values(Tensor),
+    Int8(Tensor, Tensor),
+}
+
 fn scalar(vars: &HashMap<String, Var>, name: &str) -> Option<usize> {
     let v = vars.get(name)?;
     match (v.dtype, v.bytes.as_slice()) {
@@ -195,8 +202,11 @@ pub fn load(dir: &Path, place: &Placement) -> Result<Whisper, TaskError> {
             .sum::<usize>();
     // Where the model keeps packed weights, f16 values stay f16 until each
     // layer takes its own (half the memory while loading).
-    let keep_f16 = place.format_for(stored, int8) != crate::tasks::nn::WeightFormat::F32;
-    let (config, tensors) = read(vars, &place.device, keep_f16)?;
+    let format = place.format_for(stored, int8);
+    let keep_f16 = format != crate::tasks::nn::WeightFormat::F32;
+    // int8 linear weights go to our int8 kernels as they are stored.
+    let keep_int8 = format == crate::tasks::nn::WeightFormat::Int8;
+    let (config, tensors) = read(vars, &place.device, keep_f16, keep_int8)?;
     Whisper::from_tensors(config, tensors, stored, int8, place)
 }
 
@@ -227,7 +237,7 @@ fn stored_type(vars: &HashMap<String, Var>) -> Option<DType> {
 pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
     let buf = std::fs::read(dir.join("model.bin"))
         .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
-    let (config, tensors) = read(parse(&buf)?, &Device::Cpu, false)?;
+    let (config, tensors) = read(parse(&buf)?, &Device::Cpu, false, false)?;
     let io = |file: &str, e: &dyn std::fmt::Display| TaskError::File(ModelFileError::bad(file, e));
     std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
@@ -294,6 +304,7 @@ fn read(
     vars: HashMap<String, Var>,
     device: &Device,
     keep_f16: bool,
+    keep_int8: bool,
 ) -> Result<(WhisperConfig, HashMap<String, Tensor>), TaskError> {
     // A variable's shape, of the rank the layout has, no size zero.
     let dims = |n: &str, rank: usize| {
@@ -338,9 +349,45 @@ fn read(
             out.insert(format!("{to}.bias"), get(&format!("{from}/beta"))?);
             Ok(())
         };
+    // A linear layer's weight: an int8 one kept as its bytes (a u8
+    // tensor) and per-row divisors when `keep_int8`, else as values.
+    let weight = |n: &str| -> Result<LinearWeight, TaskError> {
+        match vars.get(n) {
+            Some(v) if keep_int8 && v.dtype == 1 && v.dims.len() == 2 => {
+                let e = |e: candle_core::Error| malformed(&format!("{n}: {e}"));
+                let q = Tensor::from_vec(v.bytes.clone(), v.dims.clone(), device).map_err(e)?;
+                let div = tensor(&vars, &format!("{n}_scale"), device, false)?
+                    .flatten_all()
+                    .map_err(e)?;
+                if div.elem_count() != v.dims[0] {
+                    return Err(malformed(&format!("{n}_scale has the wrong length")));
+                }
+                Ok(LinearWeight::Int8(q, div))
+            }
+            _ => Ok(LinearWeight::Values(get(n)?)),
+        }
+    };
+    // Puts a weight (or its `part`-th block of `d` rows) under `to`.
+    let put_weight = |out: &mut HashMap<String, Tensor>,
+                      to: &str,
+                      w: &LinearWeight,
+                      part: Option<usize>|
+     -> Result<(), TaskError> {
+        let cut = |t: &Tensor| part.map_or(Ok(t.clone()), |j| split(t, j));
+        match w {
+            LinearWeight::Values(t) => {
+                out.insert(format!("{to}.weight"), cut(t)?);
+            }
+            LinearWeight::Int8(q, div) => {
+                out.insert(format!("{to}.weight"), cut(q)?);
+                out.insert(format!("{to}.weight_scale"), cut(div)?);
+            }
+        }
+        Ok(())
+    };
     let put_linear =
         |out: &mut HashMap<String, Tensor>, from: &str, to: &str| -> Result<(), TaskError> {
-            out.insert(format!("{to}.weight"), get(&format!("{from}/weight"))?);
+            put_weight(out, to, &weight(&format!("{from}/weight"))?, None)?;
             if vars.contains_key(&format!("{from}/bias")) {
                 out.insert(format!("{to}.bias"), get(&format!("{from}/bias"))?);
             }
@@ -360,10 +407,10 @@ fn read(
                 &format!("{c}/self_attention/layer_norm"),
                 &format!("{h}.self_attn_layer_norm"),
             )?;
-            let w = get(&format!("{c}/self_attention/linear_0/weight"))?;
+            let w = weight(&format!("{c}/self_attention/linear_0/weight"))?;
             let b = get(&format!("{c}/self_attention/linear_0/bias"))?;
             for (j, p) in ["q_proj", "k_proj", "v_proj"].iter().enumerate() {
-                out.insert(format!("{h}.self_attn.{p}.weight"), split(&w, j)?);
+                put_weight(&mut out, &format!("{h}.self_attn.{p}"), &w, Some(j))?;
                 if *p != "k_proj" {
                     out.insert(format!("{h}.self_attn.{p}.bias"), split(&b, j)?);
                 }
@@ -391,10 +438,10 @@ fn read(
                     &format!("{c}/attention/linear_0"),
                     &format!("{h}.encoder_attn.q_proj"),
                 )?;
-                let w = get(&format!("{c}/attention/linear_1/weight"))?;
+                let w = weight(&format!("{c}/attention/linear_1/weight"))?;
                 let b = get(&format!("{c}/attention/linear_1/bias"))?;
-                out.insert(format!("{h}.encoder_attn.k_proj.weight"), split(&w, 0)?);
-                out.insert(format!("{h}.encoder_attn.v_proj.weight"), split(&w, 1)?);
+                put_weight(&mut out, &format!("{h}.encoder_attn.k_proj"), &w, Some(0))?;
+                put_weight(&mut out, &format!("{h}.encoder_attn.v_proj"), &w, Some(1))?;
                 out.insert(format!("{h}.encoder_attn.v_proj.bias"), split(&b, 1)?);
                 put_linear(
                     &mut out,
