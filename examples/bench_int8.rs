@@ -3,7 +3,8 @@
 //! products the models use at float32, on Whisper-tiny shapes: a decoding
 //! step's output layer (1 row × 51 864 × 384) and feed-forward layer
 //! (1 × 1536 × 384), and the encoder's feed-forward layers over 1500 rows
-//! (1500 × 1536 × 384 and 1500 × 384 × 1536). Threads: rayon's
+//! (1500 × 1536 × 384 and 1500 × 384 × 1536); a 20-beam translation
+//! batch's feed-forward and output layers on opus-mt-en-de. Threads: rayon's
 //! (`RAYON_NUM_THREADS`); `BENCH_KERNEL=Avx2` (a
 //! kernel's name) runs only that kernel. Prints milliseconds a product and the ratio.
 
@@ -29,6 +30,9 @@ fn main() {
         (1, 1536, 384),
         (1500, 1536, 384),
         (1500, 384, 1536),
+        // A batch of 20 beams (five sentences × 4) on opus-mt-en-de.
+        (20, 2048, 512),
+        (20, 58_101, 512),
     ] {
         let w = spaceport::rng::Rng::floats(1, n * k);
         let x = spaceport::rng::Rng::floats(2, r * k);

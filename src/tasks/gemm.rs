@@ -637,6 +637,282 @@ unsafe fn kernel_avx512<const PA: usize>(
     }
 }
 
+/// `C = X · Wᵀ (+ bias)` for a few rows of X (`r × k`, row-major) and a
+/// row-major weight `W` (`n × k`), W read in place: the product of a
+/// batch of decoding rows (a beam search over several sentences) with a
+/// layer. Packing W as [`gemm`] does costs as much as the product here,
+/// and candle's kernel does not use AVX-512; this one takes tiles of
+/// four W rows × up to six X rows (AVX-512; three with AVX2), each
+/// value a dot product along `k` in vector lanes summed at the end.
+/// Threads take disjoint ranges of W's rows. C is `r × n`, overwritten.
+pub fn dots(
+    x: &[f32],
+    r: usize,
+    w: &[f32],
+    n: usize,
+    k: usize,
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+) {
+    dots_on(Isa::detect(), x, r, w, n, k, bias, c)
+}
+
+/// X rows a tile of [`dots`] takes at most.
+const DOT_X: usize = 8;
+/// W rows a tile of [`dots`] takes.
+const DOT_W: usize = 4;
+/// W rows a thread's task in [`dots`].
+const DOT_CHUNK: usize = 256;
+/// The W rows [`dots`] runs each tile of X rows over at a time fill
+/// about this much (in the L2 cache).
+const DOT_GROUP_BYTES: usize = 128 << 10;
+
+#[allow(clippy::too_many_arguments)]
+fn dots_on(
+    isa: Isa,
+    x: &[f32],
+    r: usize,
+    w: &[f32],
+    n: usize,
+    k: usize,
+    bias: Option<&[f32]>,
+    c: &mut [f32],
+) {
+    assert_eq!(x.len(), r * k, "X size");
+    assert_eq!(w.len(), n * k, "W size");
+    assert_eq!(c.len(), r * n, "output size");
+    if let Some(bias) = bias {
+        assert_eq!(bias.len(), n, "bias size");
+    }
+    if r == 0 || n == 0 {
+        return;
+    }
+    let threads = rayon::current_num_threads().max(1);
+    let chunk = DOT_CHUNK
+        .min(n.div_ceil(2 * threads))
+        .next_multiple_of(DOT_W)
+        .max(DOT_W);
+    let out = SharedOut(c.as_mut_ptr());
+    (0..n.div_ceil(chunk)).into_par_iter().for_each(|t| {
+        let out = &out;
+        let (j0, j1) = (t * chunk, ((t + 1) * chunk).min(n));
+        let mut tile = [[0f32; DOT_W]; DOT_X];
+        // A group of W rows that stays in the L2 cache is run against
+        // each tile of X rows in turn (which stay in L1).
+        let group = (DOT_GROUP_BYTES / (4 * k).max(1)).max(DOT_W) / DOT_W * DOT_W;
+        let mut g = j0;
+        while g < j1 {
+            let g1 = (g + group).min(j1);
+            let mut i = 0;
+            while i < r {
+                let mut m = 0;
+                let mut j = g;
+                while j < g1 {
+                    let nw = DOT_W.min(g1 - j);
+                    // A short last block repeats its last row (computed,
+                    // not stored).
+                    let rows: [&[f32]; DOT_W] =
+                        std::array::from_fn(|a| &w[(j + a.min(nw - 1)) * k..][..k]);
+                    m = dot_tile(isa, &x[i * k..], r - i, k, &rows, &mut tile);
+                    for (ii, t) in tile[..m].iter().enumerate() {
+                        for (a, v) in t[..nw].iter().enumerate() {
+                            let v = v + bias.map_or(0.0, |b| b[j + a]);
+                            // SAFETY: row i + ii < r, column j + a < n;
+                            // this task alone writes columns j0..j1.
+                            unsafe { *out.0.add((i + ii) * n + j + a) = v };
+                        }
+                    }
+                    j += nw;
+                }
+                i += m;
+            }
+            g = g1;
+        }
+    });
+}
+
+/// One tile of [`dots`]: the first rows (up to the kernel's 6 or 3, and
+/// `left`) of `x` (`k` apart) against the four `rows`, into `tile`;
+/// returns how many X rows it took.
+fn dot_tile(
+    isa: Isa,
+    x: &[f32],
+    left: usize,
+    k: usize,
+    rows: &[&[f32]; DOT_W],
+    tile: &mut [[f32; DOT_W]; DOT_X],
+) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        macro_rules! run {
+            ($f:ident, $max:literal) => {{
+                let m = left.min($max);
+                assert!(x.len() >= (m - 1) * k + k);
+                let (xp, w) = (x.as_ptr(), rows.map(<[f32]>::as_ptr));
+                // SAFETY: the ISA was detected on this CPU; `x` holds `m`
+                // rows of `k` and each of `rows` `k` values.
+                unsafe {
+                    match m {
+                        1 => $f::<1>(xp, w, k, tile),
+                        2 => $f::<2>(xp, w, k, tile),
+                        3 => $f::<3>(xp, w, k, tile),
+                        4 => $f::<4>(xp, w, k, tile),
+                        5 => $f::<5>(xp, w, k, tile),
+                        6 => $f::<6>(xp, w, k, tile),
+                        7 => $f::<7>(xp, w, k, tile),
+                        _ => $f::<8>(xp, w, k, tile),
+                    }
+                }
+                return m;
+            }};
+        }
+        match isa {
+            Isa::Avx512 => run!(dot_tile_avx512, 4),
+            Isa::Avx2 => run!(dot_tile_avx2, 3),
+            Isa::Plain => {}
+        }
+    }
+    let m = left.min(DOT_X);
+    for (ii, t) in tile[..m].iter_mut().enumerate() {
+        let xr = &x[ii * k..(ii + 1) * k];
+        for (v, w) in t.iter_mut().zip(rows) {
+            // Eight running sums, which the compiler vectorises.
+            let mut acc = [0f32; 8];
+            let (xc, wc) = (xr.chunks_exact(8), w.chunks_exact(8));
+            let tail: f32 = xc
+                .remainder()
+                .iter()
+                .zip(wc.remainder())
+                .map(|(a, b)| a * b)
+                .sum();
+            for (a, b) in xc.zip(wc) {
+                for l in 0..8 {
+                    acc[l] += a[l] * b[l];
+                }
+            }
+            *v = acc.iter().sum::<f32>() + tail;
+        }
+    }
+    m
+}
+
+/// [`dot_tile`] for `M` X rows in AVX-512: 4·M accumulators of 16 lanes,
+/// the last `k mod 16` values through masked loads.
+///
+/// # Safety
+/// The CPU has AVX-512F; `x` holds `M` rows of `k` values, each of `w` `k`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+unsafe fn dot_tile_avx512<const M: usize>(
+    x: *const f32,
+    w: [*const f32; DOT_W],
+    k: usize,
+    tile: &mut [[f32; DOT_W]; DOT_X],
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm512_setzero_ps(); DOT_W]; M];
+    let mut p = 0;
+    while p + 16 <= k {
+        // SAFETY: p + 16 <= k: inside every row.
+        unsafe {
+            let mut wv = [_mm512_setzero_ps(); DOT_W];
+            for a in 0..DOT_W {
+                wv[a] = _mm512_loadu_ps(w[a].add(p));
+            }
+            let mut xp = x.add(p);
+            for acc in acc.iter_mut() {
+                let xv = _mm512_loadu_ps(xp);
+                for a in 0..DOT_W {
+                    acc[a] = _mm512_fmadd_ps(wv[a], xv, acc[a]);
+                }
+                xp = xp.add(k);
+            }
+        }
+        p += 16;
+    }
+    if p < k {
+        let mask: __mmask16 = ((1u32 << (k - p)) - 1) as u16;
+        // SAFETY: the masked lanes are the k − p values left in each row.
+        unsafe {
+            let wv: [__m512; DOT_W] =
+                std::array::from_fn(|a| _mm512_maskz_loadu_ps(mask, w[a].add(p)));
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xv = _mm512_maskz_loadu_ps(mask, x.add(i * k + p));
+                for a in 0..DOT_W {
+                    acc[a] = _mm512_fmadd_ps(wv[a], xv, acc[a]);
+                }
+            }
+        }
+    }
+    // Each row's four sums at once: the 128-bit quarters folded two
+    // accumulators at a time, then the four lanes within each quarter.
+    let lanes_0_4_8_12 = _mm512_setr_epi32(0, 4, 8, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0);
+    for (t, [a, b, c, d]) in tile.iter_mut().zip(acc) {
+        let fold = |x: __m512, y: __m512| {
+            _mm512_add_ps(
+                _mm512_shuffle_f32x4::<0b01_00_01_00>(x, y),
+                _mm512_shuffle_f32x4::<0b11_10_11_10>(x, y),
+            )
+        };
+        let (ab, cd) = (fold(a, b), fold(c, d));
+        let v = _mm512_add_ps(
+            _mm512_shuffle_f32x4::<0b10_00_10_00>(ab, cd),
+            _mm512_shuffle_f32x4::<0b11_01_11_01>(ab, cd),
+        );
+        let v = _mm512_add_ps(v, _mm512_permute_ps::<0b10_11_00_01>(v));
+        let v = _mm512_add_ps(v, _mm512_permute_ps::<0b01_00_11_10>(v));
+        let sums = _mm512_castps512_ps128(_mm512_permutexvar_ps(lanes_0_4_8_12, v));
+        // SAFETY: four values.
+        unsafe { _mm_storeu_ps(t.as_mut_ptr(), sums) };
+    }
+}
+
+/// [`dot_tile`] for `M` (up to 3) X rows in AVX2 + FMA: 4·M accumulators
+/// of 8 lanes, the last `k mod 8` values one at a time.
+///
+/// # Safety
+/// The CPU has AVX2 and FMA; `x` holds `M` rows of `k` values, each of
+/// `w` `k`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn dot_tile_avx2<const M: usize>(
+    x: *const f32,
+    w: [*const f32; DOT_W],
+    k: usize,
+    tile: &mut [[f32; DOT_W]; DOT_X],
+) {
+    use std::arch::x86_64::*;
+    let mut acc = [[_mm256_setzero_ps(); DOT_W]; M];
+    let mut p = 0;
+    while p + 8 <= k {
+        // SAFETY: p + 8 <= k: inside every row.
+        unsafe {
+            let wv: [__m256; DOT_W] = std::array::from_fn(|a| _mm256_loadu_ps(w[a].add(p)));
+            for (i, acc) in acc.iter_mut().enumerate() {
+                let xv = _mm256_loadu_ps(x.add(i * k + p));
+                for a in 0..DOT_W {
+                    acc[a] = _mm256_fmadd_ps(wv[a], xv, acc[a]);
+                }
+            }
+        }
+        p += 8;
+    }
+    for (i, (t, acc)) in tile.iter_mut().zip(&acc).enumerate() {
+        for (a, (v, s)) in t.iter_mut().zip(acc).enumerate() {
+            let mut lanes = [0f32; 8];
+            // SAFETY: eight values.
+            unsafe { _mm256_storeu_ps(lanes.as_mut_ptr(), *s) };
+            let mut sum = (lanes[0] + lanes[4]) + (lanes[1] + lanes[5]);
+            sum += (lanes[2] + lanes[6]) + (lanes[3] + lanes[7]);
+            for q in p..k {
+                // SAFETY: q < k.
+                sum += unsafe { *x.add(i * k + q) * *w[a].add(q) };
+            }
+            *v = sum;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -720,6 +996,41 @@ mod tests {
                             );
                         }
                     }
+                }
+            }
+        }
+    }
+
+    /// The few-rows product against the definition: every tile height
+    /// and X-row remainder, W-row counts that leave a short last block
+    /// and several tasks, lengths with and without a vector tail.
+    #[test]
+    fn dots_match_the_definition() {
+        for &(r, k, n) in &[
+            (1, 1, 1),
+            (9, 16, 5),
+            (20, 512, 67),
+            (13, 33, 1030),
+            (7, 100, 9),
+            (39, 17, 4),
+            (6, 8, 13),
+            (0, 4, 3),
+            (3, 0, 2),
+        ] {
+            let (x, w, bias) = (values(r * k, 4), values(n * k, 5), values(n, 6));
+            let want = reference(
+                View::rows(&x, r, k),
+                View::transposed(&w, n, k),
+                Some(&bias),
+            );
+            for isa in runnable() {
+                let mut got = vec![f32::NAN; r * n];
+                dots_on(isa, &x, r, &w, n, k, Some(&bias), &mut got);
+                for (g, w) in got.iter().zip(&want) {
+                    assert!(
+                        (*g as f64 - w).abs() <= 1e-5 * (k as f64).max(1.0),
+                        "{isa:?} {r}×{k}×{n}: {g} against {w}"
+                    );
                 }
             }
         }

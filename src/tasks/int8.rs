@@ -5,8 +5,12 @@
 //! the same way on the fly. A product is then the int32 dot product of
 //! two int8 rows times both scales.
 //!
-//! The products have four kernels, chosen at run time, which give the
+//! The products have five kernels, chosen at run time, which give the
 //! same integers (every sum is exact):
+//! - AMX (`tdpbusd` on tile registers, see [`super::amx`]): 16 × 16 sums
+//!   over 64 bytes an instruction, up to 32 activation rows a call, for
+//!   row lengths that are a multiple of 64 (the weight blocks below are
+//!   its tile layout already); other lengths take the VNNI kernel;
 //! - AVX-512 VNNI and AVX-VNNI (`vpdpbusd`, 64 or 32 bytes a step): four
 //!   byte products summed into each int32 lane in one instruction. The
 //!   instruction multiplies an unsigned byte by a signed one, so the
@@ -45,6 +49,7 @@ pub enum Kernel {
     Avx2,
     AvxVnni,
     Avx512Vnni,
+    Amx,
 }
 
 impl Kernel {
@@ -69,6 +74,9 @@ impl Kernel {
                 {
                     v.push(Self::Avx512Vnni);
                 }
+                if super::amx::available() {
+                    v.push(Self::Amx);
+                }
             }
         }
         v
@@ -78,6 +86,7 @@ impl Kernel {
     /// accumulators stay in registers (16 of 256 bits; 32 of 512).
     fn rows_at_once(self) -> usize {
         match self {
+            Self::Amx => super::amx::ROWS,
             Self::Avx512Vnni => 8,
             _ => 4,
         }
@@ -85,7 +94,21 @@ impl Kernel {
 
     /// Whether the kernel takes activations shifted to unsigned bytes.
     fn shifted(self) -> bool {
-        matches!(self, Self::AvxVnni | Self::Avx512Vnni)
+        matches!(self, Self::AvxVnni | Self::Avx512Vnni | Self::Amx)
+    }
+
+    /// The kernel for rows `k` bytes long: AMX tiles take 64 bytes a
+    /// step, so other lengths go to the best VNNI kernel (which takes
+    /// the same shifted activations).
+    fn for_length(self, k: usize) -> Self {
+        if self != Self::Amx || k.is_multiple_of(super::amx::K_STEP) {
+            return self;
+        }
+        let available = Self::available();
+        [Self::Avx512Vnni, Self::AvxVnni]
+            .into_iter()
+            .find(|k| available.contains(k))
+            .unwrap_or(Self::Plain)
     }
 
     /// The kernel actually run for `self`: itself where the processor has
@@ -246,7 +269,7 @@ impl QuantizedMatrix {
         if r.checked_mul(self.cols)? != x.len() || bias.is_some_and(|b| b.len() != self.rows) {
             return None;
         }
-        let kernel = kernel.checked();
+        let kernel = kernel.checked().for_length(self.k);
         let n = self.rows;
         let mut out = vec![0f32; r.checked_mul(n)?];
         if r == 0 || n == 0 {
@@ -310,7 +333,14 @@ impl QuantizedMatrix {
         } else {
             // Threads take activation rows; each runs over the weights in
             // groups of blocks that stay in the cache.
-            let group = (W_GROUP_BYTES / (BLOCK * self.k).max(1)).max(1);
+            // AMX takes all of a task's 32 rows in one call, so each
+            // weight tile is read once a task whatever the grouping: long
+            // runs of blocks save configuring the tiles again.
+            let group = if kernel == Kernel::Amx {
+                AMX_GROUP_BLOCKS
+            } else {
+                (W_GROUP_BYTES / (BLOCK * self.k).max(1)).max(1)
+            };
             out.par_chunks_mut(WIDE_ROWS * n)
                 .enumerate()
                 .for_each(|(c, chunk)| {
@@ -388,6 +418,25 @@ impl QuantizedMatrix {
                 Kernel::Avx2 => run!(rows_avx2),
                 Kernel::AvxVnni => run!(rows_avx_vnni),
                 Kernel::Avx512Vnni => run!(rows_avx512_vnni, 5, 6, 7, 8),
+                Kernel::Amx => {
+                    debug_assert!(k.is_multiple_of(super::amx::K_STEP));
+                    // SAFETY: `checked()` saw AMX; `for_length` made `k`
+                    // a multiple of 64; 1 ≤ m ≤ 32 rows (`rows_at_once`)
+                    // of `k` bytes, `nb` blocks, `m` rows of `nb · 16`
+                    // sums.
+                    unsafe {
+                        super::amx::sums(
+                            xs.as_ptr(),
+                            m,
+                            ws.as_ptr(),
+                            k,
+                            nb,
+                            out.as_mut_ptr(),
+                            nb * BLOCK,
+                        )
+                    };
+                    return;
+                }
                 Kernel::Plain => {}
             }
         }
@@ -428,6 +477,8 @@ const THIN_BLOCKS: usize = 16;
 const WIDE_ROWS: usize = 32;
 /// The weight blocks a wide task runs over at a time fill about this much.
 const W_GROUP_BYTES: usize = 32 << 10;
+/// Weight blocks an AMX call on the wide path runs over.
+const AMX_GROUP_BLOCKS: usize = 32;
 
 /// Activation rows quantised for a kernel: padded like the weights,
 /// shifted to unsigned for the VNNI kernels.
@@ -628,7 +679,7 @@ fn dot(a: &[i8], b: &[i8], kernel: Kernel) -> i32 {
     let Some(m) = QuantizedMatrix::pack(&b[..n], 1, n, vec![1.0]) else {
         return plain(a, b);
     };
-    let kernel = kernel.checked();
+    let kernel = kernel.checked().for_length(m.k);
     let mut x: Vec<u8> = a[..n]
         .iter()
         .map(|v| {
@@ -935,8 +986,16 @@ mod tests {
             (70, 517, 96),
             (45, 40, 72),
             (39, 33, 64),
+            // AMX tiles: one and two row tiles, full and partial, odd
+            // and even block counts, several 64-byte steps.
+            (16, 48, 128),
+            (17, 17, 192),
+            (20, 40, 512),
+            (32, 33, 64),
+            (31, 16, 256),
             // Enough rows for the wide path whatever the threads.
             (2 * WIDE_ROWS * rayon::current_num_threads() + 13, 40, 72),
+            (2 * WIDE_ROWS * rayon::current_num_threads() + 29, 50, 128),
         ] {
             let w = floats(n * k, 11 + r as u64);
             let x = floats(r * k, 17 + n as u64);

@@ -1,13 +1,15 @@
 //! The models and what they do: the demo tasks ([`translate`], [`caption`],
 //! [`transcribe`]), the blocks they share ([`nn`], [`gemm`],
 //! [`generation`]; [`int8`] and [`f16`]: weights kept in int8 or f16 and
-//! the products over them, for the `int8` and `float16` compute types),
+//! the products over them, for the `int8` and `float16` compute types;
+//! [`amx`]: Intel's tile instructions under the int8 products),
 //! the compute device and number format chosen once for all of them
 //! ([`device`]), the one error every task reports ([`TaskError`]), and the
 //! allocator setting that keeps tensor buffers in the process
 //! ([`tune_allocator`]). Cancellation and named threads come from
 //! [`crate::work`], below this layer.
 
+pub mod amx;
 pub mod caption;
 pub mod device;
 pub mod error;

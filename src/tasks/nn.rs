@@ -502,24 +502,24 @@ fn cpu_slice<T: candle_core::WithDType, R>(
     Ok(Some(f(&cpu.as_slice::<T>()?[start..end])))
 }
 
-/// From this many rows [`wide_product`] takes any weight matrix; below,
-/// only one that stays in the cache ([`CACHED_WEIGHT`] values): packing a
-/// large W (an output projection over the vocabulary) costs more than a
-/// few rows' products with it save (BLIP's 30524×768 with 32 rows: 35 ms
-/// against candle's 25; with 48 rows of Marian's 58101×512, 45 against 58).
+/// From this many rows [`wide_product`] packs W for [`gemm`](super::gemm);
+/// below, it takes dot products of W's rows in place
+/// ([`dots`](super::gemm::dots)): packing costs about as much as a few
+/// rows' products save (BLIP's 30524×768 with 32 rows: 35 ms against
+/// candle's 25; with 48 rows of Marian's 58101×512, 45 against 58).
 const WIDE_ROWS: usize = 40;
-const CACHED_WEIGHT: usize = 4 << 20;
 
 /// `x · Wᵀ (+ b)` for more than [`THIN_ROWS`] rows on a CPU with our fast
-/// kernel ([`gemm`](super::gemm)), W read in place and the bias added as
-/// each tile is stored; `None` where it does not apply.
+/// kernels ([`gemm`](super::gemm), or [`dots`](super::gemm::dots) below
+/// [`WIDE_ROWS`]), W read in place and the bias added as each tile is
+/// stored; `None` where it does not apply.
 fn wide_product(w: &Tensor, b: Option<&Tensor>, x: &Tensor) -> Result<Option<Tensor>> {
-    use super::gemm::{View, fast, gemm};
+    use super::gemm::{View, dots, fast, gemm};
     if !fast() || !w.device().is_cpu() {
         return Ok(None);
     }
     let ((n, k), (r, k2)) = (w.dims2()?, x.dims2()?);
-    if r <= THIN_ROWS || k != k2 || (r < WIDE_ROWS && k * n > CACHED_WEIGHT) {
+    if r <= THIN_ROWS || k != k2 {
         return Ok(None);
     }
     let bias = match b {
@@ -533,6 +533,10 @@ fn wide_product(w: &Tensor, b: Option<&Tensor>, x: &Tensor) -> Result<Option<Ten
     let mut out = vec![0f32; r * n];
     let done = cpu_f32(w, |ws| {
         cpu_f32(x, |xs| {
+            if r < WIDE_ROWS {
+                dots(xs, r, ws, n, k, bias.as_deref(), &mut out);
+                return;
+            }
             gemm(
                 View::rows(xs, r, k),
                 View::transposed(ws, n, k),
@@ -550,16 +554,14 @@ fn wide_product(w: &Tensor, b: Option<&Tensor>, x: &Tensor) -> Result<Option<Ten
 
 /// Up to this many rows of x, [`project`] uses [`thin_product`].
 const THIN_ROWS: usize = 8;
-/// Rows of W per task in [`thin_product`].
-const THIN_CHUNK: usize = 512;
 
 /// `x · Wᵀ` for a few rows of x (a decoding step: one token, or a beam's
-/// worth) on the CPU in f32: dot products of W's rows with x's, W split
-/// across threads by rows. Such thin products only stream W through
-/// memory once; gemm's path for them takes about twice as long (the
-/// 51864×384 Whisper output projection on 2 cores: 8.2 ms against 3.5).
+/// worth) on the CPU in f32: dot products of W's rows with x's read in
+/// place ([`dots`](super::gemm::dots)), W split across threads by rows,
+/// so W streams through memory once. gemm's path for these takes about
+/// twice as long (the 51864×384 Whisper output projection on 2 cores:
+/// 8.2 ms against 3.5).
 fn thin_product(w: &Tensor, x: &Tensor) -> Result<Option<Tensor>> {
-    use rayon::prelude::*;
     if !w.device().is_cpu() || w.dtype() != DType::F32 || x.dtype() != DType::F32 {
         return Ok(None);
     }
@@ -569,49 +571,12 @@ fn thin_product(w: &Tensor, x: &Tensor) -> Result<Option<Tensor>> {
     }
     count_cpu_kernel();
     let xs: Vec<f32> = x.flatten_all()?.to_vec1()?;
-    let (storage, layout) = w.storage_and_layout();
-    let (Some((start, end)), candle_core::Storage::Cpu(cpu)) =
-        (layout.contiguous_offsets(), &*storage)
-    else {
+    let mut out = vec![0f32; r * n];
+    let done = cpu_f32(w, |ws| super::gemm::dots(&xs, r, ws, n, k, None, &mut out))?;
+    if done.is_none() {
         return Ok(None);
-    };
-    let ws = &cpu.as_slice::<f32>()?[start..end];
-    // (n, r): row j holds W_j · x_i for each i.
-    let mut out = vec![0f32; n * r];
-    /// Rows `first ..` of W against every row of x, into `chunk`.
-    #[inline(always)]
-    fn rows(ws: &[f32], xs: &[f32], k: usize, first: usize, chunk: &mut [f32]) {
-        let r = xs.len() / k;
-        for (j, o) in chunk.chunks_exact_mut(r).enumerate() {
-            let row = first + j;
-            let wr = &ws[row * k..(row + 1) * k];
-            for (i, oi) in o.iter_mut().enumerate() {
-                *oi = dot(wr, &xs[i * k..(i + 1) * k]);
-            }
-        }
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn rows_avx2(ws: &[f32], xs: &[f32], k: usize, first: usize, chunk: &mut [f32]) {
-        rows(ws, xs, k, first, chunk)
-    }
-    let fast = super::gemm::fast();
-    out.par_chunks_mut(THIN_CHUNK * r)
-        .enumerate()
-        .for_each(|(c, chunk)| {
-            #[cfg(target_arch = "x86_64")]
-            if fast {
-                // SAFETY: fast() saw AVX2 and FMA on this processor.
-                return unsafe { rows_avx2(ws, &xs, k, c * THIN_CHUNK, chunk) };
-            }
-            rows(ws, &xs, k, c * THIN_CHUNK, chunk)
-        });
-    drop(storage);
-    Ok(Some(
-        Tensor::from_vec(out, (n, r), w.device())?
-            .t()?
-            .contiguous()?,
-    ))
+    Ok(Some(Tensor::from_vec(out, (r, n), w.device())?))
 }
 
 /// A dot product in eight lanes (which the compiler turns into SIMD).
@@ -804,10 +769,10 @@ impl Attention {
         let (b, t, d) = xs.dims3()?;
         let q = self.split(&self.q.forward(xs)?)?;
         let scaling = (self.head_dim as f64).powf(-0.5);
-        if mask.is_none()
-            && t <= THIN_ROWS
+        if t <= THIN_ROWS
             && self.q.kernels == Kernels::Cpu
-            && let Some(o) = self.attend_thin(&q, kt, v, scaling as f32)?
+            && let Some(rows) = key_mask_rows(mask, b, kt)?
+            && let Some(o) = self.attend_thin(&q, kt, v, scaling as f32, rows.as_deref())?
         {
             return self.out.forward(&o);
         }
@@ -853,21 +818,40 @@ impl Attention {
     }
 }
 
+/// A mask the thin attention can take, as plain values: `Some(None)`
+/// for no mask, `Some(Some(m))` for an additive mask over the keys only
+/// (b, 1, 1, kv) in f32 on the CPU — a batch's padding — with `m` its
+/// `b · kv` values; `None` for any other (a causal mask over several
+/// query rows, another device or type).
+fn key_mask_rows(mask: Option<&Tensor>, b: usize, kt: &Tensor) -> Result<Option<Option<Vec<f32>>>> {
+    let Some(mask) = mask else {
+        return Ok(Some(None));
+    };
+    let kv = kt.dims4()?.3;
+    if mask.dims() != [b, 1, 1, kv] || mask.dtype() != DType::F32 || !mask.device().is_cpu() {
+        return Ok(None);
+    }
+    Ok(Some(Some(mask.flatten_all()?.to_vec1()?)))
+}
+
 impl Attention {
-    /// A decoding step's attention (a few query rows, no mask) on the CPU
-    /// in f32: each head's scores, softmax and weighted values computed
-    /// directly over the cached keys and values (read in place), heads in
-    /// parallel; `None` where the tensors are not f32 on the CPU. candle's
-    /// batched product and softmax for these (1 × 64 · 64 × 1500 per head
-    /// and layer) cost more in setup than in arithmetic.
+    /// A decoding step's attention (a few query rows) on the CPU in f32:
+    /// each head's scores, softmax and weighted values computed directly
+    /// over the cached keys and values (read in place), heads in parallel;
+    /// `None` where the tensors are not f32 on the CPU. candle's batched
+    /// product and softmax for these (1 × 64 · 64 × 1500 per head and
+    /// layer) cost more in setup than in arithmetic.
     /// q: (b, heads, t, hd); kt: (b, heads, hd, kv) or the transpose of a
-    /// (b, heads, kv, hd) tensor; v: (b, heads, kv, hd). Returns (b, t, d).
+    /// (b, heads, kv, hd) tensor; v: (b, heads, kv, hd); `mask`: `b · kv`
+    /// values added to each batch row's scaled scores before the softmax
+    /// (a padded batch's), as the general path adds them. Returns (b, t, d).
     fn attend_thin(
         &self,
         q: &Tensor,
         kt: &Tensor,
         v: &Tensor,
         scale: f32,
+        mask: Option<&[f32]>,
     ) -> Result<Option<Tensor>> {
         use rayon::prelude::*;
         let on_cpu = [q, kt, v].iter().all(|x| x.device().is_cpu());
@@ -881,14 +865,19 @@ impl Attention {
         }
         let (b, h, t, hd) = q.dims4()?;
         let kv = kt.dim(3)?;
-        if v.dims4()? != (b, h, kv, hd) || kt.dims4()? != (b, h, hd, kv) || kv == 0 {
+        if v.dims4()? != (b, h, kv, hd)
+            || kt.dims4()? != (b, h, hd, kv)
+            || kv == 0
+            || mask.is_some_and(|m| m.len() != b * kv)
+        {
             return Ok(None);
         }
+        // Batch row `bh / h`'s mask values.
+        let mask_of = |bh: usize| mask.map(|m| &m[(bh / h) * kv..(bh / h + 1) * kv]);
         if f16_cache {
             // Keys stored transposed (see DecoderState::narrow_cross).
             let (q, v) = (q.contiguous()?, v.contiguous()?);
             count_cpu_kernel();
-            let softmax = |s: &mut [f32]| softmax_scaled(s, scale);
             let heads = cpu_f32(&q, |qs| {
                 cpu_slice(kt, |ks: &[half::f16]| {
                     cpu_slice(&v, |vs: &[half::f16]| {
@@ -897,6 +886,8 @@ impl Attention {
                             .map(|bh| {
                                 let span = bh * kv * hd..(bh + 1) * kv * hd;
                                 let q = &qs[bh * t * hd..(bh + 1) * t * hd];
+                                let add = mask_of(bh);
+                                let softmax = |s: &mut [f32]| softmax_masked(s, scale, add);
                                 super::f16::attend_head(
                                     q,
                                     &ks[span.clone()],
@@ -933,7 +924,7 @@ impl Attention {
                             let k = &ks[bh * kv * hd..(bh + 1) * kv * hd];
                             let v = &vs[bh * kv * hd..(bh + 1) * kv * hd];
                             let q = &qs[bh * t * hd..(bh + 1) * t * hd];
-                            thin_head(q, k, v, by_rows, hd, scale)
+                            thin_head(q, k, v, by_rows, hd, scale, mask_of(bh))
                         })
                         .collect()
                 })
@@ -985,9 +976,25 @@ fn merge_heads(
 /// (`hd` wide), the softmax of its scaled scores against the keys `k`
 /// (`kv × hd` when `by_rows`, else `hd × kv`) weighting the rows of `v`
 /// (`kv × hd`). Compiled for AVX2 + FMA where the processor has them.
-fn thin_head(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f32) -> Vec<f32> {
+fn thin_head(
+    q: &[f32],
+    k: &[f32],
+    v: &[f32],
+    by_rows: bool,
+    hd: usize,
+    scale: f32,
+    mask: Option<&[f32]>,
+) -> Vec<f32> {
     #[inline(always)]
-    fn body(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f32) -> Vec<f32> {
+    fn body(
+        q: &[f32],
+        k: &[f32],
+        v: &[f32],
+        by_rows: bool,
+        hd: usize,
+        scale: f32,
+        mask: Option<&[f32]>,
+    ) -> Vec<f32> {
         let kv = v.len() / hd;
         let mut out = vec![0f32; q.len()];
         let mut scores = vec![0f32; kv];
@@ -1004,7 +1011,15 @@ fn thin_head(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f
                     }
                 }
             }
-            softmax_body(&mut scores, scale);
+            match mask {
+                Some(m) => {
+                    for (s, a) in scores.iter_mut().zip(m) {
+                        *s = *s * scale + a;
+                    }
+                    softmax_body(&mut scores, 1.0);
+                }
+                None => softmax_body(&mut scores, scale),
+            }
             for (p, vr) in scores.iter().zip(v.chunks_exact(hd)) {
                 for (o, x) in o.iter_mut().zip(vr) {
                     *o += p * x;
@@ -1016,13 +1031,35 @@ fn thin_head(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f
     #[cfg(target_arch = "x86_64")]
     if super::gemm::fast() {
         #[target_feature(enable = "avx2,fma")]
-        fn avx2(q: &[f32], k: &[f32], v: &[f32], by_rows: bool, hd: usize, scale: f32) -> Vec<f32> {
-            body(q, k, v, by_rows, hd, scale)
+        fn avx2(
+            q: &[f32],
+            k: &[f32],
+            v: &[f32],
+            by_rows: bool,
+            hd: usize,
+            scale: f32,
+            mask: Option<&[f32]>,
+        ) -> Vec<f32> {
+            body(q, k, v, by_rows, hd, scale, mask)
         }
         // SAFETY: fast() saw AVX2 and FMA on this processor.
-        return unsafe { avx2(q, k, v, by_rows, hd, scale) };
+        return unsafe { avx2(q, k, v, by_rows, hd, scale, mask) };
     }
-    body(q, k, v, by_rows, hd, scale)
+    body(q, k, v, by_rows, hd, scale, mask)
+}
+
+/// [`softmax_scaled`] with `mask` (as long as `row`, when given) added
+/// after the scaling, as the general attention adds it.
+fn softmax_masked(row: &mut [f32], scale: f32, mask: Option<&[f32]>) {
+    match mask {
+        Some(m) => {
+            for (x, a) in row.iter_mut().zip(m) {
+                *x = *x * scale + a;
+            }
+            softmax_scaled(row, 1.0)
+        }
+        None => softmax_scaled(row, scale),
+    }
 }
 
 /// `ln Σ eˣ` over `row` (the maximum taken out first), for
@@ -1628,6 +1665,7 @@ mod tests {
     /// rows (a self-attention cache), one and several query rows.
     #[test]
     fn a_decoding_steps_attention_equals_candles() {
+        use candle_core::IndexOp;
         let (d, heads, kv) = (16, 4, 37);
         let attention = |generic: bool| {
             let place = Placement {
@@ -1665,6 +1703,34 @@ mod tests {
             let (k2, v2) = theirs.keys_values(&memory).unwrap();
             close(&got, &theirs.attend(&xs, &k2, &v2, None).unwrap());
             assert!(cpu_kernel_runs() > before, "our path ran");
+            // A padded batch: the second row's keys past 20 are padding.
+            let mut m = vec![0f32; 2 * kv];
+            m[kv + 20..].fill(f32::MIN);
+            let mask = Tensor::from_vec(m, (2, 1, 1, kv), &Device::Cpu).unwrap();
+            let before = cpu_kernel_runs();
+            let got = ours.attend_kt(&xs, &kt, &v, Some(&mask)).unwrap();
+            let want = theirs.attend_kt(&xs, &kt2, &v2, Some(&mask)).unwrap();
+            close(&got, &want);
+            let unmasked = theirs.attend_kt(&xs, &kt2, &v2, None).unwrap();
+            let moved = (want.i(1).unwrap() - unmasked.i(1).unwrap())
+                .unwrap()
+                .abs()
+                .unwrap()
+                .max_all()
+                .unwrap()
+                .to_scalar::<f32>()
+                .unwrap();
+            assert!(moved > 1e-3, "the mask changes the second row");
+            // The same with the cache kept in f16 (DecoderState::narrow_cross).
+            let narrow = |x: &Tensor| x.to_dtype(DType::F16).unwrap().contiguous().unwrap();
+            let got = ours
+                .attend_kt(&xs, &narrow(&kt), &narrow(&v), Some(&mask))
+                .unwrap();
+            let want = theirs
+                .attend_kt(&xs, &narrow(&kt2), &narrow(&v2), Some(&mask))
+                .unwrap();
+            close(&got, &want);
+            assert!(cpu_kernel_runs() > before + 1, "our path ran with a mask");
         }
     }
 }
