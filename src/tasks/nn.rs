@@ -985,8 +985,14 @@ fn thin_head(
     scale: f32,
     mask: Option<&[f32]>,
 ) -> Vec<f32> {
+    /// `a · b + c`, fused where the caller's code has FMA (else the
+    /// library's `fmaf` would be a call a value).
     #[inline(always)]
-    fn body(
+    fn madd<const FUSED: bool>(a: f32, b: f32, c: f32) -> f32 {
+        if FUSED { a.mul_add(b, c) } else { a * b + c }
+    }
+    #[inline(always)]
+    fn body<const FUSED: bool>(
         q: &[f32],
         k: &[f32],
         v: &[f32],
@@ -1004,10 +1010,29 @@ fn thin_head(
                     *s = dot(qr, kr);
                 }
             } else {
+                // Four rows of the transposed keys a pass: four fused
+                // multiply-adds for each load and store of a score.
                 scores.fill(0.0);
-                for (qv, kr) in qr.iter().zip(k.chunks_exact(kv)) {
-                    for (s, kv) in scores.iter_mut().zip(kr) {
-                        *s += qv * kv;
+                let rows = k.chunks_exact(kv);
+                let mut quads = rows.clone().zip(qr).collect::<Vec<_>>();
+                let rest = quads.split_off(quads.len() / 4 * 4);
+                for c in quads.chunks_exact(4) {
+                    let [(k0, q0), (k1, q1), (k2, q2), (k3, q3)] = [c[0], c[1], c[2], c[3]];
+                    for ((((s, a), b), c), d) in scores.iter_mut().zip(k0).zip(k1).zip(k2).zip(k3) {
+                        *s = madd::<FUSED>(
+                            *d,
+                            *q3,
+                            madd::<FUSED>(
+                                *c,
+                                *q2,
+                                madd::<FUSED>(*b, *q1, madd::<FUSED>(*a, *q0, *s)),
+                            ),
+                        );
+                    }
+                }
+                for (kr, qv) in rest {
+                    for (s, x) in scores.iter_mut().zip(kr) {
+                        *s = madd::<FUSED>(*x, *qv, *s);
                     }
                 }
             }
@@ -1020,9 +1045,27 @@ fn thin_head(
                 }
                 None => softmax_body(&mut scores, scale),
             }
-            for (p, vr) in scores.iter().zip(v.chunks_exact(hd)) {
+            // The values weighted four rows a pass, likewise.
+            let (quads, rest) = scores.split_at(kv / 4 * 4);
+            for (p, vr) in quads.chunks_exact(4).zip(v.chunks_exact(4 * hd)) {
+                let (v0, v123) = vr.split_at(hd);
+                let (v1, v23) = v123.split_at(hd);
+                let (v2, v3) = v23.split_at(hd);
+                for ((((o, a), b), c), d) in o.iter_mut().zip(v0).zip(v1).zip(v2).zip(v3) {
+                    *o = madd::<FUSED>(
+                        *d,
+                        p[3],
+                        madd::<FUSED>(
+                            *c,
+                            p[2],
+                            madd::<FUSED>(*b, p[1], madd::<FUSED>(*a, p[0], *o)),
+                        ),
+                    );
+                }
+            }
+            for (p, vr) in rest.iter().zip(v[quads.len() * hd..].chunks_exact(hd)) {
                 for (o, x) in o.iter_mut().zip(vr) {
-                    *o += p * x;
+                    *o = madd::<FUSED>(*x, *p, *o);
                 }
             }
         }
@@ -1040,12 +1083,12 @@ fn thin_head(
             scale: f32,
             mask: Option<&[f32]>,
         ) -> Vec<f32> {
-            body(q, k, v, by_rows, hd, scale, mask)
+            body::<true>(q, k, v, by_rows, hd, scale, mask)
         }
         // SAFETY: fast() saw AVX2 and FMA on this processor.
         return unsafe { avx2(q, k, v, by_rows, hd, scale, mask) };
     }
-    body(q, k, v, by_rows, hd, scale, mask)
+    body::<false>(q, k, v, by_rows, hd, scale, mask)
 }
 
 /// [`softmax_scaled`] with `mask` (as long as `row`, when given) added
