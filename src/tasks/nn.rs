@@ -598,6 +598,10 @@ fn dot(a: &[f32], b: &[f32]) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// From this many keys, cross-attention keeps its keys transposed (see
+/// [`Attention::keys_t_values`]).
+const TRANSPOSED_KEYS_FROM: usize = 64;
+
 /// Attention scores above this many are computed a head at a time.
 const BIG_SCORES: usize = 4 << 20;
 
@@ -655,12 +659,21 @@ impl Attention {
         ))
     }
 
-    /// Keys already transposed to (b, heads, head_dim, len) and laid out
-    /// so, with the values: for cross-attention, whose keys are fixed for a
-    /// whole decode, so each step multiplies by them without a copy.
+    /// Keys already transposed to (b, heads, head_dim, len), with the
+    /// values: for cross-attention, whose keys are fixed for a whole
+    /// decode, so each step multiplies by them without a copy. Long
+    /// memories (Whisper's 1500 frames) are laid out transposed, so a
+    /// step's scores run along contiguous rows of keys; short ones (a
+    /// sentence to translate) stay by rows under the transposed view, so
+    /// each score is one dot product over a head's width.
     pub(crate) fn keys_t_values(&self, xs: &Tensor) -> Result<(Tensor, Tensor)> {
         let (k, v) = self.keys_values(xs)?;
-        Ok((k.t()?.contiguous()?, v))
+        let kt = if k.dim(2)? < TRANSPOSED_KEYS_FROM {
+            k.contiguous()?.t()?
+        } else {
+            k.t()?.contiguous()?
+        };
+        Ok((kt, v.contiguous()?))
     }
 
     /// Self-attention over `xs` without a mask (the encoders). On a CPU
@@ -874,6 +887,13 @@ impl Attention {
         }
         // Batch row `bh / h`'s mask values.
         let mask_of = |bh: usize| mask.map(|m| &m[(bh / h) * kv..(bh / h + 1) * kv]);
+        // Heads a task: about two tasks a thread, fewer for small heads
+        // (a short sentence's), whose hand-offs would cost more than them.
+        let work = t * kv * hd;
+        let min_heads = (b * h)
+            .div_ceil(2 * rayon::current_num_threads().max(1))
+            .min((1 << 16) / work.max(1))
+            .max(1);
         if f16_cache {
             // Keys stored transposed (see DecoderState::narrow_cross).
             let (q, v) = (q.contiguous()?, v.contiguous()?);
@@ -883,6 +903,7 @@ impl Attention {
                     cpu_slice(&v, |vs: &[half::f16]| {
                         (0..b * h)
                             .into_par_iter()
+                            .with_min_len(min_heads)
                             .map(|bh| {
                                 let span = bh * kv * hd..(bh + 1) * kv * hd;
                                 let q = &qs[bh * t * hd..(bh + 1) * t * hd];
@@ -915,25 +936,44 @@ impl Attention {
         };
         let (q, v) = (q.contiguous()?, v.contiguous()?);
         count_cpu_kernel();
+        // Head by head (b, h, t, hd); a task takes a run of heads and one
+        // scores buffer.
+        let mut by_head = vec![0f32; b * h * t * hd];
         let nested = cpu_f32(&q, |qs| {
             cpu_f32(&keys, |ks| {
                 cpu_f32(&v, |vs| {
-                    (0..b * h)
-                        .into_par_iter()
-                        .map(|bh| {
-                            let k = &ks[bh * kv * hd..(bh + 1) * kv * hd];
-                            let v = &vs[bh * kv * hd..(bh + 1) * kv * hd];
-                            let q = &qs[bh * t * hd..(bh + 1) * t * hd];
-                            thin_head(q, k, v, by_rows, hd, scale, mask_of(bh))
+                    by_head
+                        .par_chunks_mut(min_heads * t * hd)
+                        .enumerate()
+                        .for_each(|(c, outs)| {
+                            let mut scores = Vec::with_capacity(kv);
+                            for (i, o) in outs.chunks_exact_mut(t * hd).enumerate() {
+                                let bh = c * min_heads + i;
+                                let k = &ks[bh * kv * hd..(bh + 1) * kv * hd];
+                                let v = &vs[bh * kv * hd..(bh + 1) * kv * hd];
+                                let q = &qs[bh * t * hd..(bh + 1) * t * hd];
+                                let head = ThinHead {
+                                    q,
+                                    k,
+                                    v,
+                                    by_rows,
+                                    hd,
+                                    scale,
+                                };
+                                thin_head(&head, mask_of(bh), &mut scores, o);
+                            }
                         })
-                        .collect()
                 })
             })
         })?;
-        let heads: Option<Vec<Vec<f32>>> = flatten_nested(nested)?;
-        let Some(heads) = heads else {
+        if flatten_nested(nested)?.is_none() {
             return Ok(None);
-        };
+        }
+        if t == 1 {
+            // One query row: (b, h, 1, hd) is already (b, 1, h · hd).
+            return Ok(Some(Tensor::from_vec(by_head, (b, 1, h * hd), q.device())?));
+        }
+        let heads: Vec<Vec<f32>> = by_head.chunks_exact(t * hd).map(<[f32]>::to_vec).collect();
         Ok(Some(merge_heads(&heads, b, h, t, hd, q.device())?))
     }
 }
@@ -972,19 +1012,24 @@ fn merge_heads(
     Tensor::from_vec(out, (b, t, d), device)
 }
 
-/// One head of [`Attention::attend_thin`]: for each query row of `q`
-/// (`hd` wide), the softmax of its scaled scores against the keys `k`
-/// (`kv × hd` when `by_rows`, else `hd × kv`) weighting the rows of `v`
-/// (`kv × hd`). Compiled for AVX2 + FMA where the processor has them.
-fn thin_head(
-    q: &[f32],
-    k: &[f32],
-    v: &[f32],
+/// One head's operands for [`thin_head`]: the query rows `q` (`hd`
+/// wide), the keys `k` (`kv × hd` when `by_rows`, else `hd × kv`), the
+/// values `v` (`kv × hd`), and the scale of the scores.
+struct ThinHead<'a> {
+    q: &'a [f32],
+    k: &'a [f32],
+    v: &'a [f32],
     by_rows: bool,
     hd: usize,
     scale: f32,
-    mask: Option<&[f32]>,
-) -> Vec<f32> {
+}
+
+/// One head of [`Attention::attend_thin`], into `out` (as long as `q`):
+/// for each query row, the softmax of its scaled scores against the
+/// keys (plus `mask`, when given) weighting the rows of the values.
+/// `scores` is a buffer the caller keeps between heads. Compiled for
+/// AVX2 + FMA where the processor has them.
+fn thin_head(head: &ThinHead, mask: Option<&[f32]>, scores: &mut Vec<f32>, out: &mut [f32]) {
     /// `a · b + c`, fused where the caller's code has FMA (else the
     /// library's `fmaf` would be a call a value).
     #[inline(always)]
@@ -993,18 +1038,24 @@ fn thin_head(
     }
     #[inline(always)]
     fn body<const FUSED: bool>(
-        q: &[f32],
-        k: &[f32],
-        v: &[f32],
-        by_rows: bool,
-        hd: usize,
-        scale: f32,
+        head: &ThinHead,
         mask: Option<&[f32]>,
-    ) -> Vec<f32> {
+        scores: &mut Vec<f32>,
+        out: &mut [f32],
+    ) {
+        let &ThinHead {
+            q,
+            k,
+            v,
+            by_rows,
+            hd,
+            scale,
+        } = head;
         let kv = v.len() / hd;
-        let mut out = vec![0f32; q.len()];
-        let mut scores = vec![0f32; kv];
+        scores.clear();
+        scores.resize(kv, 0.0);
         for (qr, o) in q.chunks_exact(hd).zip(out.chunks_exact_mut(hd)) {
+            o.fill(0.0);
             if by_rows {
                 for (s, kr) in scores.iter_mut().zip(k.chunks_exact(hd)) {
                     *s = dot(qr, kr);
@@ -1013,24 +1064,24 @@ fn thin_head(
                 // Four rows of the transposed keys a pass: four fused
                 // multiply-adds for each load and store of a score.
                 scores.fill(0.0);
-                let rows = k.chunks_exact(kv);
-                let mut quads = rows.clone().zip(qr).collect::<Vec<_>>();
-                let rest = quads.split_off(quads.len() / 4 * 4);
-                for c in quads.chunks_exact(4) {
-                    let [(k0, q0), (k1, q1), (k2, q2), (k3, q3)] = [c[0], c[1], c[2], c[3]];
+                let quads = hd / 4 * 4;
+                for (c, q4) in k.chunks_exact(4 * kv).zip(qr.chunks_exact(4)) {
+                    let (k0, k123) = c.split_at(kv);
+                    let (k1, k23) = k123.split_at(kv);
+                    let (k2, k3) = k23.split_at(kv);
                     for ((((s, a), b), c), d) in scores.iter_mut().zip(k0).zip(k1).zip(k2).zip(k3) {
                         *s = madd::<FUSED>(
                             *d,
-                            *q3,
+                            q4[3],
                             madd::<FUSED>(
                                 *c,
-                                *q2,
-                                madd::<FUSED>(*b, *q1, madd::<FUSED>(*a, *q0, *s)),
+                                q4[2],
+                                madd::<FUSED>(*b, q4[1], madd::<FUSED>(*a, q4[0], *s)),
                             ),
                         );
                     }
                 }
-                for (kr, qv) in rest {
+                for (kr, qv) in k[quads * kv..].chunks_exact(kv).zip(&qr[quads..]) {
                     for (s, x) in scores.iter_mut().zip(kr) {
                         *s = madd::<FUSED>(*x, *qv, *s);
                     }
@@ -1041,9 +1092,9 @@ fn thin_head(
                     for (s, a) in scores.iter_mut().zip(m) {
                         *s = *s * scale + a;
                     }
-                    softmax_body(&mut scores, 1.0);
+                    softmax_body(scores, 1.0);
                 }
-                None => softmax_body(&mut scores, scale),
+                None => softmax_body(scores, scale),
             }
             // The values weighted four rows a pass, likewise.
             let (quads, rest) = scores.split_at(kv / 4 * 4);
@@ -1069,26 +1120,17 @@ fn thin_head(
                 }
             }
         }
-        out
     }
     #[cfg(target_arch = "x86_64")]
     if super::gemm::fast() {
         #[target_feature(enable = "avx2,fma")]
-        fn avx2(
-            q: &[f32],
-            k: &[f32],
-            v: &[f32],
-            by_rows: bool,
-            hd: usize,
-            scale: f32,
-            mask: Option<&[f32]>,
-        ) -> Vec<f32> {
-            body::<true>(q, k, v, by_rows, hd, scale, mask)
+        fn avx2(head: &ThinHead, mask: Option<&[f32]>, scores: &mut Vec<f32>, out: &mut [f32]) {
+            body::<true>(head, mask, scores, out)
         }
         // SAFETY: fast() saw AVX2 and FMA on this processor.
-        return unsafe { avx2(q, k, v, by_rows, hd, scale, mask) };
+        return unsafe { avx2(head, mask, scores, out) };
     }
-    body::<false>(q, k, v, by_rows, hd, scale, mask)
+    body::<false>(head, mask, scores, out)
 }
 
 /// [`softmax_scaled`] with `mask` (as long as `row`, when given) added
@@ -1332,7 +1374,14 @@ impl DecoderState {
         };
         let idx = Tensor::from_slice(rows, rows.len(), &device)?;
         for kv in self.cross_kv.iter_mut() {
-            *kv = (kv.0.index_select(&idx, 0)?, kv.1.index_select(&idx, 0)?);
+            // Keys kept by rows under a transposed view stay so.
+            let kt = kv.0.t()?;
+            let keys = if kt.is_contiguous() && !kv.0.is_contiguous() {
+                kt.index_select(&idx, 0)?.t()?
+            } else {
+                kv.0.index_select(&idx, 0)?
+            };
+            *kv = (keys, kv.1.index_select(&idx, 0)?);
         }
         if let Some(m) = &self.cross_mask {
             self.cross_mask = Some(m.index_select(&idx, 0)?);
@@ -1708,8 +1757,15 @@ mod tests {
     /// rows (a self-attention cache), one and several query rows.
     #[test]
     fn a_decoding_steps_attention_equals_candles() {
+        // Keys by rows (a short memory) and transposed (a long one).
+        for kv in [37, 70] {
+            decoding_attention_case(kv);
+        }
+    }
+
+    fn decoding_attention_case(kv: usize) {
         use candle_core::IndexOp;
-        let (d, heads, kv) = (16, 4, 37);
+        let (d, heads) = (16, 4);
         let attention = |generic: bool| {
             let place = Placement {
                 generic,
