@@ -297,13 +297,14 @@ impl QuantizedMatrix {
             // Few rows (decoding steps, a batch of beams): threads take
             // blocks of weight rows, each read once from memory.
             let per_task = THIN_BLOCKS.min(blocks.div_ceil(2 * threads)).max(1);
-            let parts: Vec<(usize, Vec<f32>)> = (0..blocks.div_ceil(per_task))
+            let shared = SharedOut(out.as_mut_ptr());
+            (0..blocks.div_ceil(per_task))
                 .into_par_iter()
-                .map(|t| {
+                .for_each(|t| {
+                    let shared = &shared;
                     let (b0, b1) = (t * per_task, ((t + 1) * per_task).min(blocks));
                     let j0 = b0 * BLOCK;
                     let cols = ((b1 * BLOCK).min(n)) - j0;
-                    let mut part = vec![0f32; r * cols];
                     let mut sums = vec![0i32; tall * (b1 - b0) * BLOCK];
                     let mut i = 0;
                     while i < r {
@@ -311,25 +312,16 @@ impl QuantizedMatrix {
                         self.sums(&xq, i..i + m, b0..b1, kernel, &mut sums);
                         let w = (b1 - b0) * BLOCK;
                         for a in 0..m {
-                            finish(
-                                i + a,
-                                j0,
-                                &sums[a * w..a * w + cols],
-                                &mut part[(i + a) * cols..(i + a + 1) * cols],
-                            );
+                            // SAFETY: row i + a < r, columns j0..j0 + cols < n
+                            // of `out` (r × n), which only this task writes.
+                            let row = unsafe {
+                                std::slice::from_raw_parts_mut(shared.0.add((i + a) * n + j0), cols)
+                            };
+                            finish(i + a, j0, &sums[a * w..a * w + cols], row);
                         }
                         i += m;
                     }
-                    (j0, part)
-                })
-                .collect();
-            for (j0, part) in parts {
-                let cols = part.len() / r;
-                for i in 0..r {
-                    out[i * n + j0..i * n + j0 + cols]
-                        .copy_from_slice(&part[i * cols..(i + 1) * cols]);
-                }
-            }
+                });
         } else {
             // Threads take activation rows; each runs over the weights in
             // groups of blocks that stay in the cache.
@@ -467,6 +459,13 @@ impl QuantizedMatrix {
         }
     }
 }
+
+/// The output of a product, which threads write in disjoint column
+/// ranges.
+struct SharedOut(*mut f32);
+// SAFETY: each task writes only its own columns of the output.
+unsafe impl Sync for SharedOut {}
+unsafe impl Send for SharedOut {}
 
 /// Up to this many activation rows a product takes the decoding path (or
 /// more where there are too few for every thread to take its own rows).
