@@ -776,24 +776,30 @@ fn dot_tile(
     for (ii, t) in tile[..m].iter_mut().enumerate() {
         let xr = &x[ii * k..(ii + 1) * k];
         for (v, w) in t.iter_mut().zip(rows) {
-            // Eight running sums, which the compiler vectorises.
-            let mut acc = [0f32; 8];
-            let (xc, wc) = (xr.chunks_exact(8), w.chunks_exact(8));
-            let tail: f32 = xc
-                .remainder()
-                .iter()
-                .zip(wc.remainder())
-                .map(|(a, b)| a * b)
-                .sum();
-            for (a, b) in xc.zip(wc) {
-                for l in 0..8 {
-                    acc[l] += a[l] * b[l];
-                }
-            }
-            *v = acc.iter().sum::<f32>() + tail;
+            *v = dot(xr, w);
         }
     }
     m
+}
+
+/// A dot product in eight running sums (which the compiler turns into
+/// SIMD); as long as the shorter slice.
+#[inline(always)]
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 8];
+    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
+    let tail: f32 = ac
+        .remainder()
+        .iter()
+        .zip(bc.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ac.zip(bc) {
+        for l in 0..8 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
 }
 
 /// [`dot_tile`] for `M` X rows in AVX-512: 4·M accumulators of 16 lanes,

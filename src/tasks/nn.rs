@@ -579,25 +579,6 @@ fn thin_product(w: &Tensor, x: &Tensor) -> Result<Option<Tensor>> {
     Ok(Some(Tensor::from_vec(out, (r, n), w.device())?))
 }
 
-/// A dot product in eight lanes (which the compiler turns into SIMD).
-#[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 8];
-    let (ac, bc) = (a.chunks_exact(8), b.chunks_exact(8));
-    let tail: f32 = ac
-        .remainder()
-        .iter()
-        .zip(bc.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ac.zip(bc) {
-        for l in 0..8 {
-            acc[l] += x[l] * y[l];
-        }
-    }
-    acc.iter().sum::<f32>() + tail
-}
-
 /// From this many keys, cross-attention keeps its keys transposed (see
 /// [`Attention::keys_t_values`]).
 const TRANSPOSED_KEYS_FROM: usize = 64;
@@ -1058,7 +1039,7 @@ fn thin_head(head: &ThinHead, mask: Option<&[f32]>, scores: &mut Vec<f32>, out: 
             o.fill(0.0);
             if by_rows {
                 for (s, kr) in scores.iter_mut().zip(k.chunks_exact(hd)) {
-                    *s = dot(qr, kr);
+                    *s = super::gemm::dot(qr, kr);
                 }
             } else {
                 // Four rows of the transposed keys a pass: four fused
