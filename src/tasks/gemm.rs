@@ -165,7 +165,8 @@ fn gemm_on(isa: Isa, a: View, b: View, bias: Option<&[f32]>, c: &mut [f32]) {
     PACKED_A.set(ap);
 }
 
-struct SharedOut(*mut f32);
+/// An output that tasks write in disjoint column ranges.
+pub(crate) struct SharedOut(pub(crate) *mut f32);
 // SAFETY: tasks write disjoint column ranges of the output.
 unsafe impl Sync for SharedOut {}
 unsafe impl Send for SharedOut {}

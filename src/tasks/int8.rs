@@ -297,7 +297,7 @@ impl QuantizedMatrix {
             // Few rows (decoding steps, a batch of beams): threads take
             // blocks of weight rows, each read once from memory.
             let per_task = THIN_BLOCKS.min(blocks.div_ceil(2 * threads)).max(1);
-            let shared = SharedOut(out.as_mut_ptr());
+            let shared = super::gemm::SharedOut(out.as_mut_ptr());
             (0..blocks.div_ceil(per_task))
                 .into_par_iter()
                 .for_each(|t| {
@@ -410,12 +410,12 @@ impl QuantizedMatrix {
                 Kernel::Avx2 => run!(rows_avx2),
                 Kernel::AvxVnni => run!(rows_avx_vnni),
                 Kernel::Avx512Vnni => run!(rows_avx512_vnni, 5, 6, 7, 8),
-                Kernel::Amx => {
-                    debug_assert!(k.is_multiple_of(super::amx::K_STEP));
-                    // SAFETY: `checked()` saw AMX; `for_length` made `k`
-                    // a multiple of 64; 1 ≤ m ≤ 32 rows (`rows_at_once`)
-                    // of `k` bytes, `nb` blocks, `m` rows of `nb · 16`
-                    // sums.
+                // Other lengths never get here (`for_length`); were one
+                // to, the plain code below gives the same sums.
+                Kernel::Amx if k.is_multiple_of(super::amx::K_STEP) => {
+                    // SAFETY: `checked()` saw AMX; `k` is a multiple of
+                    // 64; 1 ≤ m ≤ 32 rows (`rows_at_once`) of `k` bytes,
+                    // `nb` blocks, `m` rows of `nb · 16` sums.
                     unsafe {
                         super::amx::sums(
                             xs.as_ptr(),
@@ -429,7 +429,7 @@ impl QuantizedMatrix {
                     };
                     return;
                 }
-                Kernel::Plain => {}
+                Kernel::Plain | Kernel::Amx => {}
             }
         }
         out.iter_mut().for_each(|o| *o = 0);
@@ -459,13 +459,6 @@ impl QuantizedMatrix {
         }
     }
 }
-
-/// The output of a product, which threads write in disjoint column
-/// ranges.
-struct SharedOut(*mut f32);
-// SAFETY: each task writes only its own columns of the output.
-unsafe impl Sync for SharedOut {}
-unsafe impl Send for SharedOut {}
 
 /// Up to this many activation rows a product takes the decoding path (or
 /// more where there are too few for every thread to take its own rows).

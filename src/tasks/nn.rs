@@ -906,7 +906,8 @@ impl Attention {
             let Some(heads) = heads else {
                 return Ok(None);
             };
-            return Ok(Some(merge_heads(&heads, b, h, t, hd, q.device())?));
+            let heads = heads.iter().map(Vec::as_slice);
+            return Ok(Some(merge_heads(heads, b, h, t, hd, q.device())?));
         }
         // Keys by rows (kv, hd) when they are stored so, else (hd, kv).
         let k_rows = kt.t()?;
@@ -954,8 +955,8 @@ impl Attention {
             // One query row: (b, h, 1, hd) is already (b, 1, h · hd).
             return Ok(Some(Tensor::from_vec(by_head, (b, 1, h * hd), q.device())?));
         }
-        let heads: Vec<Vec<f32>> = by_head.chunks_exact(t * hd).map(<[f32]>::to_vec).collect();
-        Ok(Some(merge_heads(&heads, b, h, t, hd, q.device())?))
+        let heads = by_head.chunks_exact(t * hd);
+        Ok(Some(merge_heads(heads, b, h, t, hd, q.device())?))
     }
 }
 
@@ -973,8 +974,8 @@ fn flatten_nested<T>(nested: Option<Result<Option<Result<Option<T>>>>>) -> Resul
 
 /// Heads' outputs (`b · h` of them, `t × hd` each) as one (b, t, h · hd)
 /// tensor.
-fn merge_heads(
-    heads: &[Vec<f32>],
+fn merge_heads<'a>(
+    heads: impl Iterator<Item = &'a [f32]>,
     b: usize,
     h: usize,
     t: usize,
@@ -983,7 +984,7 @@ fn merge_heads(
 ) -> Result<Tensor> {
     let d = h * hd;
     let mut out = vec![0f32; b * t * d];
-    for (bh, o) in heads.iter().enumerate() {
+    for (bh, o) in heads.enumerate() {
         let (bi, hi) = (bh / h, bh % h);
         for (ti, row) in o.chunks_exact(hd).enumerate() {
             let at = (bi * t + ti) * d + hi * hd;
@@ -1068,15 +1069,7 @@ fn thin_head(head: &ThinHead, mask: Option<&[f32]>, scores: &mut Vec<f32>, out: 
                     }
                 }
             }
-            match mask {
-                Some(m) => {
-                    for (s, a) in scores.iter_mut().zip(m) {
-                        *s = *s * scale + a;
-                    }
-                    softmax_body(scores, 1.0);
-                }
-                None => softmax_body(scores, scale),
-            }
+            softmax_masked(scores, scale, mask);
             // The values weighted four rows a pass, likewise.
             let (quads, rest) = scores.split_at(kv / 4 * 4);
             for (p, vr) in quads.chunks_exact(4).zip(v.chunks_exact(4 * hd)) {
