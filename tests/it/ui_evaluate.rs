@@ -296,6 +296,11 @@ fn compare_models_from_a_demo_panel() {
     });
     let sentence = "The cat sleeps on the warm stones.";
     type_into(&mut h, "Text to translate", sentence);
+    // The button shows once the cache scan (a worker) has found both
+    // models, which can come after the page on a loaded machine.
+    wait_for(&mut h, "the compare button", |h| {
+        h.query_by_label("Compare models…").is_some()
+    });
     h.get_by_label("Compare models…").click();
     wait_for(&mut h, "the comparison window", |h| {
         h.query_by_label(MARIAN).is_some()
