@@ -1,6 +1,6 @@
-//! The frame around every page: the sidebar, the offline banner and the
-//! notices floating over the bottom right corner. The page itself is
-//! drawn by its [`super::View`].
+//! The frame around every page: the sidebar, the offline banner along the
+//! bottom and the notices floating over the bottom right corner above it.
+//! The page itself is drawn by its [`super::View`].
 
 use super::{App, DownloadState, NOTICE_SECS, Page};
 
@@ -12,9 +12,18 @@ impl App {
             .resizable(false)
             .exact_size(150.0)
             .show(ui, |ui| self.sidebar_ui(ui));
-        if self.cx.offline() || self.cx.unreachable.is_some() {
-            egui::Panel::top("banners").show(ui, |ui| self.banners_ui(ui));
-        }
+        // The offline banner is a status line along the bottom: it comes
+        // when a Hub request fails, seconds after the page was drawn, and
+        // at the top it would push the page down under the pointer.
+        let banner_height = if self.cx.offline() || self.cx.unreachable.is_some() {
+            egui::Panel::bottom("banners")
+                .show(ui, |ui| self.banners_ui(ui))
+                .response
+                .rect
+                .height()
+        } else {
+            0.0
+        };
         egui::CentralPanel::default().show(ui, |ui| self.page_ui(ui));
         // Expire first, so the last notice's frame is not drawn empty.
         let now = ui.input(|i| i.time);
@@ -26,7 +35,7 @@ impl App {
             // row of the layout, so the page never shifts under the pointer.
             let ctx = ui.ctx().clone();
             egui::Area::new(egui::Id::unique("notices"))
-                .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -12.0])
+                .anchor(egui::Align2::RIGHT_BOTTOM, [-12.0, -12.0 - banner_height])
                 .order(egui::Order::Foreground)
                 .show(&ctx, |ui| {
                     egui::Frame::popup(ui.style()).show(ui, |ui| {

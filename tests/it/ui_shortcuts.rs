@@ -88,10 +88,29 @@ fn ctrl_o_opens_and_esc_stops_a_transcription() {
     wait_for(&mut h, "the transcription running", |h| {
         h.query_by_label("Stop").is_some()
     });
+    let stopped = h.state().transcribe.generation;
     h.key_press(Key::Escape);
     wait_for(&mut h, "the transcription stopped", |h| {
         h.query_by_label("Stop").is_none()
     });
+    // What the stopped job still sends (on a busy machine its "loading
+    // the model" can arrive after the Esc) does not bring it back.
+    {
+        use spaceport::app::pages::View;
+        let app = h.state_mut();
+        let late = spaceport::workers::Event::TranscriptionLoading {
+            generation: stopped,
+        };
+        assert!(app.transcribe.on_event(late, &mut app.cx).is_none());
+    }
+    for _ in 0..3 {
+        h.step();
+    }
+    assert!(
+        h.query_by_label("Stop").is_none() && h.query_by_label("Loading the model…").is_none(),
+        "a stopped transcription came back: {:?}",
+        support::ui::window_text(&h)
+    );
     // Stopped, not finished: the whole text never arrives.
     for _ in 0..50 {
         h.step();

@@ -450,6 +450,8 @@ impl View for TranslatePage {
             );
             if busy && shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
                 cx.send(Command::CancelTranslation);
+                // What the stopped job still sends is an older generation's.
+                self.generation += 1;
                 self.status = TranslateStatus::Idle;
             }
             if shortcut_button(ui, cx, !self.output.is_empty(), "Copy", Shortcut::Copy) {

@@ -196,8 +196,7 @@ impl TranscribePage {
                     // A long file can be stopped before its first words
                     // (a dictation has its own Stop by the microphone).
                     if !self.dictating && shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
-                        cx.send(Command::CancelTranscription);
-                        self.status = TranscribeStatus::Idle;
+                        self.stop_file(cx);
                     }
                 });
             }
@@ -210,8 +209,7 @@ impl TranscribePage {
                     );
                     ui.small(cx.on_device());
                     if shortcut_button(ui, cx, true, "Stop", Shortcut::Stop) {
-                        cx.send(Command::CancelTranscription);
-                        self.status = TranscribeStatus::Idle;
+                        self.stop_file(cx);
                     }
                 });
             }

@@ -213,6 +213,17 @@ impl TranscribePage {
         }
     }
 
+    /// Stops the file transcription: the worker is told, the page is idle
+    /// at once, and whatever the stopped job still sends (its "loading"
+    /// or a segment already on its way) is ignored — it belongs to an
+    /// older generation. Files waiting behind it are dropped too.
+    pub(super) fn stop_file(&mut self, cx: &mut Cx) {
+        cx.send(Command::CancelTranscription);
+        self.generation += 1;
+        self.status = TranscribeStatus::Idle;
+        self.queue.clear();
+    }
+
     /// Starts live dictation from the chosen microphone.
     fn start_dictation(&mut self, model: PathBuf, cx: &mut Cx) {
         let options = self.options();
