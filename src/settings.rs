@@ -28,6 +28,9 @@ pub struct Settings {
     /// Transcribe recordings longer than 30 s a batch of windows at a
     /// time (see `TranscribeOptions::batch_size`).
     pub batched_transcription: bool,
+    /// Time each word of a transcript (Whisper's cross-attention
+    /// alignment): karaoke subtitles and words highlighted in playback.
+    pub word_timestamps: bool,
     pub search_task: TaskFilter,
     pub search_sort: Sort,
     /// How fast the last large download came (bytes a second), for the
@@ -43,6 +46,7 @@ impl Default for Settings {
             device: DeviceChoice::Auto,
             compute: ComputeType::Auto,
             batched_transcription: true,
+            word_timestamps: false,
             search_task: TaskFilter::All,
             search_sort: Sort::Downloads,
             download_rate_bps: None,

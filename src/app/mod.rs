@@ -268,6 +268,7 @@ impl App {
             pasted: None,
             hub_sizes: BTreeMap::new(),
             page_opened: true,
+            play_ids: 0,
         };
         cx.send(Command::ScanCache);
         cx.send(Command::ListComputeDevices);

@@ -56,6 +56,12 @@ pub struct TranscribeArgs {
     /// batched pipeline). 1, the default: one window after another.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
     pub batch_size: u16,
+    /// Time each word (Whisper's cross-attention alignment): `words`
+    /// with `start`, `end`, `word` and `probability` in each JSON
+    /// segment, a cue a word in SRT (the word underlined) and karaoke
+    /// timestamps in VTT.
+    #[arg(long)]
+    pub word_timestamps: bool,
 }
 
 pub fn run(
@@ -99,6 +105,7 @@ pub fn run(
         initial_prompt: args.prompt.clone(),
         beam_size: args.beam,
         batch_size: Some(args.batch_size as usize),
+        word_timestamps: args.word_timestamps,
         ..Default::default()
     };
     if args.mic && args.live {

@@ -742,6 +742,29 @@ impl Attention {
         Ok(Some(Tensor::from_vec(out, (b, t, d), xs.device())?))
     }
 
+    /// The scaled scores (queries · keys / √head_dim, before the softmax)
+    /// of each head in `heads`, one (b, t, len) f32 tensor a head, for
+    /// queries `xs` (b, t, d) over transposed keys `kt` (see
+    /// [`Self::keys_t_values`]): what Whisper's word timings align with.
+    pub(crate) fn head_scores(
+        &self,
+        xs: &Tensor,
+        kt: &Tensor,
+        heads: &[usize],
+    ) -> Result<Vec<Tensor>> {
+        let q = self.split(&self.q.forward(xs)?)?.to_dtype(DType::F32)?;
+        let kt = kt.to_dtype(DType::F32)?;
+        let scaling = (self.head_dim as f64).powf(-0.5);
+        heads
+            .iter()
+            .map(|&h| {
+                let qh = q.narrow(1, h, 1)?.squeeze(1)?.contiguous()?;
+                let kh = kt.narrow(1, h, 1)?.squeeze(1)?.contiguous()?;
+                qh.matmul(&kh)? * scaling
+            })
+            .collect()
+    }
+
     pub(crate) fn attend(
         &self,
         xs: &Tensor,

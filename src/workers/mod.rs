@@ -180,6 +180,9 @@ pub enum Command {
         bytes: Vec<u8>,
         name: String,
     },
+    /// Play a sound file from disk (read on the player's thread), as
+    /// [`Command::Play`]: a transcribed recording played back.
+    PlayFile { id: u64, path: std::path::PathBuf },
     /// Stop the sound playing.
     StopPlaying,
     /// Run a model over a dataset split and score it (stopping any run);
@@ -354,6 +357,9 @@ pub enum Event {
     EvalFailed { generation: u64, error: String },
     /// A sound started ([`Command::Play`]): its length.
     Playing { id: u64, seconds: f64 },
+    /// Where a sound playing is (seconds from its start), a few times a
+    /// second: word highlighting follows it.
+    PlayPosition { id: u64, seconds: f64 },
     /// A sound ended, was stopped, or could not play (`error`).
     PlayEnded { id: u64, error: Option<String> },
     /// A page of search results ([`Command::Search`], or appended for
@@ -660,6 +666,7 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             }
             Command::CancelExport => exports.stop(),
             Command::Play { id, bytes, name } => player.play(id, bytes, name, &sink),
+            Command::PlayFile { id, path } => player.play_file(id, path, &sink),
             Command::StopPlaying => player.stop(),
             Command::Evaluate(mut job) => {
                 job.hub = Some(hub.hub());

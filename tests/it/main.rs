@@ -42,4 +42,5 @@ mod ui_transcribe;
 mod ui_translate;
 mod ui_welcome;
 mod whisper_features;
+mod word_timestamps;
 mod workers;

@@ -232,3 +232,91 @@ fn an_example_then_a_failed_file_keeps_the_transcript_on_screen() {
             .is_some()
     );
 }
+
+/// "Time each word" on, a recording of three sentences transcribed: its
+/// SRT is karaoke (a cue a word), and Play sounds it through the speakers
+/// while the words of the sentence being said are shown one by one —
+/// the second sentence's words once the playback reaches it; Stop
+/// playing ends it.
+#[test]
+fn alone_words_are_timed_and_followed_while_the_recording_plays() {
+    let _turn = support::sink_turn();
+    let _sink = support::test_sink();
+    let model = support::whisper_ct2_dir();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = tmp.path().join("hub");
+    support::install_fixture(&cache, "Systran/faster-whisper-tiny.en", &model);
+    let flac = tmp.path().join("sentences.flac");
+    std::fs::copy("tests/fixtures/whisper/words/sentences.flac", &flac).unwrap();
+
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Transcribe").click();
+    wait_for(&mut h, "the page", |h| {
+        h.query_by_label("Time each word").is_some()
+    });
+    h.get_by_label("Time each word").click();
+    wait_for(&mut h, "word timings on", |h| {
+        h.state().cx.settings.word_timestamps
+    });
+    h.input_mut()
+        .dropped_files
+        .push(Arc::new(Dropped(flac.clone())));
+    wait_for(&mut h, "the transcript", |h| {
+        h.query_by_label("Save .srt").is_some()
+    });
+    let t = h.state().transcribe.transcript.clone().unwrap();
+    assert!(t.segments.iter().all(|s| !s.words.is_empty()), "{t:?}");
+    h.get_by_label("Save .srt").click();
+    let srt = wait_for_file(&mut h, &flac.with_extension("srt"));
+    assert!(
+        srt.contains("<u>") && srt.matches(" --> ").count() > 15,
+        "{srt}"
+    );
+
+    // The second sentence's words, each its own label while it is said.
+    let second = &t.segments[1];
+    let elsewhere = |w: &str| {
+        t.segments
+            .iter()
+            .enumerate()
+            .any(|(i, s)| i != 1 && s.words.iter().any(|o| o.word == w))
+    };
+    let word = second
+        .words
+        .iter()
+        .map(|w| w.word.clone())
+        .filter(|w| !elsewhere(w))
+        .max_by_key(String::len)
+        .expect("a word only the second sentence has");
+    assert!(
+        h.query_by_label(&word).is_none(),
+        "one line a segment until played"
+    );
+    h.get_by_label("▶ Play").click();
+    wait_for(&mut h, "playing", |h| {
+        h.query_by_label("■ Stop playing").is_some()
+    });
+    let start = Instant::now();
+    loop {
+        h.step();
+        if h.query_by_label(&word).is_some() {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{word:?} never shown on its own; at {:?}: {:?}",
+            h.state().transcribe.playing,
+            window_text(&h)
+        );
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    let at = h.state().transcribe.playing.map_or(0.0, |p| p.1);
+    assert!(
+        at >= second.start - 0.6 && at <= second.end + 0.6,
+        "shown at {at:.2} s; the sentence is {:.2}–{:.2} s",
+        second.start,
+        second.end
+    );
+    h.get_by_label("■ Stop playing").click();
+    wait_for(&mut h, "stopped", |h| h.query_by_label("▶ Play").is_some());
+}

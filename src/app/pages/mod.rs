@@ -158,6 +158,9 @@ pub struct Cx {
     pub hub_sizes: BTreeMap<String, u64>,
     /// The page was just shown: its main field takes the keyboard.
     pub page_opened: bool,
+    /// The last sound played's id ([`Command::Play`]): one count for all
+    /// pages, so each knows its own sound's events.
+    pub play_ids: u64,
 }
 
 /// The page actions with keyboard shortcuts.
@@ -194,6 +197,12 @@ impl Shortcut {
 }
 
 impl Cx {
+    /// A new id for a sound to play (every page's play events carry it).
+    pub fn next_play_id(&mut self) -> u64 {
+        self.play_ids += 1;
+        self.play_ids
+    }
+
     /// Whether `shortcut` was pressed this frame (taking it: one button
     /// acts on it).
     pub fn take_shortcut(&mut self, shortcut: Shortcut) -> bool {
@@ -453,6 +462,7 @@ impl Cx {
             | Event::ExportDone { .. }
             | Event::ExportFailed { .. }
             | Event::Playing { .. }
+            | Event::PlayPosition { .. }
             | Event::Enlarged { .. }
             | Event::EvalStarted { .. }
             | Event::EvalRow { .. }

@@ -12,6 +12,7 @@ use std::io::Write;
 
 use candle_core::Tensor;
 
+use super::timing::{self, Word};
 use super::vad::{self, VadConfig};
 use super::{Specials, Transcriber};
 use crate::tasks::TaskError;
@@ -54,6 +55,10 @@ pub struct TranscribeOptions {
     /// faster-whisper's `BatchedInferencePipeline`). `None` or 1: one
     /// window after another, as the reference.
     pub batch_size: Option<usize>,
+    /// Word-level timestamps (see [`super::timing`]): each segment's
+    /// `words`, and its edges moved to its first and last word, as the
+    /// reference's `word_timestamps=True`.
+    pub word_timestamps: bool,
 }
 
 impl Default for TranscribeOptions {
@@ -70,6 +75,7 @@ impl Default for TranscribeOptions {
             beam_size: None,
             short_window_pad: None,
             batch_size: None,
+            word_timestamps: false,
         }
     }
 }
@@ -86,6 +92,9 @@ pub struct Segment {
     pub no_speech_prob: f32,
     pub compression_ratio: f32,
     pub temperature: f32,
+    /// The words and their times, when word timestamps were asked for.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub words: Vec<Word>,
 }
 
 /// A whole transcript.
@@ -227,6 +236,13 @@ pub fn cut_window(
         ((pos(tokens[last - 1]) as usize) * INPUT_STRIDE).max(1)
     };
     WindowCut { segments, advance }
+}
+
+/// Whether a window's tokens end on one timestamp after text (the window
+/// was decoded to its end).
+fn single_timestamp_ending(tokens: &[u32], timestamp_begin: u32) -> bool {
+    let n = tokens.len();
+    n >= 2 && tokens[n - 2] < timestamp_begin && tokens[n - 1] >= timestamp_begin
 }
 
 /// Whether a window's decoding should be retried at the next temperature:
@@ -645,6 +661,8 @@ impl Transcriber {
         let mut segments: Vec<Segment> = Vec::new();
         let mut prompt_tokens: Vec<u32> = self.initial_prompt_tokens(opts);
         let mut seek = 0usize;
+        // The end of the speech so far (word timestamps).
+        let mut last_speech = 0.0f64;
         while seek < content_frames {
             if cancel.is_cancelled() {
                 return Err(TaskError::Cancelled);
@@ -691,14 +709,36 @@ impl Transcriber {
             }
             let cut = cut_window(&d.tokens, s.timestamp_begin, time_offset, size, frame_secs);
             seek += cut.advance;
+            let mut found = Vec::new();
             for (start, end, tokens) in cut.segments {
                 // The model may place a timestamp in the padding after the
                 // audio (the reference keeps it); a subtitle never outlasts
                 // the sound it belongs to.
                 let window_end = time_offset + seg_secs;
-                let Some(seg) = self.segment(&d, (start, end), tokens, window_end, None)? else {
-                    continue;
-                };
+                if let Some(seg) = self.segment(&d, (start, end), tokens, window_end, None)? {
+                    found.push(seg);
+                }
+            }
+            if opts.word_timestamps && !found.is_empty() {
+                let initial = initial_tokens(s, &lang, opts.task);
+                self.add_word_timestamps(
+                    &enc,
+                    &initial,
+                    &lang,
+                    &mut found,
+                    (time_offset, size),
+                    &mut last_speech,
+                )?;
+                // The next window starts after the last word, unless the
+                // window ended on a single timestamp (the reference).
+                if !single_timestamp_ending(&d.tokens, s.timestamp_begin)
+                    && let Some(end) = found.iter().rev().find_map(|s| s.words.last())
+                    && end.end > time_offset
+                {
+                    seek = (end.end / frame_secs).round() as usize;
+                }
+            }
+            for seg in found {
                 on_segment(
                     &seg,
                     (seek.min(content_frames) as f32) / content_frames.max(1) as f32,
@@ -810,7 +850,125 @@ impl Transcriber {
             no_speech_prob: d.no_speech_prob,
             compression_ratio: d.compression_ratio,
             temperature: d.temperature,
+            words: Vec::new(),
         }))
+    }
+
+    /// Word timings for the segments one window `enc` gave (see
+    /// [`super::timing`]): its text run once more through the decoder
+    /// after `initial` (the start of transcript, language and task), the
+    /// alignment heads' attention over the window's `frames` mel frames
+    /// (of `offset` seconds in) aligned by dynamic time warping, then the
+    /// reference's corrections; each segment gets its words and its
+    /// edges from them. `last_speech` is the end of the speech before.
+    fn add_word_timestamps(
+        &self,
+        enc: &Tensor,
+        initial: &[u32],
+        language: &str,
+        segments: &mut [Segment],
+        (offset, frames): (f64, usize),
+        last_speech: &mut f64,
+    ) -> Result<(), TaskError> {
+        let s = &self.specials;
+        let per_segment: Vec<Vec<u32>> = segments
+            .iter()
+            .map(|seg| seg.tokens.iter().copied().filter(|&t| t < s.eot).collect())
+            .collect();
+        let text: Vec<u32> = per_segment.iter().flatten().copied().collect();
+        if text.is_empty() || self.alignment_heads.is_empty() {
+            return Ok(());
+        }
+        let mut tokens = initial.to_vec();
+        tokens.push(s.no_timestamps);
+        tokens.extend_from_slice(&text);
+        tokens.push(s.eot);
+        let n = tokens.len();
+        if n > self.model.config.max_target_positions {
+            return Ok(()); // longer than the decoder can take: no words
+        }
+        let mut state = self.model.start(enc, 1).map_err(Self::err)?;
+        let input = Tensor::from_slice(&tokens, (1, n), self.model.device()).map_err(Self::err)?;
+        let (logits, scores) = self
+            .model
+            .decode_aligned(&input, &mut state, &self.alignment_heads)
+            .map_err(Self::err)?;
+        let logits: Vec<Vec<f32>> = logits
+            .squeeze(0)
+            .and_then(|l| l.to_vec2())
+            .map_err(Self::err)?;
+        // Each text token's probability among the text tokens (ids below
+        // the end of text), where it was predicted.
+        let sot_len = initial.len();
+        let eot = s.eot as usize;
+        let probs: Vec<f32> = text
+            .iter()
+            .enumerate()
+            .map(|(k, &t)| {
+                let row = &logits[sot_len + k];
+                let text_part = &row[..eot.min(row.len())];
+                let (max, log_sum) = crate::tasks::nn::max_and_log_sum(text_part);
+                text_part
+                    .get(t as usize)
+                    .map_or(0.0, |&l| ((l - max) - log_sum).exp())
+            })
+            .collect();
+        let enc_frames = scores
+            .first()
+            .and_then(|t| t.dims().last().copied())
+            .unwrap_or(0);
+        let heads: Vec<Vec<f32>> = scores
+            .iter()
+            .map(|t| t.flatten_all().and_then(|t| t.to_vec1()))
+            .collect::<candle_core::Result<_>>()
+            .map_err(Self::err)?;
+        let used = (frames / 2).min(enc_frames);
+        if used == 0 {
+            return Ok(());
+        }
+        let matrix = timing::alignment_matrix(&heads, n, enc_frames, used);
+        let rows = text.len() + 1;
+        let cost: Vec<f32> = matrix[sot_len * used..(sot_len + rows) * used]
+            .iter()
+            .map(|v| -v)
+            .collect();
+        let path = timing::dtw(&cost, rows, used);
+        let decode = |ids: &[u32]| self.tokenizer.decode(ids, false).unwrap_or_default();
+        let mut with_end = text.clone();
+        with_end.push(s.eot);
+        let (words, word_tokens) = timing::split_words(&with_end, s.eot, language, &decode);
+        let cfg = &self.mel.config;
+        let token_secs = 2.0 * cfg.hop_length as f64 / cfg.sampling_rate as f64;
+        let mut alignment = timing::words_from_path(words, word_tokens, &path, &probs, token_secs);
+        let lengths = timing::durations(&alignment);
+        if let Some((_, max)) = lengths {
+            timing::clip_sentence_edges(&mut alignment, max);
+        }
+        timing::merge_punctuation(&mut alignment);
+        let lengths = lengths.unwrap_or((0.0, 0.0));
+        let mut at = 0;
+        for (seg, text) in segments.iter_mut().zip(&per_segment) {
+            let mut taken = 0;
+            let first = at;
+            while at < alignment.len() && taken < text.len() {
+                taken += alignment[at].tokens.len();
+                at += 1;
+            }
+            let (words, start, end) = timing::place_segment_words(
+                &alignment[first..at],
+                offset,
+                (seg.start, seg.end),
+                *last_speech,
+                lengths,
+            );
+            if !words.is_empty() {
+                seg.start = start;
+                seg.end = end;
+                *last_speech = end;
+            }
+            seg.words = words;
+        }
+        Ok(())
     }
 
     /// [`Self::transcribe`] with windows decoded `batch` at a time (see
@@ -908,20 +1066,35 @@ impl Transcriber {
                     }
                 }
             }
-            for ((w, d), &size) in group.iter().zip(&decoded).zip(&sizes) {
+            for (i, ((w, d), &size)) in group.iter().zip(&decoded).zip(&sizes).enumerate() {
                 if is_silent(d, opts) {
                     continue;
                 }
                 let offset = w.start as f64 / rate as f64;
                 let window_end = offset + size as f64 * frame_secs;
+                let mut found = Vec::new();
                 for (start, end, tokens) in
                     whole_window_segments(&d.tokens, s.timestamp_begin, offset, size, frame_secs)
                 {
                     let span = (start, end);
-                    let Some(seg) = self.segment(d, span, tokens, window_end, Some(&speech))?
-                    else {
-                        continue;
-                    };
+                    if let Some(seg) = self.segment(d, span, tokens, window_end, Some(&speech))? {
+                        found.push(seg);
+                    }
+                }
+                if opts.word_timestamps && !found.is_empty() {
+                    let one = enc.narrow(0, i, 1).map_err(Self::err)?;
+                    // Each window follows a pause the voice detector found.
+                    let mut last_speech = offset;
+                    self.add_word_timestamps(
+                        &one,
+                        &initial,
+                        &lang,
+                        &mut found,
+                        (offset, size),
+                        &mut last_speech,
+                    )?;
+                }
+                for seg in found {
                     on_segment(&seg, w.end as f32 / samples.len().max(1) as f32);
                     segments.push(seg);
                 }

@@ -10,6 +10,7 @@ pub mod formats;
 pub mod live;
 pub mod mel;
 pub mod model;
+pub mod timing;
 pub mod vad;
 pub mod wer;
 
@@ -47,6 +48,9 @@ pub struct Transcriber {
     tokenizer: tokenizers::Tokenizer,
     mel: LogMel,
     specials: Specials,
+    /// The decoder's (layer, head) pairs whose cross-attention follows
+    /// the words in time (word timestamps).
+    alignment_heads: Vec<(usize, usize)>,
 }
 
 fn read_json(dir: &Path, name: &str) -> Value {
@@ -158,6 +162,13 @@ impl Transcriber {
                 format!("its special token {i} is outside the model's {vocab_size} tokens"),
             )));
         }
+        let alignment_heads = alignment_heads(
+            gen_cfg
+                .get("alignment_heads")
+                .or_else(|| ct2_cfg.get("alignment_heads")),
+            model.config.decoder_layers,
+            model.config.decoder_attention_heads,
+        );
         let specials = Specials {
             sot,
             eot,
@@ -175,9 +186,34 @@ impl Transcriber {
             tokenizer,
             mel: LogMel::new(features),
             specials,
+            alignment_heads,
             model,
         })
     }
+}
+
+/// The alignment heads a model's files name (`[[layer, head], …]`), those
+/// outside its `layers` × `heads` left out; without any, every head of
+/// the second half of the layers (the reference's default).
+fn alignment_heads(named: Option<&Value>, layers: usize, heads: usize) -> Vec<(usize, usize)> {
+    let listed: Vec<(usize, usize)> = named
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|p| {
+                    let p = p.as_array()?;
+                    Some((p.first()?.as_u64()? as usize, p.get(1)?.as_u64()? as usize))
+                })
+                .filter(|&(l, h)| l < layers && h < heads)
+                .collect()
+        })
+        .unwrap_or_default();
+    if !listed.is_empty() {
+        return listed;
+    }
+    (layers / 2..layers)
+        .flat_map(|l| (0..heads).map(move |h| (l, h)))
+        .collect()
 }
 
 /// The language codes a Whisper model folder can be told to use (its

@@ -21,6 +21,10 @@ use crate::tasks::nn::{
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
 
+/// The (layer, head) pairs whose cross-attention scores are wanted, and
+/// where each is put (see [`Whisper::decode_aligned`]).
+type AlignmentScores<'a> = (&'a [(usize, usize)], &'a mut Vec<Option<Tensor>>);
+
 /// `config.json` with transformers' defaults (`configuration_whisper.py`).
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default)]
@@ -317,6 +321,37 @@ impl Whisper {
         state: &mut DecoderState,
         positions: Option<&[usize]>,
     ) -> Result<Tensor> {
+        self.decode_inner(tokens, state, positions, None)
+    }
+
+    /// As [`Self::decode`], also giving the cross-attention scores of the
+    /// `(layer, head)` pairs in `heads` (each (rows, t, frames), scaled,
+    /// before the softmax), in that order: the alignment of the tokens
+    /// with the audio that word timings are read from.
+    pub fn decode_aligned(
+        &self,
+        tokens: &Tensor,
+        state: &mut DecoderState,
+        heads: &[(usize, usize)],
+    ) -> Result<(Tensor, Vec<Tensor>)> {
+        let mut scores = vec![None; heads.len()];
+        let logits = self.decode_inner(tokens, state, None, Some((heads, &mut scores)))?;
+        let scores = scores
+            .into_iter()
+            .map(|s| s.ok_or_else(|| candle_core::Error::Msg("no such alignment head".into())))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((logits, scores))
+    }
+
+    /// The decoder's inner loop (see [`Self::decode_at`] and
+    /// [`Self::decode_aligned`]).
+    fn decode_inner(
+        &self,
+        tokens: &Tensor,
+        state: &mut DecoderState,
+        positions: Option<&[usize]>,
+        mut align: Option<AlignmentScores<'_>>,
+    ) -> Result<Tensor> {
         let (rows, t) = tokens.dims2()?;
         let past = state.len;
         if past + t > self.config.max_target_positions {
@@ -340,6 +375,19 @@ impl Whisper {
             state.self_kv[i] = Some((k, v));
             let h = l.cross_norm.forward(&x)?;
             let (ck, cv) = &state.cross_kv[i];
+            if let Some((heads, out)) = align.as_mut() {
+                let (slots, wanted): (Vec<usize>, Vec<usize>) = heads
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, (layer, _))| *layer == i)
+                    .map(|(n, &(_, head))| (n, head))
+                    .unzip();
+                if !wanted.is_empty() {
+                    for (n, s) in slots.into_iter().zip(l.cross.head_scores(&h, ck, &wanted)?) {
+                        out[n] = Some(s);
+                    }
+                }
+            }
             x = (&x + l.cross.attend_kt(&h, ck, cv, None)?)?;
             let h = l.ffn_norm.forward(&x)?;
             x = (&x + l.ffn.forward(&h)?)?;

@@ -53,7 +53,6 @@ pub struct DatasetsPage {
     pub prepare: prepare::PrepareState,
     /// The sound playing: (row, column, play id).
     pub playing: Option<(u64, String, u64)>,
-    play_id: u64,
     pub play_error: Option<String>,
     /// The picture shown larger.
     pub enlarged: Option<Enlarged>,
@@ -97,7 +96,6 @@ impl Default for DatasetsPage {
             markdown: Default::default(),
             prepare: Default::default(),
             playing: None,
-            play_id: 0,
             play_error: None,
             enlarged: None,
             enlarge_id: 0,
@@ -414,11 +412,10 @@ impl View for DatasetsPage {
                 }
             }
             // The button says Stop from the click on.
-            Event::Playing { .. } => {}
-            Event::PlayEnded { id, error } => {
-                if self.playing.as_ref().is_some_and(|p| p.2 == id) {
-                    self.playing = None;
-                }
+            Event::Playing { id, .. } | Event::PlayPosition { id, .. }
+                if self.playing.as_ref().is_some_and(|p| p.2 == id) => {}
+            Event::PlayEnded { id, error } if self.playing.as_ref().is_some_and(|p| p.2 == id) => {
+                self.playing = None;
                 if let Some(e) = error {
                     self.play_error = Some(e);
                 }

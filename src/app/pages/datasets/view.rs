@@ -441,15 +441,11 @@ impl DatasetsPage {
         let Some((index, bytes, path)) = self.media_at(i, col) else {
             return;
         };
-        self.play_id += 1;
+        let id = cx.next_play_id();
         self.play_error = None;
-        self.playing = Some((index, col.to_string(), self.play_id));
+        self.playing = Some((index, col.to_string(), id));
         let name = path.unwrap_or_else(|| format!("the sound in row {index}"));
-        cx.send(Command::Play {
-            id: self.play_id,
-            bytes,
-            name,
-        });
+        cx.send(Command::Play { id, bytes, name });
     }
 
     /// Asks for row `i`'s picture in `col` at a larger size.

@@ -17,6 +17,30 @@ use crate::tasks::transcribe::decode::Task;
 use crate::tasks::transcribe::formats::{Format, render};
 use crate::workers::{Command, DialogPurpose};
 
+/// A segment's words with the one being said at `at` (seconds; the last
+/// started, between words) highlighted.
+fn words_ui(ui: &mut egui::Ui, words: &[crate::tasks::transcribe::timing::Word], at: f64) {
+    let said = words.iter().rposition(|w| w.start <= at);
+    let highlight = ui.visuals().selection.bg_fill;
+    ui.horizontal_wrapped(|ui| {
+        ui.spacing_mut().item_spacing.x = 0.0;
+        for (i, w) in words.iter().enumerate() {
+            let text = egui::RichText::new(&w.word);
+            let text = if Some(i) == said {
+                text.background_color(highlight).strong()
+            } else {
+                text
+            };
+            ui.label(text).on_hover_text(format!(
+                "{:.2}–{:.2} s · {:.0} %",
+                w.start,
+                w.end,
+                w.probability * 100.0
+            ));
+        }
+    });
+}
+
 fn clock(secs: f64) -> String {
     let t = secs.max(0.0);
     format!("{:02}:{:04.1}", (t / 60.0) as u64, t % 60.0)
@@ -62,6 +86,11 @@ impl TranscribePage {
             });
         }
         self.language_task_ui(ui, &model_dir);
+        ui.checkbox(&mut cx.settings.word_timestamps, "Time each word")
+            .on_hover_text(
+                "Word-level timestamps: subtitles saved with each word timed (karaoke), \
+                 and the words highlighted as the recording plays back",
+            );
         // Files dropped on the window.
         let (hovering, dropped) = dropped_files(ui);
         if !dropped.is_empty() {
@@ -297,8 +326,25 @@ impl TranscribePage {
                         }
                     }
                 }
+                let playable =
+                    self.audio.is_some() || file.as_ref().is_some_and(|f| f.is_absolute());
+                if self.playing.is_some() {
+                    if ui.button("■ Stop playing").clicked() {
+                        self.stop_playing(cx);
+                    }
+                } else if playable
+                    && ui
+                        .button("▶ Play")
+                        .on_hover_text("Play the recording, following the text")
+                        .clicked()
+                {
+                    self.play(cx);
+                }
                 ui.small(format!("Language: {}", t.language));
             });
+            if let Some(e) = &self.play_error {
+                ui.colored_label(ui.visuals().error_fg_color, e);
+            }
         }
         ui.separator();
         egui::ScrollArea::vertical()
@@ -309,9 +355,35 @@ impl TranscribePage {
                     .striped(true)
                     .spacing([12.0, 4.0])
                     .show(ui, |ui| {
-                        for s in &self.segments {
-                            ui.monospace(format!("{} - {}", clock(s.start), clock(s.end)));
-                            ui.label(&s.text);
+                        let at = self.playing.map(|p| p.1);
+                        let current = at.and_then(|t| {
+                            self.segments
+                                .iter()
+                                .rposition(|s| s.start <= t)
+                                .filter(|&i| t < self.segments[i].end + 0.5)
+                        });
+                        for (i, s) in self.segments.iter().enumerate() {
+                            let now = current == Some(i);
+                            let time = egui::RichText::new(format!(
+                                "{} - {}",
+                                clock(s.start),
+                                clock(s.end)
+                            ))
+                            .monospace();
+                            let time = ui.label(if now { time.strong() } else { time });
+                            if now && self.followed != Some(i) {
+                                time.scroll_to_me(Some(egui::Align::Center));
+                                self.followed = Some(i);
+                            }
+                            match at.filter(|_| now && !s.words.is_empty()) {
+                                Some(t) => words_ui(ui, &s.words, t),
+                                None if now => {
+                                    ui.label(egui::RichText::new(&s.text).strong());
+                                }
+                                None => {
+                                    ui.label(&s.text);
+                                }
+                            }
                             ui.end_row();
                         }
                         if let Some(p) = &self.partial {
@@ -333,6 +405,9 @@ impl TranscribePage {
             }
             if let Some(i) = show {
                 let (_, f, t) = self.history[i].clone();
+                self.stop_playing(cx);
+                // The bytes kept are the latest run's sound, not this one's.
+                self.audio = None;
                 self.file = f;
                 self.segments = t.segments.clone();
                 self.transcript = Some(t);

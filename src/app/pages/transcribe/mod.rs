@@ -83,6 +83,15 @@ pub struct TranscribePage {
     pub started: Option<(std::time::Instant, String)>,
     /// How the last job went, in words ("12.0 s of audio in 1.4 s").
     pub finished: Option<String>,
+    /// The sound of the transcript shown when it is not a file on disk
+    /// (an example, a dataset row), for playing it back.
+    pub audio: Option<std::sync::Arc<Vec<u8>>>,
+    /// The transcript's sound playing back: its play id and where it is
+    /// (seconds); the words said then are highlighted.
+    pub playing: Option<(u64, f64)>,
+    pub play_error: Option<String>,
+    /// The segment the view last scrolled to while playing.
+    pub followed: Option<usize>,
 }
 
 /// The repo id of a snapshot folder in the Hugging Face cache
@@ -158,8 +167,11 @@ impl TranscribePage {
     ) {
         let options = TranscribeOptions {
             batch_size: cx.settings.batched_transcription.then_some(BATCH),
+            word_timestamps: cx.settings.word_timestamps,
             ..self.options()
         };
+        self.stop_playing(cx);
+        self.audio = audio.clone();
         self.generation += 1;
         self.status = TranscribeStatus::LoadingModel;
         self.kept = !self.segments.is_empty();
@@ -222,6 +234,37 @@ impl TranscribePage {
         self.generation += 1;
         self.status = TranscribeStatus::Idle;
         self.queue.clear();
+    }
+
+    /// Plays the shown transcript's sound (the file, or the bytes it was
+    /// made from), the words highlighted as they are said.
+    pub(super) fn play(&mut self, cx: &mut Cx) {
+        let id = cx.next_play_id();
+        let command = match (&self.audio, &self.file) {
+            (Some(bytes), f) => Command::Play {
+                id,
+                bytes: bytes.as_ref().clone(),
+                name: f
+                    .as_ref()
+                    .map_or_else(|| "the recording".into(), |f| f.display().to_string()),
+            },
+            (None, Some(f)) => Command::PlayFile {
+                id,
+                path: f.clone(),
+            },
+            (None, None) => return,
+        };
+        self.play_error = None;
+        self.followed = None;
+        self.playing = Some((id, 0.0));
+        cx.send(command);
+    }
+
+    /// Stops the playback, if this page's sound plays.
+    pub(super) fn stop_playing(&mut self, cx: &mut Cx) {
+        if self.playing.take().is_some() {
+            cx.send(Command::StopPlaying);
+        }
     }
 
     /// Starts live dictation from the chosen microphone.
@@ -420,6 +463,14 @@ impl View for TranscribePage {
                 if generation == self.generation && self.dictating {
                     self.recording = Some((dbfs, seconds, overflow));
                 }
+            }
+            Event::Playing { id, .. } if self.playing.is_some_and(|p| p.0 == id) => {}
+            Event::PlayPosition { id, seconds } if self.playing.is_some_and(|p| p.0 == id) => {
+                self.playing = Some((id, seconds));
+            }
+            Event::PlayEnded { id, error } if self.playing.is_some_and(|p| p.0 == id) => {
+                self.playing = None;
+                self.play_error = error;
             }
             Event::FilesChosen {
                 purpose: DialogPurpose::OpenAudio,
