@@ -76,7 +76,7 @@ fn main() {
     let finals: Vec<(f64, String)> = events
         .iter()
         .filter_map(|(i, e)| match e {
-            LiveEvent::Final { segments } => Some((
+            LiveEvent::Final { segments, .. } => Some((
                 at(i),
                 segments
                     .iter()

@@ -83,9 +83,60 @@ pub fn friendly_name(name: &str) -> String {
     }
 }
 
+/// The input that records what the computer plays (a video call, a
+/// video): the sound server's monitor of its default output.
+pub const SYSTEM_SOUND: &str = "This computer's sound";
+
+/// Why this computer's sound cannot be recorded here, in words.
+pub const NO_SYSTEM_SOUND: &str = "This computer's sound cannot be recorded here: that needs a \
+     PulseAudio or PipeWire sound server (its \"monitor\" of the speakers), which this system \
+     does not have running.";
+
+/// The monitor source of the sound server's default output, through
+/// cpal's PulseAudio host (PipeWire answers it too): the device whose id
+/// is the default sink's name and `.monitor`.
+#[cfg(target_os = "linux")]
+fn system_sound_device() -> Result<cpal::Device, CaptureError> {
+    let host = cpal::host_from_id(cpal::HostId::PulseAudio)
+        .map_err(|_| CaptureError::Open(NO_SYSTEM_SOUND.into()))?;
+    let sink = host
+        .default_output_device()
+        .and_then(|d| d.id().ok())
+        .ok_or_else(|| CaptureError::Open(NO_SYSTEM_SOUND.into()))?;
+    let monitor = format!("{}.monitor", sink.id());
+    host.input_devices()
+        .map_err(|e| CaptureError::Open(e.to_string()))?
+        .find(|d| d.id().is_ok_and(|id| id.id() == monitor))
+        .ok_or_else(|| CaptureError::Open(NO_SYSTEM_SOUND.into()))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn system_sound_device() -> Result<cpal::Device, CaptureError> {
+    Err(CaptureError::Open(
+        "This computer's sound cannot be recorded on this system yet; play it aloud near the \
+         microphone instead."
+            .into(),
+    ))
+}
+
+/// Whether this computer's sound can be recorded (a sound server with a
+/// monitor of its default output answers).
+pub fn system_sound_available() -> bool {
+    system_sound_device().is_ok()
+}
+
 /// The names of the input devices that can record (the sound server's and
-/// the sound cards', not ALSA's plugins), the default first.
+/// the sound cards', not ALSA's plugins), the default first, and
+/// [`SYSTEM_SOUND`] last where the sound server offers it.
 pub fn input_devices() -> Vec<String> {
+    let mut names = microphones();
+    if system_sound_available() {
+        names.push(SYSTEM_SOUND.to_string());
+    }
+    names
+}
+
+fn microphones() -> Vec<String> {
     let host = cpal::default_host();
     let default = host.default_input_device().map(|d| d.to_string());
     let mut names: Vec<String> = host
@@ -157,6 +208,7 @@ impl Capture {
     pub fn open(name: Option<&str>) -> Result<Self, CaptureError> {
         let host = cpal::default_host();
         let device = match name {
+            Some(SYSTEM_SOUND) => system_sound_device()?,
             Some(n) => host
                 .input_devices()
                 .map_err(|e| CaptureError::Open(e.to_string()))?

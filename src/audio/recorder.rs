@@ -130,6 +130,51 @@ impl Recorder {
         Ok(Self { chunks, stop, info })
     }
 
+    /// Plays `samples` (16 kHz mono, a decoded file called `name`)
+    /// through the recorder's channel at real-time speed, as if spoken
+    /// into a microphone: a file tried in the live chain. Ends at the end
+    /// of the sound, or when `stop` fires.
+    pub fn replay(samples: Vec<f32>, name: &str, stop: CancelToken) -> Result<Self, CaptureError> {
+        let (tx, chunks) = sync_channel(QUEUE);
+        let stop2 = stop.clone();
+        spawn_named("spaceport-replay", move || {
+            let started = std::time::Instant::now();
+            let step = (RATE_HZ as usize / 20).max(1); // 50 ms
+            let mut sent = 0usize;
+            for piece in samples.chunks(step) {
+                if stop2.is_cancelled() {
+                    break;
+                }
+                // Each chunk leaves when its last sample would have been
+                // heard.
+                let due = Duration::from_secs_f64((sent + piece.len()) as f64 / RATE_HZ as f64);
+                if let Some(wait) = due.checked_sub(started.elapsed()) {
+                    std::thread::sleep(wait);
+                }
+                sent += piece.len();
+                let chunk = Chunk {
+                    samples: piece.to_vec(),
+                    dbfs: level_dbfs(piece),
+                    seconds: sent as f32 / RATE_HZ as f32,
+                    lost: 0,
+                };
+                if tx.send(Recorded::Audio(chunk)).is_err() {
+                    break;
+                }
+            }
+        })
+        .map_err(|e| CaptureError::Open(format!("no thread could be started: {e}")))?;
+        Ok(Self {
+            chunks,
+            stop,
+            info: InputInfo {
+                device: name.to_string(),
+                rate_hz: RATE_HZ,
+                channels: 1,
+            },
+        })
+    }
+
     /// The recording's chunks, in order.
     pub fn chunks(&self) -> &Receiver<Recorded> {
         &self.chunks

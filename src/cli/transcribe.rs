@@ -11,23 +11,41 @@ use crate::tasks::device::{self, DeviceChoice};
 use crate::tasks::transcribe::Transcriber;
 use crate::tasks::transcribe::decode::{Task, TranscribeOptions};
 use crate::tasks::transcribe::formats::{Format, render};
+use crate::tasks::translate::{TranslateOptions, Translator};
 use crate::work::CancelToken;
 
 #[derive(Args, Debug)]
 pub struct TranscribeArgs {
     /// Audio files (WAV, FLAC, MP3, OGG, M4A).
-    #[arg(required_unless_present = "mic")]
+    #[arg(required_unless_present_any = ["mic", "system_audio"])]
     pub files: Vec<std::path::PathBuf>,
     /// Record from the microphone instead of reading files.
     #[arg(long)]
     pub mic: bool,
-    /// How long to record with --mic.
+    /// Record this computer's own sound (what it plays: a video call, a
+    /// video) instead of the microphone: the sound server's monitor of
+    /// the speakers (PulseAudio or PipeWire).
+    #[arg(long, conflicts_with = "mic")]
+    pub system_audio: bool,
+    /// How long to record with --mic or --system-audio.
     #[arg(long, default_value_t = 10.0)]
     pub seconds: f64,
-    /// With --mic: dictate — partial text on stderr while speaking, each
-    /// sentence on stdout when a pause ends it.
-    #[arg(long, requires = "mic")]
+    /// Live: partial text on stderr while someone speaks, each sentence on
+    /// stdout when a pause ends it (with --translate-to, the original and
+    /// its translation, a tab between). With a file instead of --mic or
+    /// --system-audio, the file is played through the same chain at
+    /// real-time speed.
+    #[arg(long)]
     pub live: bool,
+    /// Translate each sentence into this language (de, fr, …) with the
+    /// downloaded translation models (through English when no direct
+    /// model is there); subtitles and JSON then hold both.
+    #[arg(long)]
+    pub translate_to: Option<String>,
+    /// The translation model (a Hub id or a folder) instead of the one
+    /// chosen by the languages.
+    #[arg(long, requires = "translate_to")]
+    pub translate_model: Option<String>,
     /// The input device for --mic (default: the system's).
     #[arg(long)]
     pub input_device: Option<String>,
@@ -108,8 +126,15 @@ pub fn run(
         word_timestamps: args.word_timestamps,
         ..Default::default()
     };
-    if args.mic && args.live {
-        return dictate(&transcriber, &args, opts, format);
+    let place = super::placement(&selected, compute);
+    if args.live || args.translate_to.is_some() {
+        return live(hub, &transcriber, &args, opts, format, &place);
+    }
+    if args.system_audio {
+        let samples = record(Some(crate::audio::capture::SYSTEM_SOUND), args.seconds)?;
+        let t = transcriber.transcribe(&samples, &opts, &CancelToken::new(), &mut |_, _| {})?;
+        out!("{}", render(&t, format));
+        return Ok(());
     }
     if args.mic {
         let samples = record(args.input_device.as_deref(), args.seconds)?;
@@ -139,94 +164,276 @@ pub fn run(
     Ok(())
 }
 
-/// Live dictation for `seconds`: partials on stderr, final sentences on
-/// stdout as they come (txt), or the whole transcript at the end.
-fn dictate(
+/// The translation models for `from` → `args.translate_to` (or the one
+/// `--translate-model` names), loaded.
+fn translation_steps(
+    hub: &Hub,
+    args: &TranscribeArgs,
+    from: &str,
+    place: &crate::tasks::nn::Placement,
+) -> Result<crate::tasks::captions::Steps, CliError> {
+    let Some(to) = &args.translate_to else {
+        return Ok(Vec::new());
+    };
+    let dirs = super::translate::route_steps(
+        hub,
+        args.translate_model.as_deref(),
+        Some(from),
+        Some(to),
+        TranslateOptions::default(),
+    )?;
+    dirs.into_iter()
+        .map(|(dir, opts)| Ok((Translator::load_placed(&dir, place)?, opts)))
+        .collect()
+}
+
+/// Live captions: the microphone, this computer's sound, or each file
+/// played at real-time speed, transcribed as it is spoken (partials on
+/// stderr, each sentence on stdout when a pause ends it) and, with
+/// `--translate-to`, translated on a second thread (`original`, a tab,
+/// the translation). A file without `--live` is transcribed whole and
+/// then translated a segment at a time. The stage latencies are said at
+/// the end; other formats are written at the end, bilingual.
+fn live(
+    hub: &Hub,
     t: &Transcriber,
     args: &TranscribeArgs,
     opts: TranscribeOptions,
     format: Format,
+    place: &crate::tasks::nn::Placement,
 ) -> Result<(), CliError> {
     use crate::audio::recorder::{RATE_HZ, Recorded, Recorder};
-    use crate::tasks::transcribe::decode::Transcript;
+    use crate::tasks::captions::{
+        Cue, Translated, TranslationStage, median_and_worst, render_cues,
+    };
     use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
     use std::io::{IsTerminal, Write};
-    let recorder = Recorder::start(args.input_device.as_deref())?;
-    let info = &recorder.info;
-    eprintln!(
-        "recording {:.0} s from {} ({} Hz, {} channels); speak, and pause between sentences",
-        args.seconds, info.device, info.rate_hz, info.channels
-    );
-    // Ends the recording after `seconds`; the live loop then finalises.
-    let (stop, seconds) = (recorder.stopper(), args.seconds);
-    let timer = crate::work::spawn_named("spaceport-timer", move || {
-        let started = std::time::Instant::now();
-        // Ctrl-C ends the dictation early; what was said is finalised.
-        let interrupt = crate::work::cancel_on_interrupt();
-        while started.elapsed().as_secs_f64() < seconds
-            && !stop.is_cancelled()
-            && !interrupt.is_cancelled()
-        {
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        stop.cancel();
-    })
-    .map_err(|e| CliError::Failed(format!("Could not start recording: {e}.")))?;
-    let mut lost = 0;
-    let mut take = |r: Recorded| match r {
-        Recorded::Audio(c) => {
-            lost = c.lost;
-            Some(c.samples)
-        }
-        Recorded::Failed(e) => {
-            eprintln!("note: {e}");
-            None
+    use std::sync::{Arc, Mutex};
+    let translating = args.translate_to.is_some();
+    let cues: Arc<Mutex<Vec<Cue>>> = Arc::default();
+    let print = move |c: &Cue| {
+        if format == Format::Txt {
+            let mut out = std::io::stdout().lock();
+            let _ = match &c.translation {
+                Some(tr) => writeln!(out, "{}\t{}", c.original, tr),
+                None => writeln!(out, "{}", c.original),
+            };
+            let _ = out.flush();
         }
     };
-    let tty = std::io::stderr().is_terminal();
-    let mut live = LiveDictation::new(RATE_HZ, opts, LiveConfig::default());
-    let mut segments = Vec::new();
-    let started = std::time::Instant::now();
-    let chunks = recorder.chunks();
-    let result = run_live(
-        chunks,
-        &mut take,
-        &mut live,
-        t,
-        &CancelToken::new(),
-        &mut |ev| match ev {
-            LiveEvent::Partial { text, .. } => {
-                if tty {
-                    eprint!("\r\x1b[K… {text}");
+    // The translation stage starts once the spoken language is known.
+    let stage_for = |language: &str| -> Result<TranslationStage, CliError> {
+        let steps = translation_steps(hub, args, language, place)?;
+        let cues = cues.clone();
+        TranslationStage::start(steps, move |done| match done {
+            Translated::Final {
+                index,
+                text,
+                latency,
+            } => {
+                let mut all = cues.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(c) = all.get_mut(index) {
+                    c.translation = Some(text);
+                    c.translation_latency = Some(latency);
+                    print(c);
+                }
+            }
+            Translated::Partial { text, .. } => {
+                if std::io::stderr().is_terminal() {
+                    eprint!("\r\x1b[K… → {text}");
                 } else {
-                    eprintln!("partial {:.2}: {text}", started.elapsed().as_secs_f64());
+                    eprintln!("partial translation: {text}");
                 }
             }
-            LiveEvent::Final { segments: segs } => {
-                if tty {
-                    eprint!("\r\x1b[K");
-                }
-                if format == Format::Txt {
-                    let mut out = std::io::stdout().lock();
-                    for s in &segs {
-                        let _ = writeln!(out, "{}", s.text);
+            Translated::Failed { index, error } => {
+                eprintln!("note: a line could not be translated: {error}");
+                if let Some(i) = index {
+                    let all = cues.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(c) = all.get(i) {
+                        print(c);
                     }
-                    let _ = out.flush();
                 }
-                segments.extend(segs);
             }
-        },
-    );
-    recorder.stop();
-    let _ = timer.join();
-    if lost > 0 {
-        eprintln!("note: {lost} samples were lost because reading fell behind.");
+        })
+        .map_err(|e| CliError::Failed(format!("Could not start translating: {e}.")))
+    };
+    let files: Vec<Option<&std::path::PathBuf>> = if args.mic || args.system_audio {
+        vec![None]
+    } else {
+        args.files.iter().map(Some).collect()
+    };
+    let mut partials = 0u64;
+    for file in files {
+        let stop = CancelToken::new();
+        let recorder = match file {
+            None => {
+                let device = if args.system_audio {
+                    Some(crate::audio::capture::SYSTEM_SOUND)
+                } else {
+                    args.input_device.as_deref()
+                };
+                Recorder::start_with(device, stop.clone())?
+            }
+            Some(f) if args.live => {
+                let audio = decode_file(f, RATE_HZ)?;
+                Recorder::replay(audio.samples, &f.display().to_string(), stop.clone())?
+            }
+            Some(f) => {
+                // A file transcribed whole, then translated a segment at
+                // a time.
+                let audio = decode_file(f, RATE_HZ)?;
+                let tr = t.transcribe(
+                    &audio.samples,
+                    &opts,
+                    &crate::work::cancel_on_interrupt(),
+                    &mut |_, _| {},
+                )?;
+                let stage = stage_for(&tr.language)?;
+                let first = cues.lock().unwrap_or_else(|e| e.into_inner()).len();
+                for (i, seg) in tr.segments.iter().enumerate() {
+                    cues.lock().unwrap_or_else(|e| e.into_inner()).push(Cue {
+                        start: seg.start,
+                        end: seg.end,
+                        original: seg.text.clone(),
+                        words: seg.words.clone(),
+                        ..Default::default()
+                    });
+                    stage.final_text(first + i, &seg.text);
+                }
+                stage.finish();
+                continue;
+            }
+        };
+        let info = &recorder.info;
+        if file.is_none() {
+            eprintln!(
+                "recording {:.0} s from {} ({} Hz, {} channels); speak, and pause between sentences",
+                args.seconds, info.device, info.rate_hz, info.channels
+            );
+        } else {
+            eprintln!(
+                "playing {} through the live chain at real-time speed",
+                info.device
+            );
+        }
+        // Ends a recording after `seconds` (a file at its end); Ctrl-C
+        // ends it early, and what was said is finalised.
+        let (stopper, seconds, timed) = (recorder.stopper(), args.seconds, file.is_none());
+        let timer = crate::work::spawn_named("spaceport-timer", move || {
+            let started = std::time::Instant::now();
+            let interrupt = crate::work::cancel_on_interrupt();
+            let over = || timed && started.elapsed().as_secs_f64() >= seconds;
+            while !(over() || stopper.is_cancelled() || interrupt.is_cancelled()) {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            stopper.cancel();
+        })
+        .map_err(|e| CliError::Failed(format!("Could not start recording: {e}.")))?;
+        let mut lost = 0;
+        let mut take = |r: Recorded| match r {
+            Recorded::Audio(c) => {
+                lost = c.lost;
+                Some(c.samples)
+            }
+            Recorded::Failed(e) => {
+                eprintln!("note: {e}");
+                None
+            }
+        };
+        let tty = std::io::stderr().is_terminal();
+        let mut dictation = LiveDictation::new(RATE_HZ, opts.clone(), LiveConfig::default());
+        let started = std::time::Instant::now();
+        // Cues before this source's (several files follow each other).
+        let offset = cues
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .last()
+            .map_or(0.0, |c| c.end);
+        let mut stage: Option<TranslationStage> = None;
+        let mut failure = None;
+        let result = run_live(
+            recorder.chunks(),
+            &mut take,
+            &mut dictation,
+            t,
+            &CancelToken::new(),
+            &mut |ev| match ev {
+                LiveEvent::Partial { text, .. } => {
+                    if tty {
+                        eprint!("\r\x1b[K… {text}");
+                    } else {
+                        eprintln!("partial {:.2}: {text}", started.elapsed().as_secs_f64());
+                    }
+                    if let Some(s) = &stage {
+                        partials += 1;
+                        s.partial(partials, &text);
+                    }
+                }
+                LiveEvent::Final { segments, language } => {
+                    if tty {
+                        eprint!("\r\x1b[K");
+                    }
+                    let Some(last) = segments.last() else { return };
+                    // Speech end (the utterance's) to its transcript.
+                    let latency = (started.elapsed().as_secs_f64() - last.end).max(0.0);
+                    if translating && stage.is_none() && failure.is_none() {
+                        match stage_for(&language) {
+                            Ok(s) => stage = Some(s),
+                            Err(e) => failure = Some(e),
+                        }
+                    }
+                    // A cue a segment (a sentence, usually).
+                    for seg in &segments {
+                        let text = seg.text.trim().to_string();
+                        let index = {
+                            let mut all = cues.lock().unwrap_or_else(|e| e.into_inner());
+                            all.push(Cue {
+                                start: offset + seg.start,
+                                end: offset + seg.end,
+                                original: text.clone(),
+                                words: seg.words.clone(),
+                                transcript_latency: Some(latency),
+                                ..Default::default()
+                            });
+                            all.len() - 1
+                        };
+                        match &stage {
+                            Some(s) => s.final_text(index, &text),
+                            None => {
+                                let all = cues.lock().unwrap_or_else(|e| e.into_inner());
+                                print(&all[index]);
+                            }
+                        }
+                    }
+                }
+            },
+        );
+        recorder.stop();
+        let _ = timer.join();
+        if let Some(s) = stage {
+            s.finish();
+        }
+        if lost > 0 {
+            eprintln!("note: {lost} samples were lost because reading fell behind.");
+        }
+        result?;
+        if let Some(e) = failure {
+            return Err(e);
+        }
     }
-    result?;
+    let cues = cues.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let said = |v: Vec<f64>| match median_and_worst(&v) {
+        Some((m, w)) => format!("median {m:.2} s, worst {w:.2} s"),
+        None => "none measured".into(),
+    };
+    eprintln!(
+        "latency over {} lines: speech end → transcript {}; transcript → translation {}",
+        cues.len(),
+        said(cues.iter().filter_map(|c| c.transcript_latency).collect()),
+        said(cues.iter().filter_map(|c| c.translation_latency).collect()),
+    );
     if format != Format::Txt {
-        let language = live.language.clone().unwrap_or_else(|| "en".into());
-        let transcript = Transcript::from_segments(segments, language);
-        out!("{}", render(&transcript, format));
+        out!("{}", render_cues(&cues, format));
     }
     Ok(())
 }

@@ -71,21 +71,44 @@ pub fn model_dir(hub: &Hub, model: &str, panel: Panel) -> Result<PathBuf, CliErr
 /// `--model`, or the route from `--from` to `--to` (downloading the direct
 /// model when neither it nor a pivot pair is in the cache).
 fn steps(hub: &Hub, args: &TranslateArgs) -> Result<Vec<(PathBuf, TranslateOptions)>, CliError> {
-    let options = |target: Option<String>| TranslateOptions {
-        num_beams: args.beam,
-        max_new_tokens: args.max_tokens,
-        target,
-    };
     if let (Some(_), Some(_)) = (&args.model, &args.from) {
         return Err(CliError::Input(
             "Choose the model with --model or the languages with --from, not both.".into(),
         ));
     }
-    if let Some(model) = &args.model {
+    route_steps(
+        hub,
+        args.model.as_deref(),
+        args.from.as_deref(),
+        args.to.as_deref(),
+        TranslateOptions {
+            num_beams: args.beam,
+            max_new_tokens: args.max_tokens,
+            target: None,
+        },
+    )
+}
+
+/// The model folders to run in turn, each with `base` options and its
+/// target code: `model` when given (`to` its target code), else the
+/// route from `from` to `to` (downloading the direct model when neither
+/// it nor a pivot pair is in the cache).
+pub(super) fn route_steps(
+    hub: &Hub,
+    model: Option<&str>,
+    from: Option<&str>,
+    to: Option<&str>,
+    base: TranslateOptions,
+) -> Result<Vec<(PathBuf, TranslateOptions)>, CliError> {
+    let options = |target: Option<String>| TranslateOptions {
+        target,
+        ..base.clone()
+    };
+    if let Some(model) = model {
         let dir = model_dir(hub, model, Panel::Translate)?;
-        return Ok(vec![(dir, options(args.to.clone()))]);
+        return Ok(vec![(dir, options(to.map(str::to_string)))]);
     }
-    let (Some(from), Some(to)) = (&args.from, &args.to) else {
+    let (Some(from), Some(to)) = (from, to) else {
         return Err(CliError::Input(
             "Choose the model with --model, or the languages with --from and --to.".into(),
         ));

@@ -1,5 +1,6 @@
 //! The models and what they do: the demo tasks ([`translate`], [`caption`],
-//! [`transcribe`]), the blocks they share ([`nn`], [`gemm`],
+//! [`transcribe`]; [`captions`]: live speech translated as it is spoken),
+//! the blocks they share ([`nn`], [`gemm`],
 //! [`generation`]; [`int8`] and [`f16`]: weights kept in int8 or f16 and
 //! the products over them, for the `int8` and `float16` compute types;
 //! [`amx`]: Intel's tile instructions under the int8 products),
@@ -11,6 +12,7 @@
 
 pub mod amx;
 pub mod caption;
+pub mod captions;
 pub mod device;
 pub mod error;
 pub mod f16;

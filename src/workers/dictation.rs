@@ -115,7 +115,7 @@ fn dictate(
         &mut |ev| {
             sink.send(match ev {
                 LiveEvent::Partial { text, .. } => Event::LivePartial { generation, text },
-                LiveEvent::Final { segments } => Event::LiveFinal {
+                LiveEvent::Final { segments, .. } => Event::LiveFinal {
                     generation,
                     segments,
                 },

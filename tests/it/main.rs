@@ -14,6 +14,7 @@ mod audio_decode;
 mod caption_cli;
 mod caption_image;
 mod caption_model;
+mod captions;
 mod cli;
 mod damaged_files;
 mod datasets_local;

@@ -61,7 +61,7 @@ fn dictation_shows_partials_then_final_text_at_each_pause() {
     let finals: Vec<(f64, Vec<_>)> = events
         .iter()
         .filter_map(|(at, e)| match e {
-            LiveEvent::Final { segments } => Some((*at, segments.clone())),
+            LiveEvent::Final { segments, .. } => Some((*at, segments.clone())),
             _ => None,
         })
         .collect();
@@ -76,7 +76,7 @@ fn dictation_shows_partials_then_final_text_at_each_pause() {
         .iter()
         .map(|(at, e)| match e {
             LiveEvent::Partial { text, .. } => format!("{at:.1} partial {text:?}"),
-            LiveEvent::Final { segments } => format!(
+            LiveEvent::Final { segments, .. } => format!(
                 "{at:.1} final {:?}",
                 segments
                     .iter()

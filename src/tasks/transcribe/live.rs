@@ -301,8 +301,12 @@ impl Segmenter {
 pub enum LiveEvent {
     /// The utterance being spoken, so far (replaces the previous partial).
     Partial { text: String, start: f64 },
-    /// An utterance is done: its segments, timed from the recording start.
-    Final { segments: Vec<Segment> },
+    /// An utterance is done: its segments, timed from the recording
+    /// start, and the language spoken.
+    Final {
+        segments: Vec<Segment>,
+        language: String,
+    },
 }
 
 /// A segmenter plus the decoding of its work with a [`Transcriber`].
@@ -426,7 +430,8 @@ impl LiveDictation {
                     }
                     self.said.push_str(&s.text);
                 }
-                Ok(Some(LiveEvent::Final { segments }))
+                let language = self.language.clone().unwrap_or_else(|| "en".into());
+                Ok(Some(LiveEvent::Final { segments, language }))
             }
         }
     }
