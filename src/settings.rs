@@ -16,6 +16,58 @@ pub enum Theme {
     Dark,
 }
 
+/// What the caption window shows of each line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaptionShow {
+    #[default]
+    Both,
+    Original,
+    Translation,
+}
+
+impl CaptionShow {
+    pub const ALL: [CaptionShow; 3] = [Self::Both, Self::Original, Self::Translation];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Both => "Original and translation",
+            Self::Original => "Original",
+            Self::Translation => "Translation",
+        }
+    }
+}
+
+/// The caption window's colours: text on background.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CaptionColors {
+    #[default]
+    WhiteOnBlack,
+    YellowOnBlack,
+    BlackOnWhite,
+}
+
+impl CaptionColors {
+    pub const ALL: [CaptionColors; 3] =
+        [Self::WhiteOnBlack, Self::YellowOnBlack, Self::BlackOnWhite];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::WhiteOnBlack => "White on black",
+            Self::YellowOnBlack => "Yellow on black",
+            Self::BlackOnWhite => "Black on white",
+        }
+    }
+
+    /// (text, translation text, background) as RGB.
+    pub fn rgb(self) -> ([u8; 3], [u8; 3], [u8; 3]) {
+        match self {
+            Self::WhiteOnBlack => ([255, 255, 255], [150, 220, 255], [0, 0, 0]),
+            Self::YellowOnBlack => ([255, 230, 40], [255, 255, 255], [0, 0, 0]),
+            Self::BlackOnWhite => ([0, 0, 0], [0, 70, 160], [255, 255, 255]),
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct Settings {
@@ -31,6 +83,15 @@ pub struct Settings {
     /// Time each word of a transcript (Whisper's cross-attention
     /// alignment): karaoke subtitles and words highlighted in playback.
     pub word_timestamps: bool,
+    /// Live captions: translate what is said into this language (`None`:
+    /// only the transcript).
+    pub live_translate_to: Option<String>,
+    /// The always-on-top caption window: shown, its text size (points),
+    /// what it shows and in which colours.
+    pub caption_window: bool,
+    pub caption_size: f32,
+    pub caption_show: CaptionShow,
+    pub caption_colors: CaptionColors,
     pub search_task: TaskFilter,
     pub search_sort: Sort,
     /// How fast the last large download came (bytes a second), for the
@@ -47,6 +108,11 @@ impl Default for Settings {
             compute: ComputeType::Auto,
             batched_transcription: true,
             word_timestamps: false,
+            live_translate_to: None,
+            caption_window: false,
+            caption_size: 34.0,
+            caption_show: CaptionShow::Both,
+            caption_colors: CaptionColors::WhiteOnBlack,
             search_task: TaskFilter::All,
             search_sort: Sort::Downloads,
             download_rate_bps: None,

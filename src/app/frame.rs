@@ -25,6 +25,9 @@ impl App {
             0.0
         };
         egui::CentralPanel::default().show(ui, |ui| self.page_ui(ui));
+        // Live captions float in their own window over whatever is shown.
+        let ctx = ui.ctx().clone();
+        self.transcribe.caption_window(&ctx, &mut self.cx);
         // Expire first, so the last notice's frame is not drawn empty.
         let now = ui.input(|i| i.time);
         self.cx

@@ -2,7 +2,8 @@
 //! [`Recorder`] (16 kHz chunks over a bounded channel), loads the Whisper
 //! model through the shared [`WhisperCache`], and runs live dictation
 //! (`tasks::transcribe::live`) on the chunks as they come, reporting the
-//! level, partial and final text. Whatever ends it — Stop, the microphone
+//! level, partial and final text; for live captions it also translates
+//! each line on the caption translation stage (`tasks::captions`). Whatever ends it — Stop, the microphone
 //! failing, the model failing — the recorder is stopped here and exactly
 //! one [`Event::DictationDone`] is sent.
 
@@ -11,9 +12,11 @@ use std::path::PathBuf;
 use super::transcribe::WhisperCache;
 use super::{Event, Sink};
 use crate::audio::recorder::{RATE_HZ, Recorded, Recorder};
+use crate::tasks::captions::{Translated, TranslationStage};
 use crate::tasks::device::DeviceChoice;
 use crate::tasks::transcribe::decode::TranscribeOptions;
 use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+use crate::tasks::translate::{TranslateOptions, Translator};
 use crate::work::CancelToken;
 
 /// One dictation: the microphone, the model and how to decode.
@@ -27,6 +30,11 @@ pub struct DictationJob {
     pub device: DeviceChoice,
     /// The number format the model computes in.
     pub compute: crate::tasks::device::ComputeType,
+    /// Live captions: translate each line into this language, with the
+    /// downloaded translation models `installed` (routed once the spoken
+    /// language is known).
+    pub translate_to: Option<String>,
+    pub installed: Vec<crate::tasks::translate::route::InstalledModel>,
 }
 
 /// The dictation running, if any: cancelling its token stops it, and the
@@ -66,6 +74,73 @@ impl Dictations {
     }
 }
 
+/// The live translation of a dictation: not started until the spoken
+/// language is known, then running, or impossible (said once).
+enum Translation {
+    Waiting,
+    Running(TranslationStage),
+    Off,
+}
+
+/// Routes `from` → `to` over the downloaded models, loads them and starts
+/// the translation stage, whose results go to the page as events; what
+/// is missing is said in words.
+fn start_translation(job: &DictationJob, from: &str, to: &str, sink: &Sink) -> Translation {
+    let generation = job.generation;
+    let fail = |error: String| {
+        sink.send(Event::LiveTranslateFailed { generation, error });
+        Translation::Off
+    };
+    if from == to {
+        return Translation::Off;
+    }
+    let route = crate::tasks::translate::route::route(&job.installed, from, to);
+    let Some(steps) = route.steps() else {
+        let name = crate::catalog::language_name;
+        return fail(match route {
+            crate::tasks::translate::route::Route::Get { repo, .. } => format!(
+                "No downloaded model translates {} into {}: download {repo} (Hub page).",
+                name(from),
+                name(to)
+            ),
+            _ => "No translation model for these languages.".into(),
+        });
+    };
+    let mut loaded = Vec::new();
+    for p in steps {
+        let opts = TranslateOptions {
+            target: p.code.clone(),
+            ..Default::default()
+        };
+        match crate::tasks::device::load_on(job.device, job.compute, |place| {
+            Translator::load_placed(&p.dir, place)
+        }) {
+            Ok((t, _)) => loaded.push((t, opts)),
+            Err(e) => return fail(e.to_string()),
+        }
+    }
+    let sink2 = sink.clone();
+    match TranslationStage::start(loaded, move |done| {
+        sink2.send(match done {
+            Translated::Final {
+                index,
+                text,
+                latency,
+            } => Event::LiveTranslated {
+                generation,
+                index,
+                text,
+                latency,
+            },
+            Translated::Partial { text, .. } => Event::LivePartialTranslated { generation, text },
+            Translated::Failed { error, .. } => Event::LiveTranslateFailed { generation, error },
+        });
+    }) {
+        Ok(stage) => Translation::Running(stage),
+        Err(e) => fail(format!("Translating could not start: {e}.")),
+    }
+}
+
 /// Records and decodes until `stop` fires or something fails; returns the
 /// language, the error that ended it, and a note on the recording.
 fn dictate(
@@ -88,7 +163,10 @@ fn dictate(
         Err(e) => return (String::new(), Some(e), None),
     };
     sink.send(Event::LiveReady { generation });
+    let started = std::time::Instant::now();
     let mut live = LiveDictation::new(RATE_HZ, job.options.clone(), LiveConfig::default());
+    let mut translation = Translation::Waiting;
+    let (mut finals, mut partials) = (0usize, 0u64);
     let (mut note, mut lost) = (None, 0);
     let mut take = |r: Recorded| match r {
         Recorded::Audio(c) => {
@@ -112,17 +190,40 @@ fn dictate(
         &mut live,
         &t,
         &CancelToken::new(),
-        &mut |ev| {
-            sink.send(match ev {
-                LiveEvent::Partial { text, .. } => Event::LivePartial { generation, text },
-                LiveEvent::Final { segments, .. } => Event::LiveFinal {
+        &mut |ev| match ev {
+            LiveEvent::Partial { text, .. } => {
+                if let Translation::Running(stage) = &translation {
+                    partials += 1;
+                    stage.partial(partials, &text);
+                }
+                sink.send(Event::LivePartial { generation, text });
+            }
+            LiveEvent::Final { segments, language } => {
+                let latency = segments
+                    .last()
+                    .map_or(0.0, |l| (started.elapsed().as_secs_f64() - l.end).max(0.0));
+                if let (Some(to), Translation::Waiting) = (&job.translate_to, &translation) {
+                    translation = start_translation(job, &language, to, sink);
+                }
+                if let Translation::Running(stage) = &translation {
+                    for (i, s) in segments.iter().enumerate() {
+                        stage.final_text(finals + i, s.text.trim());
+                    }
+                }
+                finals += segments.len();
+                sink.send(Event::LiveFinal {
                     generation,
                     segments,
-                },
-            });
+                    latency,
+                });
+            }
         },
     );
     recorder.stop();
+    // What was handed over is still translated.
+    if let Translation::Running(stage) = translation {
+        stage.finish();
+    }
     if note.is_none() && lost > 0 {
         note = Some(format!(
             "{lost} samples were lost because the computer fell behind."

@@ -39,6 +39,9 @@ pub enum DialogPurpose {
     /// Where to export a prepared split (parquet, CSV or JSON Lines by
     /// the extension).
     ExportDataset,
+    /// Where to save live captions (each line and its translation): SRT,
+    /// WebVTT, JSON or text (a tab between) by the ending.
+    SaveCues(Vec<crate::tasks::captions::Cue>),
     /// Where to save a batch's captions, (image, caption) pairs: CSV, or
     /// JSON when the name ends in `.json`.
     SaveCaptions(Vec<(String, String)>),
@@ -72,6 +75,17 @@ pub(crate) fn await_dialog(purpose: DialogPurpose, dialog: Dialog, sink: &Sink) 
                 };
                 write(&sink2, &path, render(&t, format));
             }
+            (DialogPurpose::SaveCues(cues), Some(path)) => {
+                let format = path
+                    .extension()
+                    .and_then(|e| Format::parse(&e.to_string_lossy()))
+                    .unwrap_or(Format::Srt);
+                write(
+                    &sink2,
+                    path,
+                    crate::tasks::captions::render_cues(&cues, format),
+                );
+            }
             (DialogPurpose::SaveCaptions(rows), Some(path)) => {
                 let text = if path.extension().is_some_and(|e| e == "json") {
                     crate::tasks::caption::to_json(&rows)
@@ -92,6 +106,7 @@ pub(crate) fn await_dialog(purpose: DialogPurpose, dialog: Dialog, sink: &Sink) 
             (
                 DialogPurpose::SaveTranscript(_)
                 | DialogPurpose::SaveCaptions(_)
+                | DialogPurpose::SaveCues(_)
                 | DialogPurpose::SaveRun(_),
                 None,
             ) => {}

@@ -457,7 +457,22 @@ pub enum Event {
     LiveFinal {
         generation: u64,
         segments: Vec<Segment>,
+        /// Seconds from the end of the speech to this text.
+        latency: f64,
     },
+    /// Live captions: the translation of the dictation's final segment
+    /// `index` (counted from 0 over the dictation), `latency` seconds
+    /// after its transcript.
+    LiveTranslated {
+        generation: u64,
+        index: usize,
+        text: String,
+        latency: f64,
+    },
+    /// Live captions: the utterance being spoken so far, translated.
+    LivePartialTranslated { generation: u64, text: String },
+    /// Live captions: why the lines cannot be translated, in words.
+    LiveTranslateFailed { generation: u64, error: String },
     /// A dictation ended — stopped, or failed — and everything said is
     /// final: its language; `error` when the microphone or the model could
     /// not be used (what was said before stays); `note` when the

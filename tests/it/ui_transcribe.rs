@@ -320,3 +320,174 @@ fn alone_words_are_timed_and_followed_while_the_recording_plays() {
     h.get_by_label("■ Stop playing").click();
     wait_for(&mut h, "stopped", |h| h.query_by_label("▶ Play").is_some());
 }
+
+/// Live captions from this computer's sound (the null sink's monitor)
+/// into German with the tiny Marian fixture: the caption window shows the
+/// words being said (a partial line, "…") and then each final line with
+/// its translation, which equals the translation of that line; Stop
+/// keeps everything; Save as… writes bilingual SRT, read back.
+#[test]
+fn alone_live_captions_with_translations_in_the_caption_window() {
+    use spaceport::tasks::translate::{TranslateOptions, Translator};
+    let _turn = support::sink_turn();
+    let sink = support::test_sink();
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = support::tiny_en_cache(tmp.path());
+    let marian = std::path::Path::new("tests/fixtures/marian/tiny-en-de");
+    support::install_fixture(&cache, "Helsinki-NLP/opus-mt-en-de", marian);
+    let wav = tmp.path().join("say.wav");
+    let sentences = [
+        "The juice of lemons makes fine punch.",
+        "Four hours of steady work faced us.",
+    ];
+    support::speak_with_pauses(&sentences, 1500, &wav);
+    let mut h = support::ui::local_app(&cache);
+    h.get_by_label("Transcribe").click();
+    wait_for(&mut h, "the inputs and the translation model", |h| {
+        h.state()
+            .transcribe
+            .input_devices
+            .as_ref()
+            .is_some_and(|d| d.iter().any(|n| n == "This computer's sound"))
+            && h.query_by_label("Translate into").is_some()
+            && h.state().cx.is_cached("Helsinki-NLP/opus-mt-en-de")
+    });
+    // The input: this computer's sound; into German; the caption window.
+    h.get_by_label("Microphone").click();
+    wait_for(&mut h, "the inputs listed", |h| {
+        h.query_by_label("This computer's sound").is_some()
+    });
+    h.get_by_label("This computer's sound").click();
+    h.get_by_label("Translate into").click();
+    wait_for(&mut h, "the languages listed", |h| {
+        h.query_by_label("German").is_some()
+    });
+    h.get_by_label("German").click();
+    h.get_by_label("Caption window").click();
+    wait_for(&mut h, "the choices made", |h| {
+        let s = &h.state().cx.settings;
+        s.caption_window
+            && s.live_translate_to.as_deref() == Some("de")
+            && h.state().transcribe.input_device.as_deref() == Some("This computer's sound")
+    });
+    wait_for(&mut h, "the caption window", |h| {
+        h.query_by_label_contains("Captions appear here").is_some()
+    });
+    // Here (no second native window) it floats inside the main one: drag
+    // it by its title to the bottom, off the page's buttons, as a person
+    // would.
+    let window = h.get_by_label("Live captions").rect();
+    let title = egui::pos2(window.center().x, window.top() + 8.0);
+    let to = egui::pos2(title.x, 820.0);
+    for e in [
+        egui::Event::PointerMoved(title),
+        egui::Event::PointerButton {
+            pos: title,
+            button: egui::PointerButton::Primary,
+            pressed: true,
+            modifiers: egui::Modifiers::NONE,
+        },
+    ] {
+        h.input_mut().events.push(e);
+        h.step();
+    }
+    for i in 1..=10 {
+        let p = title + (to - title) * (i as f32 / 10.0);
+        h.input_mut().events.push(egui::Event::PointerMoved(p));
+        h.step();
+    }
+    h.input_mut().events.push(egui::Event::PointerButton {
+        pos: to,
+        button: egui::PointerButton::Primary,
+        pressed: false,
+        modifiers: egui::Modifiers::NONE,
+    });
+    h.step();
+    h.step();
+    assert!(
+        h.get_by_label("Live captions").rect().center().y > 700.0,
+        "the caption window moved"
+    );
+    h.get_by_label("Record").click();
+    wait_for(&mut h, "recording", |h| {
+        h.state().transcribe.recording.is_some() && h.query_by_label("Stop").is_some()
+    });
+    let player = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        std::process::Command::new("paplay")
+            .args(["-d", &sink])
+            .arg(&wav)
+            .status()
+            .unwrap()
+            .success()
+    });
+    let mut saw_partial = false;
+    while !player.is_finished() {
+        h.step();
+        saw_partial |= window_text(&h).iter().any(|t| t.ends_with(" …"));
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert!(player.join().unwrap(), "paplay");
+    assert!(saw_partial, "no partial line in the caption window");
+    h.get_by_label("Stop").click();
+    wait_for(&mut h, "every line translated", |h| {
+        let t = &h.state().transcribe;
+        !t.dictating
+            && !t.segments.is_empty()
+            && t.translations.len() == t.segments.len()
+            && t.translations.iter().all(Option::is_some)
+    });
+    // Each translation is the line's own, and the caption window shows
+    // the last one with its original.
+    let translator = Translator::load(marian, &candle_core::Device::Cpu).unwrap();
+    let cues = h.state().transcribe.cues();
+    for c in &cues {
+        let expected = translator
+            .translate(
+                &c.original,
+                &TranslateOptions::default(),
+                &spaceport::work::CancelToken::new(),
+                &mut |_| {},
+            )
+            .unwrap()
+            .text;
+        assert_eq!(c.translation.as_deref(), Some(expected.as_str()), "{c:?}");
+    }
+    let last = cues.last().unwrap();
+    for _ in 0..3 {
+        h.step();
+    }
+    let shown = window_text(&h);
+    assert!(
+        shown.iter().any(|t| t == last.original.trim())
+            && shown
+                .iter()
+                .any(|t| Some(t.as_str()) == last.translation.as_deref()),
+        "the caption window shows the last line and its translation: {shown:?}"
+    );
+    let heard: String = cues
+        .iter()
+        .map(|c| c.original.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(
+        support::wer(&sentences.join(" "), &heard) <= 0.35,
+        "{heard:?}"
+    );
+    // Bilingual SRT through Save as….
+    let srt_path = tmp.path().join("captions.srt");
+    let _asked = answer_dialogs(&mut h, vec![srt_path.clone()]);
+    h.get_by_label("Save as…").click();
+    let srt = wait_for_file(&mut h, &srt_path);
+    let blocks: Vec<&str> = srt.trim().split("\n\n").collect();
+    assert_eq!(blocks.len(), cues.len(), "{srt}");
+    for (b, c) in blocks.iter().zip(&cues) {
+        let lines: Vec<&str> = b.lines().collect();
+        assert_eq!(lines[2], c.original.trim(), "{srt}");
+        assert_eq!(
+            Some(lines[3]),
+            c.translation.as_deref().map(str::trim),
+            "{srt}"
+        );
+    }
+}

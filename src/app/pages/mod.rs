@@ -445,6 +445,9 @@ impl Cx {
             | Event::RecordingLevel { .. }
             | Event::LivePartial { .. }
             | Event::LiveFinal { .. }
+            | Event::LiveTranslated { .. }
+            | Event::LivePartialTranslated { .. }
+            | Event::LiveTranslateFailed { .. }
             | Event::DictationDone { .. }
             | Event::InputDevices(_)
             | Event::ModelLanguages { .. }

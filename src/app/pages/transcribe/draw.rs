@@ -217,6 +217,7 @@ impl TranscribePage {
                 }
             }
         });
+        self.captions_row(ui, cx);
         match self.status.clone() {
             TranscribeStatus::LoadingModel => {
                 ui.horizontal(|ui| {
@@ -294,6 +295,12 @@ impl TranscribePage {
                         .and_then(|f| f.file_stem())
                         .map(|s| format!("{}.srt", s.to_string_lossy()))
                         .unwrap_or_else(|| "dictation.txt".into());
+                    // Live captions with translations: bilingual files.
+                    let purpose = if self.file.is_none() && self.translated() {
+                        DialogPurpose::SaveCues(self.cues())
+                    } else {
+                        DialogPurpose::SaveTranscript(Box::new(t.clone()))
+                    };
                     cx.open_dialog(
                         DialogRequest::new(DialogKind::Save, "Save the transcript")
                             .file_name(name)
@@ -306,7 +313,7 @@ impl TranscribePage {
                                     .and_then(|f| f.parent())
                                     .map(|d| d.to_path_buf()),
                             ),
-                        DialogPurpose::SaveTranscript(Box::new(t.clone())),
+                        purpose,
                     );
                 }
                 // Beside the audio, when it is a file (not an example or
@@ -375,21 +382,34 @@ impl TranscribePage {
                                 time.scroll_to_me(Some(egui::Align::Center));
                                 self.followed = Some(i);
                             }
-                            match at.filter(|_| now && !s.words.is_empty()) {
-                                Some(t) => words_ui(ui, &s.words, t),
-                                None if now => {
-                                    ui.label(egui::RichText::new(&s.text).strong());
+                            let translation = self.translations.get(i).cloned().flatten();
+                            ui.vertical(|ui| {
+                                match at.filter(|_| now && !s.words.is_empty()) {
+                                    Some(t) => words_ui(ui, &s.words, t),
+                                    None if now => {
+                                        ui.label(egui::RichText::new(&s.text).strong());
+                                    }
+                                    None => {
+                                        ui.label(&s.text);
+                                    }
                                 }
-                                None => {
-                                    ui.label(&s.text);
+                                if let Some(t) = translation {
+                                    ui.label(
+                                        egui::RichText::new(t).color(ui.visuals().hyperlink_color),
+                                    );
                                 }
-                            }
+                            });
                             ui.end_row();
                         }
                         if let Some(p) = &self.partial {
                             // What is being said, until the pause makes it final.
                             ui.monospace("  …");
-                            ui.label(egui::RichText::new(p).italics().weak());
+                            ui.vertical(|ui| {
+                                ui.label(egui::RichText::new(p).italics().weak());
+                                if let Some(t) = &self.partial_translation {
+                                    ui.label(egui::RichText::new(t).italics().weak());
+                                }
+                            });
                             ui.end_row();
                         }
                     });

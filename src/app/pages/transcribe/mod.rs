@@ -7,6 +7,7 @@
 //! .txt/.srt/.vtt/.json beside the audio or anywhere, and this session's
 //! transcripts.
 
+mod captions;
 mod draw;
 
 use std::collections::VecDeque;
@@ -92,6 +93,14 @@ pub struct TranscribePage {
     pub play_error: Option<String>,
     /// The segment the view last scrolled to while playing.
     pub followed: Option<usize>,
+    /// Live captions: each final segment's translation (by index), the
+    /// utterance being spoken translated so far, the last line's
+    /// latencies (speech end → text, text → translation) and why the
+    /// lines are not translated.
+    pub translations: Vec<Option<String>>,
+    pub partial_translation: Option<String>,
+    pub latency: Option<(f64, Option<f64>)>,
+    pub translate_note: Option<String>,
 }
 
 /// The repo id of a snapshot folder in the Hugging Face cache
@@ -281,6 +290,12 @@ impl TranscribePage {
         self.partial = None;
         self.dictating = true;
         self.recording = Some((f32::NEG_INFINITY, 0.0, 0));
+        self.translations.clear();
+        self.partial_translation = None;
+        self.latency = None;
+        self.translate_note = None;
+        self.stop_playing(cx);
+        self.audio = None;
         cx.send(Command::Dictate(DictationJob {
             generation: self.generation,
             input: self.input_device.clone(),
@@ -288,6 +303,8 @@ impl TranscribePage {
             options,
             device: cx.settings.device,
             compute: cx.settings.compute,
+            translate_to: cx.settings.live_translate_to.clone(),
+            installed: crate::tasks::translate::route::installed(cx.cached()),
         }));
     }
 }
@@ -415,13 +432,43 @@ impl View for TranscribePage {
             Event::LiveFinal {
                 generation,
                 segments,
+                latency,
             } => {
                 if generation == self.generation {
                     self.partial = None;
+                    self.partial_translation = None;
                     if !segments.is_empty() && std::mem::take(&mut self.kept) {
                         self.segments.clear();
                     }
                     self.segments.extend(segments);
+                    self.latency = Some((latency, None));
+                }
+            }
+            Event::LiveTranslated {
+                generation,
+                index,
+                text,
+                latency,
+            } => {
+                if generation == self.generation && index < 100_000 {
+                    if self.translations.len() <= index {
+                        self.translations.resize(index + 1, None);
+                    }
+                    self.translations[index] = Some(text);
+                    if let Some((_, t)) = &mut self.latency {
+                        *t = Some(latency);
+                    }
+                }
+            }
+            Event::LivePartialTranslated { generation, text } => {
+                // Only while its utterance is still being spoken.
+                if generation == self.generation && self.partial.is_some() {
+                    self.partial_translation = Some(text);
+                }
+            }
+            Event::LiveTranslateFailed { generation, error } => {
+                if generation == self.generation {
+                    self.translate_note = Some(error);
                 }
             }
             Event::DictationDone {
