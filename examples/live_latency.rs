@@ -37,11 +37,32 @@ fn main() {
         audio.extend(&a);
         audio.extend(std::iter::repeat_n(0.0, (GAP_SECS * RATE as f64) as usize));
     }
+    // The same audio as a file, for the word error rate to compare with.
+    let file_text = {
+        let audio16 = spaceport::audio::resample::resample(&audio, RATE, 16000);
+        t.transcribe(
+            &audio16,
+            &TranscribeOptions::default(),
+            &CancelToken::new(),
+            &mut |_, _| {},
+        )
+        .expect("file decoding")
+        .text
+    };
     let (tx, rx) = channel::<Vec<f32>>();
     let (etx, erx) = channel::<(Instant, LiveEvent)>();
     let decoder = std::thread::spawn(move || {
-        let mut live =
-            LiveDictation::new(RATE, TranscribeOptions::default(), LiveConfig::default());
+        let mut cfg = LiveConfig::default();
+        if let Ok(p) = std::env::var("LIVE_PAD") {
+            cfg.window_pad = p.parse().ok();
+        }
+        if let Ok(p) = std::env::var("LIVE_CONTEXT") {
+            cfg.context = p.parse().unwrap_or(cfg.context);
+        }
+        if let Ok(p) = std::env::var("LIVE_PAUSE") {
+            cfg.pause = p.parse().unwrap_or(cfg.pause);
+        }
+        let mut live = LiveDictation::new(RATE, TranscribeOptions::default(), cfg);
         run_live(
             &rx,
             &mut Some,
@@ -129,9 +150,11 @@ fn main() {
     );
     if said.len() == wavs.len() {
         let heard: Vec<&str> = finals.iter().map(|(_, t)| t.as_str()).collect();
+        let wer = spaceport::tasks::transcribe::wer::word_error_rate;
         println!(
-            "word error rate: {:.3}",
-            spaceport::tasks::transcribe::wer::word_error_rate(&said.join(" "), &heard.join(" "))
+            "word error rate: live {:.3}, the same audio as a file {:.3}",
+            wer(&said.join(" "), &heard.join(" ")),
+            wer(&said.join(" "), &file_text)
         );
     }
     println!(

@@ -128,3 +128,56 @@ fn dictation_shows_partials_then_final_text_at_each_pause() {
         live.decodes
     );
 }
+
+/// The words a live dictation gets right are the words the same audio
+/// gets as a file (within 0.02 of its word error rate): each utterance is
+/// decoded after the ones before it (their audio heard again, their words
+/// given as already said), as a file's window hears its sentences.
+#[test]
+fn live_text_is_as_right_as_the_same_audio_as_a_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sentences = &crate::transcribe_real::HARVARD[..6];
+    let mut audio: Vec<f32> = vec![0.0; RATE as usize / 2];
+    for (i, s) in sentences.iter().enumerate() {
+        let wav = tmp.path().join(format!("{i}.wav"));
+        support::speak(s, &wav);
+        audio.extend(decode_file(&wav, RATE).unwrap().samples);
+        audio.extend(std::iter::repeat_n(0.0, RATE as usize * 6 / 5));
+    }
+    let t = Transcriber::load(&support::whisper_ct2_dir(), &Device::Cpu).unwrap();
+    let cancel = CancelToken::new();
+    let mut live = LiveDictation::new(RATE, TranscribeOptions::default(), LiveConfig::default());
+    let mut heard = Vec::new();
+    for chunk in audio.chunks(RATE as usize / 20) {
+        live.push(chunk);
+        while let Some(ev) = live.step(&t, &cancel).unwrap() {
+            if let LiveEvent::Final { segments, .. } = ev {
+                heard.extend(segments.into_iter().map(|s| s.text));
+            }
+        }
+    }
+    live.finish();
+    while let Some(ev) = live.step(&t, &cancel).unwrap() {
+        if let LiveEvent::Final { segments, .. } = ev {
+            heard.extend(segments.into_iter().map(|s| s.text));
+        }
+    }
+    let said = sentences.join(" ");
+    let live_rate = support::wer(&said, &heard.join(" "));
+    let audio16 = spaceport::audio::resample::resample(&audio, RATE, 16000);
+    let file = t
+        .transcribe(
+            &audio16,
+            &TranscribeOptions::default(),
+            &cancel,
+            &mut |_, _| {},
+        )
+        .unwrap();
+    let file_rate = support::wer(&said, &file.text);
+    eprintln!("live WER {live_rate:.3} ({heard:?}); as a file {file_rate:.3}");
+    assert!(
+        live_rate <= file_rate + 0.02,
+        "live {live_rate:.3} against {file_rate:.3} as a file: {heard:?} / {:?}",
+        file.text
+    );
+}

@@ -417,8 +417,26 @@ impl Transcriber {
         temperature: f32,
         rng: &mut Rng,
     ) -> Result<Decoded, TaskError> {
+        self.decode_window_after(enc, prompt, initial, &[], temperature, rng)
+    }
+
+    /// [`Self::decode_window`] with `forced` tokens taken as already
+    /// decoded (what the window's first part is known to say, timestamps
+    /// around each piece): they are read in one pass and the decoding
+    /// goes on after them. The result's tokens start with them; its
+    /// scores are the new tokens' only.
+    fn decode_window_after(
+        &self,
+        enc: &Tensor,
+        prompt: &[u32],
+        initial: &[u32],
+        forced: &[u32],
+        temperature: f32,
+        rng: &mut Rng,
+    ) -> Result<Decoded, TaskError> {
         let s = &self.specials;
-        let (tokens, sot_index) = self.start_tokens(prompt, initial);
+        let (mut tokens, sot_index) = self.start_tokens(prompt, initial);
+        tokens.extend_from_slice(forced);
         let sample_begin = tokens.len();
         let sample_len = self.model.config.max_target_positions / SAMPLE_LEN_DIV;
         let mut state = self.model.start(enc, 1).map_err(Self::err)?;
@@ -441,8 +459,9 @@ impl Transcriber {
         };
         let mut row: Vec<f32> = logits.get(1).and_then(|r| r.to_vec1()).map_err(Self::err)?;
         let mut sum_logprob = 0f32;
-        let mut out: Vec<u32> = Vec::new();
-        while out.len() < sample_len {
+        let mut out: Vec<u32> = forced.to_vec();
+        let sample_begin = sample_begin - forced.len();
+        while out.len() < sample_len + forced.len() {
             self.filter(&mut row, &out);
             let lp = log_softmax(&row);
             let next = if temperature <= 0.0 {
@@ -477,9 +496,10 @@ impl Transcriber {
                 .and_then(|l| l.to_vec1())
                 .map_err(Self::err)?;
         }
-        let text = self.text_of(&out)?;
+        let new = &out[forced.len()..];
+        let text = self.text_of(new)?;
         Ok(Decoded {
-            avg_logprob: sum_logprob / (out.len() + 1) as f32,
+            avg_logprob: sum_logprob / (new.len() + 1) as f32,
             compression_ratio: compression_ratio(&text),
             tokens: out,
             no_speech_prob,
@@ -761,6 +781,121 @@ impl Transcriber {
             language: language.unwrap_or_else(|| "en".into()),
             segments,
         })
+    }
+}
+
+/// What came before the audio of [`Transcriber::transcribe_continuing`]:
+/// each piece's place in that audio (seconds) and its text's tokens.
+pub type Heard = [(f64, f64, Vec<u32>)];
+
+impl Transcriber {
+    /// Transcribes the end of `samples` (16 kHz, one window of at most
+    /// 30 s) whose beginning is already known: `heard` says where each
+    /// earlier piece is in `samples` and what it says. Those words are
+    /// given to the decoder as already decoded (timestamps around each),
+    /// so it hears the new words in context, as in a file, without
+    /// decoding the old ones again; only the segments after them are
+    /// returned, timed from the start of `samples`. `None` when it does
+    /// not fit one window or the options ask for beam search.
+    pub fn transcribe_continuing(
+        &self,
+        samples: &[f32],
+        heard: &Heard,
+        opts: &TranscribeOptions,
+        cancel: &CancelToken,
+    ) -> Result<Option<Transcript>, TaskError> {
+        let cfg = self.mel.config.clone();
+        if samples.len() > cfg.chunk_samples || opts.beam_size.is_some_and(|b| b > 1) {
+            return Ok(None);
+        }
+        let s = &self.specials;
+        let last_ts = self.model.config.vocab_size as u32 - 1;
+        let ts = |t: f64| {
+            let n = (t.max(0.0) / TIME_PRECISION).round() as u32;
+            (s.timestamp_begin + n).min(last_ts)
+        };
+        let mut forced = Vec::new();
+        for (start, end, tokens) in heard {
+            forced.push(ts(*start));
+            forced.extend(tokens.iter().copied().filter(|&t| t < s.eot));
+            forced.push(ts(*end));
+        }
+        // The prompt, the start, what was heard, then as many new tokens
+        // as a window may have: all within the decoder's positions.
+        let max = self.model.config.max_target_positions;
+        let prompt = self.initial_prompt_tokens(opts);
+        let before = prompt.len().min(max / 2 - 1) + 1 + 3 + forced.len();
+        if before + max / SAMPLE_LEN_DIV > max {
+            return Ok(None);
+        }
+        let frame_secs = cfg.hop_length as f64 / cfg.sampling_rate as f64;
+        let mut padded = samples.to_vec();
+        let pad = match opts.short_window_pad {
+            Some(p) => cfg
+                .chunk_samples
+                .min(((p.max(0.0) + 1.0) * cfg.sampling_rate as f32) as usize),
+            None => cfg.chunk_samples,
+        };
+        padded.resize(samples.len() + pad, 0.0);
+        let mel = self.mel.features(&padded);
+        let total_frames = mel.len() / cfg.n_mels;
+        let size = (samples.len() / cfg.hop_length)
+            .min(cfg.chunk_frames())
+            .min(total_frames);
+        if cancel.is_cancelled() {
+            return Err(TaskError::Cancelled);
+        }
+        let window = self.window_tensor(&mel, total_frames, 0, size, opts.short_window_pad)?;
+        let enc = self.model.encode(&window).map_err(Self::err)?;
+        let lang = match &opts.language {
+            Some(l) => l.clone(),
+            None => self.detect_language(&enc)?,
+        };
+        let initial = initial_tokens(s, &lang, opts.task);
+        let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+        let mut result = None;
+        for &t in &opts.temperatures {
+            let d = self.decode_window_after(&enc, &prompt, &initial, &forced, t, &mut rng)?;
+            let fallback = needs_fallback(&d, opts);
+            result = Some(d);
+            if !fallback {
+                break;
+            }
+        }
+        let Some(d) = result else {
+            return Ok(None);
+        };
+        let mut segments = Vec::new();
+        if !is_silent(&d, opts) {
+            let window_end = size as f64 * frame_secs;
+            // The segments of the new tokens: those after the forced ones.
+            let new = &d.tokens[forced.len()..];
+            let start_at = heard.last().map_or(0.0, |h| h.1);
+            let mut tokens = vec![ts(start_at)];
+            tokens.extend_from_slice(new);
+            if new.first().is_some_and(|&t| t >= s.timestamp_begin) {
+                tokens.remove(0);
+            }
+            for (start, end, toks) in
+                whole_window_segments(&tokens, s.timestamp_begin, 0.0, size, frame_secs)
+            {
+                if let Some(seg) = self.segment(&d, (start, end), toks, window_end, None)? {
+                    segments.push(seg);
+                }
+            }
+            if opts.word_timestamps && !segments.is_empty() {
+                let mut last_speech = start_at;
+                self.add_word_timestamps(
+                    &enc,
+                    &initial,
+                    &lang,
+                    &mut segments,
+                    (0.0, size),
+                    &mut last_speech,
+                )?;
+            }
+        }
+        Ok(Some(Transcript::from_segments(segments, lang)))
     }
 }
 

@@ -45,6 +45,10 @@ pub struct LiveConfig {
     /// Encode the utterance plus this much padding, not a 30 s window
     /// (see [`TranscribeOptions::short_window_pad`]); `None`: 30 s.
     pub window_pad: Option<f32>,
+    /// Up to this much of the utterances before (their audio) is decoded
+    /// again in front of each one, so the model hears it in context as
+    /// it would in a file; only the new utterance's words are kept.
+    pub context: f32,
 }
 
 impl Default for LiveConfig {
@@ -60,6 +64,7 @@ impl Default for LiveConfig {
             min_db: -50.0,
             window_pad: Some(4.0),
             early: 0.2,
+            context: 25.0,
         }
     }
 }
@@ -319,6 +324,13 @@ pub struct LiveDictation {
     last_partial: Option<(f64, Vec<Segment>, bool)>,
     /// Text finalised so far (the next utterance's prompt).
     said: String,
+    /// The last utterances (16 kHz audio and their text's tokens),
+    /// newest last, at most `context_secs` of audio: heard again before
+    /// the next one.
+    context: VecDeque<(Vec<f32>, Vec<u32>)>,
+    context_secs: f32,
+    /// How many bytes of `said` each final added (its text and a space).
+    said_lengths: Vec<usize>,
     window_pad: Option<f32>,
     /// Decoder runs so far.
     pub decodes: usize,
@@ -331,12 +343,15 @@ impl LiveDictation {
     pub fn new(rate: u32, opts: TranscribeOptions, cfg: LiveConfig) -> Self {
         Self {
             window_pad: cfg.window_pad,
+            context_secs: cfg.context,
             seg: Segmenter::new(rate, cfg),
             rate,
             language: opts.language.clone(),
             opts,
             last_partial: None,
             said: String::new(),
+            context: VecDeque::new(),
+            said_lengths: Vec::new(),
             decodes: 0,
         }
     }
@@ -358,8 +373,23 @@ impl LiveDictation {
         o.language = self.language.clone();
         o.condition_on_previous_text = false;
         o.short_window_pad = self.window_pad;
+        if partial {
+            o.word_timestamps = false;
+        }
+        // The text before the audio heard again as context.
+        let heard_again: usize = self
+            .said_lengths
+            .iter()
+            .rev()
+            .take(self.context.len())
+            .sum();
+        let mut cut = self.said.len().saturating_sub(heard_again);
+        while !self.said.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let before = &self.said[..cut];
         let tail: String = {
-            let chars: Vec<char> = self.said.chars().collect();
+            let chars: Vec<char> = before.chars().collect();
             chars[chars.len().saturating_sub(200)..].iter().collect()
         };
         o.initial_prompt = match (&self.opts.initial_prompt, tail.trim().is_empty()) {
@@ -372,6 +402,57 @@ impl LiveDictation {
             o.beam_size = None;
         }
         o
+    }
+
+    /// Decodes `audio` (16 kHz) after the context — the last utterances'
+    /// audio, a short quiet gap after each, their words given to the
+    /// decoder as already said ([`Transcriber::transcribe_continuing`]) —
+    /// so the model hears it as it would in a file; times from `audio`'s
+    /// start. Without context (or when it does not fit one window),
+    /// `audio` alone.
+    fn decode(
+        &mut self,
+        t: &Transcriber,
+        audio: &[f32],
+        opts: &TranscribeOptions,
+        cancel: &CancelToken,
+    ) -> Result<super::decode::Transcript, TaskError> {
+        const GAP: usize = 16000 * 3 / 10;
+        self.decodes += 1;
+        if !self.context.is_empty() {
+            let mut input: Vec<f32> = Vec::new();
+            let mut heard = Vec::new();
+            for (a, tokens) in &self.context {
+                let start = input.len() as f64 / 16000.0;
+                input.extend_from_slice(a);
+                heard.push((start, input.len() as f64 / 16000.0, tokens.clone()));
+                input.extend(std::iter::repeat_n(0.0, GAP));
+            }
+            let offset = input.len() as f64 / 16000.0;
+            input.extend_from_slice(audio);
+            if let Some(mut out) = t.transcribe_continuing(&input, &heard, opts, cancel)? {
+                for s in &mut out.segments {
+                    s.start = (s.start - offset).max(0.0);
+                    s.end = (s.end - offset).max(s.start);
+                    for w in &mut s.words {
+                        w.start = (w.start - offset).max(0.0);
+                        w.end = (w.end - offset).max(w.start);
+                    }
+                }
+                return Ok(out);
+            }
+        }
+        t.transcribe(audio, opts, cancel, &mut |_, _| {})
+    }
+
+    /// Remembers a final utterance (its audio and text tokens) as
+    /// context for the next ones.
+    fn remember(&mut self, audio: Vec<f32>, tokens: Vec<u32>) {
+        self.context.push_back((audio, tokens));
+        let limit = (self.context_secs.max(0.0) * 16000.0) as usize;
+        while self.context.iter().map(|(a, _)| a.len()).sum::<usize>() > limit {
+            self.context.pop_front();
+        }
     }
 
     /// Decodes the most urgent pending work, if there is any.
@@ -387,8 +468,7 @@ impl LiveDictation {
             Work::Partial { samples, start } => {
                 let opts = self.options(true);
                 let audio = crate::audio::resample::resample(&samples, self.rate, 16000);
-                self.decodes += 1;
-                let out = t.transcribe(&audio, &opts, cancel, &mut |_, _| {})?;
+                let out = self.decode(t, &audio, &opts, cancel)?;
                 let clean = out.segments.iter().all(|s| {
                     s.avg_logprob >= opts.logprob_threshold
                         && s.compression_ratio <= opts.compression_ratio_threshold
@@ -407,28 +487,35 @@ impl LiveDictation {
                     Some((s, segs, true)) if s == start && !fresh && !segs.is_empty() => Some(segs),
                     _ => None,
                 };
+                let audio = crate::audio::resample::resample(&samples, self.rate, 16000);
                 let mut segments = match reuse {
                     Some(segs) => segs,
                     None => {
                         let opts = self.options(false);
-                        let audio = crate::audio::resample::resample(&samples, self.rate, 16000);
-                        self.decodes += 1;
-                        let out = t.transcribe(&audio, &opts, cancel, &mut |_, _| {})?;
+                        let out = self.decode(t, &audio, &opts, cancel)?;
                         if self.language.is_none() {
                             self.language = Some(out.language.clone());
                         }
                         out.segments
                     }
                 };
+                let tokens: Vec<u32> = segments.iter().flat_map(|s| s.tokens.clone()).collect();
+                if !segments.is_empty() {
+                    self.remember(audio, tokens);
+                }
                 for s in &mut segments {
                     s.start += start;
                     s.end += start;
                 }
+                let before = self.said.len();
                 for s in &segments {
                     if !self.said.is_empty() {
                         self.said.push(' ');
                     }
                     self.said.push_str(&s.text);
+                }
+                if !segments.is_empty() {
+                    self.said_lengths.push(self.said.len() - before);
                 }
                 let language = self.language.clone().unwrap_or_else(|| "en".into());
                 Ok(Some(LiveEvent::Final { segments, language }))
