@@ -59,6 +59,9 @@ fn main() {
         if let Ok(p) = std::env::var("LIVE_CONTEXT") {
             cfg.context = p.parse().unwrap_or(cfg.context);
         }
+        if let Ok(p) = std::env::var("LIVE_EARLY") {
+            cfg.early = p.parse().unwrap_or(cfg.early);
+        }
         if let Ok(p) = std::env::var("LIVE_PAUSE") {
             cfg.pause = p.parse().unwrap_or(cfg.pause);
         }

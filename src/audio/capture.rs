@@ -137,7 +137,7 @@ pub fn input_devices() -> Vec<String> {
 }
 
 fn microphones() -> Vec<String> {
-    let host = cpal::default_host();
+    let host = crate::audio::host();
     let default = host.default_input_device().map(|d| d.to_string());
     let mut names: Vec<String> = host
         .input_devices()
@@ -206,7 +206,7 @@ where
 impl Capture {
     /// Opens `name` (or the default input) and starts recording.
     pub fn open(name: Option<&str>) -> Result<Self, CaptureError> {
-        let host = cpal::default_host();
+        let host = crate::audio::host();
         let device = match name {
             Some(SYSTEM_SOUND) => system_sound_device()?,
             Some(n) => host

@@ -11,3 +11,16 @@ pub mod decode;
 pub mod playback;
 pub mod recorder;
 pub mod resample;
+
+/// The audio host for microphones and playback: ALSA on Linux (whose
+/// default device is the sound server's where one runs), as before cpal's
+/// PulseAudio host was built in — that one (its own buffering) is used
+/// only for this computer's sound ([`capture::SYSTEM_SOUND`]);
+/// elsewhere the platform's default.
+pub fn host() -> cpal::Host {
+    #[cfg(target_os = "linux")]
+    if let Ok(h) = cpal::host_from_id(cpal::HostId::Alsa) {
+        return h;
+    }
+    cpal::default_host()
+}

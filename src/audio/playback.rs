@@ -173,7 +173,7 @@ fn open(
     position: Arc<AtomicUsize>,
     error: Arc<Mutex<Option<String>>>,
 ) -> Result<(cpal::Stream, usize, u32), PlaybackError> {
-    let host = cpal::default_host();
+    let host = crate::audio::host();
     let device = host
         .default_output_device()
         .ok_or(PlaybackError::NoDevice)?;
