@@ -18,7 +18,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::time::Instant;
 
 use super::TaskError;
-use super::transcribe::formats::Format;
+use super::transcribe::formats::{Format, stamp};
 use super::transcribe::timing::Word;
 use super::translate::{TranslateOptions, Translator};
 use crate::work::CancelToken;
@@ -192,18 +192,6 @@ impl Drop for TranslationStage {
             self.with(|p| p.closed = true);
         }
     }
-}
-
-/// `HH:MM:SS` and milliseconds after `sep`.
-fn stamp(secs: f64, sep: char) -> String {
-    let ms = (secs.max(0.0) * 1000.0).round() as u64;
-    format!(
-        "{:02}:{:02}:{:02}{sep}{:03}",
-        ms / 3_600_000,
-        ms / 60_000 % 60,
-        ms / 1000 % 60,
-        ms % 1000
-    )
 }
 
 /// The cue's lines: the original, then the translation when there is one.

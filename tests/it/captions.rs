@@ -7,9 +7,7 @@
 
 use crate::support;
 
-use std::path::Path;
-use std::process::{Command, Stdio};
-use std::time::Duration;
+use std::process::Command;
 
 const MARIAN: &str = "tests/fixtures/marian/tiny-en-de";
 
@@ -50,29 +48,6 @@ impl Drop for QuietMicrophone {
     }
 }
 
-/// `spaceport transcribe ARGS` while `wav` plays to the default output
-/// 1.5 s after it starts.
-fn run_while_playing(args: &[&str], wav: &Path) -> std::process::Output {
-    let sink = support::test_sink();
-    let child = Command::new(env!("CARGO_BIN_EXE_spaceport"))
-        .arg("transcribe")
-        .args(args)
-        .arg("--model")
-        .arg(support::whisper_ct2_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let played = Command::new("paplay")
-        .args(["-d", &sink])
-        .arg(wav)
-        .status()
-        .unwrap();
-    assert!(played.success(), "paplay");
-    child.wait_with_output().unwrap()
-}
-
 /// What `spaceport translate` gives for `text` with the fixture.
 fn translate(text: &str) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_spaceport"))
@@ -101,7 +76,7 @@ fn alone_this_computers_sound_is_captioned_and_translated_live() {
         "Four hours of steady work faced us.",
     ];
     support::speak_with_pauses(&sentences, 1500, &wav);
-    let out = run_while_playing(
+    let out = crate::mic::transcribe_while_playing(
         &[
             "--system-audio",
             "--live",
@@ -142,7 +117,7 @@ fn alone_this_computers_sound_is_captioned_and_translated_live() {
     }
 
     // The microphone (the quiet sink) heard nothing of it.
-    let out = run_while_playing(&["--mic", "--live", "--seconds", "8"], &wav);
+    let out = crate::mic::transcribe_while_playing(&["--mic", "--live", "--seconds", "8"], &wav);
     assert!(out.status.success());
     assert!(
         String::from_utf8_lossy(&out.stdout).trim().is_empty(),

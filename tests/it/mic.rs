@@ -5,32 +5,40 @@
 
 use crate::support;
 
-use std::process::{Command, Stdio};
-use std::time::Duration;
-
-/// Runs `spaceport transcribe --mic ARGS` while `wav` plays into the
-/// test sink 1.5 s after it starts.
-fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::Output {
+/// Runs `spaceport transcribe ARGS --model tiny.en` while `wav` plays
+/// into the test sink (the default output) 1.5 s after it starts; take
+/// `support::sink_turn` first.
+pub(crate) fn transcribe_while_playing(
+    args: &[&str],
+    wav: &std::path::Path,
+) -> std::process::Output {
     let sink = support::test_sink();
-    let _turn = support::sink_turn();
-    let model = support::whisper_ct2_dir();
-    let child = Command::new(env!("CARGO_BIN_EXE_spaceport"))
-        .args(["transcribe", "--mic"])
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+        .arg("transcribe")
         .args(args)
         .arg("--model")
-        .arg(&model)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .arg(support::whisper_ct2_dir())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(1500));
-    let played = Command::new("paplay")
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    let played = std::process::Command::new("paplay")
         .args(["-d", &sink])
         .arg(wav)
         .status()
         .unwrap();
     assert!(played.success(), "paplay");
     child.wait_with_output().unwrap()
+}
+
+/// Runs `spaceport transcribe --mic ARGS` while `wav` plays into the
+/// test sink 1.5 s after it starts.
+fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::Output {
+    let _turn = support::sink_turn();
+    let mut all = vec!["--mic"];
+    all.extend_from_slice(args);
+    transcribe_while_playing(&all, wav)
 }
 
 #[test]

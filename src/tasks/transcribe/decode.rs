@@ -662,17 +662,7 @@ impl Transcriber {
         }
         let cfg = self.mel.config.clone();
         let n_frames = cfg.chunk_frames();
-        let mut padded = samples.to_vec();
-        let pad = match opts.short_window_pad {
-            // The padding the window needs, and a second for the STFT edge.
-            Some(p) => cfg
-                .chunk_samples
-                .min(((p.max(0.0) + 1.0) * cfg.sampling_rate as f32) as usize),
-            None => cfg.chunk_samples,
-        };
-        padded.resize(samples.len() + pad, 0.0);
-        let mel = self.mel.features(&padded);
-        let total_frames = mel.len() / cfg.n_mels;
+        let (mel, total_frames) = self.padded_features(samples, opts);
         let content_frames = samples.len() / cfg.hop_length;
         let frame_secs = cfg.hop_length as f64 / cfg.sampling_rate as f64;
         let s = &self.specials;
@@ -829,16 +819,7 @@ impl Transcriber {
             return Ok(None);
         }
         let frame_secs = cfg.hop_length as f64 / cfg.sampling_rate as f64;
-        let mut padded = samples.to_vec();
-        let pad = match opts.short_window_pad {
-            Some(p) => cfg
-                .chunk_samples
-                .min(((p.max(0.0) + 1.0) * cfg.sampling_rate as f32) as usize),
-            None => cfg.chunk_samples,
-        };
-        padded.resize(samples.len() + pad, 0.0);
-        let mel = self.mel.features(&padded);
-        let total_frames = mel.len() / cfg.n_mels;
+        let (mel, total_frames) = self.padded_features(samples, opts);
         let size = (samples.len() / cfg.hop_length)
             .min(cfg.chunk_frames())
             .min(total_frames);
@@ -928,6 +909,24 @@ fn whole_window_segments(
 }
 
 impl Transcriber {
+    /// The log-mel features of `samples` with the padding a window needs
+    /// after them (a full window, or the options' short padding, and a
+    /// second for the STFT's edge), and their frame count.
+    fn padded_features(&self, samples: &[f32], opts: &TranscribeOptions) -> (Vec<f32>, usize) {
+        let cfg = &self.mel.config;
+        let pad = match opts.short_window_pad {
+            Some(p) => cfg
+                .chunk_samples
+                .min(((p.max(0.0) + 1.0) * cfg.sampling_rate as f32) as usize),
+            None => cfg.chunk_samples,
+        };
+        let mut padded = samples.to_vec();
+        padded.resize(samples.len() + pad, 0.0);
+        let mel = self.mel.features(&padded);
+        let frames = mel.len() / cfg.n_mels.max(1);
+        (mel, frames)
+    }
+
     /// The tokens of the options' initial prompt (none without one).
     fn initial_prompt_tokens(&self, opts: &TranscribeOptions) -> Vec<u32> {
         match &opts.initial_prompt {

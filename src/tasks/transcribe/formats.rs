@@ -34,7 +34,7 @@ impl Format {
 }
 
 /// `HH:MM:SS` and milliseconds after `sep`.
-fn stamp(secs: f64, sep: char) -> String {
+pub(crate) fn stamp(secs: f64, sep: char) -> String {
     let ms = (secs.max(0.0) * 1000.0).round() as u64;
     format!(
         "{:02}:{:02}:{:02}{sep}{:03}",
