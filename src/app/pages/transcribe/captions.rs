@@ -51,8 +51,10 @@ impl TranscribePage {
                 Some(f) => f != to && route::route(&installed, f, to).steps().is_some(),
                 None => route::pairs(&installed).iter().any(|p| p.tgt == to),
             };
-            let (ready, rest): (Vec<String>, Vec<String>) =
-                targets.into_iter().partition(|c| reachable(c));
+            let (ready, rest): (Vec<String>, Vec<String>) = targets
+                .into_iter()
+                .filter(|c| from.as_deref() != Some(c.as_str()))
+                .partition(|c| reachable(c));
             let shown = pick.as_deref().map_or_else(
                 || "Don't translate".to_string(),
                 crate::catalog::language_name,

@@ -354,6 +354,8 @@ impl TranscribePage {
             }
         }
         ui.separator();
+        // The text column: what the times leave of the page's width.
+        let text_width = (ui.available_width() - 190.0).max(200.0);
         egui::ScrollArea::vertical()
             .auto_shrink([false, false])
             .max_height(ui.available_height() - 60.0)
@@ -384,6 +386,7 @@ impl TranscribePage {
                             }
                             let translation = self.translations.get(i).cloned().flatten();
                             ui.vertical(|ui| {
+                                ui.set_width(text_width);
                                 match at.filter(|_| now && !s.words.is_empty()) {
                                     Some(t) => words_ui(ui, &s.words, t),
                                     None if now => {
@@ -405,6 +408,7 @@ impl TranscribePage {
                             // What is being said, until the pause makes it final.
                             ui.monospace("  …");
                             ui.vertical(|ui| {
+                                ui.set_width(text_width);
                                 ui.label(egui::RichText::new(p).italics().weak());
                                 if let Some(t) = &self.partial_translation {
                                     ui.label(egui::RichText::new(t).italics().weak());
@@ -426,8 +430,10 @@ impl TranscribePage {
             if let Some(i) = show {
                 let (_, f, t) = self.history[i].clone();
                 self.stop_playing(cx);
-                // The bytes kept are the latest run's sound, not this one's.
+                // The bytes kept are the latest run's sound, not this one's,
+                // and the translations the latest dictation's.
                 self.audio = None;
+                self.translations.clear();
                 self.file = f;
                 self.segments = t.segments.clone();
                 self.transcript = Some(t);

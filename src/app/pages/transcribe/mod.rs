@@ -181,6 +181,11 @@ impl TranscribePage {
         };
         self.stop_playing(cx);
         self.audio = audio.clone();
+        // A dictation's translations belong to its lines only.
+        self.translations.clear();
+        self.partial_translation = None;
+        self.latency = None;
+        self.translate_note = None;
         self.generation += 1;
         self.status = TranscribeStatus::LoadingModel;
         self.kept = !self.segments.is_empty();
