@@ -163,14 +163,16 @@ fn a_file_through_the_live_chain_gives_bilingual_subtitles() {
     // The sentences are where they were spoken (known: 1.2 s apart).
     let starts: Vec<f64> = cues.iter().map(|c| c["start"].as_f64().unwrap()).collect();
     assert!(starts.windows(2).all(|w| w[0] < w[1]), "{starts:?}");
-    // Bilingual SRT: each cue the original then its translation.
+    // Bilingual SRT: each cue the original then its translation (a
+    // second live run: its lines may differ from the first's, as live
+    // decoding follows the clock).
     let (srt, _) = run("srt");
     let blocks: Vec<&str> = srt.trim().split("\n\n").collect();
-    assert_eq!(blocks.len(), cues.len(), "{srt}");
-    for (b, c) in blocks.iter().zip(cues) {
+    assert!(blocks.len() >= 2, "{srt}");
+    for b in &blocks {
         let lines: Vec<&str> = b.lines().collect();
+        assert_eq!(lines.len(), 4, "{b}");
         assert!(lines[1].contains(" --> "), "{b}");
-        assert_eq!(lines[2], c["original"].as_str().unwrap().trim());
-        assert_eq!(lines[3], c["translation"].as_str().unwrap().trim());
+        assert_eq!(lines[3], translate(lines[2]), "{b}");
     }
 }
