@@ -6,14 +6,15 @@
 use crate::support;
 
 /// Runs `spaceport transcribe ARGS --model tiny.en` while `wav` plays
-/// into the test sink (the default output) 1.5 s after it starts; take
-/// `support::sink_turn` first.
+/// into the test sink (the default output), a second after it says it
+/// records; take `support::sink_turn` first.
 pub(crate) fn transcribe_while_playing(
     args: &[&str],
     wav: &std::path::Path,
 ) -> std::process::Output {
+    use std::io::{BufRead, Read};
     let sink = support::test_sink();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_spaceport"))
         .arg("transcribe")
         .args(args)
         .arg("--model")
@@ -22,18 +23,46 @@ pub(crate) fn transcribe_while_playing(
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(std::time::Duration::from_millis(1500));
+    // Play once it says it records (a sound server's stream can take a
+    // moment to deliver), and a second more, as a person would start
+    // talking.
+    let (said, started) = std::sync::mpsc::channel();
+    let err = child.stderr.take().unwrap();
+    let errors = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        for line in std::io::BufReader::new(err).lines().map_while(Result::ok) {
+            if line.starts_with("recording ") {
+                let _ = said.send(());
+            }
+            all.extend_from_slice(line.as_bytes());
+            all.push(b'\n');
+        }
+        all
+    });
+    let mut out = child.stdout.take().unwrap();
+    let output = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = out.read_to_end(&mut all);
+        all
+    });
+    let _ = started.recv_timeout(std::time::Duration::from_secs(30));
+    std::thread::sleep(std::time::Duration::from_millis(1000));
     let played = std::process::Command::new("paplay")
         .args(["-d", &sink])
         .arg(wav)
         .status()
         .unwrap();
     assert!(played.success(), "paplay");
-    child.wait_with_output().unwrap()
+    let status = child.wait().unwrap();
+    std::process::Output {
+        status,
+        stdout: output.join().unwrap(),
+        stderr: errors.join().unwrap(),
+    }
 }
 
 /// Runs `spaceport transcribe --mic ARGS` while `wav` plays into the
-/// test sink 1.5 s after it starts.
+/// test sink.
 fn record_while_playing(args: &[&str], wav: &std::path::Path) -> std::process::Output {
     let _turn = support::sink_turn();
     let mut all = vec!["--mic"];
