@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Live dictation latency with Whisper tiny.en: ten Harvard sentences spoken
 # by espeak-ng, fed in real time (48 kHz, 50 ms chunks, 1.2 s pauses) to the
-# app's live loop; prints, per sentence, the time from its end to its final
-# text, the median and the worst, and how often partials came.
+# app's live loop, each final line translated by the tiny Marian fixture as
+# live captions do; prints, per sentence, the time from its end to its final
+# text, the median and the worst, the translation stage's latency, how
+# often partials came, and the word error rate beside the same audio
+# transcribed as a file. Run with the learned voice-activity detector
+# (Silero) in int8 and float32, then with the energy threshold.
 #   bench/live_latency.sh [THREADS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,5 +33,13 @@ Four hours of steady work faced us.
 A large size in stockings is hard to sell.
 SENTENCES
 cargo build --quiet --example live_latency
-say "live dictation, tiny.en, $THREADS threads"
-RAYON_NUM_THREADS=$THREADS "$CARGO_TARGET_DIR/debug/examples/live_latency" "$SPACEPORT_WHISPER_CT2" "$work"/*.wav
+run() {
+  LIVE_TRANSLATE=tests/fixtures/marian/tiny-en-de RAYON_NUM_THREADS=$THREADS \
+    "$CARGO_TARGET_DIR/debug/examples/live_latency" "$SPACEPORT_WHISPER_CT2" "$work"/*.wav
+}
+for compute in int8 float32; do
+  say "live dictation, tiny.en $compute, Silero voice detection, $THREADS threads"
+  LIVE_COMPUTE=$compute run
+done
+say "live dictation, tiny.en float32, pauses by loudness (no voice-activity model), $THREADS threads"
+env -u SPACEPORT_SILERO_VAD LIVE_COMPUTE=float32 bash -c "$(declare -f run); THREADS=$THREADS work=$work run"

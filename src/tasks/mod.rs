@@ -3,7 +3,8 @@
 //! the blocks they share ([`nn`], [`gemm`],
 //! [`generation`]; [`int8`] and [`f16`]: weights kept in int8 or f16 and
 //! the products over them, for the `int8` and `float16` compute types;
-//! [`amx`]: Intel's tile instructions under the int8 products),
+//! [`amx`]: Intel's tile instructions under the int8 products; [`onnx`]:
+//! the weights of an ONNX file, for networks built here),
 //! the compute device and number format chosen once for all of them
 //! ([`device`]), the one error every task reports ([`TaskError`]), and the
 //! allocator setting that keeps tensor buffers in the process
@@ -20,6 +21,7 @@ pub mod gemm;
 pub mod generation;
 pub mod int8;
 pub mod nn;
+pub mod onnx;
 pub mod random_model;
 pub mod transcribe;
 pub mod translate;

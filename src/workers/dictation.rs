@@ -15,7 +15,7 @@ use crate::audio::recorder::{RATE_HZ, Recorded, Recorder};
 use crate::tasks::captions::{Translated, TranslationStage};
 use crate::tasks::device::DeviceChoice;
 use crate::tasks::transcribe::decode::TranscribeOptions;
-use crate::tasks::transcribe::live::{LiveConfig, LiveDictation, LiveEvent, run_live};
+use crate::tasks::transcribe::live::{LiveConfig, LiveEvent, run_live, with_best_detector};
 use crate::tasks::translate::{TranslateOptions, Translator};
 use crate::work::CancelToken;
 
@@ -35,6 +35,9 @@ pub struct DictationJob {
     /// language is known).
     pub translate_to: Option<String>,
     pub installed: Vec<crate::tasks::translate::route::InstalledModel>,
+    /// Into English by Whisper's own translate task (when the model is
+    /// multilingual and the language spoken is not English).
+    pub whisper_translate: bool,
 }
 
 /// The dictation running, if any: cancelling its token stops it, and the
@@ -79,6 +82,9 @@ impl Dictations {
 enum Translation {
     Waiting,
     Running(TranslationStage),
+    /// Whisper's translate task gives the English
+    /// ([`LiveEvent::Translated`]).
+    Whisper,
     Off,
 }
 
@@ -162,12 +168,19 @@ fn dictate(
         // Dropping the recorder releases the microphone.
         Err(e) => return (String::new(), Some(e), None),
     };
-    sink.send(Event::LiveReady { generation });
+    let (mut live, vad_note) =
+        with_best_detector(RATE_HZ, job.options.clone(), LiveConfig::default());
+    sink.send(Event::LiveReady {
+        generation,
+        learned_vad: live.learned(),
+    });
     let started = std::time::Instant::now();
-    let mut live = LiveDictation::new(RATE_HZ, job.options.clone(), LiveConfig::default());
+    live.translate_speech =
+        job.whisper_translate && job.translate_to.as_deref() == Some("en") && t.is_multilingual();
+    let whisper_route = live.translate_speech;
     let mut translation = Translation::Waiting;
     let (mut finals, mut partials) = (0usize, 0u64);
-    let (mut note, mut lost) = (None, 0);
+    let (mut note, mut lost) = (vad_note, 0);
     let mut take = |r: Recorded| match r {
         Recorded::Audio(c) => {
             lost = c.lost;
@@ -203,7 +216,11 @@ fn dictate(
                     .last()
                     .map_or(0.0, |l| (started.elapsed().as_secs_f64() - l.end).max(0.0));
                 if let (Some(to), Translation::Waiting) = (&job.translate_to, &translation) {
-                    translation = start_translation(job, &language, to, sink);
+                    translation = if whisper_route && language != "en" {
+                        Translation::Whisper
+                    } else {
+                        start_translation(job, &language, to, sink)
+                    };
                 }
                 if let Translation::Running(stage) = &translation {
                     for (i, s) in segments.iter().enumerate() {
@@ -215,6 +232,18 @@ fn dictate(
                     generation,
                     segments,
                     latency,
+                });
+            }
+            LiveEvent::Translated {
+                index,
+                text,
+                seconds,
+            } => {
+                sink.send(Event::LiveTranslated {
+                    generation,
+                    index,
+                    text,
+                    latency: seconds,
                 });
             }
         },

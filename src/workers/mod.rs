@@ -443,7 +443,9 @@ pub enum Event {
     TranscriptionFailed { generation: u64, error: String },
     /// A dictation's model is loaded and the microphone open: words will
     /// show as they are said.
-    LiveReady { generation: u64 },
+    /// `learned_vad`: pauses are told by the learned voice-activity
+    /// detector (else by loudness: its model is not downloaded).
+    LiveReady { generation: u64, learned_vad: bool },
     /// While dictating: the peak level (dBFS), seconds so far, lost samples.
     RecordingLevel {
         generation: u64,

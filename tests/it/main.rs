@@ -29,6 +29,7 @@ mod metrics;
 mod mic;
 mod precision;
 mod python_interop;
+mod silero;
 mod transcribe_live;
 mod transcribe_real;
 mod translate_cli;

@@ -83,6 +83,9 @@ fn dictation_shows_partials_then_final_text_at_each_pause() {
                     .map(|s| (s.start, s.end, s.text.as_str()))
                     .collect::<Vec<_>>()
             ),
+            LiveEvent::Translated { index, text, .. } => {
+                format!("{at:.1} translated {index} {text:?}")
+            }
         })
         .collect();
     eprintln!("{}", summary.join("\n"));

@@ -1,12 +1,18 @@
-//! Live dictation: an energy voice-activity detector cuts the microphone
-//! stream into utterances ([`Segmenter`]); while one is being spoken its
-//! audio so far is decoded about once a second (a partial transcript), and
-//! when a pause ends it, once more, finally ([`LiveDictation`]). Silence is
-//! never decoded, a partial is only decoded when new speech arrived since
-//! the last one, and a final reuses the last partial when nothing was said
-//! after it — so Whisper's 30 s window is filled with padding only as often
-//! as a word on screen needs it. [`run_live`] is the loop the app's
-//! `spaceport-live` thread and the latency benchmark both run.
+//! Live dictation: a voice-activity detector — the learned Silero model
+//! ([`super::silero`]) when it is there, else an energy threshold — cuts
+//! the microphone stream into utterances ([`Segmenter`]); while one is
+//! being spoken its audio so far is decoded about once a second (a partial
+//! transcript), once more as soon as a quiet starts, and when a pause ends
+//! it, finally ([`LiveDictation`]). The pause that ends an utterance is
+//! short when the partial decoded at its start covers all that was said
+//! and ends a sentence (Whisper's punctuation as the end-of-utterance
+//! signal). Silence is never decoded, a partial is only decoded when new
+//! speech arrived since the last one, and a final reuses the last partial
+//! when nothing was said after it — so Whisper's 30 s window is filled
+//! with padding only as often as a word on screen needs it. With
+//! [`LiveDictation::translate_speech`], each final segment is also given
+//! in English by Whisper's translate task. [`run_live`] is the loop the
+//! app's `spaceport-live` thread, the CLI and the latency benchmark run.
 
 use std::collections::VecDeque;
 use std::sync::mpsc::{Receiver, RecvTimeoutError, TryRecvError};
@@ -14,6 +20,7 @@ use std::time::Duration;
 
 use super::Transcriber;
 use super::decode::{Segment, TranscribeOptions};
+use super::silero::{SileroVad, VoiceDetector};
 use super::vad::rms_db;
 use crate::tasks::TaskError;
 use crate::work::CancelToken;
@@ -49,6 +56,23 @@ pub struct LiveConfig {
     /// again in front of each one, so the model hears it in context as
     /// it would in a file; only the new utterance's words are kept.
     pub context: f32,
+    /// With the learned detector ([`LiveDictation::with_voice`]): speech
+    /// starts at this probability (and ends below it less 0.15)…
+    pub vad_threshold: f32,
+    /// …and this much quiet ends an utterance, a partial decoded after
+    /// `vad_early` (in place of `pause` and `early`: its decisions are
+    /// surer and sooner than the energy threshold's).
+    pub vad_pause: f32,
+    pub vad_early: f32,
+    /// With the learned detector: when the partial decoded in the pause
+    /// ends a sentence (Whisper wrote `.`, `?` or `!` after all that was
+    /// said), this much quiet is enough to end the utterance.
+    pub vad_sentence_pause: f32,
+    /// With the learned detector: the context and window padding (its
+    /// sooner decisions leave less time to decode; measured best by
+    /// `bench/live_latency.sh`).
+    pub vad_context: f32,
+    pub vad_window_pad: f32,
 }
 
 impl Default for LiveConfig {
@@ -65,6 +89,12 @@ impl Default for LiveConfig {
             window_pad: Some(4.0),
             early: 0.2,
             context: 25.0,
+            vad_threshold: 0.5,
+            vad_pause: 0.5,
+            vad_early: 0.02,
+            vad_sentence_pause: 0.15,
+            vad_context: 15.0,
+            vad_window_pad: 2.0,
         }
     }
 }
@@ -112,6 +142,11 @@ pub struct Segmenter {
     floor_db: f32,
     finals: VecDeque<Work>,
     partial_ready: bool,
+    /// The learned detector, when there is one (else the energy rule).
+    voice: Option<VoiceDetector>,
+    /// The last partial covered all that was said and ended a sentence:
+    /// the shorter pause ends the utterance.
+    sentence_ended: bool,
 }
 
 impl Segmenter {
@@ -128,11 +163,32 @@ impl Segmenter {
             floor_db: -100.0,
             finals: VecDeque::new(),
             partial_ready: false,
+            voice: None,
+            sentence_ended: false,
         }
+    }
+
+    /// Tells speech by the learned detector `vad` from now on, with its
+    /// pause and early-partial times.
+    pub fn with_voice(mut self, vad: SileroVad) -> Self {
+        self.voice = Some(VoiceDetector::new(vad, self.rate, self.cfg.vad_threshold));
+        self.cfg.pause = self.cfg.vad_pause;
+        self.cfg.early = self.cfg.vad_early;
+        self
+    }
+
+    /// Whether the learned detector tells speech.
+    pub fn learned(&self) -> bool {
+        self.voice.is_some()
     }
 
     fn secs(&self, s: f32) -> usize {
         (s * self.rate as f32) as usize
+    }
+
+    /// Whether a final is waiting to be decoded.
+    pub fn has_final(&self) -> bool {
+        !self.finals.is_empty()
     }
 
     /// Whether an utterance is being spoken now.
@@ -159,16 +215,19 @@ impl Segmenter {
         } else {
             self.floor_db + 0.01
         };
-        let voiced = db > (self.floor_db + self.cfg.margin_db).max(self.cfg.min_db);
+        let voiced = match &mut self.voice {
+            Some(v) => v.push(f),
+            None => db > (self.floor_db + self.cfg.margin_db).max(self.cfg.min_db),
+        };
         self.total += f.len() as u64;
         let early = self.secs(self.cfg.early);
-        let (pause, min_speech, max_len, pre_roll, every, tail) = (
+        let sentence_pause = self.secs(self.cfg.vad_sentence_pause);
+        let (pause, min_speech, max_len, pre_roll, every) = (
             self.secs(self.cfg.pause),
             self.secs(self.cfg.min_speech),
             self.secs(self.cfg.max_utterance),
             self.secs(self.cfg.pre_roll),
             self.secs(self.cfg.partial_every),
-            self.secs(self.cfg.tail),
         );
         match &mut self.state {
             State::Idle => {
@@ -208,20 +267,16 @@ impl Segmenter {
                     *silence_run += f.len();
                 }
                 let at = *start as f64 / self.rate as f64;
+                if voiced {
+                    self.sentence_ended = false;
+                }
+                let pause = if self.sentence_ended {
+                    sentence_pause.min(pause)
+                } else {
+                    pause
+                };
                 if *silence_run >= pause {
-                    if *v >= min_speech {
-                        let end = (*voiced_end + tail).min(self.buf.len());
-                        self.finals.push_back(Work::Final {
-                            samples: self.buf[..end].to_vec(),
-                            start: at,
-                            fresh: *voiced_since_partial,
-                        });
-                    }
-                    let keep = self.buf.len().saturating_sub(pre_roll);
-                    self.pre = self.buf.drain(keep..).collect();
-                    self.buf.clear();
-                    self.state = State::Idle;
-                    self.partial_ready = false;
+                    self.end_utterance();
                 } else if self.buf.len() >= max_len {
                     self.finals.push_back(Work::Final {
                         samples: std::mem::take(&mut self.buf),
@@ -245,32 +300,71 @@ impl Segmenter {
         }
     }
 
-    /// The recording ended: what is being said becomes final.
-    pub fn finish(&mut self) {
-        let rest = std::mem::take(&mut self.pending);
-        if !rest.is_empty() {
-            self.frame_in(&rest);
-        }
-        if let State::Speech {
+    /// A pause ended the utterance being spoken: it becomes final
+    /// (unless it held too little speech), and the quiet at its end is
+    /// kept as the next one's pre-roll.
+    fn end_utterance(&mut self) {
+        let State::Speech {
             start,
             voiced,
             voiced_end,
             voiced_since_partial,
             ..
         } = self.state
-        {
-            if voiced >= self.secs(self.cfg.min_speech) {
-                let end = (voiced_end + self.secs(self.cfg.tail)).min(self.buf.len());
-                self.finals.push_back(Work::Final {
-                    samples: self.buf[..end].to_vec(),
-                    start: start as f64 / self.rate as f64,
-                    fresh: voiced_since_partial,
-                });
-            }
-            self.buf.clear();
-            self.state = State::Idle;
-            self.partial_ready = false;
+        else {
+            return;
+        };
+        if voiced >= self.secs(self.cfg.min_speech) {
+            let end = (voiced_end + self.secs(self.cfg.tail)).min(self.buf.len());
+            self.finals.push_back(Work::Final {
+                samples: self.buf[..end].to_vec(),
+                start: start as f64 / self.rate as f64,
+                fresh: voiced_since_partial,
+            });
         }
+        let keep = self.buf.len().saturating_sub(self.secs(self.cfg.pre_roll));
+        self.pre = self.buf.drain(keep..).collect();
+        self.buf.clear();
+        self.state = State::Idle;
+        self.partial_ready = false;
+        self.sentence_ended = false;
+    }
+
+    /// The partial last taken has been decoded; `ends_sentence`: its text
+    /// ends a sentence. With the learned detector, when nothing was said
+    /// after it, the utterance then ends after the shorter
+    /// [`LiveConfig::vad_sentence_pause`] — at once if that much quiet has
+    /// already passed.
+    pub fn partial_decoded(&mut self, start: f64, ends_sentence: bool) {
+        let State::Speech {
+            start: s,
+            silence_run,
+            voiced_since_partial,
+            ..
+        } = self.state
+        else {
+            return;
+        };
+        if self.voice.is_none()
+            || !ends_sentence
+            || voiced_since_partial
+            || (s as f64 / self.rate as f64 - start).abs() > 1e-9
+        {
+            return;
+        }
+        self.sentence_ended = true;
+        if silence_run >= self.secs(self.cfg.vad_sentence_pause) {
+            self.end_utterance();
+        }
+    }
+
+    /// The recording ended: what is being said becomes final.
+    pub fn finish(&mut self) {
+        let rest = std::mem::take(&mut self.pending);
+        if !rest.is_empty() {
+            self.frame_in(&rest);
+        }
+        self.end_utterance();
     }
 
     /// The next thing to decode: finals in order first, then the latest
@@ -312,6 +406,22 @@ pub enum LiveEvent {
         segments: Vec<Segment>,
         language: String,
     },
+    /// Final segment `index` (counted over the session) in English, by
+    /// Whisper's translate task ([`LiveDictation::translate_speech`]),
+    /// `seconds` after its transcript.
+    Translated {
+        index: usize,
+        text: String,
+        seconds: f64,
+    },
+}
+
+/// A final segment's audio waiting for Whisper's translate task.
+struct SpeechToTranslate {
+    index: usize,
+    audio: Vec<f32>,
+    language: String,
+    since: std::time::Instant,
 }
 
 /// A segmenter plus the decoding of its work with a [`Transcriber`].
@@ -336,6 +446,14 @@ pub struct LiveDictation {
     pub decodes: usize,
     /// The language, once found (then kept for the rest of the session).
     pub language: Option<String>,
+    /// Also give each final segment in English by Whisper's own translate
+    /// task (a second, short decode of its audio, after the finals and
+    /// before the next partial), when the language spoken is not English
+    /// and the model is multilingual.
+    pub translate_speech: bool,
+    to_translate: VecDeque<SpeechToTranslate>,
+    /// Final segments so far.
+    segments_done: usize,
 }
 
 impl LiveDictation {
@@ -353,7 +471,23 @@ impl LiveDictation {
             context: VecDeque::new(),
             said_lengths: Vec::new(),
             decodes: 0,
+            translate_speech: false,
+            to_translate: VecDeque::new(),
+            segments_done: 0,
         }
+    }
+
+    /// Tells speech by the learned detector (see [`Segmenter::with_voice`]).
+    pub fn with_voice(mut self, vad: SileroVad) -> Self {
+        self.seg = self.seg.with_voice(vad);
+        self.context_secs = self.seg.cfg.vad_context;
+        self.window_pad = Some(self.seg.cfg.vad_window_pad);
+        self
+    }
+
+    /// Whether the learned detector tells speech.
+    pub fn learned(&self) -> bool {
+        self.seg.learned()
     }
 
     pub fn push(&mut self, samples: &[f32]) {
@@ -455,12 +589,38 @@ impl LiveDictation {
         }
     }
 
+    /// Whisper's translate task over one final segment's audio, alone
+    /// (the context is in the spoken language), greedy.
+    fn translate_segment(
+        &mut self,
+        t: &Transcriber,
+        job: SpeechToTranslate,
+        cancel: &CancelToken,
+    ) -> Result<Option<LiveEvent>, TaskError> {
+        let mut o = self.options(true);
+        o.task = super::decode::Task::Translate;
+        o.language = Some(job.language);
+        o.initial_prompt = None;
+        self.decodes += 1;
+        let out = t.transcribe(&job.audio, &o, cancel, &mut |_, _| {})?;
+        Ok(Some(LiveEvent::Translated {
+            index: job.index,
+            text: out.text.trim().to_string(),
+            seconds: job.since.elapsed().as_secs_f64(),
+        }))
+    }
+
     /// Decodes the most urgent pending work, if there is any.
     pub fn step(
         &mut self,
         t: &Transcriber,
         cancel: &CancelToken,
     ) -> Result<Option<LiveEvent>, TaskError> {
+        if !self.seg.has_final()
+            && let Some(job) = self.to_translate.pop_front()
+        {
+            return self.translate_segment(t, job, cancel);
+        }
         let Some(work) = self.seg.next_work() else {
             return Ok(None);
         };
@@ -474,6 +634,10 @@ impl LiveDictation {
                         && s.compression_ratio <= opts.compression_ratio_threshold
                 }) && opts.beam_size == self.opts.beam_size;
                 let text = out.text.clone();
+                let ends_sentence = text
+                    .trim_end()
+                    .ends_with(['.', '?', '!', '。', '？', '！', '…']);
+                self.seg.partial_decoded(start, clean && ends_sentence);
                 self.last_partial = Some((start, out.segments, clean));
                 Ok(Some(LiveEvent::Partial { text, start }))
             }
@@ -499,6 +663,23 @@ impl LiveDictation {
                         out.segments
                     }
                 };
+                let language = self.language.clone().unwrap_or_else(|| "en".into());
+                if self.translate_speech && language != "en" && t.is_multilingual() {
+                    for (i, s) in segments.iter().enumerate() {
+                        // The segment's audio, a little quiet either side.
+                        let from = ((s.start - 0.1).max(0.0) * 16000.0) as usize;
+                        let to = (((s.end + 0.2) * 16000.0) as usize).min(audio.len());
+                        if from < to {
+                            self.to_translate.push_back(SpeechToTranslate {
+                                index: self.segments_done + i,
+                                audio: audio[from..to].to_vec(),
+                                language: language.clone(),
+                                since: std::time::Instant::now(),
+                            });
+                        }
+                    }
+                }
+                self.segments_done += segments.len();
                 let tokens: Vec<u32> = segments.iter().flat_map(|s| s.tokens.clone()).collect();
                 if !segments.is_empty() {
                     self.remember(audio, tokens);
@@ -517,10 +698,33 @@ impl LiveDictation {
                 if !segments.is_empty() {
                     self.said_lengths.push(self.said.len() - before);
                 }
-                let language = self.language.clone().unwrap_or_else(|| "en".into());
                 Ok(Some(LiveEvent::Final { segments, language }))
             }
         }
+    }
+}
+
+/// Live dictation at `rate` with the learned voice-activity detector when
+/// its model is found ([`super::silero::find_model`]), else with the
+/// energy threshold. The note says in words why a model that is there
+/// could not be used.
+pub fn with_best_detector(
+    rate: u32,
+    opts: TranscribeOptions,
+    cfg: LiveConfig,
+) -> (LiveDictation, Option<String>) {
+    let live = LiveDictation::new(rate, opts, cfg);
+    let Some(path) = super::silero::find_model() else {
+        return (live, None);
+    };
+    match SileroVad::load(&path) {
+        Ok(vad) => (live.with_voice(vad), None),
+        Err(e) => (
+            live,
+            Some(format!(
+                "The voice-activity model could not be used, so pauses are told by loudness: {e}"
+            )),
+        ),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod formats;
 pub mod live;
 pub mod mel;
 pub mod model;
+pub mod silero;
 pub mod timing;
 pub mod vad;
 pub mod wer;
@@ -72,6 +73,12 @@ fn ids(v: Option<&Value>) -> Vec<u32> {
 }
 
 impl Transcriber {
+    /// Whether the model knows several languages (and so can translate
+    /// speech into English with its translate task).
+    pub fn is_multilingual(&self) -> bool {
+        !self.specials.languages.is_empty()
+    }
+
     /// Loads a model folder in either layout.
     pub fn load(dir: &Path, device: &Device) -> Result<Self, TaskError> {
         Self::load_placed(dir, &Placement::new(device))

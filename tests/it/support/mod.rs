@@ -231,11 +231,16 @@ pub fn speak_clearly(text: &str, path: &Path) {
 /// Sentences spoken as by [`speak_clearly`], with `pause_ms` of silence
 /// between them (SSML breaks), as a person dictating pauses.
 pub fn speak_with_pauses(sentences: &[&str], pause_ms: u32, path: &Path) {
+    speak_with_pauses_in("en-us", sentences, pause_ms, path);
+}
+
+/// [`speak_with_pauses`] in espeak-ng's `voice` (`de` for German).
+pub fn speak_with_pauses_in(voice: &str, sentences: &[&str], pause_ms: u32, path: &Path) {
     let text = sentences.join(&format!(" <break time=\"{pause_ms}ms\"/> "));
     espeak(
         &format!("<speak>{text}</speak>"),
         path,
-        &["-m", "-v", "en-us", "-s", "145", "-g", "6"],
+        &["-m", "-v", voice, "-s", "145", "-g", "6"],
     );
 }
 
@@ -284,6 +289,23 @@ pub fn whisper_ct2_dir() -> std::path::PathBuf {
         dir.display()
     );
     dir
+}
+
+/// The Silero voice-activity model (`silero_vad.onnx` of the PyPI package
+/// silero-vad, unpacked by `scripts/setup.sh`).
+pub fn silero_vad_file() -> std::path::PathBuf {
+    let file = std::env::var("SPACEPORT_SILERO_VAD")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default())
+                .join(".cache/spaceport/models/silero-vad-6.2.3/silero_vad.onnx")
+        });
+    assert!(
+        file.exists(),
+        "run scripts/test.sh: it fetches the Silero model into {}",
+        file.display()
+    );
+    file
 }
 
 /// The words compared by [`wer`].

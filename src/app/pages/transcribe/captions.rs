@@ -86,6 +86,13 @@ impl TranscribePage {
                     );
             });
             cx.settings.live_translate_to = pick;
+            if cx.settings.live_translate_to.as_deref() == Some("en") {
+                ui.checkbox(&mut cx.settings.live_whisper_translate, "By Whisper")
+                    .on_hover_text(
+                        "Translate speech into English with Whisper's own translate task \
+                         (a multilingual Whisper model) instead of a translation model",
+                    );
+            }
             ui.checkbox(&mut cx.settings.caption_window, "Caption window")
                 .on_hover_text("The last two lines, large, in a window that stays on top");
             if let Some((text, translation)) = self.latency {
@@ -94,6 +101,24 @@ impl TranscribePage {
                     said.push_str(&format!(", translation {t:.2} s after the text"));
                 }
                 ui.small(said);
+            }
+            match self.learned_vad {
+                Some(true) => {
+                    ui.small("Pauses: voice detection").on_hover_text(
+                        "The Silero voice-activity model tells where speech ends, \
+                         so lines come sooner and music or noise is not transcribed",
+                    );
+                }
+                Some(false) => {
+                    ui.small("Pauses: by loudness").on_hover_text(format!(
+                        "Lines come sooner, and music or noise is not transcribed, with the \
+                         Silero voice-activity model: {} of the Hub's {} in the Hugging Face \
+                         cache (or SPACEPORT_SILERO_VAD naming the file)",
+                        crate::tasks::transcribe::silero::HUB_FILE,
+                        crate::tasks::transcribe::silero::HUB_REPO,
+                    ));
+                }
+                None => {}
             }
         });
         if let Some(n) = &self.translate_note {

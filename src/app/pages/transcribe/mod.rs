@@ -100,6 +100,9 @@ pub struct TranscribePage {
     pub translations: Vec<Option<String>>,
     pub partial_translation: Option<String>,
     pub latency: Option<(f64, Option<f64>)>,
+    /// The dictation running tells pauses by the learned voice-activity
+    /// detector (`Some(false)`: by loudness); `None` before it starts.
+    pub learned_vad: Option<bool>,
     pub translate_note: Option<String>,
 }
 
@@ -310,6 +313,7 @@ impl TranscribePage {
             compute: cx.settings.compute,
             translate_to: cx.settings.live_translate_to.clone(),
             installed: crate::tasks::translate::route::installed(cx.cached()),
+            whisper_translate: cx.settings.live_whisper_translate,
         }));
     }
 }
@@ -424,9 +428,15 @@ impl View for TranscribePage {
                 }
                 self.languages = Some((dir, languages));
             }
-            Event::LiveReady { generation } => {
-                if generation == self.generation && self.status == TranscribeStatus::LoadingModel {
-                    self.status = TranscribeStatus::Idle;
+            Event::LiveReady {
+                generation,
+                learned_vad,
+            } => {
+                if generation == self.generation {
+                    self.learned_vad = Some(learned_vad);
+                    if self.status == TranscribeStatus::LoadingModel {
+                        self.status = TranscribeStatus::Idle;
+                    }
                 }
             }
             Event::LivePartial { generation, text } => {
