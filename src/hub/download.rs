@@ -333,6 +333,49 @@ impl Hub {
         cancel: &CancelToken,
         on_progress: &mut dyn FnMut(&DownloadProgress),
     ) -> Result<Snapshot> {
+        let repo_dir = self
+            .config
+            .cache_dir
+            .join(format!("datasets--{}", id.replace('/', "--")));
+        let url_repo = format!("datasets/{id}");
+        self.download_listed(
+            (id, &url_repo),
+            revision,
+            paths,
+            &repo_dir,
+            cancel,
+            on_progress,
+        )
+    }
+
+    /// Downloads the named files of model repository `id` (not the files
+    /// the catalogue picks: a repository that is not a demo's model, such
+    /// as the voice-activity detector's), as [`Self::download_model`]
+    /// stores them.
+    pub fn download_model_files(
+        &self,
+        id: &str,
+        revision: &str,
+        paths: &[String],
+        cancel: &CancelToken,
+        on_progress: &mut dyn FnMut(&DownloadProgress),
+    ) -> Result<Snapshot> {
+        let repo_dir = self.config.cache_dir.join(repo_folder_name(id));
+        self.download_listed((id, id), revision, paths, &repo_dir, cancel, on_progress)
+    }
+
+    /// `paths` of `id` (served under `url_repo`) at `revision` into
+    /// `repo_dir`: the commit and each file's size and hash from HEAD
+    /// requests, then [`Self::fetch_files`].
+    fn download_listed(
+        &self,
+        (id, url_repo): (&str, &str),
+        revision: &str,
+        paths: &[String],
+        repo_dir: &Path,
+        cancel: &CancelToken,
+        on_progress: &mut dyn FnMut(&DownloadProgress),
+    ) -> Result<Snapshot> {
         check_repo_id(id)?;
         check_revision(revision)?;
         if self.config.offline {
@@ -343,17 +386,15 @@ impl Hub {
         let Some(first) = paths.first() else {
             return Err(HubError::EntryNotFound {
                 repo: id.to_string(),
-                path: "data files".into(),
+                path: "files".into(),
             });
         };
-        // `resolve_url` over "datasets/{id}" is the dataset's resolve URL.
-        let repo = format!("datasets/{id}");
         let ctx = Ctx {
             repo: id,
             revision: Some(revision),
             path: Some(first),
         };
-        let url = self.resolve_url(&repo, revision, first);
+        let url = self.resolve_url(url_repo, revision, first);
         let head = retry(3, || self.send_no_follow("HEAD", &url, &[], &ctx))?;
         let commit = head
             .header("x-repo-commit")
@@ -369,22 +410,18 @@ impl Hub {
                 size: 0,
                 lfs_sha256: None,
             };
-            let meta = self.head_meta(&repo, &commit, &probe)?;
+            let meta = self.head_meta(url_repo, &commit, &probe)?;
             files.push(RepoFile {
                 path: path.clone(),
                 size: meta.size,
                 lfs_sha256: meta.sha256,
             });
         }
-        let repo_dir = self
-            .config
-            .cache_dir
-            .join(format!("datasets--{}", id.replace('/', "--")));
         self.fetch_files(
-            (id, &repo),
+            (id, url_repo),
             (revision, &commit),
             &files,
-            &repo_dir,
+            repo_dir,
             cancel,
             on_progress,
         )

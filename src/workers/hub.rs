@@ -78,6 +78,22 @@ impl HubJobs {
         });
     }
 
+    /// Downloads the named `files` of `repo`, as a model is (progress,
+    /// cancel, the cache scanned after), keyed `repo`.
+    pub(crate) fn download_files(
+        &self,
+        repo: String,
+        revision: String,
+        files: Vec<String>,
+        sink: &Sink,
+    ) {
+        let key = repo.clone();
+        self.run_download(key, sink, move |hub, cancel, progress| {
+            hub.download_model_files(&repo, &revision, &files, cancel, progress)
+                .map_err(|e| (matches!(e, HubError::Cancelled), e.to_string()))
+        });
+    }
+
     /// Downloads a split of a dataset's parquet export, as a model's
     /// download is (progress, cancel, the cache scanned after), keyed
     /// `datasets/{repo}`.

@@ -73,6 +73,14 @@ pub enum Command {
     /// [`Event::Cache`]. A second request for the same repo while one runs
     /// is ignored.
     Download { repo: String, revision: String },
+    /// Download the named files of a repository that is not a demo's
+    /// model (the voice-activity detector's); answered as
+    /// [`Command::Download`] is, keyed by `repo`.
+    DownloadFiles {
+        repo: String,
+        revision: String,
+        files: Vec<String>,
+    },
     /// Stop a running download (its partial file stays for resuming); it
     /// ends with [`Event::DownloadFailed`] with `cancelled`.
     CancelDownload { repo: String },
@@ -644,6 +652,11 @@ fn dispatch(config: HubConfig, rx: Receiver<Command>, sink: Sink) {
             Command::LoadMore { generation, url } => hub.load_more(generation, url, &sink),
             Command::Details { repo, revision } => hub.details(repo, revision, &sink),
             Command::Download { repo, revision } => hub.download(repo, revision, &sink),
+            Command::DownloadFiles {
+                repo,
+                revision,
+                files,
+            } => hub.download_files(repo, revision, files, &sink),
             Command::CancelDownload { repo } => hub.cancel_download(&repo),
             Command::ScanCache => hub.scan(&sink),
             Command::Delete { repo } => hub.delete(repo, &sink),

@@ -184,3 +184,99 @@ fn live_text_is_as_right_as_the_same_audio_as_a_file() {
         file.text
     );
 }
+
+/// Whisper's translate task as the live route into English, on a
+/// multilingual Whisper of tiny's size with random weights (no
+/// multilingual checkpoint can be fetched here; its text is noise, but
+/// noise that depends on the task asked): German speech said in two
+/// sentences gives each final segment a `Translated` event, numbered in
+/// order after its final, whose text is not the transcript's; without
+/// the option the same session gives the same finals and no translation.
+#[test]
+fn speech_is_translated_by_whisper_s_own_task_line_by_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = tmp.path().join("whisper-multilingual");
+    spaceport::tasks::random_model::write(
+        "whisper-tiny",
+        &support::whisper_ct2_dir(),
+        &model,
+        candle_core::DType::F32,
+    )
+    .unwrap();
+    let t = Transcriber::load(&model, &Device::Cpu).unwrap();
+    assert!(t.is_multilingual());
+    let wav = tmp.path().join("rede.wav");
+    support::speak_with_pauses_in(
+        "de",
+        &["Der Zug fährt um acht Uhr ab.", "Morgen wird es regnen."],
+        1200,
+        &wav,
+    );
+    let mut audio = decode_file(&wav, 16000).unwrap().samples;
+    audio.extend(std::iter::repeat_n(0.0, 16000));
+    let session = |translate: bool| {
+        // One pass a window: noise never passes the fallback's checks.
+        let opts = TranscribeOptions {
+            language: Some("de".into()),
+            temperatures: vec![0.0],
+            ..Default::default()
+        };
+        let mut live = LiveDictation::new(16000, opts, LiveConfig::default());
+        live.translate_speech = translate;
+        let mut events = Vec::new();
+        for c in audio.chunks(1600) {
+            live.push(c);
+            while let Some(ev) = live.step(&t, &CancelToken::new()).unwrap() {
+                events.push(ev);
+            }
+        }
+        live.finish();
+        while let Some(ev) = live.step(&t, &CancelToken::new()).unwrap() {
+            events.push(ev);
+        }
+        events
+    };
+    let finals = |events: &[LiveEvent]| -> Vec<String> {
+        events
+            .iter()
+            .filter_map(|e| match e {
+                LiveEvent::Final { segments, .. } => Some(segments.iter().map(|s| s.text.clone())),
+                _ => None,
+            })
+            .flatten()
+            .collect()
+    };
+    let with = session(true);
+    let transcripts = finals(&with);
+    assert!(!transcripts.is_empty());
+    let mut seen_segments = 0;
+    let mut translated = Vec::new();
+    for e in &with {
+        match e {
+            LiveEvent::Final { segments, .. } => seen_segments += segments.len(),
+            LiveEvent::Translated { index, text, .. } => {
+                assert!(
+                    *index < seen_segments,
+                    "translation {index} before its final"
+                );
+                translated.push((*index, text.clone()));
+            }
+            LiveEvent::Partial { .. } => {}
+        }
+    }
+    let indexes: Vec<usize> = translated.iter().map(|(i, _)| *i).collect();
+    assert_eq!(indexes, (0..transcripts.len()).collect::<Vec<_>>());
+    assert!(
+        translated
+            .iter()
+            .any(|(i, text)| text.trim() != transcripts[*i].trim()),
+        "the translate task gave the transcripts: {translated:?}"
+    );
+    let without = session(false);
+    assert_eq!(finals(&without), transcripts);
+    assert!(
+        !without
+            .iter()
+            .any(|e| matches!(e, LiveEvent::Translated { .. }))
+    );
+}

@@ -491,3 +491,48 @@ fn alone_live_captions_with_translations_in_the_caption_window() {
         );
     }
 }
+
+/// A dictation that tells pauses by loudness (the voice-activity model is
+/// not in the cache) says so and offers the model; clicking the button
+/// downloads `silero_vad.onnx` from the (stand-in) Hub into the standard
+/// cache, where the next dictation finds it, and the page says so.
+#[test]
+fn the_voice_activity_model_is_offered_and_downloaded_from_the_page() {
+    use spaceport::tasks::transcribe::silero::{HUB_FILE, HUB_REPO, SileroVad};
+    use support::standin_hub::{FileSpec, RepoSpec, StandinHub};
+    let tmp = tempfile::tempdir().unwrap();
+    let cache = support::tiny_en_cache(tmp.path());
+    let onnx = std::fs::read(support::silero_vad_file()).unwrap();
+    let hub = StandinHub::start(vec![RepoSpec::new(
+        HUB_REPO,
+        vec![FileSpec::new(HUB_FILE, onnx.clone(), true)],
+    )]);
+    let mut h = support::ui::app_harness(support::config(&hub, &cache), Default::default());
+    h.get_by_label("Transcribe").click();
+    wait_for(&mut h, "the Record button", |h| {
+        h.query_by_label("Record").is_some()
+    });
+    // What a dictation without the model reports when it starts.
+    {
+        use spaceport::app::pages::View;
+        let app = h.state_mut();
+        let ready = spaceport::workers::Event::LiveReady {
+            generation: app.transcribe.generation,
+            learned_vad: false,
+        };
+        assert!(app.transcribe.on_event(ready, &mut app.cx).is_none());
+    }
+    wait_for(&mut h, "the offer", |h| {
+        h.query_by_label("Pauses: by loudness").is_some()
+            && h.query_by_label("Get voice detection (2.3 MB)").is_some()
+    });
+    h.get_by_label("Get voice detection (2.3 MB)").click();
+    wait_for(&mut h, "the download", |h| {
+        h.query_by_label_contains("Voice detection downloaded")
+            .is_some()
+    });
+    let (_, snap) = spaceport::hub::cache::resolve_snapshot(&cache, HUB_REPO, "main")
+        .expect("the model's snapshot in the cache");
+    assert_eq!(std::fs::read(snap.join(HUB_FILE)).unwrap(), onnx);
+    SileroVad::load(&snap.join(HUB_FILE)).expect("the downloaded model loads");
+}

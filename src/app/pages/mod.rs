@@ -297,6 +297,24 @@ impl Cx {
         });
     }
 
+    /// Downloads the Silero voice-activity model (one file of a
+    /// repository that is not a demo's model).
+    pub fn start_vad_download(&mut self) {
+        use crate::tasks::transcribe::silero::{HUB_FILE, HUB_REPO};
+        self.downloads.insert(
+            HUB_REPO.to_string(),
+            DownloadState::Running(DownloadProgress {
+                repo: HUB_REPO.to_string(),
+                ..Default::default()
+            }),
+        );
+        self.send(Command::DownloadFiles {
+            repo: HUB_REPO.to_string(),
+            revision: "main".into(),
+            files: vec![HUB_FILE.to_string()],
+        });
+    }
+
     pub fn cancel_download(&mut self, repo: &str) {
         if let Some(DownloadState::Running(p)) = self.downloads.get(repo).cloned() {
             self.downloads

@@ -110,13 +110,8 @@ impl TranscribePage {
                     );
                 }
                 Some(false) => {
-                    ui.small("Pauses: by loudness").on_hover_text(format!(
-                        "Lines come sooner, and music or noise is not transcribed, with the \
-                         Silero voice-activity model: {} of the Hub's {} in the Hugging Face \
-                         cache (or SPACEPORT_SILERO_VAD naming the file)",
-                        crate::tasks::transcribe::silero::HUB_FILE,
-                        crate::tasks::transcribe::silero::HUB_REPO,
-                    ));
+                    ui.small("Pauses: by loudness");
+                    vad_download_ui(ui, cx);
                 }
                 None => {}
             }
@@ -239,6 +234,43 @@ impl TranscribePage {
         );
         if !open {
             cx.settings.caption_window = false;
+        }
+    }
+}
+
+/// The Silero voice-activity model's download: a button (with what it
+/// brings), its progress while it runs, what went wrong, or that it is
+/// there for the next recording.
+fn vad_download_ui(ui: &mut egui::Ui, cx: &mut Cx) {
+    use crate::app::DownloadState;
+    use crate::tasks::transcribe::silero::HUB_REPO;
+    match cx.downloads.get(HUB_REPO).cloned() {
+        Some(DownloadState::Running(p) | DownloadState::Cancelling(p)) => {
+            crate::app::widgets::progress_ui(ui, &p);
+            if ui.small_button("Cancel").clicked() {
+                cx.cancel_download(HUB_REPO);
+            }
+        }
+        Some(DownloadState::Done { .. }) => {
+            ui.small("Voice detection downloaded: used from the next recording");
+        }
+        state => {
+            if let Some(DownloadState::Failed(why)) = &state {
+                ui.colored_label(ui.visuals().warn_fg_color, why);
+            }
+            if ui
+                .add_enabled(
+                    !cx.offline(),
+                    egui::Button::new("Get voice detection (2.3 MB)"),
+                )
+                .on_hover_text(
+                    "The Silero voice-activity model: lines come sooner after you stop \
+                     speaking, and music or noise is not transcribed",
+                )
+                .clicked()
+            {
+                cx.start_vad_download();
+            }
         }
     }
 }
