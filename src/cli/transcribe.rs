@@ -439,6 +439,7 @@ fn live(
                     index,
                     text,
                     seconds,
+                    ..
                 } => {
                     let mut all = cues.lock().unwrap_or_else(|e| e.into_inner());
                     if let Some(c) = all.get_mut(first_cue + index) {

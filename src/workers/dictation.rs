@@ -238,6 +238,7 @@ fn dictate(
                 index,
                 text,
                 seconds,
+                ..
             } => {
                 sink.send(Event::LiveTranslated {
                     generation,

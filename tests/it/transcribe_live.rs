@@ -187,11 +187,11 @@ fn live_text_is_as_right_as_the_same_audio_as_a_file() {
 
 /// Whisper's translate task as the live route into English, on a
 /// multilingual Whisper of tiny's size with random weights (no
-/// multilingual checkpoint can be fetched here; its text is noise, but
-/// noise that depends on the task asked): German speech said in two
-/// sentences gives each final segment a `Translated` event, numbered in
-/// order after its final, whose text is not the transcript's; without
-/// the option the same session gives the same finals and no translation.
+/// multilingual checkpoint can be fetched here; its text is noise): German
+/// speech said in two sentences gives each final segment a `Translated`
+/// event, numbered in order after its final, whose text is exactly what
+/// the translate task gives for the audio it names; without the option
+/// the same session gives the same finals and no translation.
 #[test]
 fn speech_is_translated_by_whisper_s_own_task_line_by_line() {
     let tmp = tempfile::tempdir().unwrap();
@@ -214,14 +214,14 @@ fn speech_is_translated_by_whisper_s_own_task_line_by_line() {
     );
     let mut audio = decode_file(&wav, 16000).unwrap().samples;
     audio.extend(std::iter::repeat_n(0.0, 16000));
+    // One pass a window: noise never passes the fallback's checks.
+    let opts = TranscribeOptions {
+        language: Some("de".into()),
+        temperatures: vec![0.0],
+        ..Default::default()
+    };
     let session = |translate: bool| {
-        // One pass a window: noise never passes the fallback's checks.
-        let opts = TranscribeOptions {
-            language: Some("de".into()),
-            temperatures: vec![0.0],
-            ..Default::default()
-        };
-        let mut live = LiveDictation::new(16000, opts, LiveConfig::default());
+        let mut live = LiveDictation::new(16000, opts.clone(), LiveConfig::default());
         live.translate_speech = translate;
         let mut events = Vec::new();
         for c in audio.chunks(1600) {
@@ -254,24 +254,35 @@ fn speech_is_translated_by_whisper_s_own_task_line_by_line() {
     for e in &with {
         match e {
             LiveEvent::Final { segments, .. } => seen_segments += segments.len(),
-            LiveEvent::Translated { index, text, .. } => {
+            LiveEvent::Translated {
+                index, text, span, ..
+            } => {
                 assert!(
                     *index < seen_segments,
                     "translation {index} before its final"
                 );
-                translated.push((*index, text.clone()));
+                translated.push((*index, text.clone(), *span));
             }
             LiveEvent::Partial { .. } => {}
         }
     }
-    let indexes: Vec<usize> = translated.iter().map(|(i, _)| *i).collect();
+    let indexes: Vec<usize> = translated.iter().map(|(i, ..)| *i).collect();
     assert_eq!(indexes, (0..transcripts.len()).collect::<Vec<_>>());
-    assert!(
-        translated
-            .iter()
-            .any(|(i, text)| text.trim() != transcripts[*i].trim()),
-        "the translate task gave the transcripts: {translated:?}"
-    );
+    // Each is the translate task's text for its audio, decoded as a
+    // partial is (one greedy pass on a short window, no prompt).
+    let by_task = TranscribeOptions {
+        task: spaceport::tasks::transcribe::decode::Task::Translate,
+        condition_on_previous_text: false,
+        short_window_pad: LiveConfig::default().window_pad,
+        ..opts.clone()
+    };
+    for (i, text, (from, to)) in &translated {
+        let slice = &audio[(from * 16000.0).round() as usize..(to * 16000.0).round() as usize];
+        let expected = t
+            .transcribe(slice, &by_task, &CancelToken::new(), &mut |_, _| {})
+            .unwrap();
+        assert_eq!(text, expected.text.trim(), "translation {i}");
+    }
     let without = session(false);
     assert_eq!(finals(&without), transcripts);
     assert!(

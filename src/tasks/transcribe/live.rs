@@ -413,6 +413,9 @@ pub enum LiveEvent {
         index: usize,
         text: String,
         seconds: f64,
+        /// The audio translated (the segment and a little quiet either
+        /// side), in seconds from the recording start.
+        span: (f64, f64),
     },
 }
 
@@ -420,6 +423,7 @@ pub enum LiveEvent {
 struct SpeechToTranslate {
     index: usize,
     audio: Vec<f32>,
+    span: (f64, f64),
     language: String,
     since: std::time::Instant,
 }
@@ -607,6 +611,7 @@ impl LiveDictation {
             index: job.index,
             text: out.text.trim().to_string(),
             seconds: job.since.elapsed().as_secs_f64(),
+            span: job.span,
         }))
     }
 
@@ -673,6 +678,7 @@ impl LiveDictation {
                             self.to_translate.push_back(SpeechToTranslate {
                                 index: self.segments_done + i,
                                 audio: audio[from..to].to_vec(),
+                                span: (start + from as f64 / 16000.0, start + to as f64 / 16000.0),
                                 language: language.clone(),
                                 since: std::time::Instant::now(),
                             });
