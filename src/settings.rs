@@ -95,6 +95,9 @@ pub struct Settings {
     pub caption_size: f32,
     pub caption_show: CaptionShow,
     pub caption_colors: CaptionColors,
+    /// Where the caption window was last (its outer left and top, its
+    /// inner width and height, in points), to open it there again.
+    pub caption_window_rect: Option<[f32; 4]>,
     pub search_task: TaskFilter,
     pub search_sort: Sort,
     /// How fast the last large download came (bytes a second), for the
@@ -117,6 +120,7 @@ impl Default for Settings {
             caption_size: 34.0,
             caption_show: CaptionShow::Both,
             caption_colors: CaptionColors::WhiteOnBlack,
+            caption_window_rect: None,
             search_task: TaskFilter::All,
             search_sort: Sort::Downloads,
             download_rate_bps: None,

@@ -146,13 +146,21 @@ impl TranscribePage {
         let last_two = lines[lines.len().saturating_sub(2)..].to_vec();
         let settings = &mut cx.settings;
         let mut open = true;
+        let monitor = ctx.input(|i| i.viewport().monitor_size);
+        let mut builder = egui::ViewportBuilder::default()
+            .with_title("Live captions")
+            .with_always_on_top()
+            .with_resizable(true)
+            .with_inner_size([960.0, 260.0]);
+        if let Some([x, y, w, h]) = settings
+            .caption_window_rect
+            .filter(|r| remembered_rect_fits(*r, monitor))
+        {
+            builder = builder.with_position([x, y]).with_inner_size([w, h]);
+        }
         ctx.show_viewport_immediate(
             egui::ViewportId::from_hash_of("spaceport-captions"),
-            egui::ViewportBuilder::default()
-                .with_title("Live captions")
-                .with_always_on_top()
-                .with_resizable(true)
-                .with_inner_size([960.0, 260.0]),
+            builder,
             |ui, class| {
                 let (fg, tr, bg) = settings.caption_colors.rgb();
                 let color = |c: [u8; 3]| egui::Color32::from_rgb(c[0], c[1], c[2]);
@@ -225,10 +233,19 @@ impl TranscribePage {
                         ui.set_min_size(ui.available_size());
                         body(ui)
                     });
-                if class != egui::ViewportClass::EmbeddedWindow
-                    && ui.input(|i| i.viewport().close_requested())
-                {
-                    open = false;
+                if class != egui::ViewportClass::EmbeddedWindow {
+                    if ui.input(|i| i.viewport().close_requested()) {
+                        open = false;
+                    }
+                    // Remembered where it is now, for the next time.
+                    let (outer, inner) =
+                        ui.input(|i| (i.viewport().outer_rect, i.viewport().inner_rect));
+                    if let (Some(o), Some(i)) = (outer, inner) {
+                        let rect = [o.min.x, o.min.y, i.width(), i.height()];
+                        if settings.caption_window_rect != Some(rect) {
+                            settings.caption_window_rect = Some(rect);
+                        }
+                    }
                 }
             },
         );
@@ -272,5 +289,40 @@ fn vad_download_ui(ui: &mut egui::Ui, cx: &mut Cx) {
                 cx.start_vad_download();
             }
         }
+    }
+}
+
+/// Whether a remembered caption window (`[left, top, width, height]`)
+/// can be opened there again: finite, big enough to read, and — where the
+/// monitor's size is known — with its title bar on the screen.
+fn remembered_rect_fits(r: [f32; 4], monitor: Option<egui::Vec2>) -> bool {
+    let [x, y, w, h] = r;
+    if !r.iter().all(|v| v.is_finite()) || w < 200.0 || h < 80.0 {
+        return false;
+    }
+    match monitor {
+        Some(m) => x > -w + 100.0 && x < m.x - 100.0 && y >= 0.0 && y < m.y - 40.0,
+        None => true,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::remembered_rect_fits;
+
+    #[test]
+    fn a_remembered_caption_window_opens_again_only_where_it_can_be_seen() {
+        let screen = Some(egui::vec2(1920.0, 1080.0));
+        assert!(remembered_rect_fits([100.0, 700.0, 960.0, 260.0], screen));
+        assert!(remembered_rect_fits([100.0, 700.0, 960.0, 260.0], None));
+        // Off the screen (a monitor since unplugged), too small, or NaN.
+        assert!(!remembered_rect_fits([2500.0, 700.0, 960.0, 260.0], screen));
+        assert!(!remembered_rect_fits([100.0, 1070.0, 960.0, 260.0], screen));
+        assert!(!remembered_rect_fits([-950.0, 10.0, 960.0, 260.0], screen));
+        assert!(!remembered_rect_fits([100.0, 100.0, 50.0, 20.0], screen));
+        assert!(!remembered_rect_fits(
+            [f32::NAN, 100.0, 960.0, 260.0],
+            screen
+        ));
     }
 }
