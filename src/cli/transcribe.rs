@@ -396,13 +396,19 @@ fn live(
                         s.partial(partials, &text);
                     }
                 }
-                LiveEvent::Final { segments, language } => {
+                LiveEvent::Final {
+                    segments,
+                    language,
+                    behind,
+                } => {
                     if tty {
                         eprint!("\r\x1b[K");
                     }
-                    let Some(last) = segments.last() else { return };
+                    if segments.is_empty() {
+                        return;
+                    }
                     // Speech end (the utterance's) to its transcript.
-                    let latency = (started.elapsed().as_secs_f64() - last.end).max(0.0);
+                    let latency = behind;
                     let by_whisper = whisper_route && language != "en";
                     if translating && !whisper_route && stage.is_none() && failure.is_none() {
                         match stage_for(&language) {

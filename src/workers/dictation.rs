@@ -174,7 +174,6 @@ fn dictate(
         generation,
         learned_vad: live.learned(),
     });
-    let started = std::time::Instant::now();
     live.translate_speech =
         job.whisper_translate && job.translate_to.as_deref() == Some("en") && t.is_multilingual();
     let whisper_route = live.translate_speech;
@@ -211,10 +210,11 @@ fn dictate(
                 }
                 sink.send(Event::LivePartial { generation, text });
             }
-            LiveEvent::Final { segments, language } => {
-                let latency = segments
-                    .last()
-                    .map_or(0.0, |l| (started.elapsed().as_secs_f64() - l.end).max(0.0));
+            LiveEvent::Final {
+                segments,
+                language,
+                behind: latency,
+            } => {
                 if let (Some(to), Translation::Waiting) = (&job.translate_to, &translation) {
                     translation = if whisper_route && language != "en" {
                         Translation::Whisper

@@ -112,6 +112,8 @@ pub enum Work {
         samples: Vec<f32>,
         start: f64,
         fresh: bool,
+        /// Where its speech ended (the last voiced frame), in seconds.
+        speech_end: f64,
     },
 }
 
@@ -184,6 +186,11 @@ impl Segmenter {
 
     fn secs(&self, s: f32) -> usize {
         (s * self.rate as f32) as usize
+    }
+
+    /// Seconds of audio taken in so far.
+    pub fn heard(&self) -> f64 {
+        (self.total + self.pending.len() as u64) as f64 / self.rate as f64
     }
 
     /// Whether a final is waiting to be decoded.
@@ -282,6 +289,7 @@ impl Segmenter {
                         samples: std::mem::take(&mut self.buf),
                         start: at,
                         fresh: *voiced_since_partial,
+                        speech_end: self.total as f64 / self.rate as f64,
                     });
                     *start = self.total;
                     *v = 0;
@@ -320,6 +328,7 @@ impl Segmenter {
                 samples: self.buf[..end].to_vec(),
                 start: start as f64 / self.rate as f64,
                 fresh: voiced_since_partial,
+                speech_end: (start + voiced_end as u64) as f64 / self.rate as f64,
             });
         }
         let keep = self.buf.len().saturating_sub(self.secs(self.cfg.pre_roll));
@@ -405,6 +414,9 @@ pub enum LiveEvent {
     Final {
         segments: Vec<Segment>,
         language: String,
+        /// Seconds of audio heard after the utterance's speech ended by
+        /// the time its text was ready: the line's latency.
+        behind: f64,
     },
     /// Final segment `index` (counted over the session) in English, by
     /// Whisper's translate task ([`LiveDictation::translate_speech`]),
@@ -650,6 +662,7 @@ impl LiveDictation {
                 samples,
                 start,
                 fresh,
+                speech_end,
             } => {
                 // Nothing was said after the last partial: its text is final.
                 let reuse = match self.last_partial.take() {
@@ -704,7 +717,14 @@ impl LiveDictation {
                 if !segments.is_empty() {
                     self.said_lengths.push(self.said.len() - before);
                 }
-                Ok(Some(LiveEvent::Final { segments, language }))
+                // How much audio has come in since the speech ended: the
+                // line's delay, on the recording's own clock.
+                let behind = (self.seg.heard() - speech_end).max(0.0);
+                Ok(Some(LiveEvent::Final {
+                    segments,
+                    language,
+                    behind,
+                }))
             }
         }
     }
