@@ -129,21 +129,7 @@ fn alone_dictate_through_the_microphone_and_see_words_while_speaking() {
         }),
         "the microphone picker shows the system default"
     );
-    h.get_by_label("Record").click();
-    wait_for(&mut h, "recording", |h| {
-        h.state().transcribe.recording.is_some() && h.query_by_label("Stop").is_some()
-    });
-    let player = std::thread::spawn(move || {
-        // Give a freshly started sound server time to deliver the first
-        // buffers, so the start of the sentence is not clipped.
-        std::thread::sleep(Duration::from_millis(1200));
-        std::process::Command::new("paplay")
-            .args(["-d", &sink])
-            .arg(&wav)
-            .status()
-            .unwrap()
-            .success()
-    });
+    let player = record_then_play(&mut h, sink, wav);
     // While the sound plays: a partial line ("…") shows words before the
     // first sentence is final, and the first sentence becomes a timed
     // segment during the pause, before the recording stops.
@@ -408,19 +394,7 @@ fn alone_live_captions_with_translations_in_the_caption_window() {
         h.get_by_label("Live captions").rect().center().y > 700.0,
         "the caption window moved"
     );
-    h.get_by_label("Record").click();
-    wait_for(&mut h, "recording", |h| {
-        h.state().transcribe.recording.is_some() && h.query_by_label("Stop").is_some()
-    });
-    let player = std::thread::spawn(move || {
-        std::thread::sleep(Duration::from_millis(1200));
-        std::process::Command::new("paplay")
-            .args(["-d", &sink])
-            .arg(&wav)
-            .status()
-            .unwrap()
-            .success()
-    });
+    let player = record_then_play(&mut h, sink, wav);
     let mut saw_partial = false;
     while !player.is_finished() {
         h.step();
@@ -535,4 +509,28 @@ fn the_voice_activity_model_is_offered_and_downloaded_from_the_page() {
         .expect("the model's snapshot in the cache");
     assert_eq!(std::fs::read(snap.join(HUB_FILE)).unwrap(), onnx);
     SileroVad::load(&snap.join(HUB_FILE)).expect("the downloaded model loads");
+}
+
+/// Clicks Record, waits until the page records, then plays `wav` into
+/// the test sink on a thread (whose result says paplay succeeded) after a
+/// moment — a freshly started sound server needs it to deliver its first
+/// buffers, so the start of the speech is not clipped.
+fn record_then_play(
+    h: &mut egui_kittest::Harness<'_, spaceport::app::App>,
+    sink: String,
+    wav: std::path::PathBuf,
+) -> std::thread::JoinHandle<bool> {
+    h.get_by_label("Record").click();
+    wait_for(h, "recording", |h| {
+        h.state().transcribe.recording.is_some() && h.query_by_label("Stop").is_some()
+    });
+    std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        std::process::Command::new("paplay")
+            .args(["-d", &sink])
+            .arg(&wav)
+            .status()
+            .unwrap()
+            .success()
+    })
 }
