@@ -1,5 +1,5 @@
 //! Benchmark: spaceport's transcription speed on an audio file (greedy,
-//! reference long-form decoding) in a compute type (default auto); prints
+//! reference long-form decoding) in a compute type (default: the checkpoint's own); prints
 //! the real-time factor, the load time and the process's peak memory. With
 //! a batch size (`BATCH`, default 1: sequential) the windows are found by
 //! the voice-activity detector and decoded that many together, and the row
@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
     let memory = spaceport::evaluate::record::MemoryWatch::start();
     let compute: ComputeType = match args.get(3) {
         Some(c) => c.parse().map_err(anyhow::Error::msg)?,
-        None => ComputeType::Auto,
+        None => ComputeType::Default,
     };
     let batch: usize = match args.get(4) {
         Some(b) => b.parse()?,

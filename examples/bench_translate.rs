@@ -25,7 +25,7 @@ fn main() -> anyhow::Result<()> {
     let memory = spaceport::evaluate::record::MemoryWatch::start();
     let compute: ComputeType = match args.get(4) {
         Some(c) => c.parse().map_err(anyhow::Error::msg)?,
-        None => ComputeType::Auto,
+        None => ComputeType::Default,
     };
     let place = Placement {
         compute,

@@ -111,7 +111,7 @@ impl Default for Settings {
             theme: Theme::System,
             offline: false,
             device: DeviceChoice::Auto,
-            compute: ComputeType::Auto,
+            compute: ComputeType::Default,
             batched_transcription: true,
             word_timestamps: false,
             live_translate_to: None,

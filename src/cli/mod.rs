@@ -33,10 +33,11 @@ pub struct Cli {
     /// (`spaceport devices` lists what this build and machine offer).
     #[arg(long, global = true, default_value = "auto")]
     pub device: DeviceChoice,
-    /// Number format for every model: auto (the weights' own where this
-    /// machine runs it fast), float32 (exact), float16 or int8 (fastest on
-    /// the CPU), as CTranslate2's compute_type.
-    #[arg(long, global = true, default_value = "auto")]
+    /// Number format for every model, as CTranslate2's compute_type:
+    /// default (the weights' own where this machine runs it fast), auto
+    /// (the fastest accurate: int8 on a processor with int8 instructions),
+    /// float32 (exact), float16 or int8.
+    #[arg(long, global = true, default_value = "default")]
     pub compute_type: ComputeType,
     /// Use only what is already downloaded (like HF_HUB_OFFLINE=1).
     #[arg(long, global = true)]

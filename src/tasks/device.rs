@@ -56,13 +56,24 @@ impl FromStr for DeviceChoice {
 }
 
 /// The number format weights are kept in and products run in, as
-/// CTranslate2's `compute_type`.
+/// CTranslate2's `compute_type` (`default` and `auto` mean what they mean
+/// there).
+///
+/// The serialised names keep settings saved before `Auto` meant "fastest":
+/// those said `Auto` for the checkpoint's own format, now `Default`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum ComputeType {
     /// The weights' own format where this machine runs it fast: int8
     /// weights in int8, f16 in f16, the rest in f32 (on a GPU, f16/bf16
     /// checkpoints in their type). Results equal the stored weights'.
     #[default]
+    #[serde(rename = "Auto")]
+    Default,
+    /// The fastest accurate format for this machine and model: int8 on a
+    /// processor with int8 dot-product instructions (AVX2 and later; the
+    /// accuracy tests bound its difference from float32), f16 on a GPU,
+    /// otherwise as [`Self::Default`].
+    #[serde(rename = "Fastest")]
     Auto,
     /// Exact: every weight widened to f32.
     Float32,
@@ -76,12 +87,38 @@ pub enum ComputeType {
 }
 
 impl ComputeType {
-    pub const ALL: [Self; 4] = [Self::Auto, Self::Float32, Self::Float16, Self::Int8];
+    pub const ALL: [Self; 5] = [
+        Self::Default,
+        Self::Auto,
+        Self::Float32,
+        Self::Float16,
+        Self::Int8,
+    ];
+
+    /// Its name with a few words for a list: "int8 — the fastest on the
+    /// CPU".
+    pub fn label(self) -> String {
+        let what = match self {
+            Self::Default => "the model's own",
+            Self::Auto => "the fastest accurate",
+            Self::Float32 => "exact",
+            Self::Float16 => "half the memory",
+            Self::Int8 => "the fastest on the CPU",
+        };
+        format!("{self} — {what}")
+    }
 
     /// A sentence for Settings.
     pub fn explain(self) -> &'static str {
         match self {
-            Self::Auto => "The model's own precision, where this computer runs it fast.",
+            Self::Default => {
+                "The model's own precision (int8 and float16 checkpoints stay so): results equal \
+                 its stored weights'."
+            }
+            Self::Auto => {
+                "The fastest accurate format for this computer: int8 where the processor has \
+                 int8 instructions, float16 on a GPU."
+            }
             Self::Float32 => "Exact results; the most memory, the slowest.",
             Self::Float16 => "Half the memory of float32 and the same results on the CPU.",
             Self::Int8 => {
@@ -94,6 +131,7 @@ impl ComputeType {
 impl fmt::Display for ComputeType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {
+            Self::Default => "default",
             Self::Auto => "auto",
             Self::Float32 => "float32",
             Self::Float16 => "float16",
@@ -107,12 +145,13 @@ impl FromStr for ComputeType {
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
-            "auto" | "default" => Ok(Self::Auto),
+            "default" => Ok(Self::Default),
+            "auto" => Ok(Self::Auto),
             "float32" | "f32" => Ok(Self::Float32),
             "float16" | "f16" => Ok(Self::Float16),
             "int8" => Ok(Self::Int8),
             other => Err(format!(
-                "\"{other}\" is not a compute type: use auto, float32, float16 or int8"
+                "\"{other}\" is not a compute type: use default, auto, float32, float16 or int8"
             )),
         }
     }
@@ -405,6 +444,19 @@ mod tests {
             assert!(!note.contains('\n'));
         }
         assert!(select(DeviceChoice::Auto).fallback_note.is_none());
+    }
+
+    #[test]
+    fn settings_saved_before_auto_meant_fastest_keep_their_meaning() {
+        // Before `default` existed, the checkpoint's own format was saved as
+        // "Auto"; it still reads as that, and "auto" is saved anew.
+        let old: ComputeType = serde_json::from_str("\"Auto\"").unwrap();
+        assert_eq!(old, ComputeType::Default);
+        for c in ComputeType::ALL {
+            let saved = serde_json::to_string(&c).unwrap();
+            assert_eq!(serde_json::from_str::<ComputeType>(&saved).unwrap(), c);
+        }
+        assert_eq!(ComputeType::default(), ComputeType::Default);
     }
 
     #[test]

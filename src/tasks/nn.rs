@@ -60,7 +60,7 @@ impl Placement {
             device: device.clone(),
             dtype: None,
             generic: false,
-            compute: ComputeType::Auto,
+            compute: ComputeType::Default,
         }
     }
 
@@ -75,6 +75,7 @@ impl Placement {
                 DType::F16
             }
             (None, Some(d @ (DType::F16 | DType::BF16))) => d,
+            (None, _) if self.compute == ComputeType::Auto => DType::F16,
             (None, _) => DType::F32,
         }
     }
@@ -90,9 +91,14 @@ impl Placement {
             ComputeType::Float32 => WeightFormat::F32,
             ComputeType::Float16 => WeightFormat::F16,
             ComputeType::Int8 => WeightFormat::Int8,
-            ComputeType::Auto if int8 => WeightFormat::Int8,
-            ComputeType::Auto if stored == Some(DType::F16) && f16_fast() => WeightFormat::F16,
-            ComputeType::Auto => WeightFormat::F32,
+            ComputeType::Auto if int8_fast() => WeightFormat::Int8,
+            ComputeType::Default | ComputeType::Auto if int8 => WeightFormat::Int8,
+            ComputeType::Default | ComputeType::Auto
+                if stored == Some(DType::F16) && f16_fast() =>
+            {
+                WeightFormat::F16
+            }
+            ComputeType::Default | ComputeType::Auto => WeightFormat::F32,
         }
     }
 
@@ -115,6 +121,12 @@ impl Placement {
         );
         build()
     }
+}
+
+/// Whether this processor has int8 dot-product instructions our kernels
+/// use (AVX2 or later): there int8 is the fastest format.
+pub fn int8_fast() -> bool {
+    super::int8::Kernel::best() != super::int8::Kernel::Plain
 }
 
 /// Whether this processor widens f16 in registers (F16C with FMA).

@@ -66,6 +66,21 @@ fn marian_in_int8_and_float16_keeps_float32s_tokens_and_logits() {
         let exact = Marian::load_placed(&dir, &place(ComputeType::Float32)).unwrap();
         assert_eq!(exact.weight_format(), WeightFormat::F32);
         let cfg = GenerationConfig::load(&dir, &exact);
+        // A float32 checkpoint: default keeps it exact, auto takes int8
+        // where this processor has int8 instructions (the int8 row below
+        // is what it then gives).
+        let format = |c| {
+            Marian::load_placed(&dir, &place(c))
+                .unwrap()
+                .weight_format()
+        };
+        assert_eq!(format(ComputeType::Default), WeightFormat::F32);
+        let fastest = if spaceport::tasks::nn::int8_fast() {
+            WeightFormat::Int8
+        } else {
+            WeightFormat::F32
+        };
+        assert_eq!(format(ComputeType::Auto), fastest);
         for (compute, format, bar) in FORMATS {
             let m = Marian::load_placed(&dir, &place(compute)).unwrap();
             assert_eq!(m.weight_format(), format, "{model} {compute}");
@@ -203,6 +218,13 @@ fn whisper_in_int8_and_float16_transcribes_as_well_as_float32() {
             "{compute}: WER {r} against float32's {exact}"
         );
     }
-    // The checkpoint is float16: auto keeps it so.
-    assert_eq!(rate(ComputeType::Auto).0, WeightFormat::F16);
+    // The checkpoint is float16: default keeps it so; auto takes the
+    // fastest format this processor has.
+    assert_eq!(rate(ComputeType::Default).0, WeightFormat::F16);
+    let fastest = if spaceport::tasks::nn::int8_fast() {
+        WeightFormat::Int8
+    } else {
+        WeightFormat::F16
+    };
+    assert_eq!(rate(ComputeType::Auto).0, fastest);
 }

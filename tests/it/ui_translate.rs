@@ -73,13 +73,24 @@ fn type_text_get_the_translation_then_swap() {
     // The number format: int8 chosen, the model loads again in it.
     assert_eq!(
         h.get_by_label("Number format").value().as_deref(),
-        Some("auto")
+        Some("default — the model's own")
     );
     h.get_by_label("Number format").click();
     wait_for(&mut h, "the number formats", |h| {
-        h.query_by_label("int8").is_some()
+        h.query_by_label("int8 — the fastest on the CPU").is_some()
     });
-    h.get_by_label("int8").click();
+    h.get_by_label("auto — the fastest accurate").click();
+    h.step();
+    assert_eq!(h.state().cx.settings.compute, ComputeType::Auto);
+    assert!(
+        h.query_by_label_contains("The fastest accurate format")
+            .is_some()
+    );
+    h.get_by_label("Number format").click();
+    wait_for(&mut h, "the number formats", |h| {
+        h.query_by_label("int8 — the fastest on the CPU").is_some()
+    });
+    h.get_by_label("int8 — the fastest on the CPU").click();
     h.step();
     assert_eq!(h.state().cx.settings.compute, ComputeType::Int8);
     assert!(

@@ -175,13 +175,20 @@ impl View for SettingsPage {
 
         ui.strong("Precision");
         egui::ComboBox::from_label("Number format")
-            .selected_text(cx.settings.compute.to_string())
+            .selected_text(cx.settings.compute.label())
             .show_ui(ui, |ui| {
                 for c in ComputeType::ALL {
-                    crate::app::widgets::pick(ui, &mut cx.settings.compute, c, c.to_string());
+                    crate::app::widgets::pick(ui, &mut cx.settings.compute, c, c.label());
                 }
             });
         ui.small(cx.settings.compute.explain());
+        if cx.settings.compute == ComputeType::Auto {
+            ui.small(if crate::tasks::nn::int8_fast() {
+                "On this processor's CPU cores that is int8."
+            } else {
+                "This processor has no int8 instructions: on its CPU cores that is the model's own format."
+            });
+        }
         ui.small("Models load again in the new format the next time they run.");
         ui.add_space(10.0);
 
