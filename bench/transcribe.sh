@@ -39,7 +39,7 @@ field() { awk -v n="$1" -v k="$2" '$1 == n { for (i = 1; i < NF; i++) if ($i == 
 for clip in $clips; do
   say "$clip of speech, $THREADS threads (real-time factor: seconds of compute per second of audio)"
   rows=""
-  for ct in int8 float32 float16 auto; do
+  for ct in int8 float32 float16 default; do
     rows+="$(RAYON_NUM_THREADS=$THREADS "$B" "$SPACEPORT_WHISPER_CT2" "$work/$clip.wav" "$ct")"$'\n'
   done
   # Batched (windows found by voice activity, 8 decoded together), as
@@ -64,5 +64,5 @@ for clip in $clips; do
   ratio spaceport-float32 faster-whisper-float32
   ratio spaceport-batched-int8 faster-whisper-batched-int8
   ratio spaceport-batched-float32 faster-whisper-batched-float32
-  ratio spaceport-auto transformers
+  ratio spaceport-default transformers
 done

@@ -5,10 +5,15 @@
 
 use std::time::Instant;
 
-use spaceport::tasks::gemm::{View, dots, gemm};
+use spaceport::tasks::gemm::{PackedB, View, dots, gemm, gemm_packed};
 
 fn main() {
-    for (m, n, k) in [
+    // `SHAPE=m,n,k`: that shape alone.
+    let one: Option<(usize, usize, usize)> = std::env::var("SHAPE").ok().map(|s| {
+        let v: Vec<usize> = s.split(',').map(|x| x.trim().parse().unwrap()).collect();
+        (v[0], v[1], v[2])
+    });
+    let shapes = [
         (1500, 1536, 384),
         (1500, 384, 1536),
         (577, 3072, 768),
@@ -17,11 +22,35 @@ fn main() {
         (20, 2048, 512),
         (20, 512, 2048),
         (20, 58_101, 512),
-    ] {
+        (20, 1024, 1024),
+        (20, 4096, 1024),
+        (20, 1024, 4096),
+        (20, 58_101, 1024),
+        (8, 1536, 384),
+        (8, 384, 1536),
+        (8, 51_864, 384),
+        (1, 51_864, 384),
+        (1, 1536, 384),
+        (4, 58_101, 1024),
+        (4, 4096, 1024),
+        (4, 1024, 4096),
+    ];
+    for (m, n, k) in one.map_or(shapes.to_vec(), |s| vec![s]) {
+        // `DOTS=1`: only the few-rows shapes.
+        if std::env::var_os("DOTS").is_some() && m >= 40 {
+            continue;
+        }
         let w = spaceport::rng::Rng::floats(1, n * k);
         let x = spaceport::rng::Rng::floats(2, m * k);
         let mut out = vec![0f32; m * n];
+        // `PACKED=1`: the weight packed once (`gemm_packed`).
+        let packed = std::env::var_os("PACKED").map(|_| PackedB::new(&w, n, k).unwrap());
         let mut run = || {
+            if let Some(p) = &packed {
+                gemm_packed(&x, m, p, None, &mut out);
+                std::hint::black_box(&out);
+                return;
+            }
             if m < 40 {
                 dots(&x, m, &w, n, k, None, &mut out);
                 std::hint::black_box(&out);

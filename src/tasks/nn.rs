@@ -13,6 +13,7 @@ use candle_nn::VarBuilder;
 
 use super::device::ComputeType;
 use super::f16::HalfMatrix;
+use super::gemm::PackedB;
 use super::int8::{Kernel, QuantizedMatrix};
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
@@ -270,6 +271,11 @@ pub(crate) struct Linear {
 /// A linear layer's weight: a tensor, or packed for our CPU kernels.
 enum Weight {
     Tensor(Tensor),
+    /// f32, packed once as the product's B operand (the same values).
+    F32 {
+        p: PackedB,
+        bias: Option<Vec<f32>>,
+    },
     Int8 {
         q: QuantizedMatrix,
         bias: Option<Vec<f32>>,
@@ -289,6 +295,9 @@ impl Linear {
         let format = BUILD_FORMAT.with(Cell::get);
         let w = match (kernels, format) {
             (Kernels::Cpu, WeightFormat::Int8 | WeightFormat::F16) => {
+                Self::pack(&w, b.as_ref(), format).unwrap_or(Weight::Tensor(w))
+            }
+            (Kernels::Cpu, WeightFormat::F32) if super::gemm::fast() => {
                 Self::pack(&w, b.as_ref(), format).unwrap_or(Weight::Tensor(w))
             }
             _ => Weight::Tensor(w),
@@ -318,8 +327,12 @@ impl Linear {
                 bias: bias.clone(),
                 kernel: Kernel::best(),
             }),
-            _ => HalfMatrix::from_f32(ws, n, k).map(|h| Weight::F16 {
+            WeightFormat::F16 => HalfMatrix::from_f32(ws, n, k).map(|h| Weight::F16 {
                 h,
+                bias: bias.clone(),
+            }),
+            WeightFormat::F32 => PackedB::new(ws, n, k).map(|p| Weight::F32 {
+                p,
                 bias: bias.clone(),
             }),
         })
@@ -335,6 +348,7 @@ impl Linear {
     pub(crate) fn out_dim(&self) -> usize {
         match &self.w {
             Weight::Tensor(w) => w.dim(0).unwrap_or(0),
+            Weight::F32 { p, .. } => p.rows(),
             Weight::Int8 { q, .. } => q.rows,
             Weight::F16 { h, .. } => h.rows,
         }
@@ -343,10 +357,16 @@ impl Linear {
     /// The weight format the layer keeps.
     pub(crate) fn format(&self) -> WeightFormat {
         match &self.w {
-            Weight::Tensor(_) => WeightFormat::F32,
+            Weight::Tensor(_) | Weight::F32 { .. } => WeightFormat::F32,
             Weight::Int8 { .. } => WeightFormat::Int8,
             Weight::F16 { .. } => WeightFormat::F16,
         }
+    }
+
+    /// Whether the weight is packed for our CPU kernels (rather than a
+    /// tensor a tied embedding could share).
+    pub(crate) fn is_packed(&self) -> bool {
+        !matches!(self.w, Weight::Tensor(_))
     }
 
     /// Rows `ids` of the weight as f32 (a tied embedding looked up in
@@ -355,6 +375,7 @@ impl Linear {
     pub(crate) fn packed_rows(&self, ids: &[u32], device: &Device) -> Option<Tensor> {
         let (rows, cols) = match &self.w {
             Weight::Tensor(_) => return None,
+            Weight::F32 { p, .. } => (p.rows(), p.cols()),
             Weight::Int8 { q, .. } => (q.rows, q.cols),
             Weight::F16 { h, .. } => (h.rows, h.cols),
         };
@@ -365,6 +386,7 @@ impl Linear {
                 return None;
             }
             v.extend(match &self.w {
+                Weight::F32 { p, .. } => p.row(id)?,
                 Weight::Int8 { q, .. } => q.row_f32(id),
                 Weight::F16 { h, .. } => h.row_f32(id),
                 Weight::Tensor(_) => return None,
@@ -454,6 +476,15 @@ impl Linear {
                         }
                     }
                 }
+            }
+            Weight::F32 { p, bias } => {
+                count_cpu_kernel();
+                let mut y = vec![0f32; rows * p.rows()];
+                cpu_f32(&x, |xs| {
+                    super::gemm::gemm_packed(xs, rows, p, bias.as_deref(), &mut y)
+                })?
+                .ok_or_else(|| candle_core::Error::Msg("f32 product: not on the CPU".into()))?;
+                Tensor::from_vec(y, (rows, p.rows()), xs.device())?
             }
             Weight::Int8 { q, bias, kernel } => {
                 count_cpu_kernel();

@@ -276,7 +276,7 @@ fn f1_help_ctrl_c_copies_and_ctrl_v_pastes() {
         h.query_all_by(|_| true)
             .filter_map(|n| n.accesskit_node().value())
             .any(|v| v.contains(env!("CARGO_PKG_VERSION"))
-                && v.contains("Number format: auto")
+                && v.contains("Number format: default")
                 && v.contains("Last error: none")),
         "the report: {:?}",
         window_text(&h)

@@ -327,7 +327,7 @@ impl TextDecoder {
         Ok(Self {
             positions: emb.get((c.max_position_embeddings, d), "position_embeddings.weight")?,
             emb_norm: layer_norm(d, eps, emb.pp("LayerNorm"))?,
-            words: (!tied || head.format() == WeightFormat::F32).then_some(words),
+            words: (!tied || !head.is_packed()).then_some(words),
             layers,
             head_dense: Linear::load(d, d, pred.pp("transform.dense"))?,
             head_norm: layer_norm(d, eps, pred.pp("transform.LayerNorm"))?,

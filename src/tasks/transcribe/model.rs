@@ -233,7 +233,7 @@ impl Whisper {
         let head = Linear::new(embed.clone(), None);
         Ok(Self {
             dtype: embed.dtype(),
-            embed: (head.format() == WeightFormat::F32).then_some(embed),
+            embed: (!head.is_packed()).then_some(embed),
             head,
             conv1: Conv::load(config.num_mel_bins, d, 1, enc.pp("conv1"))?,
             conv2: Conv::load(d, d, 2, enc.pp("conv2"))?,

@@ -243,8 +243,11 @@ impl Marian {
         let dtype = lm_head.dtype();
         let tied_head = lm_head.id() == dec_embed.id() && dec_embed.id() == enc_embed.id();
         let lm_head = Linear::new(lm_head, Some(final_logits_bias.flatten_all()?));
-        let packed = lm_head.format() != WeightFormat::F32;
+        let packed = lm_head.is_packed();
         let (enc_embed, dec_embed) = if tied_head && packed {
+            // Freed now, not when loading ends: the layers below are
+            // loaded without the table's second copy in memory.
+            drop((enc_embed, dec_embed));
             (None, None)
         } else {
             (Some(enc_embed), Some(dec_embed))
