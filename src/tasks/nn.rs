@@ -124,6 +124,72 @@ impl Placement {
     }
 }
 
+/// Tensors by name that a model takes each of once while it is built:
+/// handed over, not cloned, so a layer that packs its weight frees the
+/// loaded copy at once (a CTranslate2 Whisper's load never holds its
+/// weights twice). A second request for a name finds nothing.
+pub(crate) struct TakeOnce(std::sync::Mutex<std::collections::HashMap<String, Tensor>>);
+
+impl TakeOnce {
+    pub(crate) fn var_builder(
+        tensors: std::collections::HashMap<String, Tensor>,
+        dtype: DType,
+        device: &Device,
+    ) -> VarBuilder<'static> {
+        VarBuilder::from_backend(
+            Box::new(Self(std::sync::Mutex::new(tensors))),
+            dtype,
+            device.clone(),
+        )
+    }
+
+    fn take(&self, name: &str) -> Result<Tensor> {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(name)
+            .ok_or_else(|| {
+                candle_core::Error::CannotFindTensor {
+                    path: name.to_string(),
+                }
+                .bt()
+            })
+    }
+}
+
+impl candle_nn::var_builder::SimpleBackend for TakeOnce {
+    fn get(
+        &self,
+        s: candle_core::Shape,
+        name: &str,
+        _: candle_nn::Init,
+        dtype: DType,
+        dev: &Device,
+    ) -> Result<Tensor> {
+        let t = self.take(name)?;
+        if t.shape() != &s {
+            return Err(candle_core::Error::UnexpectedShape {
+                msg: format!("shape mismatch for {name}"),
+                expected: s,
+                got: t.shape().clone(),
+            }
+            .bt());
+        }
+        t.to_device(dev)?.to_dtype(dtype)
+    }
+
+    fn get_unchecked(&self, name: &str, dtype: DType, dev: &Device) -> Result<Tensor> {
+        self.take(name)?.to_device(dev)?.to_dtype(dtype)
+    }
+
+    fn contains_tensor(&self, name: &str) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains_key(name)
+    }
+}
+
 /// Whether this processor has int8 dot-product instructions our kernels
 /// use (AVX2 or later): there int8 is the fastest format.
 pub fn int8_fast() -> bool {

@@ -4,6 +4,13 @@
 //! 5 and 6), float16 and bfloat16 widened, int8 weights dequantised with
 //! their per-row scales, fused attention projections split, and the model's
 //! sizes read off the tensor shapes. See `shared/reference/ct2-whisper.md`.
+//!
+//! Only the header is read at first; each variable's bytes are read from
+//! the file when its tensor is made, and the model takes each tensor over
+//! ([`TakeOnce`](crate::tasks::nn::TakeOnce)) so a layer that packs its
+//! weight frees the loaded copy: loading holds about one copy of the
+//! weights, not the file plus two (large-v3-turbo in int8: 1.4 GB at the
+//! peak, against 2.2 GB reading the file whole).
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -14,31 +21,109 @@ use super::model::{Whisper, WhisperConfig};
 use crate::tasks::TaskError;
 use crate::tasks::nn::{ModelFileError, Placement};
 
+/// A variable's header; its bytes stay in the file until asked for
+/// ([`Vars::bytes`]), so loading never holds the whole file in memory.
 struct Var {
     dims: Vec<usize>,
     dtype: u8,
-    bytes: Vec<u8>,
+    len: usize,
+    data: Data,
 }
 
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
+enum Data {
+    /// Read already (a small variable: a scalar, a short vector).
+    Here(Vec<u8>),
+    /// At this offset of the file.
+    At(u64),
+}
+
+/// Variables up to this many bytes are read with the header.
+const SMALL: usize = 64;
+
+/// A `model.bin`'s variables by name, and the file they are read from.
+struct Vars {
+    map: HashMap<String, Var>,
+    file: std::sync::Mutex<Box<dyn ReadAt>>,
+}
+
+/// A source of a model's bytes by offset (the file, or a buffer in the
+/// tests).
+trait ReadAt: Send {
+    fn read_at(&mut self, offset: u64, out: &mut [u8]) -> std::io::Result<()>;
+}
+
+impl<T: std::io::Read + std::io::Seek + Send> ReadAt for T {
+    fn read_at(&mut self, offset: u64, out: &mut [u8]) -> std::io::Result<()> {
+        self.seek(std::io::SeekFrom::Start(offset))?;
+        self.read_exact(out)
+    }
+}
+
+impl Vars {
+    fn get(&self, name: &str) -> Option<&Var> {
+        self.map.get(name)
+    }
+
+    fn contains_key(&self, name: &str) -> bool {
+        self.map.contains_key(name)
+    }
+
+    fn values(&self) -> impl Iterator<Item = &Var> {
+        self.map.values()
+    }
+
+    /// A variable's bytes, read from the file when they are not here.
+    fn bytes<'v>(&self, v: &'v Var) -> Result<std::borrow::Cow<'v, [u8]>, TaskError> {
+        match &v.data {
+            Data::Here(b) => Ok(std::borrow::Cow::Borrowed(b)),
+            Data::At(offset) => {
+                let mut out = vec![0u8; v.len];
+                let mut file = self.file.lock().unwrap_or_else(|e| e.into_inner());
+                file.read_at(*offset, &mut out)
+                    .map_err(|e| malformed(&format!("it could not be read ({e})")))?;
+                Ok(std::borrow::Cow::Owned(out))
+            }
+        }
+    }
+}
+
+/// Reads the header fields of a `model.bin` in order, counting the
+/// offset, and steps over large variables' bytes.
+struct Reader<R> {
+    r: R,
+    pos: u64,
+    len: u64,
 }
 
 fn malformed(what: &str) -> TaskError {
     TaskError::File(ModelFileError::bad("model.bin", what))
 }
 
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize) -> Result<&'a [u8], TaskError> {
-        let end = self
-            .pos
-            .checked_add(n)
-            .filter(|e| *e <= self.buf.len())
-            .ok_or_else(|| malformed("it is truncated"))?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(s)
+impl<R: std::io::Read + std::io::Seek> Reader<R> {
+    fn take(&mut self, n: usize) -> Result<Vec<u8>, TaskError> {
+        self.room(n)?;
+        let mut b = vec![0u8; n];
+        self.r
+            .read_exact(&mut b)
+            .map_err(|_| malformed("it is truncated"))?;
+        self.pos += n as u64;
+        Ok(b)
+    }
+    /// Whether `n` more bytes are in the file.
+    fn room(&self, n: usize) -> Result<(), TaskError> {
+        self.pos
+            .checked_add(n as u64)
+            .filter(|e| *e <= self.len)
+            .map(|_| ())
+            .ok_or_else(|| malformed("it is truncated"))
+    }
+    fn skip(&mut self, n: usize) -> Result<(), TaskError> {
+        self.room(n)?;
+        self.r
+            .seek(std::io::SeekFrom::Current(n as i64))
+            .map_err(|_| malformed("it is truncated"))?;
+        self.pos += n as u64;
+        Ok(())
     }
     fn u8(&mut self) -> Result<u8, TaskError> {
         Ok(self.take(1)?[0])
@@ -54,12 +139,37 @@ impl<'a> Reader<'a> {
     fn string(&mut self) -> Result<String, TaskError> {
         let n = self.u16()? as usize;
         let b = self.take(n)?;
-        Ok(String::from_utf8_lossy(b.strip_suffix(&[0]).unwrap_or(b)).into_owned())
+        Ok(String::from_utf8_lossy(b.strip_suffix(&[0]).unwrap_or(&b)).into_owned())
     }
 }
 
-fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, TaskError> {
-    let mut r = Reader { buf, pos: 0 };
+/// Opens `model.bin` in `dir` and reads its header.
+fn open(dir: &Path) -> Result<Vars, TaskError> {
+    let file = std::fs::File::open(dir.join("model.bin"))
+        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
+    let len = file
+        .metadata()
+        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?
+        .len();
+    let header = std::io::BufReader::new(
+        file.try_clone()
+            .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?,
+    );
+    parse(header, len, Box::new(file))
+}
+
+/// The variables of a `model.bin` read through `header` (`len` bytes),
+/// their bytes later from `source`.
+fn parse<R: std::io::Read + std::io::Seek>(
+    header: R,
+    len: u64,
+    source: Box<dyn ReadAt>,
+) -> Result<Vars, TaskError> {
+    let mut r = Reader {
+        r: header,
+        pos: 0,
+        len,
+    };
     let version = r.u32()?;
     if !(5..=6).contains(&version) {
         return Err(TaskError::Unsupported(format!(
@@ -83,7 +193,13 @@ fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, TaskError> {
             .collect::<Result<Vec<_>, _>>()?;
         let dtype = r.u8()?;
         let n_bytes = r.u32()? as usize;
-        let bytes = r.take(n_bytes)?.to_vec();
+        let data = if n_bytes <= SMALL {
+            Data::Here(r.take(n_bytes)?)
+        } else {
+            let at = r.pos;
+            r.skip(n_bytes)?;
+            Data::At(at)
+        };
         // The bytes must hold exactly the shape's elements (a damaged
         // header would otherwise send a wrong size to the tensor code).
         let width = match dtype {
@@ -96,13 +212,20 @@ fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, TaskError> {
             .iter()
             .try_fold(1usize, |acc, &d| acc.checked_mul(d))
             .ok_or_else(|| malformed(&format!("{name} has an impossible shape")))?;
-        if width > 0 && elements.checked_mul(width) != Some(bytes.len()) {
+        if width > 0 && elements.checked_mul(width) != Some(n_bytes) {
             return Err(malformed(&format!(
-                "{name} has {} bytes for a shape of {elements} values",
-                bytes.len()
+                "{name} has {n_bytes} bytes for a shape of {elements} values"
             )));
         }
-        vars.insert(name, Var { dims, dtype, bytes });
+        vars.insert(
+            name,
+            Var {
+                dims,
+                dtype,
+                len: n_bytes,
+                data,
+            },
+        );
     }
     let aliases = r.u32().unwrap_or(0);
     for _ in 0..aliases {
@@ -111,43 +234,46 @@ fn parse(buf: &[u8]) -> Result<HashMap<String, Var>, TaskError> {
             let copy = Var {
                 dims: v.dims.clone(),
                 dtype: v.dtype,
-                bytes: v.bytes.clone(),
+                len: v.len,
+                data: match &v.data {
+                    Data::Here(b) => Data::Here(b.clone()),
+                    Data::At(at) => Data::At(*at),
+                },
             };
             vars.insert(alias, copy);
         }
     }
-    Ok(vars)
+    Ok(Vars {
+        map: vars,
+        file: std::sync::Mutex::new(source),
+    })
 }
 
 /// A variable as f32 (as f16 when it is stored so and `keep_f16`), int8
 /// ones dequantised with `<name>_scale`.
-fn tensor(
-    vars: &HashMap<String, Var>,
-    name: &str,
-    device: &Device,
-    keep_f16: bool,
-) -> Result<Tensor, TaskError> {
+fn tensor(vars: &Vars, name: &str, device: &Device, keep_f16: bool) -> Result<Tensor, TaskError> {
     let v = vars
         .get(name)
         .ok_or_else(|| malformed(&format!("it has no {name}")))?;
     let shape = v.dims.clone();
     let err = |e: candle_core::Error| malformed(&format!("{name}: {e}"));
+    let bytes = vars.bytes(v)?;
     let t = match v.dtype {
-        0 => Tensor::from_raw_buffer(&v.bytes, DType::F32, &shape, device).map_err(err)?,
+        0 => Tensor::from_raw_buffer(&bytes, DType::F32, &shape, device).map_err(err)?,
         4 if keep_f16 => {
-            Tensor::from_raw_buffer(&v.bytes, DType::F16, &shape, device).map_err(err)?
+            Tensor::from_raw_buffer(&bytes, DType::F16, &shape, device).map_err(err)?
         }
-        4 => Tensor::from_raw_buffer(&v.bytes, DType::F16, &shape, device)
+        4 => Tensor::from_raw_buffer(&bytes, DType::F16, &shape, device)
             .map_err(err)?
             .to_dtype(DType::F32)
             .map_err(err)?,
-        5 => Tensor::from_raw_buffer(&v.bytes, DType::BF16, &shape, device)
+        5 => Tensor::from_raw_buffer(&bytes, DType::BF16, &shape, device)
             .map_err(err)?
             .to_dtype(DType::F32)
             .map_err(err)?,
         1 => {
             let scale = tensor(vars, &format!("{name}_scale"), device, false)?;
-            let q: Vec<f32> = v.bytes.iter().map(|&b| b as i8 as f32).collect();
+            let q: Vec<f32> = bytes.iter().map(|&b| b as i8 as f32).collect();
             let q = Tensor::from_vec(q, shape.clone(), device).map_err(err)?;
             // One scale an output channel: (rows, 1) for a linear layer's
             // weight, (rows, 1, 1) for a convolution's.
@@ -168,9 +294,12 @@ enum LinearWeight {
     Int8(Tensor, Tensor),
 }
 
-fn scalar(vars: &HashMap<String, Var>, name: &str) -> Option<usize> {
+fn scalar(vars: &Vars, name: &str) -> Option<usize> {
     let v = vars.get(name)?;
-    match (v.dtype, v.bytes.as_slice()) {
+    let Data::Here(bytes) = &v.data else {
+        return None;
+    };
+    match (v.dtype, bytes.as_slice()) {
         (1, [b, ..]) => Some(*b as usize),
         (2, [a, b, ..]) => Some(i16::from_le_bytes([*a, *b]) as usize),
         (3, [a, b, c, d, ..]) => Some(i32::from_le_bytes([*a, *b, *c, *d]) as usize),
@@ -185,20 +314,17 @@ pub fn is_ct2(dir: &Path) -> bool {
 
 /// Loads a CTranslate2 Whisper folder.
 pub fn load(dir: &Path, place: &Placement) -> Result<Whisper, TaskError> {
-    let buf = std::fs::read(dir.join("model.bin"))
-        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
-    let vars = parse(&buf)?;
-    drop(buf);
+    let vars = open(dir)?;
     let stored = stored_type(&vars);
     let int8 = vars
         .values()
         .filter(|v| v.dtype == 1)
-        .map(|v| v.bytes.len())
+        .map(|v| v.len)
         .sum::<usize>()
         > vars
             .values()
             .filter(|v| v.dtype != 1)
-            .map(|v| v.bytes.len() / 2)
+            .map(|v| v.len / 2)
             .sum::<usize>();
     // Where the model keeps packed weights, f16 values stay f16 until each
     // layer takes its own (half the memory while loading).
@@ -214,14 +340,14 @@ pub fn load(dir: &Path, place: &Placement) -> Result<Whisper, TaskError> {
 /// f16: on a GPU they run in f16 (an int8 value times its row's scale
 /// loses nothing in f16's 11 bits that int8 had); on the CPU everything
 /// runs in f32.
-fn stored_type(vars: &HashMap<String, Var>) -> Option<DType> {
+fn stored_type(vars: &Vars) -> Option<DType> {
     let mut values = [0usize; 3];
     for v in vars.values() {
         match v.dtype {
-            0 => values[0] += v.bytes.len() / 4,
-            1 => values[1] += v.bytes.len(),
-            4 => values[1] += v.bytes.len() / 2,
-            5 => values[2] += v.bytes.len() / 2,
+            0 => values[0] += v.len / 4,
+            1 => values[1] += v.len,
+            4 => values[1] += v.len / 2,
+            5 => values[2] += v.len / 2,
             _ => {}
         }
     }
@@ -235,9 +361,7 @@ fn stored_type(vars: &HashMap<String, Var>) -> Option<DType> {
 /// Writes a CTranslate2 Whisper folder out in the Hugging Face layout:
 /// `model.safetensors` (float32), `config.json`, and the tokenizer files.
 pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
-    let buf = std::fs::read(dir.join("model.bin"))
-        .map_err(|e| TaskError::File(ModelFileError::missing("model.bin", e)))?;
-    let (config, tensors) = read(parse(&buf)?, &Device::Cpu, false, false)?;
+    let (config, tensors) = read(open(dir)?, &Device::Cpu, false, false)?;
     let io = |file: &str, e: &dyn std::fmt::Display| TaskError::File(ModelFileError::bad(file, e));
     std::fs::create_dir_all(out).map_err(|e| io("the output folder", &e))?;
     candle_core::safetensors::save(&tensors, out.join("model.safetensors"))
@@ -301,7 +425,7 @@ pub fn convert_to_hf(dir: &Path, out: &Path) -> Result<(), TaskError> {
 
 /// The model's configuration and its tensors under Hugging Face names.
 fn read(
-    vars: HashMap<String, Var>,
+    vars: Vars,
     device: &Device,
     keep_f16: bool,
     keep_int8: bool,
@@ -355,7 +479,8 @@ fn read(
         match vars.get(n) {
             Some(v) if keep_int8 && v.dtype == 1 && v.dims.len() == 2 => {
                 let e = |e: candle_core::Error| malformed(&format!("{n}: {e}"));
-                let q = Tensor::from_vec(v.bytes.clone(), v.dims.clone(), device).map_err(e)?;
+                let q = Tensor::from_vec(vars.bytes(v)?.into_owned(), v.dims.clone(), device)
+                    .map_err(e)?;
                 let div = tensor(&vars, &format!("{n}_scale"), device, false)?
                     .flatten_all()
                     .map_err(e)?;
@@ -481,29 +606,101 @@ fn read(
 mod tests {
     use super::*;
 
+    /// A `model.bin` (version 6) with the given variables and aliases.
+    fn model_bin(vars: &[(&str, &[u32], u8, Vec<u8>)], aliases: &[(&str, &str)]) -> Vec<u8> {
+        let mut b = Vec::new();
+        let string = |b: &mut Vec<u8>, s: &str| {
+            b.extend((s.len() as u16 + 1).to_le_bytes());
+            b.extend(s.as_bytes());
+            b.push(0);
+        };
+        b.extend(6u32.to_le_bytes());
+        string(&mut b, "WhisperSpec");
+        b.extend(1u32.to_le_bytes());
+        b.extend((vars.len() as u32).to_le_bytes());
+        for (name, dims, dtype, bytes) in vars {
+            string(&mut b, name);
+            b.push(dims.len() as u8);
+            for d in *dims {
+                b.extend(d.to_le_bytes());
+            }
+            b.push(*dtype);
+            b.extend((bytes.len() as u32).to_le_bytes());
+            b.extend(bytes);
+        }
+        b.extend((aliases.len() as u32).to_le_bytes());
+        for (alias, target) in aliases {
+            string(&mut b, alias);
+            string(&mut b, target);
+        }
+        b
+    }
+
+    fn parse_buffer(buf: Vec<u8>) -> Result<Vars, TaskError> {
+        let len = buf.len() as u64;
+        parse(
+            std::io::Cursor::new(buf.clone()),
+            len,
+            Box::new(std::io::Cursor::new(buf)),
+        )
+    }
+
+    /// Large variables stay in the file until asked for and come back as
+    /// written (aliases too); a cut file is refused in words.
+    #[test]
+    fn variables_are_read_from_the_file_when_asked_for() {
+        let big: Vec<u8> = (0..400u32).map(|i| (i * 7 % 251) as u8).collect();
+        let heads = 6i32.to_le_bytes().to_vec();
+        let buf = model_bin(
+            &[
+                ("w", &[10, 10], 0, big.clone()),
+                ("decoder/num_heads", &[], 3, heads),
+            ],
+            &[("w_alias", "w")],
+        );
+        let vars = parse_buffer(buf.clone()).unwrap();
+        for name in ["w", "w_alias"] {
+            let v = vars.get(name).unwrap();
+            assert!(matches!(v.data, Data::At(_)), "{name} read at once");
+            assert_eq!(vars.bytes(v).unwrap().as_ref(), &big[..], "{name}");
+        }
+        assert_eq!(scalar(&vars, "decoder/num_heads"), Some(6));
+        let t = tensor(&vars, "w", &Device::Cpu, false).unwrap();
+        assert_eq!(t.dims(), &[10, 10]);
+        for cut in [buf.len() - 30, 40, 3] {
+            let e = parse_buffer(buf[..cut].to_vec()).err().expect("a cut file");
+            assert!(e.to_string().contains("truncated"), "{cut}: {e}");
+        }
+        // A size that does not fit the shape.
+        let bad = model_bin(&[("w", &[10, 11], 0, big)], &[]);
+        let e = parse_buffer(bad).err().unwrap().to_string();
+        assert!(e.contains("400 bytes for a shape of 110 values"), "{e}");
+    }
+
     /// CTranslate2's int8 models quantise the convolutions too: a
     /// (out, in, width) weight with one scale an output channel.
     #[test]
     fn int8_weights_of_any_rank_are_dequantised_per_output_channel() {
         let f32_bytes = |v: &[f32]| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
         let q: Vec<i8> = vec![1, -2, 3, 4, 5, -6, 7, 8, -9, 10, 11, 12];
-        let mut vars = HashMap::new();
+        let here = |dims, dtype, bytes: Vec<u8>| Var {
+            dims,
+            dtype,
+            len: bytes.len(),
+            data: Data::Here(bytes),
+        };
+        let mut vars = Vars {
+            map: HashMap::new(),
+            file: std::sync::Mutex::new(Box::new(std::io::Cursor::new(Vec::new()))),
+        };
         for (name, dims) in [("conv", vec![2, 3, 2]), ("linear", vec![2, 6])] {
-            vars.insert(
+            vars.map.insert(
                 name.to_string(),
-                Var {
-                    dims,
-                    dtype: 1,
-                    bytes: q.iter().map(|&v| v as u8).collect(),
-                },
+                here(dims, 1, q.iter().map(|&v| v as u8).collect()),
             );
-            vars.insert(
+            vars.map.insert(
                 format!("{name}_scale"),
-                Var {
-                    dims: vec![2],
-                    dtype: 0,
-                    bytes: f32_bytes(&[2.0, 4.0]),
-                },
+                here(vec![2], 0, f32_bytes(&[2.0, 4.0])),
             );
         }
         for name in ["conv", "linear"] {
@@ -517,8 +714,10 @@ mod tests {
             assert_eq!(got, want, "{name}");
         }
         // A scale count that does not match the channels is refused in words.
-        vars.get_mut("conv_scale").unwrap().bytes = f32_bytes(&[2.0, 4.0, 8.0]);
-        vars.get_mut("conv_scale").unwrap().dims = vec![3];
+        vars.map.insert(
+            "conv_scale".into(),
+            here(vec![3], 0, f32_bytes(&[2.0, 4.0, 8.0])),
+        );
         assert!(tensor(&vars, "conv", &Device::Cpu, false).is_err());
     }
 }

@@ -195,7 +195,11 @@ impl Whisper {
             ))
         })?;
         config.check().map_err(|e| bad("the weights", e))?;
-        let vb = VarBuilder::from_tensors(tensors, place.dtype_for(stored), &place.device);
+        let vb = crate::tasks::nn::TakeOnce::var_builder(
+            tensors,
+            place.dtype_for(stored),
+            &place.device,
+        );
         let format = place.format_for(stored, int8);
         place
             .build(format, || Self::from_vb(config, act, vb, &place.device))

@@ -395,15 +395,16 @@ pub fn datasets_reference(
         env!("CARGO_MANIFEST_DIR"),
         "/scripts/fixtures/datasets_rows.py"
     );
+    // A cache of its own: tests running at once each call the script, and
+    // `datasets` preparing the same files in one cache from two processes
+    // failed once.
+    let cache = tempfile::tempdir().unwrap();
     let out = std::process::Command::new(python())
         .arg(script)
         .arg(offset.to_string())
         .arg(limit.to_string())
         .args(files)
-        .env(
-            "HF_DATASETS_CACHE",
-            std::env::temp_dir().join("spaceport-datasets-cache"),
-        )
+        .env("HF_DATASETS_CACHE", cache.path())
         .output()
         .expect("run python");
     assert!(
