@@ -371,6 +371,15 @@ impl Linear {
         Self { w, b, kernels }
     }
 
+    /// A layer whose weight stays f32 whatever format the model is built
+    /// in (a convolution over the input features, which int8 would blur).
+    pub(crate) fn new_f32(w: Tensor, b: Option<Tensor>) -> Self {
+        let before = BUILD_FORMAT.with(|f| f.replace(WeightFormat::F32));
+        let layer = Self::new(w, b);
+        BUILD_FORMAT.with(|f| f.set(before));
+        layer
+    }
+
     fn pack(w: &Tensor, b: Option<&Tensor>, format: WeightFormat) -> Option<Weight> {
         let (n, k) = w.dims2().ok()?;
         let bias = match b {

@@ -15,8 +15,8 @@ use serde::Deserialize;
 use crate::tasks::TaskError;
 use crate::tasks::nn::ModelFileError;
 use crate::tasks::nn::{
-    Act, Attention, DecoderState, FeedForward, Linear, Placement, WeightFormat, causal_mask,
-    load_weights,
+    Act, Attention, DecoderState, FeedForward, Kernels, Linear, Placement, WeightFormat,
+    causal_mask, load_weights,
 };
 
 type Result<T> = std::result::Result<T, candle_core::Error>;
@@ -64,25 +64,76 @@ impl Default for WhisperConfig {
     }
 }
 
-struct Conv {
-    w: Tensor,
-    b: Tensor,
-    stride: usize,
+/// A width-3 convolution of Whisper's stem (padding 1), followed by GELU.
+enum Conv {
+    /// On the CPU with our kernels: windows of three frames laid side by
+    /// side (im2col) times the weight as a linear layer `(c_out, 3·c_in)`,
+    /// on frames by rows `(b, t, c)`.
+    Rows { linear: Box<Linear>, stride: usize },
+    /// candle's convolution (GPU, or no fast kernels), on `(b, c, t)`.
+    Generic { w: Tensor, b: Tensor, stride: usize },
 }
 
 impl Conv {
     fn load(c_in: usize, c_out: usize, stride: usize, vb: VarBuilder) -> Result<Self> {
-        Ok(Self {
-            w: vb.get((c_out, c_in, 3), "weight")?,
-            b: vb.get(c_out, "bias")?,
-            stride,
-        })
+        let w = vb.get((c_out, c_in, 3), "weight")?;
+        let b = vb.get(c_out, "bias")?;
+        if Kernels::for_weight(&w) == Kernels::Cpu && crate::tasks::gemm::fast() {
+            // Weight (c_out, c_in, 3) as rows of [tap 0 | tap 1 | tap 2],
+            // each c_in long: the order the windows are laid out in.
+            let rows = w
+                .permute((0, 2, 1))?
+                .contiguous()?
+                .reshape((c_out, 3 * c_in))?;
+            return Ok(Self::Rows {
+                linear: Box::new(Linear::new_f32(rows, Some(b))),
+                stride,
+            });
+        }
+        Ok(Self::Generic { w, b, stride })
     }
 
-    /// (b, c_in, t) → GELU(conv) (b, c_out, t / stride)
+    fn by_rows(&self) -> bool {
+        matches!(self, Self::Rows { .. })
+    }
+
+    /// (b, c_in, t) → GELU(conv) (b, c_out, t / stride); by rows: (b, t,
+    /// c_in) → (b, t / stride, c_out).
     fn forward(&self, xs: &Tensor) -> Result<Tensor> {
-        let y = xs.conv1d(&self.w, 1, self.stride, 1, 1)?;
-        y.broadcast_add(&self.b.reshape((1, (), 1))?)?.gelu_erf()
+        match self {
+            Self::Generic { w, b, stride } => {
+                let y = xs.conv1d(w, 1, *stride, 1, 1)?;
+                y.broadcast_add(&b.reshape((1, (), 1))?)?.gelu_erf()
+            }
+            Self::Rows { linear, stride } => {
+                let (b, t, c) = xs.dims3()?;
+                if t == 0 || c == 0 {
+                    candle_core::bail!("no frames to convolve");
+                }
+                let t_out = (t - 1) / stride + 1;
+                let x: Vec<f32> = xs.to_dtype(DType::F32)?.flatten_all()?.to_vec1()?;
+                let mut cols = vec![0f32; b * t_out * 3 * c];
+                {
+                    use rayon::prelude::*;
+                    cols.par_chunks_mut(3 * c)
+                        .enumerate()
+                        .for_each(|(row, out)| {
+                            let (bi, to) = (row / t_out, row % t_out);
+                            for (tap, out) in out.chunks_exact_mut(c).enumerate() {
+                                // Input frame to·stride + tap − 1 (zero
+                                // outside: the padding).
+                                let src = (to * stride + tap).checked_sub(1).filter(|&s| s < t);
+                                if let Some(s) = src {
+                                    out.copy_from_slice(&x[(bi * t + s) * c..][..c]);
+                                }
+                            }
+                        });
+                }
+                let cols = Tensor::from_vec(cols, (b * t_out, 3 * c), xs.device())?;
+                let y = linear.forward(&cols)?.reshape((b, t_out, ()))?;
+                Act::Gelu.apply(&y, Kernels::Cpu)
+            }
+        }
     }
 }
 
@@ -278,10 +329,14 @@ impl Whisper {
     /// Encodes log-mel features (b, n_mels, frames) → (b, frames / 2, d).
     pub fn encode(&self, features: &Tensor) -> Result<Tensor> {
         let features = features.to_dtype(self.dtype)?;
-        let x = self
-            .conv2
-            .forward(&self.conv1.forward(&features)?)?
-            .transpose(1, 2)?;
+        let x = if self.conv1.by_rows() && self.conv2.by_rows() {
+            let frames = features.transpose(1, 2)?.contiguous()?;
+            self.conv2.forward(&self.conv1.forward(&frames)?)?
+        } else {
+            self.conv2
+                .forward(&self.conv1.forward(&features)?)?
+                .transpose(1, 2)?
+        };
         let t = x.dim(1)?;
         if t > self.config.max_source_positions {
             candle_core::bail!(
