@@ -1147,11 +1147,20 @@ impl Transcriber {
                 feats.push(self.window_tensor(&mel, total, 0, content.min(total), None)?);
                 sizes.push(content.min(total));
             }
-            let features = Tensor::cat(&feats, 0).map_err(Self::err)?;
-            let enc = self.model.encode(&features).map_err(Self::err)?;
-            if cancel.is_cancelled() {
-                return Err(TaskError::Cancelled);
+            // A window at a time: the weights are packed once, so the
+            // products lose nothing, and each layer's activations stay
+            // small enough for the allocator to reuse (a batch's FFN
+            // activations are fresh pages from the kernel each layer).
+            let mut encoded = Vec::with_capacity(feats.len());
+            for f in &feats {
+                encoded.push(self.model.encode(f).map_err(Self::err)?);
+                if cancel.is_cancelled() {
+                    return Err(TaskError::Cancelled);
+                }
             }
+            drop(feats);
+            let enc = Tensor::cat(&encoded, 0).map_err(Self::err)?;
+            drop(encoded);
             let lang = match &language {
                 Some(l) => l.clone(),
                 None => {
