@@ -28,7 +28,9 @@ for size in $SIZES; do
   peer=$(OMP_NUM_THREADS=$THREADS "$FIXTURES_PYTHON" bench/peer_caption.py "$model" "$NEW_TOKENS" "$THREADS" "${pics[@]}" 2>/dev/null)
   echo "$peer"
   t=$(echo "$peer" | awk '{print $2}')
-  for ct in int8 float16 float32; do
+  # auto: what `--compute-type auto` picks here (int8 where the processor
+  # has int8 instructions).
+  for ct in auto int8 float16 float32; do
     sp=$(RAYON_NUM_THREADS=$THREADS "$CARGO_TARGET_DIR/debug/examples/bench_caption" "$model" "$NEW_TOKENS" "$ct" "${pics[@]}")
     s=$(echo "$sp" | awk '{print $2}')
     printf '%s  (%.2f× transformers float32; aim ≥ 2)\n' "$sp" "$(echo "$t / $s" | bc -l)"

@@ -14,7 +14,7 @@ use spaceport::tasks::device::ComputeType;
 use spaceport::tasks::nn::Placement;
 
 fn main() {
-    spaceport::tasks::tune_allocator();
+    spaceport::tasks::tune_runtime();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (model, rest) = args
         .split_first()
@@ -58,7 +58,8 @@ fn main() {
     times.sort_by(f64::total_cmp);
     let peak = memory.finish().0.unwrap_or(0) as f64 / 1e6;
     println!(
-        "spaceport-{compute} {:.0} ms per picture, load {load:.2} s, peak {peak:.0} MB",
-        times[times.len() / 2] * 1000.0
+        "spaceport-{compute} {:.0} ms per picture, load {load:.2} s, peak {peak:.0} MB, {:?} weights",
+        times[times.len() / 2] * 1000.0,
+        c.model.weight_format()
     );
 }

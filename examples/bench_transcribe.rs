@@ -22,7 +22,7 @@ use spaceport::tasks::transcribe::decode::TranscribeOptions;
 use spaceport::work::CancelToken;
 
 fn main() -> anyhow::Result<()> {
-    spaceport::tasks::tune_allocator();
+    spaceport::tasks::tune_runtime();
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(
         args.len() >= 3,

@@ -16,7 +16,7 @@ use spaceport::tasks::translate::{TranslateOptions, Translator};
 use spaceport::work::CancelToken;
 
 fn main() -> anyhow::Result<()> {
-    spaceport::tasks::tune_allocator();
+    spaceport::tasks::tune_runtime();
     let args: Vec<String> = std::env::args().collect();
     anyhow::ensure!(
         args.len() == 4 || args.len() == 5,

@@ -17,7 +17,7 @@ use spaceport::tasks::transcribe::ct2;
 use spaceport::tasks::transcribe::model::Whisper;
 
 fn main() -> anyhow::Result<()> {
-    spaceport::tasks::tune_allocator();
+    spaceport::tasks::tune_runtime();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [dir, compute, steps] = &args[..] else {
         anyhow::bail!("usage: bench_whisper_steps MODEL_DIR COMPUTE_TYPE STEPS");

@@ -21,7 +21,7 @@ const RATE: u32 = 48000;
 const GAP_SECS: f64 = 1.2;
 
 fn main() {
-    spaceport::tasks::tune_allocator();
+    spaceport::tasks::tune_runtime();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (model, wavs) = args
         .split_first()

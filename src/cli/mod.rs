@@ -160,7 +160,7 @@ pub enum Command {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     crate::app::process_start();
-    crate::tasks::tune_allocator();
+    crate::tasks::tune_runtime();
     crate::work::quiet_caught_panics();
     let cli = Cli::parse();
     let mut config = HubConfig::from_env();
