@@ -75,27 +75,31 @@ fn type_text_get_the_translation_then_swap() {
         h.get_by_label("Number format").value().as_deref(),
         Some("default — the model's own")
     );
-    h.get_by_label("Number format").click();
-    wait_for(&mut h, "the number formats", |h| {
-        h.query_by_label("int8 — the fastest on the CPU").is_some()
-    });
-    h.get_by_label("auto — the fastest accurate").click();
-    h.step();
-    assert_eq!(h.state().cx.settings.compute, ComputeType::Auto);
-    assert!(
-        h.query_by_label_contains("The fastest accurate format")
-            .is_some()
+    // Opens the list, picks `label`, checks the choice and its sentence.
+    let pick = |h: &mut egui_kittest::Harness<'static, spaceport::app::App>,
+                label: &str,
+                want: ComputeType,
+                says: &str| {
+        h.get_by_label("Number format").click();
+        wait_for(h, "the number formats", |h| {
+            h.query_by_label("int8 — the fastest on the CPU").is_some()
+        });
+        h.get_by_label(label).click();
+        h.step();
+        assert_eq!(h.state().cx.settings.compute, want);
+        assert!(h.query_by_label_contains(says).is_some(), "{label}");
+    };
+    pick(
+        &mut h,
+        "auto — the fastest accurate",
+        ComputeType::Auto,
+        "The fastest accurate format",
     );
-    h.get_by_label("Number format").click();
-    wait_for(&mut h, "the number formats", |h| {
-        h.query_by_label("int8 — the fastest on the CPU").is_some()
-    });
-    h.get_by_label("int8 — the fastest on the CPU").click();
-    h.step();
-    assert_eq!(h.state().cx.settings.compute, ComputeType::Int8);
-    assert!(
-        h.query_by_label_contains("The fastest on the CPU")
-            .is_some()
+    pick(
+        &mut h,
+        "int8 — the fastest on the CPU",
+        ComputeType::Int8,
+        "The fastest on the CPU",
     );
     // Long recordings in batches: on by default, a click turns it off.
     assert!(h.state().cx.settings.batched_transcription);
