@@ -112,8 +112,8 @@ impl ComputeType {
     pub fn explain(self) -> &'static str {
         match self {
             Self::Default => {
-                "The model's own precision (int8 and float16 checkpoints stay so): results equal \
-                 its stored weights'."
+                "The model's own precision (int8 and float16 checkpoints stay so): the results its \
+                 stored weights give."
             }
             Self::Auto => {
                 "The fastest accurate format for this computer: int8 where the processor has \

@@ -184,9 +184,9 @@ impl View for SettingsPage {
         ui.small(cx.settings.compute.explain());
         if cx.settings.compute == ComputeType::Auto {
             ui.small(if crate::tasks::nn::int8_fast() {
-                "On this processor's CPU cores that is int8."
+                "On this computer's processor that means int8."
             } else {
-                "This processor has no int8 instructions: on its CPU cores that is the model's own format."
+                "This processor has no int8 instructions: on it that means the model's own format."
             });
         }
         ui.small("Models load again in the new format the next time they run.");
